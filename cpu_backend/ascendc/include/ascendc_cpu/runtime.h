@@ -1,0 +1,75 @@
+// Host-side control of the Ascend C CPU emulator: launching a kernel over blockDim emulated AIV
+// cores, registering global memory, choosing the checking mode and reading the per-core trace.
+// This is project API (not part of Ascend C); kernel code never includes it.
+#ifndef ASCENDC_CPU_RUNTIME_H
+#define ASCENDC_CPU_RUNTIME_H
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace ascendc_cpu {
+
+// How strictly the emulator runs a kernel. Both modes execute the same kernel source.
+enum class Mode {
+    kChecked,  // every documented rule enforced, fresh UB poisoned, GM bounds checked (default)
+    kFast,     // rules that cost per-byte work (poisoning, per-access GM bounds) skipped; the
+               // structural checks (UB capacity, alignment, parameter ranges, queues, flags) stay
+};
+
+// Per-core traffic of one launch.
+struct CoreTrace {
+    uint64_t bytesIn = 0;      // GM -> UB bytes
+    uint64_t bytesOut = 0;     // UB -> GM bytes
+    uint64_t dmaOps = 0;       // DataCopy / DataCopyPad instructions
+    uint64_t ubHighWater = 0;  // highest UB byte offset allocated by TPipe::InitBuffer
+    double seconds = 0.0;      // wall time of this block on the CPU
+};
+
+struct LaunchConfig {
+    uint32_t blockDim = 1;
+    uint32_t ubBytes = 196608;     // UB per emulated core
+    bool sequential = false;       // run blocks one after another on the calling thread
+    bool collectTrace = false;     // fill LaunchResult::cores
+    std::string chromeTracePath;   // when non-empty, write a Chrome trace JSON of DMA ops per core
+};
+
+struct LaunchResult {
+    std::vector<CoreTrace> cores;  // one per block when collectTrace
+};
+
+// Runs `body` once per block index in [0, blockDim), each with its own UB, pipe and flag state,
+// on the emulator's thread pool (or sequentially). A rule violation inside a block prints a
+// message naming the rule, the API and the values to stderr and terminates the process with a
+// non-zero exit (std::abort semantics): it is a kernel bug, not a user error.
+void Launch(const LaunchConfig &config, const std::function<void()> &body, LaunchResult *result);
+
+// Global memory known to the emulator. GmAlloc registers its allocations; callers that pass
+// their own host buffers as GM (the aclnn CPU backend) register them for the launch.
+void RegisterGm(const void *base, size_t bytes);
+void UnregisterGm(const void *base);
+
+// RAII helper for RegisterGm/UnregisterGm.
+class ScopedGm {
+public:
+    ScopedGm(const void *base, size_t bytes) : base_(base) { RegisterGm(base, bytes); }
+    ~ScopedGm() { UnregisterGm(base_); }
+    ScopedGm(const ScopedGm &) = delete;
+    ScopedGm &operator=(const ScopedGm &) = delete;
+
+private:
+    const void *base_;
+};
+
+// Process-wide settings. Defaults: Mode from env ASCENDC_CPU_MODE (checked|fast, default checked),
+// thread count from env ASCENDC_CPU_THREADS (default: hardware concurrency).
+void SetMode(Mode mode);
+Mode GetMode();
+void SetThreadCount(uint32_t threads);
+uint32_t GetThreadCount();
+
+}  // namespace ascendc_cpu
+
+#endif  // ASCENDC_CPU_RUNTIME_H

@@ -1,0 +1,103 @@
+// Pure host logic of MoeReRouting: parameter checks, shape/dtype inference and tiling.
+// No CANN or AscendCL types: plain structs in, plain structs out, each result carrying a status
+// (the aclnn value) and a message naming the parameter, the expected and the actual value.
+// Both the CPU backend's aclnn entry points and the CANN glue call these same functions.
+#ifndef MOE_RE_ROUTING_HOST_H
+#define MOE_RE_ROUTING_HOST_H
+
+#include <cstdint>
+#include <string>
+
+#include "moe_re_routing_tiling_data.h"
+
+namespace moe_re_routing {
+
+// Status values (aclnnStatus). The aclnn header of the CPU backend defines the same ACLNN_*
+// names; op_api static_asserts that the two agree.
+enum Status : int32_t {
+    kSuccess = 0,
+    kErrParamNullptr = 161001,
+    kErrParamInvalid = 161002,
+    kErrRuntime = 361001,
+    kErrInner = 561000,
+    kErrTiling = 561002,
+};
+
+// aclFormat values the operator accepts (ND only; NCHW/NHWC are treated as ND by aclnn ops
+// for plain contiguous tensors, so they are accepted too).
+inline constexpr int32_t kFormatNCHW = 0;
+inline constexpr int32_t kFormatNHWC = 1;
+inline constexpr int32_t kFormatND = 2;
+
+inline constexpr uint32_t kMaxDims = 8;
+
+// What the host sees of one tensor argument.
+struct TensorDesc {
+    bool present = false;      // false for an absent optional tensor (or a null pointer)
+    int32_t dtype = -1;        // aclDataType
+    int32_t format = kFormatND;
+    uint32_t dimNum = 0;
+    int64_t dims[kMaxDims] = {};
+    bool contiguous = true;    // view strides are the row-major strides of dims and offset is 0
+};
+
+struct OpArgs {
+    TensorDesc tokens;                 // [A, H]
+    TensorDesc expertTokenNumPerRank;  // [N, E]
+    TensorDesc perTokenScales;         // optional: [A] or [A, S]
+    int64_t expertTokenNumType = 1;
+    int64_t idxType = 0;
+    TensorDesc permuteTokens;          // [A, H], dtype of tokens
+    TensorDesc permutePerTokenScales;  // shape/dtype of scales, or [A] FLOAT when absent
+    TensorDesc permuteTokenIdx;        // [A] INT32
+    TensorDesc expertTokenNum;         // [E], dtype of counts
+};
+
+// The problem after checks: everything tiling and the kernel need.
+struct Problem {
+    int64_t tokenNum = 0;          // A
+    int64_t hiddenSize = 0;        // H (elements)
+    int64_t rankNum = 0;           // N
+    int64_t expertNum = 0;         // E
+    int32_t tokenDtype = -1;
+    int32_t countDtype = -1;
+    int32_t scaleDtype = -1;       // -1 when absent
+    int64_t scaleCols = 0;         // S (1 for [A] scales, 0 when absent)
+    int64_t tokenRowBytes = 0;
+    int64_t scaleRowBytes = 0;     // 0 when absent
+    int64_t outScaleRowBytes = 0;  // scaleRowBytes, or 4 (zero-filled FLOAT) when absent
+    uint32_t countBytes = 0;
+    int64_t expertTokenNumType = 1;
+    int64_t idxType = 0;
+};
+
+struct Result {
+    int32_t status = kSuccess;
+    std::string message;
+    bool ok() const { return status == kSuccess; }
+};
+
+// Checks every host-visible property of the arguments (ranks, shapes, dtypes, formats,
+// contiguity, attributes, outputs) and fills `problem`. Counts values are not read here.
+Result CheckArgs(const OpArgs &args, Problem *problem);
+
+// Checks count values where they are host-visible: none negative, sum == A.
+// `counts` points to N*E int32 or int64 values (problem.countBytes).
+Result CheckCountValues(const Problem &problem, const void *counts);
+
+// What the tiling is computed for.
+struct Platform {
+    uint32_t aivCoreNum = 48;      // vector cores (Atlas A2: 48)
+    uint32_t ubBytes = 196608;     // unified buffer per core (192 KiB)
+};
+
+// Computes the tiling of `problem` for `platform`. Fails (kErrTiling) only when the platform
+// cannot hold even the minimal buffers, with the reason in the message.
+Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRoutingTilingData *tiling);
+
+// Destination rows [begin, end) of core `blockIdx` under `tiling` (same formula as the kernel).
+void CoreRowRange(const MoeReRoutingTilingData &tiling, uint32_t blockIdx, int64_t *begin, int64_t *end);
+
+}  // namespace moe_re_routing
+
+#endif  // MOE_RE_ROUTING_HOST_H

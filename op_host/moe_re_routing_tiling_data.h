@@ -1,0 +1,47 @@
+// Tiling data: the plain struct the host fills and the kernel reads (GET_TILING_DATA copies it
+// from the tiling buffer). Only fixed-width fields, no pointers, so the layout is the same on host
+// and device. Every length is in bytes unless the name says rows or elements.
+#ifndef MOE_RE_ROUTING_TILING_DATA_H
+#define MOE_RE_ROUTING_TILING_DATA_H
+
+#include <cstdint>
+
+struct MoeReRoutingTilingData {
+    // Problem.
+    int64_t tokenNum;           // A: rows of tokens
+    int64_t rankNum;            // N
+    int64_t expertNum;          // E
+    int64_t tokenRowBytes;      // bytes of one token row (H * bits / 8)
+    int64_t scaleRowBytes;      // bytes of one per_token_scales row; 0 when there are no scales
+    int64_t outScaleRowBytes;   // bytes of one permute_per_token_scales row (4 when zero-filled)
+    uint32_t countBytes;        // 4 (int32 counts) or 8 (int64 counts)
+    uint32_t expertTokenNumType;  // 0 cumsum, 1 count
+    uint32_t idxType;           // 0 gather, 1 scatter
+    uint32_t usedCoreNum;       // blocks launched
+
+    // Split of destination rows [0, A) over cores: core b owns
+    // [b * rowsPerCore + min(b, rowsRemainder), ... + rowsPerCore + (b < rowsRemainder)).
+    int64_t rowsPerCore;
+    int64_t rowsRemainder;
+
+    // Data chunks (double-buffered).
+    uint32_t bufferNum;         // queue depth of the data queues (2 = double buffering)
+    uint32_t chunkRows;         // rows per token chunk (>= 1, <= 4095)
+    uint32_t segmentBytes;      // bytes of a row moved per DMA block (== tokenRowBytes unless rows are split)
+    uint32_t tokenBufBytes;     // bytes of one token buffer in UB
+    uint32_t scaleBufBytes;     // bytes of one scale buffer in UB (0 when no scales input)
+    uint32_t idxBufBytes;       // bytes of one index buffer in UB (>= chunkRows * 4, 32 B multiple)
+
+    // Counts metadata in UB.
+    uint32_t countsResident;    // 1: the whole [N, E] matrix is loaded once; 0: streamed in tiles
+    uint32_t countBufBytes;     // bytes of the counts staging buffer
+    uint32_t countTileCols;     // experts per column tile when streamed (countTileCols*countBytes % 32 == 0)
+    uint32_t countTileRanks;    // ranks per column-tile load when streamed (<= 4095)
+    uint32_t cursorBufBytes;    // bytes of the per-rank source cursors (N * 8, 32 B multiple)
+    uint32_t expertBufBytes;    // bytes of the expert_token_num staging buffer
+    uint32_t zeroBufBytes;      // bytes of the zero buffer used to fill absent scales (0 when scales given)
+    uint32_t ubBytesUsed;       // total UB the kernel allocates per core (for reports and checks)
+    uint32_t reserved;          // keeps the struct a multiple of 8 bytes
+};
+
+#endif  // MOE_RE_ROUTING_TILING_DATA_H

@@ -1,0 +1,62 @@
+/* Extensions of the CPU backend next to the official aclnn API: the facts the Python layer reads
+ * from C (dtype table, status names, version), the emulated platform, the checking mode, and the
+ * per-core trace of the last run. Not part of CANN; a program that uses only
+ * aclnn_moe_re_routing.h builds against CANN unchanged. */
+#ifndef MOE_RE_ROUTING_CPU_H
+#define MOE_RE_ROUTING_CPU_H
+
+#include <stdint.h>
+
+#include "aclnn/acl_meta.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MOE_RE_ROUTING_API __attribute__((visibility("default")))
+
+/* One row of the operator's dtype table (see op_host/moe_re_routing_dtypes.h for the roles). */
+typedef struct {
+    int32_t code;      /* aclDataType */
+    const char *name;  /* e.g. "BF16" */
+    uint32_t bits;     /* bits per element (4 for packed fp4) */
+    uint32_t roles;    /* 1 tokens, 2 official tokens, 4 counts, 8 scales, 16 packed two per byte */
+} MoeReRoutingDtypeInfo;
+
+/* Sets *table to the dtype table and returns its length. */
+MOE_RE_ROUTING_API int32_t MoeReRoutingDtypeTable(const MoeReRoutingDtypeInfo **table);
+
+/* "ACLNN_ERR_PARAM_INVALID" etc.; "UNKNOWN" for other values. */
+MOE_RE_ROUTING_API const char *MoeReRoutingStatusName(aclnnStatus status);
+
+/* Package version, e.g. "0.1.0". */
+MOE_RE_ROUTING_API const char *MoeReRoutingVersion(void);
+
+/* The platform tilings are computed for (default Atlas A2: 48 AIV cores, 196608 B UB).
+ * 0 for a field keeps its current value. Returns ACLNN_ERR_PARAM_INVALID for unusable values. */
+MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetPlatform(uint32_t aivCoreNum, uint32_t ubBytes);
+MOE_RE_ROUTING_API void MoeReRoutingCpuGetPlatform(uint32_t *aivCoreNum, uint32_t *ubBytes);
+
+/* Emulator mode: 0 checked (every rule enforced, poisoned UB), 1 fast (same kernel, per-byte
+ * checks skipped). */
+MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetMode(int32_t mode);
+MOE_RE_ROUTING_API int32_t MoeReRoutingCpuGetMode(void);
+
+/* Host threads the emulated cores run on (0 = hardware concurrency). */
+MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetThreads(uint32_t threads);
+
+/* Per-core tracing of later runs on any thread; chromeTracePath (may be NULL) receives a Chrome
+ * trace JSON of the DMA operations per core for each run. */
+MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetTrace(int32_t enabled, const char *chromeTracePath);
+
+/* JSON of the last aclnnMoeReRouting run on the calling thread: the tiling fields,
+ * "block_dim", "ub_bytes" and, when tracing was on, "cores": [{"bytes_in", "bytes_out",
+ * "dma_ops", "ub_high_water", "seconds"}...]. "" when this thread has not run the operator.
+ * Valid until the next run on this thread. */
+MOE_RE_ROUTING_API const char *MoeReRoutingCpuLastRunJson(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MOE_RE_ROUTING_CPU_H */
