@@ -24,7 +24,8 @@ struct DtypeInfo {
     uint32_t roles;     // DtypeRole mask
 };
 
-// aclDataType numeric values (acl_base.h). The CPU backend's acl header static_asserts that its
+// aclDataType numeric values (acl_base.h). Types with no role are listed so that messages can
+// name them. The CPU backend's acl header static_asserts that its
 // enum agrees with these.
 inline constexpr DtypeInfo kDtypeTable[] = {
     {0, "FLOAT", 32, kRoleTokens | kRoleScales},
@@ -34,7 +35,15 @@ inline constexpr DtypeInfo kDtypeTable[] = {
     {4, "UINT8", 8, kRoleTokens},
     {6, "INT16", 16, kRoleTokens},
     {7, "UINT16", 16, kRoleTokens},
+    {8, "UINT32", 32, 0},
     {9, "INT64", 64, kRoleCounts},
+    {10, "UINT64", 64, 0},
+    {11, "DOUBLE", 64, 0},
+    {12, "BOOL", 8, 0},
+    {16, "COMPLEX64", 64, 0},
+    {17, "COMPLEX128", 128, 0},
+    {29, "INT4", 4, 0},
+    {33, "COMPLEX32", 32, 0},
     {27, "BF16", 16, kRoleTokens | kRoleTokensOfficial},
     {34, "HIFLOAT8", 8, kRoleTokens},
     {35, "FLOAT8_E5M2", 8, kRoleTokens},
@@ -42,6 +51,8 @@ inline constexpr DtypeInfo kDtypeTable[] = {
     {37, "FLOAT8_E8M0", 8, kRoleScales},
     {40, "FLOAT4_E2M1", 4, kRoleTokens | kRolePacked4},
     {41, "FLOAT4_E1M2", 4, kRoleTokens | kRolePacked4},
+    {38, "FLOAT6_E3M2", 6, 0},
+    {39, "FLOAT6_E2M3", 6, 0},
 };
 
 inline constexpr int32_t kDtypeCount = static_cast<int32_t>(sizeof(kDtypeTable) / sizeof(kDtypeTable[0]));

@@ -1,0 +1,147 @@
+// Tiling for MoeReRouting (pure: problem + platform in, MoeReRoutingTilingData out).
+//
+// Work split: the destination rows [0, A) are cut into usedCoreNum contiguous ranges of equal row
+// count. Every row moves the same bytes (token row, scale row, one index), so equal rows are equal
+// bytes, whatever N and E are; each core writes one contiguous output range.
+//
+// UB layout per core (every buffer a multiple of 32 B):
+//   rank cursors     N int64 source offsets, updated while walking the count matrix
+//   counts           the whole [N, E] matrix when it fits the counts budget, else column tiles
+//   expert staging   expert_token_num values before their DMA out (last core only uses it)
+//   zero buffer      zeros for permute_per_token_scales when no scales are given
+//   data queues      bufferNum x (token chunk + scale chunk + index chunk), the rest of UB
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "moe_re_routing_host.h"
+
+namespace moe_re_routing {
+namespace {
+
+constexpr uint32_t kBlockBytes = 32;           // UB alignment unit
+constexpr uint32_t kBufferNum = 2;             // double buffering of every data queue
+constexpr int64_t kMinBytesPerCore = 16384;    // below this a core's launch costs more than its work
+constexpr uint32_t kMaxBlockCount = 4095;      // DataCopyPad blockCount limit
+constexpr uint32_t kZeroBufMaxBytes = 4096;
+constexpr uint32_t kExpertStageMaxCols = 512;
+
+int64_t RoundUp(int64_t v, int64_t unit) { return (v + unit - 1) / unit * unit; }
+int64_t RoundDown(int64_t v, int64_t unit) { return v / unit * unit; }
+
+Result TilingError(const std::string &message) { return Result{kErrTiling, message}; }
+
+}  // namespace
+
+void CoreRowRange(const MoeReRoutingTilingData &tiling, uint32_t blockIdx, int64_t *begin, int64_t *end)
+{
+    const int64_t b = blockIdx;
+    *begin = b * tiling.rowsPerCore + std::min<int64_t>(b, tiling.rowsRemainder);
+    *end = *begin + tiling.rowsPerCore + (b < tiling.rowsRemainder ? 1 : 0);
+}
+
+Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRoutingTilingData *tiling)
+{
+    if (platform.aivCoreNum < 1) {
+        return TilingError("platform has 0 vector cores");
+    }
+    const int64_t ub = platform.ubBytes;
+    const int64_t A = problem.tokenNum;
+    const int64_t N = problem.rankNum;
+    const int64_t E = problem.expertNum;
+    const int64_t cb = problem.countBytes;
+
+    MoeReRoutingTilingData t{};
+    t.tokenNum = A;
+    t.rankNum = N;
+    t.expertNum = E;
+    t.tokenRowBytes = problem.tokenRowBytes;
+    t.scaleRowBytes = problem.scaleRowBytes;
+    t.outScaleRowBytes = problem.outScaleRowBytes;
+    t.countBytes = static_cast<uint32_t>(cb);
+    t.expertTokenNumType = static_cast<uint32_t>(problem.expertTokenNumType);
+    t.idxType = static_cast<uint32_t>(problem.idxType);
+    t.bufferNum = kBufferNum;
+
+    // ---- cores: equal rows, at least kMinBytesPerCore of traffic each, at least one core --------
+    const int64_t rowTraffic = 2 * problem.tokenRowBytes + problem.scaleRowBytes + problem.outScaleRowBytes + 4;
+    const int64_t traffic = A * rowTraffic;
+    int64_t cores = std::max<int64_t>(1, traffic / kMinBytesPerCore);
+    cores = std::min<int64_t>({cores, platform.aivCoreNum, std::max<int64_t>(A, 1)});
+    t.usedCoreNum = static_cast<uint32_t>(cores);
+    t.rowsPerCore = A / cores;
+    t.rowsRemainder = A % cores;
+    const int64_t maxCoreRows = t.rowsPerCore + (t.rowsRemainder > 0 ? 1 : 0);
+
+    // ---- metadata buffers ------------------------------------------------------------------------
+    const int64_t cursorBytes = RoundUp(N * 8, kBlockBytes);
+    if (cursorBytes > ub / 4) {
+        return TilingError("expert_token_num_per_rank has N = " + std::to_string(N) + " ranks; their " +
+                           std::to_string(cursorBytes) + " bytes of source cursors exceed a quarter of the " +
+                           std::to_string(ub) + "-byte UB");
+    }
+    const int64_t countBudget = RoundDown(ub / 6, kBlockBytes);
+    const int64_t matrixBytes = RoundUp(N * E * cb, kBlockBytes);
+    if (matrixBytes <= countBudget) {
+        t.countsResident = 1;
+        t.countBufBytes = static_cast<uint32_t>(matrixBytes);
+        t.countTileCols = static_cast<uint32_t>(E);
+        t.countTileRanks = static_cast<uint32_t>(N);
+    } else {
+        // Column tiles of 32 bytes per rank (8 int32 or 4 int64 experts): one strided DataCopyPad
+        // with blockCount = ranks loads [ranks x cols], each rank's block 32 B aligned in UB.
+        t.countsResident = 0;
+        t.countTileCols = static_cast<uint32_t>(kBlockBytes / cb);
+        t.countTileRanks = static_cast<uint32_t>(std::min<int64_t>({N, kMaxBlockCount, countBudget / kBlockBytes}));
+        t.countBufBytes = static_cast<uint32_t>(countBudget);
+    }
+    const int64_t expertCols = std::min<int64_t>(E, kExpertStageMaxCols);
+    t.expertBufBytes = static_cast<uint32_t>(RoundUp(expertCols * cb, kBlockBytes));
+    t.zeroBufBytes = problem.scaleRowBytes == 0
+                         ? static_cast<uint32_t>(
+                               std::min<int64_t>(RoundUp(std::max<int64_t>(maxCoreRows, 1) * 4, kBlockBytes),
+                                                 kZeroBufMaxBytes))
+                         : 0;
+    t.cursorBufBytes = static_cast<uint32_t>(cursorBytes);
+
+    const int64_t fixedBytes = t.cursorBufBytes + t.countBufBytes + t.expertBufBytes + t.zeroBufBytes;
+    // Each of the three data queues loses at most 31 bytes to rounding per buffer.
+    const int64_t dataBudget = ub - fixedBytes - 3 * kBufferNum * kBlockBytes;
+    const int64_t perBuffer = dataBudget / kBufferNum;
+    const int64_t minPerBuffer = 4 * kBlockBytes;  // token, scale and index buffers of 32 B at least
+    if (perBuffer < minPerBuffer) {
+        return TilingError("UB of " + std::to_string(ub) + " bytes leaves " + std::to_string(dataBudget) +
+                           " bytes for data after " + std::to_string(fixedBytes) + " bytes of metadata (N = " +
+                           std::to_string(N) + ", E = " + std::to_string(E) + ")");
+    }
+
+    // ---- data chunks -----------------------------------------------------------------------------
+    const int64_t perRow = problem.tokenRowBytes + problem.scaleRowBytes + 4;
+    int64_t rows = perBuffer / perRow;
+    if (rows >= 1) {
+        rows = std::min<int64_t>(rows, std::max<int64_t>(maxCoreRows, 1));
+        t.chunkRows = static_cast<uint32_t>(rows);
+        t.segmentBytes = static_cast<uint32_t>(problem.tokenRowBytes);
+        t.tokenBufBytes = static_cast<uint32_t>(RoundUp(rows * problem.tokenRowBytes, kBlockBytes));
+        t.scaleBufBytes = static_cast<uint32_t>(RoundUp(rows * problem.scaleRowBytes, kBlockBytes));
+        t.idxBufBytes = static_cast<uint32_t>(RoundUp(rows * 4, kBlockBytes));
+    } else {
+        // A row does not fit: move rows one at a time in segments (scales likewise if needed).
+        t.chunkRows = 1;
+        t.idxBufBytes = kBlockBytes;
+        const int64_t scaleCap = RoundDown(perBuffer / 4, kBlockBytes);
+        t.scaleBufBytes = static_cast<uint32_t>(std::min(RoundUp(problem.scaleRowBytes, kBlockBytes), scaleCap));
+        t.tokenBufBytes = static_cast<uint32_t>(RoundDown(perBuffer - t.scaleBufBytes - t.idxBufBytes, kBlockBytes));
+        t.segmentBytes = static_cast<uint32_t>(std::min<int64_t>(problem.tokenRowBytes, t.tokenBufBytes));
+    }
+    t.ubBytesUsed = static_cast<uint32_t>(fixedBytes + kBufferNum * (int64_t{t.tokenBufBytes} + t.scaleBufBytes +
+                                                                      t.idxBufBytes));
+    if (t.ubBytesUsed > ub) {
+        return TilingError("internal: UB plan of " + std::to_string(t.ubBytesUsed) + " bytes exceeds " +
+                           std::to_string(ub));
+    }
+    *tiling = t;
+    return Result{};
+}
+
+}  // namespace moe_re_routing

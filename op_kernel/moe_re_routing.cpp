@@ -1,0 +1,345 @@
+/*
+ * MoeReRouting AI Core kernel (vector cores only).
+ *
+ * Each core owns the destination rows [rowBegin, rowEnd) given by the tiling: equal rows, hence
+ * equal bytes, on every core whatever N and E are. The core walks the count matrix in destination
+ * order (expert-major: for e, for r) keeping one source cursor per rank in UB, and for every
+ * (rank, expert) cell that overlaps its rows moves that run of rows GM -> UB -> GM in chunks as
+ * large as its UB buffers allow, double-buffered, one DataCopyPad burst each (a cell's rows are
+ * contiguous in both layouts). The same cell range yields the index run, generated in UB by
+ * CreateVecIndex, and the scale rows. The last core also totals each expert column in UB and
+ * writes expert_token_num by DMA.
+ *
+ * Device-side safety: counts are clamped to [0, A] and every run is cut to [0, A) on both sides,
+ * so lying counts (possible on an NPU, where the host cannot read them) never make the kernel read
+ * or write outside the tensors.
+ */
+#include "kernel_operator.h"
+#include "moe_re_routing_tiling_data.h"
+
+using namespace AscendC;
+
+namespace {
+
+constexpr int32_t kBufferNum = 2;  // double buffering; must equal MoeReRoutingTilingData::bufferNum
+constexpr int32_t kEventId = 0;    // SetFlag/WaitFlag pairs here are adjacent, so one id suffices
+
+template <typename CountT>
+class MoeReRoutingKernel {
+public:
+    __aicore__ inline MoeReRoutingKernel() {}
+
+    __aicore__ inline void Init(GM_ADDR tokens, GM_ADDR counts, GM_ADDR scales, GM_ADDR permuteTokens,
+                                GM_ADDR permuteScales, GM_ADDR permuteIdx, GM_ADDR expertTokenNum,
+                                const MoeReRoutingTilingData *tiling, TPipe *pipe)
+    {
+        t_ = tiling;
+        const uint32_t blockIdx = static_cast<uint32_t>(GetBlockIdx());
+        const int64_t remainder = t_->rowsRemainder;
+        rowBegin_ = blockIdx * t_->rowsPerCore + (blockIdx < remainder ? blockIdx : remainder);
+        rowEnd_ = rowBegin_ + t_->rowsPerCore + (blockIdx < remainder ? 1 : 0);
+        isLastCore_ = blockIdx + 1 == t_->usedCoreNum;
+
+        const int64_t A = t_->tokenNum;
+        tokensGm_.SetGlobalBuffer((__gm__ uint8_t *)tokens, A * t_->tokenRowBytes);
+        permuteTokensGm_.SetGlobalBuffer((__gm__ uint8_t *)permuteTokens, A * t_->tokenRowBytes);
+        countsGm_.SetGlobalBuffer((__gm__ CountT *)counts, t_->rankNum * t_->expertNum);
+        expertTokenNumGm_.SetGlobalBuffer((__gm__ CountT *)expertTokenNum, t_->expertNum);
+        permuteIdxGm_.SetGlobalBuffer((__gm__ int32_t *)permuteIdx, A);
+        if (t_->scaleRowBytes > 0) {
+            scalesGm_.SetGlobalBuffer((__gm__ uint8_t *)scales, A * t_->scaleRowBytes);
+            permuteScalesGm_.SetGlobalBuffer((__gm__ uint8_t *)permuteScales, A * t_->scaleRowBytes);
+            pipe->InitBuffer(scaleQue_, kBufferNum, t_->scaleBufBytes);
+        } else {
+            zeroScalesGm_.SetGlobalBuffer((__gm__ float *)permuteScales, A);
+            pipe->InitBuffer(zeroBuf_, t_->zeroBufBytes);
+        }
+        pipe->InitBuffer(tokenQue_, kBufferNum, t_->tokenBufBytes);
+        pipe->InitBuffer(idxQue_, kBufferNum, t_->idxBufBytes);
+        pipe->InitBuffer(cursorBuf_, t_->cursorBufBytes);
+        pipe->InitBuffer(countBuf_, t_->countBufBytes);
+        pipe->InitBuffer(expertBuf_, t_->expertBufBytes);
+    }
+
+    __aicore__ inline void Process()
+    {
+        if (t_->scaleRowBytes == 0) {
+            ZeroFillScales();
+        }
+        cursor_ = cursorBuf_.Get<int64_t>();
+        counts_ = countBuf_.Get<CountT>();
+        expertStage_ = expertBuf_.Get<CountT>();
+        if (t_->countsResident != 0) {
+            LoadAllCounts();
+            ComputeRankBases(t_->rankNum * t_->expertNum);
+        } else {
+            ComputeRankBasesStreamed();
+        }
+        Walk();
+    }
+
+private:
+    // ---- counts -------------------------------------------------------------------------------
+
+    __aicore__ inline int64_t Clamp(int64_t count) const
+    {
+        return count < 0 ? 0 : (count > t_->tokenNum ? t_->tokenNum : count);
+    }
+
+    // Scalar reads of `counts_` must finish before a DMA overwrites it, and the DMA must finish
+    // before the next scalar read.
+    __aicore__ inline void LoadCountsBlocks(uint64_t gmOffset, uint16_t blockCount, uint32_t blockBytes,
+                                            uint32_t gmGapBytes)
+    {
+        SetFlag<HardEvent::S_MTE2>(kEventId);
+        WaitFlag<HardEvent::S_MTE2>(kEventId);
+        DataCopyExtParams params{blockCount, blockBytes, gmGapBytes, 0, 0};
+        DataCopyPadExtParams<CountT> pad{false, 0, 0, 0};
+        DataCopyPad(counts_, countsGm_[gmOffset], params, pad);
+        SetFlag<HardEvent::MTE2_S>(kEventId);
+        WaitFlag<HardEvent::MTE2_S>(kEventId);
+    }
+
+    __aicore__ inline void LoadAllCounts()
+    {
+        const uint32_t bytes = static_cast<uint32_t>(t_->rankNum * t_->expertNum * t_->countBytes);
+        LoadCountsBlocks(0, 1, bytes, 0);
+    }
+
+    // Rank bases: cursor[r] = number of tokens from ranks before r (row-major exclusive prefix).
+    // Consumes the next `cells` counts (row-major) from the start of `counts_`; called once for a
+    // resident matrix, or per streamed load.
+    __aicore__ inline void ComputeRankBases(int64_t cells)
+    {
+        for (int64_t i = 0; i < cells; ++i) {
+            if (baseExpert_ == 0) {
+                cursor_.SetValue(static_cast<uint32_t>(baseRank_), baseRunning_);
+            }
+            baseRunning_ += Clamp(static_cast<int64_t>(counts_.GetValue(static_cast<uint32_t>(i))));
+            if (++baseExpert_ == t_->expertNum) {
+                baseExpert_ = 0;
+                ++baseRank_;
+            }
+        }
+    }
+
+    __aicore__ inline void ComputeRankBasesStreamed()
+    {
+        const int64_t total = t_->rankNum * t_->expertNum;
+        const int64_t perLoad = t_->countBufBytes / t_->countBytes;
+        for (int64_t offset = 0; offset < total; offset += perLoad) {
+            const int64_t n = total - offset < perLoad ? total - offset : perLoad;
+            LoadCountsBlocks(static_cast<uint64_t>(offset), 1, static_cast<uint32_t>(n * t_->countBytes), 0);
+            ComputeRankBases(n);
+        }
+    }
+
+    // ---- destination-order walk ---------------------------------------------------------------
+
+    __aicore__ inline void Walk()
+    {
+        const int64_t N = t_->rankNum;
+        const int64_t E = t_->expertNum;
+        const int64_t tileCols = t_->countTileCols;
+        const int64_t tileRanks = t_->countTileRanks;
+        const int64_t pitch = 32 / static_cast<int64_t>(sizeof(CountT));  // UB elements per rank block
+        for (int64_t e0 = 0; e0 < E; e0 += tileCols) {
+            const int64_t cols = E - e0 < tileCols ? E - e0 : tileCols;
+            for (int64_t e = e0; e < e0 + cols; ++e) {
+                if (!isLastCore_ && dstCursor_ >= rowEnd_) {
+                    return;  // this core's rows are done; only the last core totals every expert
+                }
+                const int64_t columnStart = dstCursor_;
+                for (int64_t r0 = 0; r0 < N; r0 += tileRanks) {
+                    const int64_t ranks = N - r0 < tileRanks ? N - r0 : tileRanks;
+                    if (t_->countsResident == 0 && (e == e0 || tileRanks < N)) {
+                        LoadCountsBlocks(static_cast<uint64_t>(r0 * E + e0), static_cast<uint16_t>(ranks),
+                                         static_cast<uint32_t>(cols * t_->countBytes),
+                                         static_cast<uint32_t>((E - cols) * t_->countBytes));
+                    }
+                    for (int64_t r = r0; r < r0 + ranks; ++r) {
+                        const int64_t local = t_->countsResident != 0 ? r * E + e : (r - r0) * pitch + (e - e0);
+                        VisitCell(r, Clamp(static_cast<int64_t>(counts_.GetValue(static_cast<uint32_t>(local)))));
+                    }
+                }
+                if (isLastCore_) {
+                    StageExpertValue(e, t_->expertTokenNumType == 1 ? dstCursor_ - columnStart : dstCursor_);
+                }
+            }
+        }
+    }
+
+    // Cell (r, current expert) holds `count` rows: source rows start at cursor[r], destination rows
+    // at the running destination cursor.
+    __aicore__ inline void VisitCell(int64_t rank, int64_t count)
+    {
+        const int64_t src = cursor_.GetValue(static_cast<uint32_t>(rank));
+        cursor_.SetValue(static_cast<uint32_t>(rank), src + count);
+        const int64_t dst = dstCursor_;
+        dstCursor_ += count;
+        const int64_t lo = dst > rowBegin_ ? dst : rowBegin_;
+        const int64_t hi = dst + count < rowEnd_ ? dst + count : rowEnd_;
+        if (lo >= hi) {
+            return;
+        }
+        const int64_t srcRow = src + (lo - dst);
+        if (srcRow >= t_->tokenNum) {
+            return;  // counts sum past A: nothing valid to read
+        }
+        const int64_t rows = hi - lo < t_->tokenNum - srcRow ? hi - lo : t_->tokenNum - srcRow;
+        MoveRows(tokensGm_, permuteTokensGm_, tokenQue_, srcRow, lo, rows, t_->tokenRowBytes, t_->tokenBufBytes);
+        if (t_->scaleRowBytes > 0) {
+            MoveRows(scalesGm_, permuteScalesGm_, scaleQue_, srcRow, lo, rows, t_->scaleRowBytes, t_->scaleBufBytes);
+        }
+        if (t_->idxType == 0) {
+            WriteIndexRun(lo, srcRow, rows);  // gather: idx[dst + k] = src + k
+        } else {
+            WriteIndexRun(srcRow, lo, rows);  // scatter: idx[src + k] = dst + k
+        }
+    }
+
+    // ---- data movement ------------------------------------------------------------------------
+
+    // Moves `rows` rows of `rowBytes` from src row `srcRow` to dst row `dstRow` through `que`,
+    // whose buffers hold `bufBytes`: several rows per burst, or a row in segments when it is larger.
+    __aicore__ inline void MoveRows(GlobalTensor<uint8_t> &src, GlobalTensor<uint8_t> &dst,
+                                    TQueBind<TPosition::VECIN, TPosition::VECOUT, kBufferNum> &que, int64_t srcRow,
+                                    int64_t dstRow, int64_t rows, int64_t rowBytes, uint32_t bufBytes)
+    {
+        if (rowBytes <= static_cast<int64_t>(bufBytes)) {
+            const int64_t rowsPerBurst = bufBytes / rowBytes;
+            for (int64_t done = 0; done < rows; done += rowsPerBurst) {
+                const int64_t n = rows - done < rowsPerBurst ? rows - done : rowsPerBurst;
+                MoveBytes(src, dst, que, (srcRow + done) * rowBytes, (dstRow + done) * rowBytes,
+                          static_cast<uint32_t>(n * rowBytes));
+            }
+            return;
+        }
+        for (int64_t row = 0; row < rows; ++row) {
+            for (int64_t offset = 0; offset < rowBytes; offset += bufBytes) {
+                const int64_t n = rowBytes - offset < bufBytes ? rowBytes - offset : bufBytes;
+                MoveBytes(src, dst, que, (srcRow + row) * rowBytes + offset, (dstRow + row) * rowBytes + offset,
+                          static_cast<uint32_t>(n));
+            }
+        }
+    }
+
+    __aicore__ inline void MoveBytes(GlobalTensor<uint8_t> &src, GlobalTensor<uint8_t> &dst,
+                                     TQueBind<TPosition::VECIN, TPosition::VECOUT, kBufferNum> &que,
+                                     int64_t srcOffset, int64_t dstOffset, uint32_t bytes)
+    {
+        DataCopyExtParams params{1, bytes, 0, 0, 0};
+        DataCopyPadExtParams<uint8_t> pad{false, 0, 0, 0};
+        LocalTensor<uint8_t> chunk = que.AllocTensor<uint8_t>();
+        DataCopyPad(chunk, src[srcOffset], params, pad);
+        que.EnQue(chunk);
+        chunk = que.DeQue<uint8_t>();
+        DataCopyPad(dst[dstOffset], chunk, params);
+        que.FreeTensor(chunk);
+    }
+
+    // permute_token_idx[pos + k] = first + k for k < n, generated in UB by CreateVecIndex.
+    __aicore__ inline void WriteIndexRun(int64_t pos, int64_t first, int64_t n)
+    {
+        const int64_t perBurst = t_->idxBufBytes / static_cast<int64_t>(sizeof(int32_t));
+        for (int64_t done = 0; done < n; done += perBurst) {
+            const int64_t k = n - done < perBurst ? n - done : perBurst;
+            LocalTensor<int32_t> run = idxQue_.AllocTensor<int32_t>();
+            CreateVecIndex(run, static_cast<int32_t>(first + done), static_cast<uint32_t>(k));
+            idxQue_.EnQue(run);
+            run = idxQue_.DeQue<int32_t>();
+            DataCopyExtParams params{1, static_cast<uint32_t>(k * sizeof(int32_t)), 0, 0, 0};
+            DataCopyPad(permuteIdxGm_[pos + done], run, params);
+            idxQue_.FreeTensor(run);
+        }
+    }
+
+    // permute_per_token_scales is zero-filled FLOAT [A] when no scales are given: this core's rows.
+    __aicore__ inline void ZeroFillScales()
+    {
+        LocalTensor<float> zeros = zeroBuf_.Get<float>();
+        const int64_t perBurst = t_->zeroBufBytes / static_cast<int64_t>(sizeof(float));
+        Duplicate(zeros, 0.0f, static_cast<int32_t>(perBurst));
+        SetFlag<HardEvent::V_MTE3>(kEventId);
+        WaitFlag<HardEvent::V_MTE3>(kEventId);
+        for (int64_t row = rowBegin_; row < rowEnd_; row += perBurst) {
+            const int64_t n = rowEnd_ - row < perBurst ? rowEnd_ - row : perBurst;
+            DataCopyExtParams params{1, static_cast<uint32_t>(n * sizeof(float)), 0, 0, 0};
+            DataCopyPad(zeroScalesGm_[row], zeros, params);
+        }
+    }
+
+    // expert_token_num values are staged in UB and written in bursts by the last core.
+    __aicore__ inline void StageExpertValue(int64_t expert, int64_t value)
+    {
+        const int64_t capacity = t_->expertBufBytes / t_->countBytes;
+        expertStage_.SetValue(static_cast<uint32_t>(expertStaged_), static_cast<CountT>(value));
+        ++expertStaged_;
+        if (expertStaged_ == capacity || expert + 1 == t_->expertNum) {
+            SetFlag<HardEvent::S_MTE3>(kEventId);
+            WaitFlag<HardEvent::S_MTE3>(kEventId);
+            DataCopyExtParams params{1, static_cast<uint32_t>(expertStaged_ * t_->countBytes), 0, 0, 0};
+            DataCopyPad(expertTokenNumGm_[expert + 1 - expertStaged_], expertStage_, params);
+            SetFlag<HardEvent::MTE3_S>(kEventId);  // the next SetValue must not overwrite bytes in flight
+            WaitFlag<HardEvent::MTE3_S>(kEventId);
+            expertStaged_ = 0;
+        }
+    }
+
+    const MoeReRoutingTilingData *t_ = nullptr;
+    int64_t rowBegin_ = 0;
+    int64_t rowEnd_ = 0;
+    bool isLastCore_ = false;
+
+    int64_t dstCursor_ = 0;    // destination row of the next cell in expert-major order
+    int64_t baseRank_ = 0;     // rank-base pass state: current rank, expert, running total
+    int64_t baseExpert_ = 0;
+    int64_t baseRunning_ = 0;
+    int64_t expertStaged_ = 0;
+
+    GlobalTensor<uint8_t> tokensGm_;
+    GlobalTensor<uint8_t> permuteTokensGm_;
+    GlobalTensor<uint8_t> scalesGm_;
+    GlobalTensor<uint8_t> permuteScalesGm_;
+    GlobalTensor<float> zeroScalesGm_;
+    GlobalTensor<int32_t> permuteIdxGm_;
+    GlobalTensor<CountT> countsGm_;
+    GlobalTensor<CountT> expertTokenNumGm_;
+
+    TQueBind<TPosition::VECIN, TPosition::VECOUT, kBufferNum> tokenQue_;
+    TQueBind<TPosition::VECIN, TPosition::VECOUT, kBufferNum> scaleQue_;
+    TQue<TPosition::VECOUT, kBufferNum> idxQue_;
+    TBuf<TPosition::VECCALC> cursorBuf_;
+    TBuf<TPosition::VECCALC> countBuf_;
+    TBuf<TPosition::VECCALC> expertBuf_;
+    TBuf<TPosition::VECCALC> zeroBuf_;
+
+    LocalTensor<int64_t> cursor_;
+    LocalTensor<CountT> counts_;
+    LocalTensor<CountT> expertStage_;
+};
+
+}  // namespace
+
+extern "C" __global__ __aicore__ void moe_re_routing(GM_ADDR tokens, GM_ADDR expertTokenNumPerRank,
+                                                     GM_ADDR perTokenScales, GM_ADDR permuteTokens,
+                                                     GM_ADDR permutePerTokenScales, GM_ADDR permuteTokenIdx,
+                                                     GM_ADDR expertTokenNum, GM_ADDR workspace, GM_ADDR tiling)
+{
+    (void)workspace;
+    KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
+    REGISTER_TILING_DEFAULT(MoeReRoutingTilingData);
+    GET_TILING_DATA_WITH_STRUCT(MoeReRoutingTilingData, tilingData, tiling);
+    TPipe pipe;
+    if (tilingData.countBytes == sizeof(int64_t)) {
+        MoeReRoutingKernel<int64_t> op;
+        op.Init(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens, permutePerTokenScales, permuteTokenIdx,
+                expertTokenNum, &tilingData, &pipe);
+        op.Process();
+    } else {
+        MoeReRoutingKernel<int32_t> op;
+        op.Init(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens, permutePerTokenScales, permuteTokenIdx,
+                expertTokenNum, &tilingData, &pipe);
+        op.Process();
+    }
+}

@@ -1,0 +1,2 @@
+#include "mini_test.h"
+MINI_TEST_MAIN()

@@ -1,0 +1,199 @@
+// Unit tests of the pure parameter checks (op_host/moe_re_routing_check.cpp).
+#include <cstdint>
+#include <initializer_list>
+#include <vector>
+
+#include "mini_test.h"
+#include "moe_re_routing_host.h"
+
+using namespace moe_re_routing;
+
+namespace {
+
+constexpr int32_t kFloat = 0, kFloat16 = 1, kInt8 = 2, kInt32 = 3, kInt64 = 9, kBf16 = 27, kE8m0 = 37,
+                  kFp4 = 40, kDouble = 11;
+
+TensorDesc Desc(int32_t dtype, std::initializer_list<int64_t> dims)
+{
+    TensorDesc t;
+    t.present = true;
+    t.dtype = dtype;
+    for (int64_t d : dims) {
+        t.dims[t.dimNum++] = d;
+    }
+    return t;
+}
+
+// A valid call: tokens [A, H] of `dtype`, counts [N, E] of `countDtype`, optional [A] float scales.
+OpArgs Valid(int64_t A = 64, int64_t H = 128, int64_t N = 4, int64_t E = 4, int32_t dtype = kFloat16,
+             int32_t countDtype = kInt32, bool scales = true)
+{
+    OpArgs a;
+    a.tokens = Desc(dtype, {A, H});
+    a.expertTokenNumPerRank = Desc(countDtype, {N, E});
+    if (scales) {
+        a.perTokenScales = Desc(kFloat, {A});
+    }
+    a.permuteTokens = Desc(dtype, {A, H});
+    a.permutePerTokenScales = Desc(kFloat, {A});
+    a.permuteTokenIdx = Desc(kInt32, {A});
+    a.expertTokenNum = Desc(countDtype, {E});
+    return a;
+}
+
+Result Check(const OpArgs &a)
+{
+    Problem p;
+    return CheckArgs(a, &p);
+}
+
+}  // namespace
+
+TEST(valid_arguments_give_the_problem)
+{
+    Problem p;
+    REQUIRE(CheckArgs(Valid(64, 7168, 16, 16, kInt8, kInt64), &p).ok());
+    CHECK_EQ(p.tokenNum, 64);
+    CHECK_EQ(p.hiddenSize, 7168);
+    CHECK_EQ(p.tokenRowBytes, 7168);
+    CHECK_EQ(p.scaleRowBytes, 4);
+    CHECK_EQ(p.outScaleRowBytes, 4);
+    CHECK_EQ(p.countBytes, 8u);
+    CHECK_EQ(p.rankNum, 16);
+    CHECK_EQ(p.expertNum, 16);
+}
+
+TEST(absent_scales_need_a_float_a_output)
+{
+    OpArgs a = Valid(8, 16, 2, 2, kBf16, kInt32, false);
+    Problem p;
+    REQUIRE(CheckArgs(a, &p).ok());
+    CHECK_EQ(p.scaleRowBytes, 0);
+    CHECK_EQ(p.outScaleRowBytes, 4);
+    a.permutePerTokenScales = Desc(kE8m0, {8});
+    Result r = Check(a);
+    CHECK_EQ(r.status, kErrParamInvalid);
+    CHECK_CONTAINS(r.message, "permute_per_token_scales");
+    CHECK_CONTAINS(r.message, "FLOAT");
+}
+
+TEST(two_d_and_e8m0_scales)
+{
+    OpArgs a = Valid(8, 64, 2, 2, kInt8);
+    a.perTokenScales = Desc(kE8m0, {8, 2});
+    a.permutePerTokenScales = Desc(kE8m0, {8, 2});
+    Problem p;
+    REQUIRE(CheckArgs(a, &p).ok());
+    CHECK_EQ(p.scaleRowBytes, 2);
+    CHECK_EQ(p.scaleCols, 2);
+    a.permutePerTokenScales = Desc(kE8m0, {8});
+    Result r = Check(a);
+    CHECK_EQ(r.status, kErrParamInvalid);
+    CHECK_CONTAINS(r.message, "permute_per_token_scales has shape [8] but must be [8, 2]");
+}
+
+TEST(packed_fp4_rows_are_half_bytes_and_need_even_h)
+{
+    Problem p;
+    REQUIRE(CheckArgs(Valid(8, 64, 2, 2, kFp4), &p).ok());
+    CHECK_EQ(p.tokenRowBytes, 32);
+    Result r = Check(Valid(8, 63, 2, 2, kFp4));
+    CHECK_EQ(r.status, kErrParamInvalid);
+    CHECK_CONTAINS(r.message, "H must be even");
+}
+
+TEST(each_bad_parameter_is_named)
+{
+    struct Case {
+        const char *what;
+        OpArgs args;
+        int32_t status;
+        const char *needle;
+    };
+    std::vector<Case> cases;
+    auto add = [&](const char *what, OpArgs a, int32_t status, const char *needle) {
+        cases.push_back({what, a, status, needle});
+    };
+    OpArgs a;
+    a = Valid(); a.tokens.present = false; add("null tokens", a, kErrParamNullptr, "tokens is null");
+    a = Valid(); a.tokens = Desc(kFloat16, {64}); add("1-D tokens", a, kErrParamInvalid, "tokens must be 2-D");
+    a = Valid(); a.tokens.dtype = kDouble; a.permuteTokens.dtype = kDouble;
+    add("double tokens", a, kErrParamInvalid, "tokens has dtype DOUBLE");
+    a = Valid(); a.tokens.format = 29; add("NZ tokens", a, kErrParamInvalid, "tokens has format 29");
+    a = Valid(); a.tokens.contiguous = false; add("strided tokens", a, kErrParamInvalid, "tokens must be contiguous");
+    a = Valid(); a.tokens = Desc(kFloat16, {64, 0}); a.permuteTokens = Desc(kFloat16, {64, 0});
+    add("H = 0", a, kErrParamInvalid, "H must be >= 1");
+    a = Valid(); a.expertTokenNumPerRank.present = false;
+    add("null counts", a, kErrParamNullptr, "expert_token_num_per_rank is null");
+    a = Valid(); a.expertTokenNumPerRank = Desc(kInt32, {16});
+    add("1-D counts", a, kErrParamInvalid, "expert_token_num_per_rank must be 2-D");
+    a = Valid(); a.expertTokenNumPerRank.dtype = kFloat; a.expertTokenNum.dtype = kFloat;
+    add("float counts", a, kErrParamInvalid, "expert_token_num_per_rank has dtype FLOAT");
+    a = Valid(); a.expertTokenNumPerRank = Desc(kInt32, {0, 4});
+    add("N = 0", a, kErrParamInvalid, "N and E must be >= 1");
+    a = Valid(); a.perTokenScales = Desc(kFloat, {63});
+    add("short scales", a, kErrParamInvalid, "per_token_scales has shape [63] but must be [64]");
+    a = Valid(); a.perTokenScales.dtype = kFloat16; a.permutePerTokenScales.dtype = kFloat16;
+    add("fp16 scales", a, kErrParamInvalid, "per_token_scales has dtype FLOAT16");
+    a = Valid(); a.expertTokenNumType = 2; add("type 2", a, kErrParamInvalid, "expert_token_num_type is 2");
+    a = Valid(); a.idxType = -1; add("idx -1", a, kErrParamInvalid, "idx_type is -1");
+    a = Valid(); a.permuteTokens = Desc(kFloat16, {64, 127});
+    add("out tokens shape", a, kErrParamInvalid, "permute_tokens has shape [64, 127] but must be [64, 128]");
+    a = Valid(); a.permuteTokens.dtype = kBf16;
+    add("out tokens dtype", a, kErrParamInvalid, "permute_tokens has dtype BF16 but must be FLOAT16");
+    a = Valid(); a.permuteTokens.present = false;
+    add("null out tokens", a, kErrParamNullptr, "permute_tokens is null");
+    a = Valid(); a.permutePerTokenScales.present = false;
+    add("null out scales", a, kErrParamNullptr, "permute_per_token_scales is null");
+    a = Valid(); a.permuteTokenIdx.dtype = kInt64;
+    add("int64 idx", a, kErrParamInvalid, "permute_token_idx has dtype INT64 but must be INT32");
+    a = Valid(); a.permuteTokenIdx.present = false;
+    add("null idx", a, kErrParamNullptr, "permute_token_idx is null");
+    a = Valid(); a.expertTokenNum = Desc(kInt32, {5});
+    add("expert shape", a, kErrParamInvalid, "expert_token_num has shape [5] but must be [4]");
+    a = Valid(); a.expertTokenNum.dtype = kInt64;
+    add("expert dtype", a, kErrParamInvalid, "expert_token_num has dtype INT64 but must be INT32");
+    a = Valid(); a.expertTokenNum.present = false;
+    add("null expert", a, kErrParamNullptr, "expert_token_num is null");
+    a = Valid(); a.tokens = Desc(kInt8, {int64_t{1} << 31, 8}); a.permuteTokens = a.tokens;
+    add("A too large", a, kErrParamInvalid, "permute_token_idx is int32");
+
+    for (const Case &c : cases) {
+        Result r = Check(c.args);
+        if (r.status != c.status || r.message.find(c.needle) == std::string::npos) {
+            ::mini_test::Fail(__FILE__, __LINE__,
+                              std::string(c.what) + ": got " + std::to_string(r.status) + " \"" + r.message + "\"");
+        }
+    }
+}
+
+TEST(count_values_negative_and_sum)
+{
+    Problem p;
+    REQUIRE(CheckArgs(Valid(10, 8, 2, 3), &p).ok());
+    std::vector<int32_t> good = {1, 2, 0, 3, 4, 0};
+    CHECK(CheckCountValues(p, good.data()).ok());
+    std::vector<int32_t> negative = {1, 2, 0, 3, -4, 8};
+    Result r = CheckCountValues(p, negative.data());
+    CHECK_EQ(r.status, kErrParamInvalid);
+    CHECK_CONTAINS(r.message, "expert_token_num_per_rank[1, 1] is -4");
+    std::vector<int32_t> big = {1, 2, 0, 3, 4, 60};
+    r = CheckCountValues(p, big.data());
+    CHECK_EQ(r.status, kErrParamInvalid);
+    CHECK_CONTAINS(r.message, "expert_token_num_per_rank sums to 70 but tokens has 10 rows");
+
+    Problem p64;
+    REQUIRE(CheckArgs(Valid(10, 8, 1, 2, kFloat16, kInt64), &p64).ok());
+    std::vector<int64_t> overflow = {INT64_MAX, 5};
+    r = CheckCountValues(p64, overflow.data());
+    CHECK_EQ(r.status, kErrParamInvalid);
+    CHECK_CONTAINS(r.message, "sums to more than 2^63");
+}
+
+TEST(zero_tokens_is_valid)
+{
+    Problem p;
+    REQUIRE(CheckArgs(Valid(0, 16, 3, 5), &p).ok());
+    std::vector<int32_t> zeros(15, 0);
+    CHECK(CheckCountValues(p, zeros.data()).ok());
+}

@@ -1,0 +1,219 @@
+// Unit tests of the pure tiling (op_host/moe_re_routing_tiling.cpp) over several platforms.
+#include <algorithm>
+#include <cstdint>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "mini_test.h"
+#include "moe_re_routing_host.h"
+
+using namespace moe_re_routing;
+
+namespace {
+
+const Platform kPlatforms[] = {{48, 196608}, {40, 196608}, {48, 262144}, {40, 262144}};
+
+Problem MakeProblem(int64_t A, int64_t H, int64_t N, int64_t E, int64_t elemBits, uint32_t countBytes,
+                    int64_t scaleRowBytes)
+{
+    Problem p;
+    p.tokenNum = A;
+    p.hiddenSize = H;
+    p.rankNum = N;
+    p.expertNum = E;
+    p.tokenRowBytes = H * elemBits / 8;
+    p.scaleRowBytes = scaleRowBytes;
+    p.outScaleRowBytes = scaleRowBytes > 0 ? scaleRowBytes : 4;
+    p.countBytes = countBytes;
+    return p;
+}
+
+// Every invariant the kernel relies on; reports the problem on failure.
+void CheckInvariants(const Problem &p, const Platform &pf, const MoeReRoutingTilingData &t)
+{
+    std::ostringstream where;
+    where << "A=" << p.tokenNum << " rowBytes=" << p.tokenRowBytes << " N=" << p.rankNum << " E=" << p.expertNum
+          << " cores=" << pf.aivCoreNum << " ub=" << pf.ubBytes;
+    auto expect = [&](bool ok, const char *what) {
+        if (!ok) {
+            ::mini_test::Fail(__FILE__, __LINE__, std::string(what) + " for " + where.str());
+        }
+    };
+    expect(t.usedCoreNum >= 1 && t.usedCoreNum <= pf.aivCoreNum, "usedCoreNum in [1, cores]");
+    expect(t.ubBytesUsed <= pf.ubBytes, "UB budget respected");
+    const uint32_t bufs[] = {t.tokenBufBytes, t.scaleBufBytes, t.idxBufBytes, t.countBufBytes,
+                             t.cursorBufBytes, t.expertBufBytes, t.zeroBufBytes};
+    for (uint32_t b : bufs) {
+        expect(b % 32 == 0, "buffers are 32-byte multiples");
+    }
+    const uint64_t sum = uint64_t{t.cursorBufBytes} + t.countBufBytes + t.expertBufBytes + t.zeroBufBytes +
+                         uint64_t{t.bufferNum} * (uint64_t{t.tokenBufBytes} + t.scaleBufBytes + t.idxBufBytes);
+    expect(sum == t.ubBytesUsed, "ubBytesUsed is the sum of the buffers");
+    expect(t.bufferNum == 2, "double buffered");
+    expect(t.cursorBufBytes >= p.rankNum * 8, "one int64 cursor per rank");
+    expect(t.idxBufBytes >= 32 && t.tokenBufBytes >= 32, "data buffers non-empty");
+    expect((p.scaleRowBytes == 0) == (t.scaleBufBytes == 0), "scale buffer iff scales");
+    expect((p.scaleRowBytes == 0) == (t.zeroBufBytes != 0), "zero buffer iff no scales");
+    expect(t.expertBufBytes >= t.countBytes, "expert staging holds a value");
+    // Chunks: whole rows when a row fits, else segments of at most a buffer.
+    expect(t.chunkRows >= 1 && t.chunkRows <= 4095, "chunkRows in [1, 4095]");
+    if (p.tokenRowBytes <= t.tokenBufBytes) {
+        expect(uint64_t{t.chunkRows} * p.tokenRowBytes <= t.tokenBufBytes, "chunk fits its buffer");
+        expect(uint64_t{t.chunkRows} * 4 <= t.idxBufBytes, "index chunk fits its buffer");
+    } else {
+        expect(t.segmentBytes <= t.tokenBufBytes && t.segmentBytes > 0, "segment fits its buffer");
+    }
+    if (t.countsResident) {
+        expect(uint64_t{t.countBufBytes} >= uint64_t(p.rankNum * p.expertNum) * t.countBytes, "resident counts fit");
+    } else {
+        expect(t.countTileCols * t.countBytes == 32, "count tile is one 32-byte block per rank");
+        expect(t.countTileRanks >= 1 && t.countTileRanks <= 4095, "count tile ranks in [1, 4095]");
+        expect(uint64_t{t.countTileRanks} * 32 <= t.countBufBytes, "count tile fits");
+    }
+    // Rows: contiguous, complete, balanced within one row.
+    int64_t next = 0;
+    int64_t lo = INT64_MAX, hi = 0;
+    for (uint32_t b = 0; b < t.usedCoreNum; ++b) {
+        int64_t begin = 0, end = 0;
+        CoreRowRange(t, b, &begin, &end);
+        expect(begin == next, "core ranges are contiguous");
+        next = end;
+        lo = std::min(lo, end - begin);
+        hi = std::max(hi, end - begin);
+    }
+    expect(next == p.tokenNum, "core ranges cover [0, A)");
+    expect(hi - lo <= 1, "rows balanced within one");
+}
+
+std::vector<std::vector<std::string>> ReadCsv(const char *path)
+{
+    std::ifstream in(path);
+    std::vector<std::vector<std::string>> rows;
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+        std::vector<std::string> cells;
+        std::stringstream ss(line);
+        std::string cell;
+        while (std::getline(ss, cell, ',')) {
+            cells.push_back(cell);
+        }
+        rows.push_back(cells);
+    }
+    return rows;
+}
+
+int64_t BitsOf(const std::string &dtype) { return dtype == "int8" ? 8 : dtype == "float32" ? 32 : 16; }
+
+}  // namespace
+
+TEST(random_problems_keep_every_invariant_on_every_platform)
+{
+    std::mt19937_64 rng(1234);
+    auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+    for (int i = 0; i < 3000; ++i) {
+        const int64_t bitsChoices[] = {4, 8, 16, 32};
+        const int64_t bits = bitsChoices[pick(0, 3)];
+        int64_t H = pick(1, i % 10 == 0 ? 200000 : 9000);
+        if (bits == 4) {
+            H += H % 2;
+        }
+        const int64_t A = i % 17 == 0 ? 0 : pick(1, i % 5 == 0 ? 600000 : 5000);
+        const int64_t N = pick(1, i % 13 == 0 ? 3000 : 64);
+        const int64_t E = pick(1, i % 11 == 0 ? 3000 : 64);
+        const uint32_t cb = pick(0, 1) ? 8 : 4;
+        const int64_t scale = pick(0, 2) == 0 ? 0 : (pick(0, 3) == 0 ? pick(1, 300000) : 4);
+        const Problem p = MakeProblem(A, H, N, E, bits, cb, scale);
+        for (const Platform &pf : kPlatforms) {
+            MoeReRoutingTilingData t{};
+            Result r = ComputeTiling(p, pf, &t);
+            if (!r.ok()) {
+                ::mini_test::Fail(__FILE__, __LINE__, "tiling failed: " + r.message);
+                continue;
+            }
+            CheckInvariants(p, pf, t);
+        }
+    }
+}
+
+TEST(long_rows_are_split_into_segments)
+{
+    const Problem p = MakeProblem(64, 100000, 4, 4, 32, 4, 4);  // 400000-byte rows
+    MoeReRoutingTilingData t{};
+    REQUIRE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    CHECK_EQ(t.chunkRows, 1u);
+    CHECK(t.segmentBytes < 400000u);
+    CHECK(t.segmentBytes >= 60000u);  // most of the UB still goes to token segments
+}
+
+TEST(seed_shape_uses_every_core_with_large_chunks)
+{
+    const Problem p = MakeProblem(16384, 7168, 16, 16, 8, 4, 4);
+    MoeReRoutingTilingData t{};
+    REQUIRE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    CHECK_EQ(t.usedCoreNum, 48u);
+    CHECK_EQ(t.countsResident, 1u);
+    CHECK(t.chunkRows >= 11u);  // ~90 KiB token buffers: 12 rows of 7168 bytes
+    CHECK(t.ubBytesUsed > 150000u);
+}
+
+TEST(zero_tokens_run_one_core_for_expert_token_num)
+{
+    const Problem p = MakeProblem(0, 128, 8, 8, 16, 4, 4);
+    MoeReRoutingTilingData t{};
+    REQUIRE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    CHECK_EQ(t.usedCoreNum, 1u);
+    CHECK_EQ(t.rowsPerCore, 0);
+}
+
+TEST(large_count_matrices_are_streamed)
+{
+    const Problem p = MakeProblem(100000, 256, 300, 300, 16, 8, 4);  // 720000 bytes of counts
+    MoeReRoutingTilingData t{};
+    REQUIRE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    CHECK_EQ(t.countsResident, 0u);
+    CHECK_EQ(t.countTileCols, 4u);
+    CHECK_EQ(t.countTileRanks, 300u);
+}
+
+TEST(too_many_ranks_is_a_tiling_error_naming_n)
+{
+    const Problem p = MakeProblem(10, 16, 100000, 2, 16, 4, 4);
+    MoeReRoutingTilingData t{};
+    Result r = ComputeTiling(p, Platform{48, 196608}, &t);
+    CHECK_EQ(r.status, kErrTiling);
+    CHECK_CONTAINS(r.message, "N = 100000");
+}
+
+TEST(public_shapes_that_move_a_mebibyte_use_forty_cores_balanced)
+{
+    const auto rows = ReadCsv(MOE_RE_ROUTING_PUBLIC_SHAPES);
+    REQUIRE(rows.size() >= 20);
+    for (const auto &row : rows) {
+        const int64_t A = std::stoll(row[1]), H = std::stoll(row[2]), N = std::stoll(row[3]), E = std::stoll(row[4]);
+        const int64_t bits = BitsOf(row[5]);
+        const Problem p = MakeProblem(A, H, N, E, bits, row[6] == "int64" ? 8 : 4, row[7] == "yes" ? 4 : 0);
+        for (const Platform &pf : kPlatforms) {
+            MoeReRoutingTilingData t{};
+            REQUIRE(ComputeTiling(p, pf, &t).ok());
+            CheckInvariants(p, pf, t);
+            if (A * p.tokenRowBytes < (1 << 20)) {
+                continue;
+            }
+            int64_t maxRows = 0;
+            for (uint32_t b = 0; b < t.usedCoreNum; ++b) {
+                int64_t begin = 0, end = 0;
+                CoreRowRange(t, b, &begin, &end);
+                maxRows = std::max(maxRows, end - begin);
+            }
+            const double mean = double(A) / t.usedCoreNum;
+            if (t.usedCoreNum < std::min<uint32_t>(40, pf.aivCoreNum) || maxRows / mean > 1.10) {
+                ::mini_test::Fail(__FILE__, __LINE__, "case " + row[0] + ": cores " + std::to_string(t.usedCoreNum) +
+                                                          " max/mean " + std::to_string(maxRows / mean));
+            }
+        }
+    }
+}
