@@ -1,0 +1,457 @@
+// aclnnMoeReRouting on the CPU backend. Phase 1 validates every host-visible property with the
+// pure op_host checks, computes the tiling and hands out an executor; phase 2 runs the unchanged
+// kernel (op_kernel/) on the Ascend C emulator with the NPU's block split.
+#include "aclnn_moe_re_routing.h"
+
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <unordered_set>
+
+#include "acl_cpu_internal.h"
+#include "ascendc_cpu/runtime.h"
+#include "moe_re_routing_cpu_state.h"
+#include "moe_re_routing_dtypes.h"
+#include "moe_re_routing_host.h"
+
+// The kernel entry `moe_re_routing` of op_kernel/moe_re_routing.cpp (GM_ADDR is uint8_t* on the CPU
+// build). Its C name equals our namespace's, so it is declared under another C++ name bound to
+// the same symbol.
+extern "C" void MoeReRoutingKernel(uint8_t *tokens, uint8_t *expertTokenNumPerRank, uint8_t *perTokenScales,
+                                   uint8_t *permuteTokens, uint8_t *permutePerTokenScales, uint8_t *permuteTokenIdx,
+                                   uint8_t *expertTokenNum, uint8_t *workspace, uint8_t *tiling)
+    __asm__("moe_re_routing");
+
+namespace moe_re_routing {
+namespace {
+
+// ---- facts that must agree across headers ----------------------------------------------------
+static_assert(ACLNN_SUCCESS == kSuccess && ACLNN_ERR_PARAM_NULLPTR == kErrParamNullptr &&
+                  ACLNN_ERR_PARAM_INVALID == kErrParamInvalid && ACLNN_ERR_RUNTIME_ERROR == kErrRuntime &&
+                  ACLNN_ERR_INNER == kErrInner && ACLNN_ERR_INNER_TILING_ERROR == kErrTiling,
+              "aclnn status values and moe_re_routing::Status disagree");
+static_assert(ACL_FORMAT_NCHW == kFormatNCHW && ACL_FORMAT_NHWC == kFormatNHWC && ACL_FORMAT_ND == kFormatND,
+              "aclFormat values and op_host format constants disagree");
+
+struct AclDtypeName {
+    aclDataType code;
+    const char *name;
+};
+#define MRR_ACL_DTYPE(name) {ACL_##name, #name}
+constexpr AclDtypeName kAclDtypeNames[] = {
+    MRR_ACL_DTYPE(FLOAT),        MRR_ACL_DTYPE(FLOAT16),       MRR_ACL_DTYPE(INT8),
+    MRR_ACL_DTYPE(INT32),        MRR_ACL_DTYPE(UINT8),         MRR_ACL_DTYPE(INT16),
+    MRR_ACL_DTYPE(UINT16),       MRR_ACL_DTYPE(UINT32),        MRR_ACL_DTYPE(INT64),
+    MRR_ACL_DTYPE(UINT64),       MRR_ACL_DTYPE(DOUBLE),        MRR_ACL_DTYPE(BOOL),
+    MRR_ACL_DTYPE(STRING),       MRR_ACL_DTYPE(COMPLEX64),     MRR_ACL_DTYPE(COMPLEX128),
+    MRR_ACL_DTYPE(BF16),         MRR_ACL_DTYPE(INT4),          MRR_ACL_DTYPE(UINT1),
+    MRR_ACL_DTYPE(COMPLEX32),    MRR_ACL_DTYPE(HIFLOAT8),      MRR_ACL_DTYPE(FLOAT8_E5M2),
+    MRR_ACL_DTYPE(FLOAT8_E4M3FN), MRR_ACL_DTYPE(FLOAT8_E8M0),  MRR_ACL_DTYPE(FLOAT6_E3M2),
+    MRR_ACL_DTYPE(FLOAT6_E2M3),  MRR_ACL_DTYPE(FLOAT4_E2M1),   MRR_ACL_DTYPE(FLOAT4_E1M2),
+};
+#undef MRR_ACL_DTYPE
+
+constexpr bool SameName(const char *a, const char *b)
+{
+    while (*a != '\0' && *a == *b) {
+        ++a;
+        ++b;
+    }
+    return *a == *b;
+}
+
+// Every entry of the operator's dtype table names an aclDataType of the same value.
+constexpr bool DtypeTableMatchesAcl()
+{
+    for (const DtypeInfo &d : kDtypeTable) {
+        bool found = false;
+        for (const AclDtypeName &acl : kAclDtypeNames) {
+            if (SameName(acl.name, d.name)) {
+                found = acl.code == d.code;
+            }
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    return true;
+}
+static_assert(DtypeTableMatchesAcl(), "kDtypeTable codes disagree with the aclDataType enum of acl/acl_base.h");
+
+// Problems that move less than this run their blocks one after another on the caller: the
+// thread-pool hand-off would cost more than the copy.
+constexpr int64_t kSequentialBytes = 64 * 1024;
+
+// Required workspace: the kernel uses none (no system workspace is needed on the CPU).
+constexpr uint64_t kWorkspaceBytes = 0;
+
+// ---- errors ----------------------------------------------------------------------------------
+aclnnStatus Fail(int32_t status, const std::string &message)
+{
+    acl_cpu::SetRecentErrMsg(message);
+    return status;
+}
+
+aclnnStatus Fail(const Result &result)
+{
+    return Fail(result.status, result.message);
+}
+
+// ---- tensors -------------------------------------------------------------------------------
+// One tensor argument as validated: its host description and, once the problem is known, its
+// data range.
+struct TensorArg {
+    const char *name;        // parameter name as in the operator contract
+    const aclTensor *tensor; // may be null for the optional input
+    int64_t bytes = 0;
+};
+
+Result Describe(const TensorArg &arg, TensorDesc *desc)
+{
+    Result result;
+    *desc = TensorDesc{};
+    if (arg.tensor == nullptr) {
+        return result;  // absent (only reachable for the optional tensor)
+    }
+    const aclTensor &t = *arg.tensor;
+    if (t.viewDims.size() > kMaxDims) {
+        result.status = kErrParamInvalid;
+        result.message = std::string(arg.name) + " has " + std::to_string(t.viewDims.size()) +
+                         " dimensions; at most " + std::to_string(kMaxDims) + " are supported";
+        return result;
+    }
+    desc->present = true;
+    desc->dtype = static_cast<int32_t>(t.dataType);
+    desc->format = static_cast<int32_t>(t.format);
+    desc->dimNum = static_cast<uint32_t>(t.viewDims.size());
+    for (size_t i = 0; i < t.viewDims.size(); ++i) {
+        desc->dims[i] = t.viewDims[i];
+    }
+    // Contiguous: offset 0 and each stride equals the row-major stride (dims of size 1 may carry
+    // any stride, as they are never stepped over).
+    bool contiguous = t.offset == 0;
+    if (!t.strides.empty()) {
+        int64_t expected = 1;
+        for (size_t i = t.viewDims.size(); i-- > 0;) {
+            if (t.viewDims[i] != 1 && t.strides[i] != expected) {
+                contiguous = false;
+            }
+            expected *= t.viewDims[i];
+        }
+    }
+    desc->contiguous = contiguous;
+    return result;
+}
+
+bool CheckedMul(int64_t a, int64_t b, int64_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+
+// Byte sizes of every buffer, from the checked problem.
+Result ComputeBytes(const Problem &p, TensorArg *args)
+{
+    const int64_t countCells = p.rankNum * p.expertNum;
+    const int64_t sizes[7][2] = {
+        {p.tokenNum, p.tokenRowBytes},    {countCells, p.countBytes}, {p.tokenNum, p.scaleRowBytes},
+        {p.tokenNum, p.tokenRowBytes},    {p.tokenNum, p.outScaleRowBytes},
+        {p.tokenNum, int64_t{sizeof(int32_t)}}, {p.expertNum, p.countBytes},
+    };
+    Result result;
+    for (int i = 0; i < 7; ++i) {
+        if (!CheckedMul(sizes[i][0], sizes[i][1], &args[i].bytes)) {
+            result.status = kErrParamInvalid;
+            result.message = std::string(args[i].name) + " is larger than 2^63 bytes";
+            return result;
+        }
+    }
+    return result;
+}
+
+// Outputs must not share memory with any other tensor: the kernel reads inputs while other cores
+// write outputs.
+Result CheckNoOverlap(const TensorArg *args, int count, int firstOutput)
+{
+    Result result;
+    for (int out = firstOutput; out < count; ++out) {
+        for (int other = 0; other < count; ++other) {
+            if (other == out || args[out].bytes == 0 || args[other].bytes == 0 || args[other].tensor == nullptr) {
+                continue;
+            }
+            const auto *a = static_cast<const uint8_t *>(args[out].tensor->data);
+            const auto *b = static_cast<const uint8_t *>(args[other].tensor->data);
+            if (a < b + args[other].bytes && b < a + args[out].bytes) {
+                result.status = kErrParamInvalid;
+                result.message = std::string(args[out].name) + " overlaps " + args[other].name +
+                                 " in memory; each output needs its own buffer";
+                return result;
+            }
+        }
+    }
+    return result;
+}
+
+}  // namespace
+}  // namespace moe_re_routing
+
+// The executor of one aclnnMoeReRouting call: the buffers and the tiling, nothing borrowed from
+// the aclTensors (they may be destroyed between the two phases, as on CANN).
+struct aclOpExecutor {
+    static constexpr int kTensorCount = 7;
+    uint8_t *data[kTensorCount] = {};  // tokens, counts, scales, permute tokens/scales/idx, expert_token_num
+    int64_t bytes[kTensorCount] = {};
+    MoeReRoutingTilingData tiling{};
+    moe_re_routing::Platform platform;
+};
+
+namespace moe_re_routing {
+namespace {
+
+// Executors handed out and not yet consumed. A pointer not in the set (reused, foreign) is
+// rejected without being dereferenced.
+struct ExecutorRegistry {
+    std::mutex mutex;
+    std::unordered_set<aclOpExecutor *> live;
+};
+
+ExecutorRegistry &Executors()
+{
+    static ExecutorRegistry *registry = new ExecutorRegistry();  // never destroyed
+    return *registry;
+}
+
+void RegisterExecutor(aclOpExecutor *executor)
+{
+    ExecutorRegistry &r = Executors();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    r.live.insert(executor);
+}
+
+std::unique_ptr<aclOpExecutor> TakeExecutor(aclOpExecutor *executor)
+{
+    ExecutorRegistry &r = Executors();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    if (r.live.erase(executor) == 0) {
+        return nullptr;
+    }
+    return std::unique_ptr<aclOpExecutor>(executor);
+}
+
+// ---- last-run report -----------------------------------------------------------------------
+std::string LastRunJson(const aclOpExecutor &ex, const ascendc_cpu::LaunchConfig &config,
+                        const ascendc_cpu::LaunchResult &result)
+{
+    static_assert(sizeof(MoeReRoutingTilingData) == 144,
+                  "MoeReRoutingTilingData changed: list the new field in LastRunJson");
+    const MoeReRoutingTilingData &t = ex.tiling;
+    std::ostringstream os;
+    os << "{";
+#define MRR_FIELD(f) os << "\"" #f "\": " << t.f << ", "
+    MRR_FIELD(tokenNum); MRR_FIELD(rankNum); MRR_FIELD(expertNum); MRR_FIELD(tokenRowBytes);
+    MRR_FIELD(scaleRowBytes); MRR_FIELD(outScaleRowBytes); MRR_FIELD(countBytes); MRR_FIELD(expertTokenNumType);
+    MRR_FIELD(idxType); MRR_FIELD(usedCoreNum); MRR_FIELD(rowsPerCore); MRR_FIELD(rowsRemainder);
+    MRR_FIELD(bufferNum); MRR_FIELD(chunkRows); MRR_FIELD(segmentBytes); MRR_FIELD(tokenBufBytes);
+    MRR_FIELD(scaleBufBytes); MRR_FIELD(idxBufBytes); MRR_FIELD(countsResident); MRR_FIELD(countBufBytes);
+    MRR_FIELD(countTileCols); MRR_FIELD(countTileRanks); MRR_FIELD(cursorBufBytes); MRR_FIELD(expertBufBytes);
+    MRR_FIELD(zeroBufBytes); MRR_FIELD(ubBytesUsed);
+#undef MRR_FIELD
+    os << "\"block_dim\": " << config.blockDim << ", \"ub_bytes\": " << t.ubBytesUsed
+       << ", \"platform_ub_bytes\": " << config.ubBytes << ", \"sequential\": " << (config.sequential ? "true" : "false");
+    if (config.collectTrace) {
+        os << ", \"cores\": [";
+        for (size_t i = 0; i < result.cores.size(); ++i) {
+            const ascendc_cpu::CoreTrace &c = result.cores[i];
+            os << (i == 0 ? "" : ", ") << "{\"bytes_in\": " << c.bytesIn << ", \"bytes_out\": " << c.bytesOut
+               << ", \"dma_ops\": " << c.dmaOps << ", \"ub_high_water\": " << c.ubHighWater
+               << ", \"seconds\": " << c.seconds << "}";
+        }
+        os << "]";
+    }
+    os << "}";
+    return os.str();
+}
+
+// ---- phase 1 ---------------------------------------------------------------------------------
+aclnnStatus Prepare(const aclTensor *tokens, const aclTensor *expertTokenNumPerRank, const aclTensor *perTokenScales,
+                    int64_t expertTokenNumType, int64_t idxType, const aclTensor *permuteTokens,
+                    const aclTensor *permutePerTokenScales, const aclTensor *permuteTokenIdx,
+                    const aclTensor *expertTokenNum, uint64_t *workspaceSize, aclOpExecutor **executor)
+{
+    TensorArg args[aclOpExecutor::kTensorCount] = {
+        {"tokens", tokens},
+        {"expert_token_num_per_rank", expertTokenNumPerRank},
+        {"per_token_scales", perTokenScales},
+        {"permute_tokens", permuteTokens},
+        {"permute_per_token_scales", permutePerTokenScales},
+        {"permute_token_idx", permuteTokenIdx},
+        {"expert_token_num", expertTokenNum},
+    };
+    constexpr int kScalesArg = 2;
+    constexpr int kFirstOutputArg = 3;
+    for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
+        if (i != kScalesArg && args[i].tensor == nullptr) {
+            return Fail(kErrParamNullptr, std::string(args[i].name) + " is null; it is a required tensor");
+        }
+    }
+    if (workspaceSize == nullptr) {
+        return Fail(kErrParamNullptr, "workspaceSize is null; it receives the workspace size");
+    }
+    if (executor == nullptr) {
+        return Fail(kErrParamNullptr, "executor is null; it receives the executor for aclnnMoeReRouting");
+    }
+    *executor = nullptr;
+
+    OpArgs opArgs;
+    TensorDesc *descs[aclOpExecutor::kTensorCount] = {
+        &opArgs.tokens,        &opArgs.expertTokenNumPerRank,  &opArgs.perTokenScales, &opArgs.permuteTokens,
+        &opArgs.permutePerTokenScales, &opArgs.permuteTokenIdx, &opArgs.expertTokenNum,
+    };
+    for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
+        const Result described = Describe(args[i], descs[i]);
+        if (!described.ok()) {
+            return Fail(described);
+        }
+    }
+    opArgs.expertTokenNumType = expertTokenNumType;
+    opArgs.idxType = idxType;
+
+    Problem problem;
+    Result result = CheckArgs(opArgs, &problem);
+    if (!result.ok()) {
+        return Fail(result);
+    }
+    result = ComputeBytes(problem, args);
+    if (!result.ok()) {
+        return Fail(result);
+    }
+    for (const TensorArg &arg : args) {
+        if (arg.tensor != nullptr && arg.bytes > 0 && arg.tensor->data == nullptr) {
+            return Fail(kErrParamNullptr, std::string(arg.name) + " has no data (null address) but holds " +
+                                              std::to_string(arg.bytes) + " bytes");
+        }
+    }
+    result = CheckNoOverlap(args, aclOpExecutor::kTensorCount, kFirstOutputArg);
+    if (!result.ok()) {
+        return Fail(result);
+    }
+    // Counts are host memory on the CPU backend, so their values are checked here too.
+    result = CheckCountValues(problem, expertTokenNumPerRank->data);
+    if (!result.ok()) {
+        return Fail(result);
+    }
+
+    auto ex = std::make_unique<aclOpExecutor>();
+    ex->platform = cpu::CurrentPlatform();
+    result = ComputeTiling(problem, ex->platform, &ex->tiling);
+    if (!result.ok()) {
+        return Fail(result);
+    }
+    if (ex->tiling.usedCoreNum == 0) {
+        return Fail(kErrTiling, "the tiling launches 0 cores; at least 1 is needed to write expert_token_num");
+    }
+    for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
+        ex->data[i] = args[i].tensor != nullptr ? static_cast<uint8_t *>(args[i].tensor->data) : nullptr;
+        ex->bytes[i] = args[i].tensor != nullptr ? args[i].bytes : 0;
+    }
+    *workspaceSize = kWorkspaceBytes;
+    *executor = ex.get();
+    RegisterExecutor(ex.release());
+    return kSuccess;
+}
+
+// ---- phase 2 ---------------------------------------------------------------------------------
+aclnnStatus Execute(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor, aclrtStream stream)
+{
+    if (executor == nullptr) {
+        return Fail(kErrParamNullptr, "executor is null; pass the one aclnnMoeReRoutingGetWorkspaceSize returned");
+    }
+    // From here on the executor is consumed whatever happens, as on CANN.
+    std::unique_ptr<aclOpExecutor> ex = TakeExecutor(executor);
+    if (ex == nullptr) {
+        return Fail(kErrParamInvalid,
+                    "executor was already consumed by an earlier aclnnMoeReRouting call or was not returned by "
+                    "aclnnMoeReRoutingGetWorkspaceSize; call aclnnMoeReRoutingGetWorkspaceSize again");
+    }
+    if (workspaceSize > 0 && workspace == nullptr) {
+        return Fail(kErrParamNullptr, "workspace is null but workspaceSize is " + std::to_string(workspaceSize));
+    }
+    if (workspaceSize < kWorkspaceBytes) {
+        return Fail(kErrParamInvalid, "workspaceSize is " + std::to_string(workspaceSize) + " but " +
+                                          std::to_string(kWorkspaceBytes) + " bytes are required");
+    }
+    if (acl_cpu::CheckStream(stream) != ACL_SUCCESS) {
+        return Fail(kErrParamInvalid, "stream is neither null (the default stream) nor a live stream created by "
+                                      "aclrtCreateStream");
+    }
+
+    const cpu::TraceSettings trace = cpu::CurrentTrace();
+    ascendc_cpu::LaunchConfig config;
+    config.blockDim = ex->tiling.usedCoreNum;
+    config.ubBytes = ex->platform.ubBytes;
+    const int64_t movedBytes = ex->bytes[0] + ex->bytes[2] + ex->bytes[3] + ex->bytes[4] + ex->bytes[5];
+    config.sequential = movedBytes < kSequentialBytes;
+    config.collectTrace = trace.enabled;
+    config.chromeTracePath = trace.chromeTracePath;
+    ascendc_cpu::LaunchResult launched;
+    try {
+        // Every buffer the kernel may touch is global memory for the emulator's bounds checks.
+        std::optional<ascendc_cpu::ScopedGm> gm[aclOpExecutor::kTensorCount];
+        for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
+            if (ex->data[i] != nullptr && ex->bytes[i] > 0) {
+                gm[i].emplace(ex->data[i], static_cast<size_t>(ex->bytes[i]));
+            }
+        }
+        ascendc_cpu::ScopedGm tilingGm(&ex->tiling, sizeof(ex->tiling));
+        std::optional<ascendc_cpu::ScopedGm> workspaceGm;
+        if (workspace != nullptr && workspaceSize > 0) {
+            workspaceGm.emplace(workspace, static_cast<size_t>(workspaceSize));
+        }
+        uint8_t *const *d = ex->data;
+        auto *tilingBytes = reinterpret_cast<uint8_t *>(&ex->tiling);
+        auto *workspaceBytes = static_cast<uint8_t *>(workspace);
+        ascendc_cpu::Launch(
+            config, [&] { MoeReRoutingKernel(d[0], d[1], d[2], d[3], d[4], d[5], d[6], workspaceBytes, tilingBytes); },
+            &launched);
+    } catch (const std::exception &e) {
+        acl_cpu::RecordStreamError(stream, ACL_ERROR_FAILURE);
+        return Fail(kErrRuntime, std::string("the kernel launch failed: ") + e.what());
+    } catch (...) {
+        acl_cpu::RecordStreamError(stream, ACL_ERROR_FAILURE);
+        return Fail(kErrRuntime, "the kernel launch failed with an unknown exception");
+    }
+    cpu::SetLastRunJson(LastRunJson(*ex, config, launched));
+    return kSuccess;
+}
+
+}  // namespace
+}  // namespace moe_re_routing
+
+extern "C" {
+
+aclnnStatus aclnnMoeReRoutingGetWorkspaceSize(const aclTensor *tokens, const aclTensor *expertTokenNumPerRank,
+                                              const aclTensor *perTokenScalesOptional, int64_t expertTokenNumType,
+                                              int64_t idxType, const aclTensor *permuteTokensOut,
+                                              const aclTensor *permutePerTokenScalesOut,
+                                              const aclTensor *permuteTokenIdxOut, const aclTensor *expertTokenNumOut,
+                                              uint64_t *workspaceSize, aclOpExecutor **executor)
+{
+    try {
+        return moe_re_routing::Prepare(tokens, expertTokenNumPerRank, perTokenScalesOptional, expertTokenNumType,
+                                       idxType, permuteTokensOut, permutePerTokenScalesOut, permuteTokenIdxOut,
+                                       expertTokenNumOut, workspaceSize, executor);
+    } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
+        return moe_re_routing::Fail(moe_re_routing::kErrInner,
+                                    std::string("aclnnMoeReRoutingGetWorkspaceSize: ") + e.what());
+    }
+}
+
+aclnnStatus aclnnMoeReRouting(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor, aclrtStream stream)
+{
+    return moe_re_routing::Execute(workspace, workspaceSize, executor, stream);
+}
+
+}  // extern "C"
