@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The single entry point of moe-re-routing.
+#
+#   ./build.sh            build and install: the C package (CMake package MoeReRouting) and the
+#                         Python package moe_re_routing, into the active Python environment
+#   ./build.sh demo       build, install, then run the demo (the seed example, verified and timed)
+#   ./build.sh test       build, install, then run every test: C++ (ctest), C++ under
+#                         AddressSanitizer + UndefinedBehaviorSanitizer, Python (pytest), ruff
+#   ./build.sh bench      build, install, then run the benchmark suite (benchmarks/)
+#   ./build.sh package    CANN only: build the OPP package custom_opp_<os>_<arch>.run
+#
+# Backend: with the CANN toolkit (ASCEND_HOME_PATH or ASCEND_TOOLKIT_HOME set) the CANN path is
+# taken and said so; otherwise the CPU backend (the kernel on the Ascend C emulator).
+# Environment: JOBS (parallel build jobs, default: nproc), PYTHON (default: python3).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+ROOT=$(pwd)
+PYTHON=${PYTHON:-python3}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+export CMAKE_BUILD_PARALLEL_LEVEL=$JOBS
+action=${1:-build}
+
+say() { printf '\n==> %s\n' "$*"; }
+
+cann_home() {
+    local home=${ASCEND_HOME_PATH:-${ASCEND_TOOLKIT_HOME:-}}
+    if [ -n "$home" ] && [ -f "$home/include/acl/acl.h" ]; then
+        echo "$home"
+    fi
+}
+
+build_cann() {
+    say "CANN toolkit found at $(cann_home): building the OPP package (backend: cann)"
+    cmake -S "$ROOT" -B "$ROOT/build/cann" -DMOE_RE_ROUTING_BACKEND=cann -DCMAKE_BUILD_TYPE=Release
+    cmake --build "$ROOT/build/cann" --target package -j "$JOBS"
+    say "package: $(ls "$ROOT"/build/cann/custom_opp_*.run 2>/dev/null || echo 'see build/cann')"
+}
+
+python_deps() {
+    say "Python dependencies"
+    "$PYTHON" -m pip install -q --disable-pip-version-check \
+        "numpy>=1.22" "cffi>=1.15" ml_dtypes "scikit-build-core>=0.10" ninja "$@"
+}
+
+install_cpu() {
+    say "No CANN toolkit: building the CPU backend and installing the Python package"
+    python_deps
+    "$PYTHON" -m pip install -q --disable-pip-version-check --no-build-isolation "$ROOT"
+    local prefix
+    prefix=$("$PYTHON" -m moe_re_routing info --cmake-prefix)
+    say "Installed. CMake package prefix (find_package(MoeReRouting)): $prefix"
+}
+
+ctest_tree() {  # ctest_tree <build dir> [extra cmake args...]
+    local dir=$1
+    shift
+    cmake -S "$ROOT" -B "$dir" -DMOE_RE_ROUTING_BACKEND=cpu -DBUILD_TESTING=ON "$@" >/dev/null
+    cmake --build "$dir" -j "$JOBS"
+    (cd "$dir" && ctest --output-on-failure -j "$JOBS")
+}
+
+run_tests() {
+    python_deps pytest ruff
+    say "C++ tests (ctest)"
+    ctest_tree "$ROOT/build/tests" -DCMAKE_BUILD_TYPE=Release
+    say "C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+    ASAN_OPTIONS=detect_leaks=1 ctest_tree "$ROOT/build/asan" -DCMAKE_BUILD_TYPE=Debug -DMOE_RE_ROUTING_SANITIZE=ON
+    say "ruff"
+    "$PYTHON" -m ruff check python tests/python benchmarks examples
+    say "Python tests (pytest)"
+    "$PYTHON" -m pytest -q tests/python
+}
+
+if [ -n "$(cann_home)" ]; then
+    case "$action" in
+        build | package) build_cann ;;
+        *) echo "build.sh $action: on a CANN machine only 'build' and 'package' are available" >&2; exit 2 ;;
+    esac
+    exit 0
+fi
+
+case "$action" in
+    build) install_cpu ;;
+    demo) install_cpu; say "Demo"; "$PYTHON" -m moe_re_routing demo ;;
+    test) install_cpu; run_tests ;;
+    bench) install_cpu; python_deps matplotlib; say "Benchmarks"; "$PYTHON" -m moe_re_routing bench --suite all ;;
+    package) echo "build.sh package needs the CANN toolkit (set ASCEND_HOME_PATH)" >&2; exit 2 ;;
+    *) echo "usage: ./build.sh [build|demo|test|bench|package]" >&2; exit 2 ;;
+esac
