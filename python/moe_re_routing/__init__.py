@@ -1,0 +1,72 @@
+"""moe_re_routing: the MoeReRouting operator (MoE rank-major -> expert-major token reordering).
+
+    import moe_re_routing as mrr
+    res = mrr.moe_re_routing(tokens, expert_token_num_per_rank, per_token_scales=None,
+                             expert_token_num_type=1, idx_type=0, out=None)
+
+The C library is loaded with cffi (ABI mode) at import: the package's own CPU-backend
+``lib/libmoe_re_routing.so`` (the Ascend C kernel on an emulator), or CANN's ``libcust_opapi.so``
+when an installed custom OPP is found (see :mod:`moe_re_routing._ffi`).
+"""
+
+from __future__ import annotations
+
+from ._dtypes import dtype_table
+from ._ffi import backend, cmake_prefix
+from .api import DeviceTensor, MoeReRoutingResult, moe_re_routing, moe_re_routing_device
+from .errors import (
+    MoeReRoutingError,
+    MoeReRoutingNullError,
+    MoeReRoutingRuntimeError,
+    MoeReRoutingTilingError,
+    MoeReRoutingTypeError,
+    MoeReRoutingValueError,
+)
+from .reference import moe_re_routing_reference
+from .runtime import (
+    free,
+    get_mode,
+    get_platform,
+    last_run,
+    malloc,
+    memcpy,
+    set_mode,
+    set_platform,
+    set_threads,
+    set_trace,
+    status_name,
+    synchronize,
+    version,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DeviceTensor",
+    "MoeReRoutingError",
+    "MoeReRoutingNullError",
+    "MoeReRoutingResult",
+    "MoeReRoutingRuntimeError",
+    "MoeReRoutingTilingError",
+    "MoeReRoutingTypeError",
+    "MoeReRoutingValueError",
+    "backend",
+    "cmake_prefix",
+    "dtype_table",
+    "free",
+    "get_mode",
+    "get_platform",
+    "last_run",
+    "malloc",
+    "memcpy",
+    "moe_re_routing",
+    "moe_re_routing_device",
+    "moe_re_routing_reference",
+    "set_mode",
+    "set_platform",
+    "set_threads",
+    "set_trace",
+    "status_name",
+    "synchronize",
+    "version",
+]

@@ -1,0 +1,268 @@
+"""AscendCL runtime helpers: lazy init, per-thread streams, device memory, and the CPU backend's
+extension controls (platform, mode, threads, trace, last-run report).
+
+On the CPU backend "device memory" is host memory handed out by the emulated ``aclrtMalloc``; the
+same calls drive a real NPU when the CANN libraries were loaded.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import threading
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from ._ffi import backend, ffi, lib
+from .errors import MoeReRoutingError, MoeReRoutingRuntimeError, param_type_error
+
+__all__ = [
+    "MEMCPY_KINDS",
+    "free",
+    "get_mode",
+    "get_platform",
+    "last_run",
+    "last_run_json",
+    "malloc",
+    "memcpy",
+    "set_mode",
+    "set_platform",
+    "set_threads",
+    "set_trace",
+    "status_name",
+    "stream_for_thread",
+    "synchronize",
+    "version",
+]
+
+ACL_SUCCESS = 0
+ACL_ERROR_REPEAT_INITIALIZE = 100002
+# aclrtMemcpyKind values (public AscendCL enum).
+MEMCPY_KINDS = {"h2h": 0, "h2d": 1, "d2h": 2, "d2d": 3}
+_MEM_MALLOC_HUGE_FIRST = 0
+_MODES = {"checked": 0, "fast": 1}
+
+_init_lock = threading.Lock()
+_initialized = False
+_tls = threading.local()
+_streams: list[Any] = []
+_DEVICE_ID = int(os.environ.get("MOE_RE_ROUTING_DEVICE", "0"))
+
+
+def _recent_msg() -> str:
+    try:
+        p = lib.aclGetRecentErrMsg()
+    except MoeReRoutingError:
+        return ""
+    return ffi.string(p).decode(errors="replace") if p != ffi.NULL else ""
+
+
+def check_acl(ret: int, what: str) -> None:
+    """Raise :class:`MoeReRoutingRuntimeError` for a non-zero aclError."""
+    if ret != ACL_SUCCESS:
+        msg = _recent_msg()
+        raise MoeReRoutingRuntimeError(ret, f"{what} failed" + (f": {msg}" if msg else ""), "aclError")
+
+
+def _ensure_init() -> None:
+    global _initialized
+    if _initialized:
+        return
+    with _init_lock:
+        if _initialized:
+            return
+        ret = lib.aclInit(ffi.NULL)
+        if ret not in (ACL_SUCCESS, ACL_ERROR_REPEAT_INITIALIZE):
+            check_acl(ret, "aclInit")
+        _initialized = True
+
+
+def _ensure_thread() -> None:
+    """aclInit once per process, aclrtSetDevice once per thread (CANN binds the context per thread)."""
+    if getattr(_tls, "device_set", False):
+        return
+    _ensure_init()
+    check_acl(lib.aclrtSetDevice(_DEVICE_ID), f"aclrtSetDevice({_DEVICE_ID})")
+    _tls.device_set = True
+
+
+def stream_for_thread() -> Any:
+    """This thread's default stream (created on first use, destroyed at exit)."""
+    s = getattr(_tls, "stream", None)
+    if s is None:
+        _ensure_thread()
+        p = ffi.new("aclrtStream *")
+        check_acl(lib.aclrtCreateStream(p), "aclrtCreateStream")
+        s = p[0]
+        _tls.stream = s
+        with _init_lock:
+            _streams.append(s)
+    return s
+
+
+def as_stream(stream: Union[int, Any, None]) -> Any:
+    """An ``aclrtStream`` from None (this thread's stream), an int address or a cffi pointer."""
+    if stream is None:
+        return stream_for_thread()
+    _ensure_thread()
+    if isinstance(stream, int):
+        return ffi.cast("aclrtStream", stream)
+    if isinstance(stream, ffi.CData):
+        return ffi.cast("aclrtStream", stream)
+    raise param_type_error(f"stream must be None, an int address or a cffi pointer, got {type(stream).__name__}")
+
+
+def synchronize(stream: Union[int, Any, None] = None) -> None:
+    """aclrtSynchronizeStream on ``stream`` (default: this thread's stream)."""
+    check_acl(lib.aclrtSynchronizeStream(as_stream(stream)), "aclrtSynchronizeStream")
+
+
+def _cleanup() -> None:  # pragma: no cover - exit path
+    for s in _streams:
+        try:
+            lib.aclrtDestroyStream(s)
+        except Exception:
+            pass
+
+
+atexit.register(_cleanup)
+
+
+# ---- device memory --------------------------------------------------------------------------------
+
+
+def malloc(nbytes: int) -> int:
+    """aclrtMalloc ``nbytes`` (at least 1) of device memory; returns the address as an int."""
+    _ensure_thread()
+    p = ffi.new("void **")
+    check_acl(lib.aclrtMalloc(p, max(int(nbytes), 1), _MEM_MALLOC_HUGE_FIRST), f"aclrtMalloc({nbytes})")
+    return int(ffi.cast("uintptr_t", p[0]))
+
+
+def free(ptr: int) -> None:
+    """aclrtFree a pointer returned by :func:`malloc`."""
+    check_acl(lib.aclrtFree(ffi.cast("void *", ptr)), "aclrtFree")
+
+
+def _addr(x: Union[int, np.ndarray], writeable: bool, name: str) -> tuple[int, int]:
+    if isinstance(x, np.ndarray):
+        if not x.flags.c_contiguous:
+            raise param_type_error(f"memcpy {name} array must be C-contiguous")
+        if writeable and not x.flags.writeable:
+            raise param_type_error(f"memcpy {name} array is read-only")
+        return int(x.__array_interface__["data"][0]), int(x.nbytes)
+    if isinstance(x, (int, np.integer)):
+        return int(x), -1
+    raise param_type_error(f"memcpy {name} must be an int address or a numpy array, got {type(x).__name__}")
+
+
+def memcpy(dst: Union[int, np.ndarray], src: Union[int, np.ndarray], nbytes: Optional[int] = None,
+           kind: str = "h2d") -> None:
+    """aclrtMemcpy. ``dst``/``src``: int addresses or C-contiguous numpy arrays (host side);
+    ``kind``: "h2d", "d2h", "d2d" or "h2h". ``nbytes`` defaults to the array's size."""
+    if kind not in MEMCPY_KINDS:
+        raise param_type_error(f"memcpy kind must be one of {sorted(MEMCPY_KINDS)}, got {kind!r}")
+    _ensure_thread()
+    d, dcap = _addr(dst, True, "dst")
+    s, scap = _addr(src, False, "src")
+    if nbytes is None:
+        nbytes = scap if scap >= 0 else dcap
+        if nbytes < 0:
+            raise param_type_error("memcpy needs nbytes when both dst and src are addresses")
+    cap = dcap if dcap >= 0 else nbytes
+    if nbytes > cap or (scap >= 0 and nbytes > scap):
+        raise MoeReRoutingRuntimeError(-1, f"memcpy of {nbytes} bytes exceeds a buffer ({dcap}, {scap})")
+    if nbytes == 0:
+        return
+    check_acl(lib.aclrtMemcpy(ffi.cast("void *", d), cap, ffi.cast("void *", s), nbytes, MEMCPY_KINDS[kind]),
+              "aclrtMemcpy")
+
+
+# ---- CPU backend extensions ---------------------------------------------------------------------
+
+
+def _need_cpu(what: str) -> None:
+    if backend.name != "cpu":
+        raise MoeReRoutingError(-1, f"{what} needs the CPU backend (loaded: {backend.name})")
+
+
+def version() -> str:
+    """Version of the loaded C library ("unknown" on CANN)."""
+    if lib.has("MoeReRoutingVersion"):
+        return ffi.string(lib.MoeReRoutingVersion()).decode()
+    return "unknown"
+
+
+def status_name(code: int) -> str:
+    """aclnn status name from the C library ("ACLNN_ERR_PARAM_INVALID"); "UNKNOWN" otherwise."""
+    if lib.has("MoeReRoutingStatusName"):
+        return ffi.string(lib.MoeReRoutingStatusName(int(code))).decode()
+    return "UNKNOWN"
+
+
+def get_platform() -> tuple[int, int]:
+    """(AIV cores, UB bytes per core) the tiling is computed for (CPU backend)."""
+    _need_cpu("get_platform")
+    c = ffi.new("uint32_t *")
+    u = ffi.new("uint32_t *")
+    lib.MoeReRoutingCpuGetPlatform(c, u)
+    return int(c[0]), int(u[0])
+
+
+def set_platform(cores: int = 0, ub_bytes: int = 0) -> None:
+    """Set the emulated platform; 0 keeps a field. Bad values raise MoeReRoutingValueError."""
+    _need_cpu("set_platform")
+    from .errors import error_from_status
+
+    st = lib.MoeReRoutingCpuSetPlatform(int(cores), int(ub_bytes))
+    if st != 0:
+        raise error_from_status(st, _recent_msg() or f"bad platform cores={cores} ub={ub_bytes}", status_name(st))
+
+
+def get_mode() -> str:
+    """Emulator mode: "checked" (every rule enforced) or "fast"."""
+    _need_cpu("get_mode")
+    m = int(lib.MoeReRoutingCpuGetMode())
+    return {v: k for k, v in _MODES.items()}.get(m, str(m))
+
+
+def set_mode(mode: str) -> None:
+    """Set the emulator mode: "checked" or "fast"."""
+    _need_cpu("set_mode")
+    if mode not in _MODES:
+        raise param_type_error(f"mode must be 'checked' or 'fast', got {mode!r}")
+    st = lib.MoeReRoutingCpuSetMode(_MODES[mode])
+    if st != 0:
+        raise MoeReRoutingError(st, f"MoeReRoutingCpuSetMode({mode}) failed", status_name(st))
+
+
+def set_threads(threads: int) -> None:
+    """Host threads the emulated cores run on (0 = hardware concurrency)."""
+    _need_cpu("set_threads")
+    st = lib.MoeReRoutingCpuSetThreads(int(threads))
+    if st != 0:
+        raise MoeReRoutingError(st, f"MoeReRoutingCpuSetThreads({threads}) failed", status_name(st))
+
+
+def set_trace(enabled: bool, chrome_trace_path: Optional[str] = None) -> None:
+    """Enable per-core tracing of later runs; optionally write a Chrome trace per run."""
+    _need_cpu("set_trace")
+    path = ffi.NULL if chrome_trace_path is None else ffi.new("char[]", os.fsencode(chrome_trace_path))
+    st = lib.MoeReRoutingCpuSetTrace(1 if enabled else 0, path)
+    if st != 0:
+        raise MoeReRoutingError(st, "MoeReRoutingCpuSetTrace failed", status_name(st))
+
+
+def last_run_json() -> str:
+    """Raw JSON of the last run on this thread ("" when none)."""
+    _need_cpu("last_run_json")
+    p = lib.MoeReRoutingCpuLastRunJson()
+    return ffi.string(p).decode() if p != ffi.NULL else ""
+
+
+def last_run() -> dict[str, Any]:
+    """The last run on this thread as a dict (tiling fields, block_dim, ub_bytes, cores...)."""
+    s = last_run_json()
+    return json.loads(s) if s else {}
