@@ -163,8 +163,10 @@ def resolve(param: str, array_dtype: np.dtype, explicit: DtypeLike = None, role:
         if acl is None or acl not in _TABLE:
             hint = ""
             if "float4" in array_dtype.name:
-                hint = (" (ml_dtypes fp4 stores one value per byte; pack two per byte into a uint8 "
-                        "[A, H/2] array and pass tokens_dtype='float4_e2m1')")
+                hint = (
+                    " (ml_dtypes fp4 stores one value per byte; pack two per byte into a uint8 "
+                    "[A, H/2] array and pass tokens_dtype='float4_e2m1')"
+                )
             raise param_type_error(
                 f"{param} has dtype {array_dtype.name}, which has no ACL equivalent{hint}; expected one of "
                 f"{', '.join(supported_names(role) if role else NUMPY_TO_ACL)}"
@@ -202,7 +204,11 @@ def to_np_dtype(value: DtypeLike, param: str) -> tuple[np.dtype, Optional[DtypeS
     """A DeviceTensor dtype argument -> (carrier numpy dtype, explicit spec or None)."""
     if isinstance(value, str):
         key = value.lower()
-        acl = EXPLICIT_TO_ACL.get(key) or NUMPY_TO_ACL.get(key) or (value.upper() if value.upper() in _TABLE else None)
+        acl = (
+            EXPLICIT_TO_ACL.get(key)
+            or NUMPY_TO_ACL.get(key)
+            or (value.upper() if value.upper() in _TABLE else None)
+        )
         if acl is None or acl not in _TABLE:
             raise param_type_error(f"{param} dtype {value!r} is unknown")
         return numpy_dtype_for(acl), _spec(acl)

@@ -67,8 +67,9 @@ class DeviceTensor:
 
     __slots__ = ("dtype", "ptr", "shape", "spec", "strides")
 
-    def __init__(self, ptr: int, shape: Sequence[int], dtype: DtypeLike, *,
-                 strides: Optional[Sequence[int]] = None) -> None:
+    def __init__(
+        self, ptr: int, shape: Sequence[int], dtype: DtypeLike, *, strides: Optional[Sequence[int]] = None
+    ) -> None:
         if isinstance(ptr, bool) or not isinstance(ptr, (int, np.integer)):
             raise param_type_error(f"DeviceTensor ptr must be an int address, got {type(ptr).__name__}")
         self.ptr = int(ptr)
@@ -144,16 +145,21 @@ def _contig_strides(dims: list[int]) -> list[int]:
 def _create(arg: _Arg) -> Any:
     n = len(arg.dims)
     dims = ffi.new("int64_t[]", arg.dims or [0])
-    strides = ffi.new("int64_t[]", (arg.strides if arg.strides is not None else _contig_strides(arg.dims)) or [0])
+    strides = ffi.new(
+        "int64_t[]", (arg.strides if arg.strides is not None else _contig_strides(arg.dims)) or [0]
+    )
     if arg.strides is None:
         storage, ns = dims, n
     else:
         extent = 1 + sum((d - 1) * s for d, s in zip(arg.dims, arg.strides) if d > 0)
         storage, ns = ffi.new("int64_t[]", [extent]), 1
-    t = lib.aclCreateTensor(dims, n, arg.spec.code, strides, 0, ACL_FORMAT_ND, storage, ns,
-                            ffi.cast("void *", arg.ptr))
+    t = lib.aclCreateTensor(
+        dims, n, arg.spec.code, strides, 0, ACL_FORMAT_ND, storage, ns, ffi.cast("void *", arg.ptr)
+    )
     if t == ffi.NULL:
-        raise error_from_status(161002, _recent_msg() or "aclCreateTensor returned NULL", "ACLNN_ERR_PARAM_INVALID")
+        raise error_from_status(
+            161002, _recent_msg() or "aclCreateTensor returned NULL", "ACLNN_ERR_PARAM_INVALID"
+        )
     return t
 
 
@@ -166,11 +172,23 @@ def _launch(args: list[Optional[_Arg]], token_type: int, idx_type: int, stream: 
             tensors.append(ffi.NULL if a is None else _create(a))
         ws = ffi.new("uint64_t *")
         ex = ffi.new("aclOpExecutor **")
-        st = lib.aclnnMoeReRoutingGetWorkspaceSize(tensors[0], tensors[1], tensors[2], token_type, idx_type,
-                                                   tensors[3], tensors[4], tensors[5], tensors[6], ws, ex)
+        st = lib.aclnnMoeReRoutingGetWorkspaceSize(
+            tensors[0],
+            tensors[1],
+            tensors[2],
+            token_type,
+            idx_type,
+            tensors[3],
+            tensors[4],
+            tensors[5],
+            tensors[6],
+            ws,
+            ex,
+        )
         if st != 0:
-            raise error_from_status(st, _recent_msg() or "aclnnMoeReRoutingGetWorkspaceSize failed",
-                                    status_name(st))
+            raise error_from_status(
+                st, _recent_msg() or "aclnnMoeReRoutingGetWorkspaceSize failed", status_name(st)
+            )
         wsize = int(ws[0])
         wptr = malloc(wsize) if wsize > 0 else 0
         try:
@@ -208,14 +226,15 @@ def _as_input(x: Any, name: str, required: bool) -> Optional[np.ndarray]:
         dev = x.__dlpack_device__() if hasattr(x, "__dlpack_device__") else (_KDL_CPU, 0)
         if int(dev[0]) != _KDL_CPU:
             raise param_value_error(
-                f"{name} lives on DLPack device {tuple(int(v) for v in dev)}; the {backend.name} backend takes "
+                f"{name} lives on DLPack device {tuple(int(v) for v in dev)}; the {backend.name} backend "
+                f"takes "
                 f"host (kDLCPU=1) DLPack tensors only: pass a DeviceTensor for device memory"
             )
         x = np.from_dlpack(x)
     if not isinstance(x, np.ndarray):
         try:
             x = np.asarray(x)
-        except Exception as exc:  # noqa: BLE001 - any conversion failure is a type problem here
+        except Exception as exc:
             raise param_type_error(f"{name} cannot be viewed as a numpy array: {exc}") from None
     if x.dtype.hasobject or x.dtype.kind in "USV":
         raise param_type_error(f"{name} has dtype {x.dtype}; expected a numeric array")
@@ -293,9 +312,15 @@ def moe_re_routing(
     if isinstance(tokens, DeviceTensor) or isinstance(expert_token_num_per_rank, DeviceTensor):
         if out is None:
             raise param_type_error("out= (four DeviceTensor outputs) is required with DeviceTensor inputs")
-        return moe_re_routing_device(tokens, expert_token_num_per_rank, per_token_scales,
-                                     expert_token_num_type=expert_token_num_type, idx_type=idx_type,
-                                     out=out, stream=stream)
+        return moe_re_routing_device(
+            tokens,
+            expert_token_num_per_rank,
+            per_token_scales,
+            expert_token_num_type=expert_token_num_type,
+            idx_type=idx_type,
+            out=out,
+            stream=stream,
+        )
     if stream is not None:
         raise param_type_error("stream= applies to DeviceTensor arguments only; numpy calls are synchronous")
     ttype = _check_attr("expert_token_num_type", expert_token_num_type)
@@ -328,13 +353,21 @@ def moe_re_routing(
         o_idx = _check_out(out[2], "permute_token_idx")
         o_cnt = _check_out(out[3], "expert_token_num")
     otspec = _dtypes.resolve("out.permute_tokens", o_tok.dtype, tokens_dtype, ROLE_TOKENS)
-    osspec = _dtypes.resolve("out.permute_per_token_scales", o_sc.dtype,
-                             scales_dtype if s is not None else None, ROLE_SCALES)
+    osspec = _dtypes.resolve(
+        "out.permute_per_token_scales", o_sc.dtype, scales_dtype if s is not None else None, ROLE_SCALES
+    )
     oispec = _dtypes.resolve("out.permute_token_idx", o_idx.dtype)
     ocspec = _dtypes.resolve("out.expert_token_num", o_cnt.dtype)
 
-    host = [(t, tspec), (c, cspec), (s, sspec), (o_tok, otspec), (o_sc, osspec), (o_idx, oispec),
-            (o_cnt, ocspec)]
+    host = [
+        (t, tspec),
+        (c, cspec),
+        (s, sspec),
+        (o_tok, otspec),
+        (o_sc, osspec),
+        (o_idx, oispec),
+        (o_cnt, ocspec),
+    ]
     if backend.name == "cpu":
         args = [None if arr is None else _host_arg(arr, spec) for arr, spec in host]  # zero-copy
         _launch(args, ttype, itype, as_stream(None), True)
@@ -403,8 +436,9 @@ def moe_re_routing_device(
     if tokens is None:
         raise MoeReRoutingNullError(161001, "tokens is required, got None", "ACLNN_ERR_PARAM_NULLPTR")
     if expert_token_num_per_rank is None:
-        raise MoeReRoutingNullError(161001, "expert_token_num_per_rank is required, got None",
-                                    "ACLNN_ERR_PARAM_NULLPTR")
+        raise MoeReRoutingNullError(
+            161001, "expert_token_num_per_rank is required, got None", "ACLNN_ERR_PARAM_NULLPTR"
+        )
     if isinstance(out, (str, bytes)) or not isinstance(out, Sequence) or len(out) != 4:
         raise param_type_error("out must be a sequence of four DeviceTensor outputs")
     names = ["permute_tokens", "permute_per_token_scales", "permute_token_idx", "expert_token_num"]

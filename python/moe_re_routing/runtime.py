@@ -8,6 +8,7 @@ same calls drive a real NPU when the CANN libraries were loaded.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import threading
@@ -111,7 +112,9 @@ def as_stream(stream: Union[int, Any, None]) -> Any:
         return ffi.cast("aclrtStream", stream)
     if isinstance(stream, ffi.CData):
         return ffi.cast("aclrtStream", stream)
-    raise param_type_error(f"stream must be None, an int address or a cffi pointer, got {type(stream).__name__}")
+    raise param_type_error(
+        f"stream must be None, an int address or a cffi pointer, got {type(stream).__name__}"
+    )
 
 
 def synchronize(stream: Union[int, Any, None] = None) -> None:
@@ -121,10 +124,8 @@ def synchronize(stream: Union[int, Any, None] = None) -> None:
 
 def _cleanup() -> None:  # pragma: no cover - exit path
     for s in _streams:
-        try:
+        with contextlib.suppress(Exception):
             lib.aclrtDestroyStream(s)
-        except Exception:
-            pass
 
 
 atexit.register(_cleanup)
@@ -158,8 +159,9 @@ def _addr(x: Union[int, np.ndarray], writeable: bool, name: str) -> tuple[int, i
     raise param_type_error(f"memcpy {name} must be an int address or a numpy array, got {type(x).__name__}")
 
 
-def memcpy(dst: Union[int, np.ndarray], src: Union[int, np.ndarray], nbytes: Optional[int] = None,
-           kind: str = "h2d") -> None:
+def memcpy(
+    dst: Union[int, np.ndarray], src: Union[int, np.ndarray], nbytes: Optional[int] = None, kind: str = "h2d"
+) -> None:
     """aclrtMemcpy. ``dst``/``src``: int addresses or C-contiguous numpy arrays (host side);
     ``kind``: "h2d", "d2h", "d2d" or "h2h". ``nbytes`` defaults to the array's size."""
     if kind not in MEMCPY_KINDS:
@@ -176,8 +178,10 @@ def memcpy(dst: Union[int, np.ndarray], src: Union[int, np.ndarray], nbytes: Opt
         raise MoeReRoutingRuntimeError(-1, f"memcpy of {nbytes} bytes exceeds a buffer ({dcap}, {scap})")
     if nbytes == 0:
         return
-    check_acl(lib.aclrtMemcpy(ffi.cast("void *", d), cap, ffi.cast("void *", s), nbytes, MEMCPY_KINDS[kind]),
-              "aclrtMemcpy")
+    check_acl(
+        lib.aclrtMemcpy(ffi.cast("void *", d), cap, ffi.cast("void *", s), nbytes, MEMCPY_KINDS[kind]),
+        "aclrtMemcpy",
+    )
 
 
 # ---- CPU backend extensions ---------------------------------------------------------------------
@@ -218,7 +222,9 @@ def set_platform(cores: int = 0, ub_bytes: int = 0) -> None:
 
     st = lib.MoeReRoutingCpuSetPlatform(int(cores), int(ub_bytes))
     if st != 0:
-        raise error_from_status(st, _recent_msg() or f"bad platform cores={cores} ub={ub_bytes}", status_name(st))
+        raise error_from_status(
+            st, _recent_msg() or f"bad platform cores={cores} ub={ub_bytes}", status_name(st)
+        )
 
 
 def get_mode() -> str:

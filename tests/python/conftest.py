@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 
-def random_counts(rng: np.random.Generator, n: int, e: int, a: int, dtype=np.int32,
-                  zero_frac: float = 0.0) -> np.ndarray:
+def random_counts(
+    rng: np.random.Generator, n: int, e: int, a: int, dtype=np.int32, zero_frac: float = 0.0
+) -> np.ndarray:
     """[N, E] non-negative counts summing to A; about ``zero_frac`` of the cells forced to zero."""
     cells = n * e
     weights = rng.random(cells)

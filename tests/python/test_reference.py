@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import random_counts, random_rows
 
 from moe_re_routing.reference import _gather_index_fast, cell_offsets, gather_index, moe_re_routing_reference
+
+from conftest import random_counts, random_rows
 
 # N = 2 ranks, E = 3 experts. Rank-major rows: r0 -> e0: [0], e2: [1, 2]; r1 -> e0: [3, 4], e1: [5].
 # Expert-major: e0: r0 [0], r1 [3, 4]; e1: r1 [5]; e2: r0 [1, 2].
@@ -27,8 +28,9 @@ def test_hand_computed_2x3_gather_count():
 
 def test_hand_computed_2x3_scatter_cumsum():
     tokens = np.arange(6, dtype=np.float16).reshape(6, 1)
-    res = moe_re_routing_reference(tokens, COUNTS_2x3.astype(np.int64), None, expert_token_num_type=0,
-                                   idx_type=1)
+    res = moe_re_routing_reference(
+        tokens, COUNTS_2x3.astype(np.int64), None, expert_token_num_type=0, idx_type=1
+    )
     # idx[src] = dst: row 0 -> 0, rows 1, 2 -> 4, 5, rows 3, 4 -> 1, 2, row 5 -> 3.
     assert res.permute_token_idx.tolist() == [0, 4, 5, 1, 2, 3]
     assert res.expert_token_num.tolist() == [3, 4, 6]
@@ -43,7 +45,9 @@ def test_cell_offsets_2x3():
     assert dst.tolist() == [[0, 3, 4], [1, 3, 6]]
 
 
-@pytest.mark.parametrize("n,e,a,zero", [(1, 1, 5, 0.0), (3, 7, 100, 0.5), (16, 16, 1000, 0.9), (5, 2, 0, 0.0)])
+@pytest.mark.parametrize(
+    "n,e,a,zero", [(1, 1, 5, 0.0), (3, 7, 100, 0.5), (16, 16, 1000, 0.9), (5, 2, 0, 0.0)]
+)
 def test_gather_fast_matches_loop(rng, n, e, a, zero):
     c = random_counts(rng, n, e, a, np.int64, zero)
     assert np.array_equal(gather_index(c), _gather_index_fast(c))

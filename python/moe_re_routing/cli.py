@@ -1,0 +1,637 @@
+"""``moe-re-routing`` / ``python -m moe_re_routing``: demo, verify, plan, bench, info."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+__all__ = ["main"]
+
+_DATA = Path(__file__).resolve().parent / "data"
+
+
+# ---- helpers shared by the subcommands -----------------------------------------------------------
+
+
+class Progress:
+    """A tiny progress bar on stderr, silent when stderr is not a terminal."""
+
+    def __init__(self, total: int, label: str, enabled: Optional[bool] = None) -> None:
+        self.total = max(total, 1)
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.last = -1
+
+    def update(self, done: int) -> None:
+        if not self.enabled:
+            return
+        pct = int(100 * done / self.total)
+        if pct == self.last and done != self.total:
+            return
+        self.last = pct
+        width = 30
+        fill = int(width * done / self.total)
+        sys.stderr.write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{self.total}")
+        if done >= self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def uniform_counts(n: int, e: int, a: int, dtype: Any) -> np.ndarray:
+    """The benchmark's fill: each cell A // (N*E), the last cell takes the remainder."""
+    c = np.full(n * e, a // (n * e), dtype=np.int64)
+    c[-1] += a - int(c.sum())
+    return c.reshape(n, e).astype(dtype)
+
+
+def random_counts(
+    rng: np.random.Generator, n: int, e: int, a: int, dtype: Any, zero_frac: float = 0.0
+) -> np.ndarray:
+    """[N, E] counts summing to A, multinomial over random weights; ~zero_frac cells forced empty."""
+    w = rng.random(n * e)
+    if zero_frac > 0:
+        w[rng.random(n * e) < zero_frac] = 0.0
+    if w.sum() == 0:
+        w[int(rng.integers(n * e))] = 1.0
+    c = rng.multinomial(a, w / w.sum()) if a > 0 else np.zeros(n * e, np.int64)
+    return c.reshape(n, e).astype(dtype)
+
+
+def random_bytes(rng: np.random.Generator, shape: Sequence[int], dtype: Any) -> np.ndarray:
+    dt = np.dtype(dtype)
+    n = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+    return rng.integers(0, 256, size=n, dtype=np.uint8).view(dt).reshape(tuple(shape))
+
+
+def token_dtypes() -> list[tuple[str, np.dtype, Optional[str]]]:
+    """Every tokens dtype of the C table: (ACL name, numpy carrier, explicit tokens_dtype or None)."""
+    from ._dtypes import EXPLICIT_TO_ACL, NUMPY_TO_ACL, ROLE_TOKENS, dtype_table, numpy_dtype_for
+
+    out = []
+    for name, e in dtype_table().items():
+        if e.roles != -1 and not e.roles & ROLE_TOKENS:
+            continue
+        explicit = None
+        if name not in NUMPY_TO_ACL.values() or (
+            numpy_dtype_for(name) == np.dtype(np.uint8) and name != "UINT8"
+        ):
+            explicit = next((k for k, v in EXPLICIT_TO_ACL.items() if v == name), name)
+        out.append((name, numpy_dtype_for(name), explicit))
+    return out
+
+
+def _dtype_arg(name: str) -> tuple[np.dtype, Optional[str], bool]:
+    """CLI dtype name -> (carrier numpy dtype, explicit tokens_dtype, packed fp4)."""
+    from ._dtypes import EXPLICIT_TO_ACL, NUMPY_TO_ACL, numpy_dtype_for
+
+    key = name.lower()
+    if key in EXPLICIT_TO_ACL:
+        acl = EXPLICIT_TO_ACL[key]
+        return numpy_dtype_for(acl), key, acl.startswith("FLOAT4")
+    aliases = {
+        "fp16": "float16",
+        "bf16": "bfloat16",
+        "fp32": "float32",
+        "float": "float32",
+        "half": "float16",
+    }
+    key = aliases.get(key, key)
+    if key in NUMPY_TO_ACL:
+        return numpy_dtype_for(NUMPY_TO_ACL[key]), None, False
+    raise SystemExit(
+        f"unknown dtype {name!r}; expected one of {sorted(set(NUMPY_TO_ACL) | set(EXPLICIT_TO_ACL))}"
+    )
+
+
+def make_case(
+    rng: np.random.Generator,
+    a: int,
+    h: int,
+    n: int,
+    e: int,
+    dtype: str,
+    count_dtype: str,
+    scales: bool,
+    counts: str = "uniform",
+) -> dict[str, Any]:
+    """Random inputs of a shape: tokens [A, H] (fp4: [A, H/2] uint8), counts, optional [A] scales."""
+    carrier, explicit, packed = _dtype_arg(dtype)
+    if packed and h % 2:
+        raise SystemExit(f"fp4 needs an even H, got {h}")
+    cols = h // 2 if packed else h
+    cdt = np.dtype(count_dtype)
+    c = uniform_counts(n, e, a, cdt) if counts == "uniform" else random_counts(rng, n, e, a, cdt)
+    return {
+        "tokens": random_bytes(rng, (a, cols), carrier),
+        "counts": c,
+        "scales": rng.random(a, dtype=np.float32) if scales else None,
+        "tokens_dtype": explicit,
+    }
+
+
+def moved_bytes(case: dict[str, Any]) -> dict[str, int]:
+    """Bytes the operator must read and write (payload, excluding metadata re-reads)."""
+    t, c, s = case["tokens"], case["counts"], case["scales"]
+    a = t.shape[0]
+    e = c.shape[1]
+    read = t.nbytes + c.nbytes + (s.nbytes if s is not None else 0)
+    written = t.nbytes + (s.nbytes if s is not None else 4 * a) + 4 * a + e * c.itemsize
+    return {"read": int(read), "written": int(written), "total": int(read + written)}
+
+
+def best_of(fn: Callable[[], Any], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(max(repeat, 1)):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _set_mode(mode: Optional[str]) -> None:
+    if mode:
+        from .runtime import set_mode
+
+        set_mode(mode)
+
+
+def _compare(res: Any, ref: Any) -> list[str]:
+    names = ["permute_tokens", "permute_per_token_scales", "permute_token_idx", "expert_token_num"]
+    bad = []
+    for name, x, y in zip(names, res, ref):
+        if (
+            x.shape != y.shape
+            or x.dtype != y.dtype
+            or not np.array_equal(
+                np.ascontiguousarray(x).view(np.uint8), np.ascontiguousarray(y).view(np.uint8)
+            )
+        ):
+            bad.append(name)
+    return bad
+
+
+# ---- demo -------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from . import moe_re_routing
+    from .reference import moe_re_routing_reference
+
+    _set_mode(args.mode)
+    rng = np.random.default_rng(args.seed)
+    a, h, n, e = args.tokens, args.hidden, args.ranks, args.experts
+    print(
+        f"MoeReRouting demo: tokens [{a}, {h}] int8, counts [{n}, {e}] int32 (random, sum {a}), "
+        f"per_token_scales [{a}] float32"
+    )
+    case = {
+        "tokens": rng.integers(-128, 128, size=(a, h), dtype=np.int8),
+        "counts": random_counts(rng, n, e, a, np.int32),
+        "scales": rng.random(a, dtype=np.float32),
+    }
+    res = moe_re_routing(case["tokens"], case["counts"], case["scales"])
+    ref = moe_re_routing_reference(case["tokens"], case["counts"], case["scales"])
+    bad = _compare(res, ref)
+    if bad:
+        print(f"MISMATCH against the numpy reference in: {', '.join(bad)}")
+        return 1
+    print(
+        "bit-exact against the numpy reference: permute_tokens, permute_per_token_scales, "
+        "permute_token_idx, expert_token_num"
+    )
+    out = tuple(res)
+    t = best_of(lambda: moe_re_routing(case["tokens"], case["counts"], case["scales"], out=out), args.repeat)
+    mb = moved_bytes(case)
+    print(
+        f"time (best of {args.repeat}): {t * 1e3:.2f} ms   moved {mb['total'] / 1e6:.1f} MB "
+        f"(read {mb['read'] / 1e6:.1f} + written {mb['written'] / 1e6:.1f})   "
+        f"{mb['total'] / t / 1e9:.2f} GB/s"
+    )
+    print(f"expert_token_num: {res.expert_token_num.tolist()}")
+    return 0
+
+
+# ---- verify -----------------------------------------------------------------------------------
+
+
+def _verify_case(rng: np.random.Generator, i: int, max_rows: int, dtypes: list) -> dict[str, Any]:
+    """One random case; the first few cover the edge shapes in order."""
+    specials = [
+        dict(a=0, n=3, e=4),
+        dict(a=1, n=1, e=1),
+        dict(a=37, n=1, e=5),
+        dict(a=41, n=6, e=1),
+        dict(a=50, n=4, e=4, zero=0.9),
+        dict(a=64, n=8, e=8, h=1),
+        dict(a=23, n=3, e=3, h=33),
+    ]
+    sp = specials[i] if i < len(specials) else {}
+    acl, carrier, explicit = dtypes[int(rng.integers(len(dtypes)))]
+    packed = acl.startswith("FLOAT4")
+    a = sp.get("a", int(rng.integers(0, max_rows + 1)))
+    n = sp.get("n", int(rng.integers(1, 20)))
+    e = sp.get("e", int(rng.integers(1, 20)))
+    h = sp.get("h", int(rng.choice([1, 2, 7, 16, 31, 64, 129, 256, 1000])))
+    if packed:
+        h += h % 2
+    zero = sp.get("zero", float(rng.choice([0.0, 0.3, 0.9])))
+    cdt = np.int32 if rng.random() < 0.5 else np.int64
+    counts = random_counts(rng, n, e, a, cdt, zero)
+    tokens = random_bytes(rng, (a, h // 2 if packed else h), carrier)
+    kind = int(rng.integers(4))
+    scales, scales_dtype = None, None
+    if kind == 1:
+        scales = random_bytes(rng, (a,), np.float32)
+    elif kind == 2:
+        scales = random_bytes(rng, (a, int(rng.integers(1, 9))), np.float32)
+    elif kind == 3:
+        from ._dtypes import numpy_dtype_for
+
+        sdt = numpy_dtype_for("FLOAT8_E8M0")
+        scales = random_bytes(rng, (a,), sdt)
+        scales_dtype = "float8_e8m0" if sdt == np.dtype(np.uint8) else None
+    return dict(
+        tokens=tokens,
+        counts=counts,
+        scales=scales,
+        tokens_dtype=explicit,
+        scales_dtype=scales_dtype,
+        ttype=int(rng.integers(2)),
+        itype=int(rng.integers(2)),
+        desc=f"{acl} A={a} H={h} N={n} E={e} "
+        f"counts={np.dtype(cdt).name} scales={['none', '[A]', '[A,S]', 'e8m0'][kind]}",
+    )
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from . import moe_re_routing
+    from .reference import moe_re_routing_reference
+
+    _set_mode(args.mode)
+    rng = np.random.default_rng(args.seed)
+    dtypes = token_dtypes()
+    bar = Progress(args.cases, "verify", None if not args.quiet else False)
+    failures = 0
+    for i in range(args.cases):
+        c = _verify_case(rng, i, args.max_rows, dtypes)
+        try:
+            res = moe_re_routing(
+                c["tokens"],
+                c["counts"],
+                c["scales"],
+                expert_token_num_type=c["ttype"],
+                idx_type=c["itype"],
+                tokens_dtype=c["tokens_dtype"],
+                scales_dtype=c["scales_dtype"],
+            )
+            ref = moe_re_routing_reference(c["tokens"], c["counts"], c["scales"], c["ttype"], c["itype"])
+            bad = _compare(res, ref)
+        except Exception as exc:
+            bad = [f"{type(exc).__name__}: {exc}"]
+        if bad:
+            failures += 1
+            print(f"case {i}: {c['desc']} type={c['ttype']} idx={c['itype']}: MISMATCH {', '.join(bad)}")
+        bar.update(i + 1)
+    print(f"verify: {args.cases - failures}/{args.cases} cases bit-exact (seed {args.seed})")
+    return 1 if failures else 0
+
+
+# ---- plan -------------------------------------------------------------------------------------
+
+
+def official_split(counts: np.ndarray, cores: int, in_row: int, out_row: int) -> list[dict[str, int]]:
+    """Model of the official A2/A3 split: whole source ranks per core, min(N, cores) cores busy,
+    ranks dealt in contiguous balanced groups. Per core: bytes of its ranks' rows in and out."""
+    n = counts.shape[0]
+    busy = min(n, cores)
+    rows = counts.astype(np.int64).sum(axis=1)
+    base, rem = divmod(n, busy)
+    out, r0 = [], 0
+    for k in range(busy):
+        k_ranks = base + (1 if k < rem else 0)
+        r = int(rows[r0 : r0 + k_ranks].sum())
+        out.append({"ranks": k_ranks, "rows": r, "bytes_in": r * in_row, "bytes_out": r * out_row})
+        r0 += k_ranks
+    return out
+
+
+def _stats(cores: list[dict[str, Any]]) -> dict[str, float]:
+    per = [int(c["bytes_in"]) + int(c["bytes_out"]) for c in cores]
+    busy = [p for p in per if p > 0]
+    return {
+        "cores": len(per),
+        "busy_cores": len(busy),
+        "max_bytes": max(per) if per else 0,
+        "mean_bytes": (sum(per) / len(per)) if per else 0.0,
+        "max_over_mean": (max(per) / (sum(per) / len(per))) if per and sum(per) else 0.0,
+    }
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from . import moe_re_routing, runtime
+
+    _set_mode(args.mode)
+    runtime.set_platform(args.cores, args.ub)
+    runtime.set_trace(True)
+    rng = np.random.default_rng(args.seed)
+    case = make_case(
+        rng, args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.counts
+    )
+    moe_re_routing(case["tokens"], case["counts"], case["scales"], tokens_dtype=case["tokens_dtype"])
+    run = runtime.last_run()
+    cores_list = run.get("cores", [])
+    a = args.A
+    row = case["tokens"].shape[1] * case["tokens"].itemsize if a else 0
+    srow = case["scales"].itemsize if case["scales"] is not None else 0
+    in_row, out_row = row + srow, row + (srow or 4) + 4
+    mb = moved_bytes(case)
+    total_in = sum(int(c["bytes_in"]) for c in cores_list)
+    total_out = sum(int(c["bytes_out"]) for c in cores_list)
+    official = official_split(case["counts"], args.cores, in_row, out_row)
+    report = dict(run)
+    report.update(
+        {
+            "problem": {
+                "A": a,
+                "H": args.H,
+                "N": args.N,
+                "E": args.E,
+                "dtype": args.dtype,
+                "count_dtype": args.count_dtype,
+                "scales": bool(args.scales),
+                "counts": args.counts,
+            },
+            "platform": {"cores": args.cores, "ub_bytes_per_core": args.ub},
+            "payload": mb,
+            "totals": {"bytes_in": total_in, "bytes_out": total_out, "bytes": total_in + total_out},
+            "ours": _stats(cores_list),
+            "official_model": {"cores": official, **_stats(official)},
+        }
+    )
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(
+        f"MoeReRouting plan: A={a} H={args.H} N={args.N} E={args.E} tokens={args.dtype} "
+        f"counts={args.count_dtype} scales={'[A] float32' if args.scales else 'none'}"
+    )
+    print(f"platform: {args.cores} AIV cores, UB {args.ub} B per core")
+    print("tiling:")
+    skip = {"cores"}
+    for k, v in run.items():
+        if k not in skip:
+            print(f"  {k:20s} {v}")
+    print(f"schedule (ours: destination rows split over cores):  {len(cores_list)} blocks")
+    print(f"  {'core':>4} {'bytes_in':>12} {'bytes_out':>12} {'dma_ops':>8}")
+    for i, c in enumerate(cores_list):
+        print(f"  {i:>4} {c['bytes_in']:>12} {c['bytes_out']:>12} {c['dma_ops']:>8}")
+    print(
+        f"  total in {total_in} B, out {total_out} B; payload read {mb['read']} B, written {mb['written']} B"
+    )
+    o, s = report["official_model"], report["ours"]
+    print("comparison with the official A2/A3 split (whole source ranks per core, model):")
+    print(f"  {'':10s} {'busy cores':>10} {'max B/core':>14} {'mean B/core':>14} {'max/mean':>9}")
+    print(
+        f"  {'ours':10s} {s['busy_cores']:>10} {s['max_bytes']:>14} {s['mean_bytes']:>14.0f} "
+        f"{s['max_over_mean']:>9.2f}"
+    )
+    print(
+        f"  {'official':10s} {o['busy_cores']:>10} {o['max_bytes']:>14} {o['mean_bytes']:>14.0f} "
+        f"{o['max_over_mean']:>9.2f}"
+    )
+    if s["max_bytes"]:
+        print(f"  the busiest core moves {o['max_bytes'] / s['max_bytes']:.1f}x less with our split")
+    return 0
+
+
+# ---- bench ------------------------------------------------------------------------------------
+
+
+def public_shapes() -> list[dict[str, Any]]:
+    """The public benchmark shapes (cann-bench level3/moe_re_routing) + the production shape."""
+    with open(_DATA / "public_shapes.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    out = []
+    for r in rows:
+        out.append(
+            {
+                "name": f"case{r['case']}" if r["case"].isdigit() else r["case"],
+                "A": int(r["A"]),
+                "H": int(r["H"]),
+                "N": int(r["N"]),
+                "E": int(r["E"]),
+                "dtype": r["tokens_dtype"],
+                "count_dtype": r["counts_dtype"],
+                "scales": r["scales"] == "yes",
+                "official_us": float(r["official_us_atlas_a2"]) if r["official_us_atlas_a2"] else None,
+            }
+        )
+    return out
+
+
+def _parse_shape(s: str) -> dict[str, Any]:
+    p = s.split(",")
+    if len(p) < 4:
+        raise SystemExit(f"--shape wants A,H,N,E[,dtype[,count_dtype[,scales]]], got {s!r}")
+    return {
+        "name": s,
+        "A": int(p[0]),
+        "H": int(p[1]),
+        "N": int(p[2]),
+        "E": int(p[3]),
+        "dtype": p[4] if len(p) > 4 else "bfloat16",
+        "count_dtype": p[5] if len(p) > 5 else "int32",
+        "scales": (p[6].lower() in ("1", "yes", "true", "scales")) if len(p) > 6 else True,
+        "official_us": None,
+    }
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import moe_re_routing
+    from .reference import gather_index
+
+    _set_mode(args.mode)
+    if args.shape:
+        shapes = [_parse_shape(s) for s in args.shape]
+    else:
+        shapes = public_shapes()
+        if args.suite == "quick":
+            shapes = [s for s in shapes if s["A"] * s["H"] <= 16384 * 1024]
+    rng = np.random.default_rng(args.seed)
+    results = []
+    for sh in shapes:
+        case = make_case(
+            rng, sh["A"], sh["H"], sh["N"], sh["E"], sh["dtype"], sh["count_dtype"], sh["scales"]
+        )
+        t, c, s, td = case["tokens"], case["counts"], case["scales"], case["tokens_dtype"]
+        out = tuple(moe_re_routing(t, c, s, tokens_dtype=td))
+        g = gather_index(c)
+        o_t, o_s = np.empty_like(t), (np.empty_like(s) if s is not None else None)
+
+        def take() -> None:
+            np.take(t, g, axis=0, out=o_t)  # noqa: B023 - used within the iteration
+            if s is not None:  # noqa: B023
+                np.take(s, g, out=o_s)  # noqa: B023
+
+        mb = moved_bytes(case)
+        src = np.empty(max(mb["read"], 1), np.uint8)
+        dst = np.empty_like(src)
+        times = {
+            "ours_alloc": best_of(lambda: moe_re_routing(t, c, s, tokens_dtype=td), args.repeat),  # noqa: B023
+            "ours_out": best_of(lambda: moe_re_routing(t, c, s, tokens_dtype=td, out=out), args.repeat),  # noqa: B023
+            "np_take": best_of(take, args.repeat),
+            "memcpy": best_of(lambda: np.copyto(dst, src), args.repeat),  # noqa: B023
+        }
+        r = {k: v for k, v in sh.items()}
+        r.update(
+            {
+                "bytes": mb["total"],
+                "us": {k: v * 1e6 for k, v in times.items()},
+                "gbps": {k: mb["total"] / v / 1e9 for k, v in times.items()},
+                "ratio_out_vs_take": times["np_take"] / times["ours_out"],
+                "ratio_out_vs_memcpy": times["memcpy"] / times["ours_out"],
+            }
+        )
+        results.append(r)
+        if not args.json:
+            print(
+                f"{sh['name']:>12} A={sh['A']:<7} H={sh['H']:<5} {sh['N']}x{sh['E']:<4} {sh['dtype']:>8} "
+                f"ours {r['us']['ours_alloc']:9.1f}us  out= {r['us']['ours_out']:9.1f}us "
+                f"({r['gbps']['ours_out']:6.2f} GB/s)  take {r['us']['np_take']:9.1f}us  "
+                f"memcpy {r['us']['memcpy']:9.1f}us  out/take x{r['ratio_out_vs_take']:.2f}  "
+                f"out/memcpy x{r['ratio_out_vs_memcpy']:.2f}"
+            )
+    if args.json:
+        from .runtime import get_mode
+
+        print(json.dumps({"mode": get_mode(), "repeat": args.repeat, "results": results}, indent=2))
+    return 0
+
+
+# ---- info -------------------------------------------------------------------------------------
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from ._ffi import backend, cmake_prefix
+
+    if args.cmake_prefix:
+        print(cmake_prefix())
+        return 0
+    import cffi
+
+    from . import runtime
+
+    info: dict[str, Any] = {
+        "backend": backend.name,
+        "library": backend.library,
+        "libraries": backend.libraries,
+        "version": runtime.version(),
+        "cmake_prefix": cmake_prefix(),
+        "numpy": np.__version__,
+        "cffi": cffi.__version__,
+    }
+    try:
+        import ml_dtypes
+
+        info["ml_dtypes"] = ml_dtypes.__version__
+    except ImportError:
+        info["ml_dtypes"] = None
+    if backend.name == "cpu":
+        cores, ub = runtime.get_platform()
+        info.update({"platform_cores": cores, "platform_ub_bytes": ub, "mode": runtime.get_mode()})
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for k, v in info.items():
+            print(f"{k:18s} {v}")
+    return 0
+
+
+# ---- argument parsing -----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="moe-re-routing",
+        description="MoeReRouting operator tools (CPU backend: "
+        "the Ascend C kernel on the emulator behind the aclnn API).",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    mode_help = "emulator mode: checked (every hardware rule enforced) or fast (default: the library's)"
+
+    d = sub.add_parser("demo", help="run the seed example, verify it bit-exactly and time it")
+    d.add_argument("--tokens", type=int, default=16384, help="A (default 16384)")
+    d.add_argument("--hidden", type=int, default=7168, help="H (default 7168)")
+    d.add_argument("--ranks", type=int, default=16, help="N (default 16)")
+    d.add_argument("--experts", type=int, default=16, help="E (default 16)")
+    d.add_argument("--repeat", type=int, default=5, help="timed runs, best reported (default 5)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--mode", choices=["checked", "fast"], default=None, help=mode_help)
+    d.set_defaults(func=cmd_demo)
+
+    v = sub.add_parser("verify", help="random cases over dtypes/modes/shapes against the numpy reference")
+    v.add_argument("--cases", "-n", type=int, default=200, help="number of cases (default 200)")
+    v.add_argument("--seed", type=int, default=1)
+    v.add_argument("--max-rows", type=int, default=2000, help="largest A drawn (default 2000)")
+    v.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    v.add_argument("--mode", choices=["checked", "fast"], default=None, help=mode_help)
+    v.set_defaults(func=cmd_verify)
+
+    pl = sub.add_parser("plan", help="show the tiling and per-core schedule of a shape (runs it traced)")
+    pl.add_argument("A", type=int)
+    pl.add_argument("H", type=int)
+    pl.add_argument("N", type=int)
+    pl.add_argument("E", type=int)
+    pl.add_argument("--dtype", default="bfloat16", help="tokens dtype (numpy name, float4_e2m1, hifloat8...)")
+    pl.add_argument("--count-dtype", default="int32", choices=["int32", "int64"])
+    pl.add_argument("--scales", action="store_true", help="with per_token_scales [A] float32")
+    pl.add_argument(
+        "--counts",
+        default="uniform",
+        choices=["uniform", "random"],
+        help="uniform: the benchmark fill (default); random: multinomial",
+    )
+    pl.add_argument("--cores", type=int, default=48, help="AIV cores (default 48, Atlas A2)")
+    pl.add_argument("--ub", type=int, default=196608, help="UB bytes per core (default 196608)")
+    pl.add_argument("--seed", type=int, default=0)
+    pl.add_argument("--mode", choices=["checked", "fast"], default=None, help=mode_help)
+    pl.add_argument("--json", action="store_true", help="print JSON")
+    pl.set_defaults(func=cmd_plan)
+
+    b = sub.add_parser("bench", help="time ours (allocating, out=), np.take and memcpy on shapes")
+    b.add_argument("--shape", action="append", help="A,H,N,E[,dtype[,count_dtype[,scales]]]; repeatable")
+    b.add_argument(
+        "--suite",
+        choices=["all", "public", "quick"],
+        default="public",
+        help="without --shape: public (the 20 public shapes + production), all (same), "
+        "quick (the small ones)",
+    )
+    b.add_argument("--repeat", type=int, default=5)
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--mode", choices=["checked", "fast"], default="fast", help="emulator mode (default fast)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench)
+
+    i = sub.add_parser("info", help="backend, library, version, platform, versions, cmake prefix")
+    i.add_argument("--cmake-prefix", action="store_true", help="print only the CMake prefix path")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_info)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
+        os._exit(0)

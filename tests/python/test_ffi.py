@@ -1,0 +1,77 @@
+"""The binding itself: facts read from C agree with the Python mapping; backend and package layout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+import moe_re_routing as mrr
+from moe_re_routing import _dtypes, errors, runtime
+
+
+def test_backend_is_cpu_and_library_exists():
+    assert mrr.backend.name == "cpu"
+    assert Path(mrr.backend.library).is_file()
+
+
+def test_status_values_agree_with_c():
+    assert runtime.status_name(errors.ACLNN_SUCCESS) == "ACLNN_SUCCESS"
+    assert runtime.status_name(errors.ACLNN_ERR_PARAM_NULLPTR) == "ACLNN_ERR_PARAM_NULLPTR"
+    assert runtime.status_name(errors.ACLNN_ERR_PARAM_INVALID) == "ACLNN_ERR_PARAM_INVALID"
+    assert runtime.status_name(errors.ACLNN_ERR_RUNTIME_ERROR) == "ACLNN_ERR_RUNTIME_ERROR"
+    assert runtime.status_name(errors.ACLNN_ERR_INNER_TILING_ERROR) == "ACLNN_ERR_INNER_TILING_ERROR"
+    assert runtime.status_name(12345) == "UNKNOWN"
+
+
+def test_dtype_table_from_c_and_cann_fallback_agree():
+    table = mrr.dtype_table()
+    assert table["BF16"].code == 27 and table["BF16"].bits == 16
+    assert table["FLOAT4_E2M1"].roles & _dtypes.ROLE_PACKED4
+    for name, (code, bits) in _dtypes._CANN_FALLBACK_CODES.items():
+        assert table[name].code == code and table[name].bits == bits
+    assert set(table) == set(_dtypes._CANN_FALLBACK_CODES)
+    # Every numpy mapping names an ACL type of the table with the right size.
+    for np_name, acl in _dtypes.NUMPY_TO_ACL.items():
+        dt = _dtypes.numpy_dtype_for(acl)
+        assert dt.itemsize * 8 == table[acl].bits, np_name
+
+
+def test_version_and_platform():
+    assert runtime.version() == mrr.__version__
+    cores, ub = mrr.get_platform()
+    assert cores >= 1 and ub >= 256
+    assert mrr.get_mode() in ("checked", "fast")
+
+
+def test_set_platform_roundtrip_and_errors():
+    cores, ub = mrr.get_platform()
+    try:
+        mrr.set_platform(8, 65536)
+        assert mrr.get_platform() == (8, 65536)
+        rng = np.random.default_rng(0)
+        t = rng.integers(0, 255, size=(1000, 300), dtype=np.uint8)
+        c = np.full((4, 5), 50, np.int32)
+        mrr.set_trace(True)
+        res = mrr.moe_re_routing(t, c)
+        run = mrr.last_run()
+        assert run["block_dim"] <= 8 and len(run["cores"]) == run["block_dim"]
+        assert np.array_equal(res.permute_tokens, mrr.moe_re_routing_reference(t, c).permute_tokens)
+        try:
+            mrr.set_platform(0, 100)
+        except mrr.MoeReRoutingValueError as e:
+            assert "ub" in e.message.lower()
+        else:
+            raise AssertionError("set_platform(ub=100) accepted")
+    finally:
+        mrr.set_trace(False)
+        mrr.set_platform(cores, ub)
+
+
+def test_cmake_prefix_layout():
+    prefix = Path(mrr.cmake_prefix())
+    assert (prefix / "lib" / "libmoe_re_routing.so").exists() or "MOE_RE_ROUTING_LIBRARY" in os.environ
+    if (prefix / "lib").exists():
+        assert (prefix / "lib" / "cmake" / "MoeReRouting" / "MoeReRoutingConfig.cmake").is_file()
+        assert (prefix / "include" / "aclnn_moe_re_routing.h").is_file()
