@@ -1,0 +1,170 @@
+// The emulator's per-core state and the library entry points the kernel headers call. Internal:
+// kernel code never names anything in ascendc_cpu::detail.
+#ifndef ASCENDC_CPU_KERNEL_CORE_H
+#define ASCENDC_CPU_KERNEL_CORE_H
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "ascendc_cpu/kernel/types.h"
+
+#if defined(__GNUC__)
+#define ASCENDC_CPU_PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define ASCENDC_CPU_PRINTF_LIKE(fmt, args)
+#endif
+
+namespace ascendc_cpu {
+namespace detail {
+
+// Units whose ordering the hazard checker models. Writers of UB: scalar, vector, MTE2.
+// Readers of UB: scalar, vector, MTE3.
+enum Unit : uint8_t { kScalar = 0, kVector = 1, kMte2 = 2, kMte3 = 3, kUnitCount = 4 };
+
+constexpr int kEventIdCount = 8;
+constexpr int kHardEventCount = static_cast<int>(AscendC::HardEvent::MAX);
+constexpr uint32_t kMaxBuffersPerPipe = 64;
+constexpr uint32_t kUbAlign = 32;
+
+struct DmaEvent {
+    double startUs;
+    double durationUs;
+    uint64_t bytes;
+    const char *direction;  // "GM->UB", "UB->GM", "UB->UB"
+};
+
+struct FlagSlot {
+    bool set = false;
+    uint64_t snapshot[kUnitCount] = {};  // producer's knowledge when SetFlag was issued
+};
+
+class TPipeState;
+
+// Everything one emulated core owns while it runs one block.
+struct CoreContext {
+    uint32_t blockIdx = 0;
+    uint32_t blockDim = 1;
+    bool checked = true;  // Mode::kChecked: per-byte work (poison, GM regions, hazards) enabled
+    uint8_t *ubBase = nullptr;
+    uint32_t ubBytes = 0;
+    uint32_t ubTop = 0;        // first UB byte not owned by a live TPipe
+    uint32_t ubHighWater = 0;  // highest byte offset ever allocated
+    uint64_t tilingKey = 0;
+    void *currentPipe = nullptr;  // AscendC::TPipe* of the most recently constructed live pipe
+
+    // Hazard checker (checked mode): shadow[b] = (seq << 2) | writer unit of UB byte b's last
+    // unsynchronised write, 0 when synchronised. known[c][p]: unit c has seen unit p's operations
+    // up to sequence number known[c][p].
+    uint64_t *shadow = nullptr;
+    uint64_t seq = 0;
+    uint64_t known[kUnitCount][kUnitCount] = {};
+
+    FlagSlot flags[kHardEventCount][kEventIdCount];
+
+    // Trace.
+    uint64_t bytesIn = 0;
+    uint64_t bytesOut = 0;
+    uint64_t dmaOps = 0;
+    std::vector<DmaEvent> *events = nullptr;  // non-null when a Chrome trace is recorded
+    double launchStartUs = 0.0;
+};
+
+// The core running on this thread, or nullptr outside a launch.
+CoreContext *CurrentCore();
+// The current core; a rule violation naming `api` when called outside a launch.
+CoreContext &RequireCore(const char *api);
+
+// Prints "ascendc_cpu: rule violated: <rule>: <details> (core N)" and aborts.
+[[noreturn]] void Violation(const char *rule, const char *format, ...) ASCENDC_CPU_PRINTF_LIKE(2, 3);
+
+// ---- hazard checker (call only when core.checked) ----
+void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes);
+void CheckUbRead(CoreContext &core, Unit unit, const void *address, size_t bytes, const char *api);
+void ClearUbHazards(CoreContext &core, const void *address, size_t bytes);
+// An instruction issued by the scalar unit to `unit` starts after everything the scalar unit has
+// already waited for.
+void IssueTo(CoreContext &core, Unit unit);
+
+// ---- GM ----
+// Checked mode: [address, address + bytes) must lie inside one registered GM region.
+void CheckGmRegistered(const void *address, size_t bytes, const char *api);
+
+// ---- UB bounds and alignment (both modes) ----
+inline void CheckUbAligned(const CoreContext &core, const void *address, const char *api, const char *operand)
+{
+    const uintptr_t offset = reinterpret_cast<uintptr_t>(address) - reinterpret_cast<uintptr_t>(core.ubBase);
+    if (offset % kUbAlign != 0) {
+        Violation("UB alignment", "%s %s operand at UB offset %llu is not 32-byte aligned", api, operand,
+                  static_cast<unsigned long long>(offset));
+    }
+}
+
+void UbOutOfBounds(const CoreContext &core, const char *api, const void *begin, size_t bytes,
+                   const uint8_t *bufferBegin, const uint8_t *bufferEnd);
+
+inline void CheckUbRange(const CoreContext &core, const char *api, const void *begin, size_t bytes,
+                         const uint8_t *bufferBegin, const uint8_t *bufferEnd)
+{
+    const uint8_t *first = static_cast<const uint8_t *>(begin);
+    if (first < bufferBegin || first > bufferEnd || bytes > static_cast<size_t>(bufferEnd - first)) {
+        UbOutOfBounds(core, api, begin, bytes, bufferBegin, bufferEnd);
+    }
+}
+
+// ---- DMA engine ----
+// A transfer of blockCount blocks of blockBytes each. Pitches are the distance between the starts
+// of consecutive blocks; the UB footprint of one block includes padding and the 32 B round-up.
+struct DmaLayout {
+    uint32_t blockCount = 0;
+    uint32_t blockBytes = 0;
+    uint64_t srcPitch = 0;
+    uint64_t dstPitch = 0;
+    uint32_t ubBlockFootprint = 0;  // bytes one block occupies in UB
+    uint32_t leftPadBytes = 0;      // GM->UB only: data starts this far into the UB block
+    uint32_t rightPadBytes = 0;     // GM->UB only
+};
+
+struct UbOperand {
+    uint8_t *address;
+    const uint8_t *bufferBegin;
+    const uint8_t *bufferEnd;
+};
+
+struct GmOperand {
+    uint8_t *address;
+    const uint8_t *tensorBegin;  // SetGlobalBuffer address
+    const uint8_t *tensorEnd;    // nullptr when SetGlobalBuffer got no size
+};
+
+struct PadFill {
+    bool enabled = false;
+    uint32_t elementBytes = 1;
+    uint8_t element[8] = {};
+};
+
+void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const GmOperand &src, const DmaLayout &layout,
+               const PadFill &pad);
+void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const UbOperand &src, const DmaLayout &layout);
+void DmaUbToUb(CoreContext &core, const char *api, const UbOperand &dst, const UbOperand &src, const DmaLayout &layout);
+
+// DataCopy with a byte count that is not a multiple of 32: checked mode aborts, fast mode warns once.
+uint32_t RoundDownDataCopyBytes(const CoreContext &core, const char *direction, uint64_t count, uint32_t elementBytes);
+
+// ---- GM scalar access ----
+void GmOutOfBounds(const char *api, const void *address, size_t bytes, const void *tensorBegin, const void *tensorEnd);
+
+// ---- flags ----
+void SetFlagImpl(AscendC::HardEvent event, int32_t eventId);
+void WaitFlagImpl(AscendC::HardEvent event, int32_t eventId);
+void PipeBarrierImpl(pipe_t pipe);
+
+// ---- tiling ----
+uint64_t CurrentTilingKey();
+void SetHostTilingKey(uint64_t key);
+void CopyTilingData(void *dst, size_t bytes, const void *tiling, const char *api);
+
+}  // namespace detail
+}  // namespace ascendc_cpu
+
+#endif  // ASCENDC_CPU_KERNEL_CORE_H

@@ -1,0 +1,186 @@
+// TPipe (the UB allocator of one core), TQue/TQueBind (buffer queues that carry the pipe
+// synchronisation between producer and consumer) and TBuf (a plain UB buffer).
+#ifndef ASCENDC_CPU_KERNEL_PIPE_H
+#define ASCENDC_CPU_KERNEL_PIPE_H
+
+#include <cstdint>
+
+#include "ascendc_cpu/kernel/core.h"
+#include "ascendc_cpu/kernel/tensor.h"
+
+namespace AscendC {
+class TPipe;
+}
+
+namespace ascendc_cpu {
+namespace detail {
+
+enum class BufferState : uint8_t { kFree, kAllocated, kEnqueued, kReleased };
+
+// One buffer carved out of UB by TPipe::InitBuffer.
+struct UbBuffer {
+    uint8_t *begin = nullptr;
+    uint32_t bytes = 0;
+    const void *owner = nullptr;  // the queue or TBuf that owns it
+    BufferState state = BufferState::kFree;
+};
+
+// The non-template part of TQue/TQueBind.
+class QueueBase {
+public:
+    QueueBase(const QueueBase &) = delete;
+    QueueBase &operator=(const QueueBase &) = delete;
+
+    template <typename T>
+    AscendC::LocalTensor<T> AllocTensor()
+    {
+        UbBuffer *buffer = AllocImpl();
+        return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, buffer->bytes / sizeof(T), buffer);
+    }
+
+    template <typename T>
+    bool EnQue(const AscendC::LocalTensor<T> &tensor)
+    {
+        EnQueImpl(TensorAccess::BufferId(tensor));
+        return true;
+    }
+
+    template <typename T>
+    AscendC::LocalTensor<T> DeQue()
+    {
+        UbBuffer *buffer = DeQueImpl();
+        return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, buffer->bytes / sizeof(T), buffer);
+    }
+
+    template <typename T>
+    void FreeTensor(AscendC::LocalTensor<T> &tensor)
+    {
+        FreeImpl(TensorAccess::BufferId(tensor));
+    }
+
+    bool HasTensorInQue() const { return count_ > 0; }
+    bool VacantInQue() const { return count_ < Capacity(); }
+    bool HasIdleBuffer() const;
+
+    // Called by TPipe::InitBuffer.
+    void Attach(CoreContext *core, UbBuffer *buffers, uint32_t num);
+
+protected:
+    QueueBase(int32_t depth, const char *kind) : depth_(depth), kind_(kind) {}
+
+private:
+    uint32_t Capacity() const { return depth_ > 0 ? static_cast<uint32_t>(depth_) : num_; }
+    UbBuffer *AllocImpl();
+    void EnQueImpl(const void *bufferId);
+    UbBuffer *DeQueImpl();
+    void FreeImpl(const void *bufferId);
+    UbBuffer *OwnBuffer(const void *bufferId, const char *api) const;
+
+    int32_t depth_;
+    const char *kind_;
+    CoreContext *core_ = nullptr;
+    UbBuffer *buffers_ = nullptr;
+    uint32_t num_ = 0;
+    UbBuffer *ring_[kMaxBuffersPerPipe] = {};
+    uint32_t head_ = 0;
+    uint32_t count_ = 0;
+};
+
+// The non-template part of TBuf.
+class BufBase {
+public:
+    BufBase(const BufBase &) = delete;
+    BufBase &operator=(const BufBase &) = delete;
+
+    template <typename T>
+    AscendC::LocalTensor<T> Get()
+    {
+        const UbBuffer *buffer = Require("TBuf::Get");
+        return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, buffer->bytes / sizeof(T), buffer);
+    }
+
+    // `len` in elements.
+    template <typename T>
+    AscendC::LocalTensor<T> Get(uint32_t len)
+    {
+        const UbBuffer *buffer = Require("TBuf::Get");
+        CheckLength(static_cast<uint64_t>(len) * sizeof(T));
+        return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, len, buffer);
+    }
+
+    void Attach(CoreContext *core, UbBuffer *buffer);
+
+protected:
+    BufBase() = default;
+
+private:
+    const UbBuffer *Require(const char *api) const;
+    void CheckLength(uint64_t bytes) const;
+
+    CoreContext *core_ = nullptr;
+    UbBuffer *buffer_ = nullptr;
+};
+
+}  // namespace detail
+}  // namespace ascendc_cpu
+
+namespace AscendC {
+
+template <TPosition src, TPosition dst, int32_t depth>
+class TQueBind : public ascendc_cpu::detail::QueueBase {
+public:
+    TQueBind() : QueueBase(depth, src == dst ? "TQue" : "TQueBind") {}
+};
+
+template <TPosition pos, int32_t depth>
+class TQue : public TQueBind<pos, pos, depth> {
+};
+
+template <TPosition pos = TPosition::VECCALC>
+class TBuf : public ascendc_cpu::detail::BufBase {
+};
+
+class TPipe {
+public:
+    TPipe();
+    ~TPipe();
+    TPipe(const TPipe &) = delete;
+    TPipe &operator=(const TPipe &) = delete;
+
+    // `num` buffers of `len` bytes each (rounded up to 32 B) for a TQue or TQueBind.
+    bool InitBuffer(ascendc_cpu::detail::QueueBase &que, uint8_t num, uint32_t len);
+    // One buffer of `len` bytes (rounded up to 32 B).
+    bool InitBuffer(ascendc_cpu::detail::BufBase &buf, uint32_t len);
+
+    // Releases every buffer so that InitBuffer can carve UB again from this pipe's start.
+    void Reset();
+    void Destroy() { Reset(); }
+
+    template <HardEvent event>
+    TEventID FetchEventID()
+    {
+        return FetchEventID(event);
+    }
+    TEventID FetchEventID(HardEvent event);
+
+private:
+    ascendc_cpu::detail::UbBuffer *Carve(const char *api, uint32_t num, uint32_t len, const void *owner);
+
+    ascendc_cpu::detail::CoreContext *core_;
+    uint32_t base_;  // UB offset where this pipe's buffers start
+    uint32_t top_;   // next free UB offset
+    uint32_t bufferCount_ = 0;
+    uint8_t nextEventId_[ascendc_cpu::detail::kHardEventCount] = {};
+    void *previousPipe_ = nullptr;
+    ascendc_cpu::detail::UbBuffer buffers_[ascendc_cpu::detail::kMaxBuffersPerPipe];
+};
+
+// The pipe the current kernel constructed last (nullptr when none is alive).
+inline TPipe *GetTPipePtr()
+{
+    return static_cast<TPipe *>(ascendc_cpu::detail::RequireCore("GetTPipePtr").currentPipe);
+}
+
+}  // namespace AscendC
+
+#endif  // ASCENDC_CPU_KERNEL_PIPE_H

@@ -1,0 +1,287 @@
+// Rule reporting, the hazard checker, flags, block index and tiling helpers.
+#include <algorithm>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "ascendc_cpu/kernel/core.h"
+#include "ascendc_cpu/kernel/sync.h"
+#include "internal.h"
+
+namespace ascendc_cpu {
+namespace detail {
+namespace {
+
+thread_local CoreContext *t_currentCore = nullptr;
+thread_local uint64_t t_hostTilingKey = 0;
+
+const char *const kUnitNames[kUnitCount] = {"S", "V", "MTE2", "MTE3"};
+constexpr uint8_t kUnmodelled = 0xff;
+
+const char *const kHardEventNames[] = {
+    "MTE2_MTE1", "MTE1_MTE2", "MTE1_M",    "M_MTE1",    "MTE2_V",    "V_MTE2",   "MTE3_V",   "V_MTE3",
+    "M_V",       "V_M",       "V_V",       "MTE3_MTE1", "MTE1_MTE3", "MTE1_V",   "MTE2_M",   "M_MTE2",
+    "V_MTE1",    "M_FIX",     "FIX_M",     "MTE3_MTE2", "MTE2_MTE3", "S_V",      "V_S",      "S_MTE2",
+    "MTE2_S",    "S_MTE3",    "MTE3_S",    "MTE2_FIX",  "FIX_MTE2",  "FIX_S",    "M_S",      "FIX_MTE3",
+    "MTE1_FIX",  "FIX_MTE1",  "FIX_FIX",
+};
+static_assert(sizeof(kHardEventNames) / sizeof(kHardEventNames[0]) == kHardEventCount, "HardEvent names");
+
+uint8_t UnitFromName(const char *name, size_t length)
+{
+    for (uint8_t unit = 0; unit < kUnitCount; ++unit) {
+        if (std::strlen(kUnitNames[unit]) == length && std::strncmp(kUnitNames[unit], name, length) == 0) {
+            return unit;
+        }
+    }
+    return kUnmodelled;  // M, MTE1, FIX: pipes a vector-only kernel does not use
+}
+
+// Producer and consumer unit of a HardEvent, parsed from its name "<producer>_<consumer>".
+void EventUnits(AscendC::HardEvent event, uint8_t *producer, uint8_t *consumer)
+{
+    const char *name = kHardEventNames[static_cast<int>(event)];
+    const char *separator = std::strchr(name, '_');
+    *producer = UnitFromName(name, static_cast<size_t>(separator - name));
+    *consumer = UnitFromName(separator + 1, std::strlen(separator + 1));
+}
+
+FlagSlot &CheckedSlot(CoreContext &core, AscendC::HardEvent event, int32_t eventId, const char *api)
+{
+    const int index = static_cast<int>(event);
+    if (index < 0 || index >= kHardEventCount) {
+        Violation("flag", "%s with an unknown HardEvent %d", api, index);
+    }
+    if (eventId < 0 || eventId >= kEventIdCount) {
+        Violation("flag", "%s<HardEvent::%s> event id %d outside 0..7", api, kHardEventNames[index], eventId);
+    }
+    if (eventId >= 6) {
+        Violation("flag", "%s<HardEvent::%s> event id %d is reserved (ids 6 and 7 are reserved; use 0..5)", api,
+                  kHardEventNames[index], eventId);
+    }
+    return core.flags[index][eventId];
+}
+
+}  // namespace
+
+CoreContext *CurrentCore() { return t_currentCore; }
+
+CoreContext *SwapCurrentCore(CoreContext *core)
+{
+    CoreContext *previous = t_currentCore;
+    t_currentCore = core;
+    return previous;
+}
+
+CoreContext &RequireCore(const char *api)
+{
+    if (t_currentCore == nullptr) {
+        Violation("block index", "%s called outside a kernel launch (no emulated core on this thread)", api);
+    }
+    return *t_currentCore;
+}
+
+double NowUs()
+{
+    static const auto origin = std::chrono::steady_clock::now();
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - origin).count();
+}
+
+void Violation(const char *rule, const char *format, ...)
+{
+    static std::mutex reportMutex;
+    char details[1024];
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(details, sizeof(details), format, args);
+    va_end(args);
+    char where[48];
+    if (t_currentCore != nullptr) {
+        std::snprintf(where, sizeof(where), "core %u", t_currentCore->blockIdx);
+    } else {
+        std::snprintf(where, sizeof(where), "host");
+    }
+    {
+        std::lock_guard<std::mutex> lock(reportMutex);
+        std::fprintf(stderr, "ascendc_cpu: rule violated: %s: %s (%s)\n", rule, details, where);
+        std::fflush(stderr);
+    }
+    std::abort();
+}
+
+void UbOutOfBounds(const CoreContext &core, const char *api, const void *begin, size_t bytes,
+                   const uint8_t *bufferBegin, const uint8_t *bufferEnd)
+{
+    const auto offset = [&](const void *address) {
+        return static_cast<long long>(static_cast<const uint8_t *>(address) - core.ubBase);
+    };
+    Violation("UB bounds", "%s accesses UB [%lld, %lld) outside its tensor's buffer [%lld, %lld)", api, offset(begin),
+              offset(begin) + static_cast<long long>(bytes), offset(bufferBegin), offset(bufferEnd));
+}
+
+void GmOutOfBounds(const char *api, const void *address, size_t bytes, const void *tensorBegin, const void *tensorEnd)
+{
+    if (tensorBegin == nullptr) {
+        Violation("GM bounds", "%s on a GlobalTensor without SetGlobalBuffer", api);
+    }
+    const auto relative = [&](const void *p) {
+        return static_cast<long long>(static_cast<const uint8_t *>(p) - static_cast<const uint8_t *>(tensorBegin));
+    };
+    Violation("GM bounds", "%s accesses bytes [%lld, %lld) of a GlobalTensor of %lld bytes (SetGlobalBuffer size)",
+              api, relative(address), relative(address) + static_cast<long long>(bytes), relative(tensorEnd));
+}
+
+// ---- hazard checker ----
+
+void IssueTo(CoreContext &core, Unit unit)
+{
+    if (unit == kScalar) {
+        return;
+    }
+    for (int producer = 0; producer < kUnitCount; ++producer) {
+        if (producer != kScalar) {
+            core.known[unit][producer] = std::max(core.known[unit][producer], core.known[kScalar][producer]);
+        }
+    }
+}
+
+void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes)
+{
+    const size_t offset = static_cast<size_t>(static_cast<const uint8_t *>(address) - core.ubBase);
+    const uint64_t record = (++core.seq << 2) | unit;
+    std::fill(core.shadow + offset, core.shadow + offset + bytes, record);
+}
+
+void CheckUbRead(CoreContext &core, Unit unit, const void *address, size_t bytes, const char *api)
+{
+    const size_t offset = static_cast<size_t>(static_cast<const uint8_t *>(address) - core.ubBase);
+    const uint64_t *shadow = core.shadow + offset;
+    for (size_t i = 0; i < bytes; ++i) {
+        const uint64_t record = shadow[i];
+        if (record == 0) {
+            continue;
+        }
+        const unsigned writer = static_cast<unsigned>(record & 3u);
+        if (writer != unit && (record >> 2) > core.known[unit][writer]) {
+            Violation("hazard",
+                      "%s reads UB offset %zu written by %s without synchronisation: missing %s->%s synchronisation "
+                      "(SetFlag/WaitFlag<HardEvent::%s_%s>, EnQue/DeQue of the tensor, or PipeBarrier<PIPE_ALL>)",
+                      api, offset + i, kUnitNames[writer], kUnitNames[writer], kUnitNames[unit], kUnitNames[writer],
+                      kUnitNames[unit]);
+        }
+    }
+    ++core.seq;
+}
+
+void ClearUbHazards(CoreContext &core, const void *address, size_t bytes)
+{
+    const size_t offset = static_cast<size_t>(static_cast<const uint8_t *>(address) - core.ubBase);
+    std::fill(core.shadow + offset, core.shadow + offset + bytes, uint64_t{0});
+}
+
+// ---- flags ----
+
+void SetFlagImpl(AscendC::HardEvent event, int32_t eventId)
+{
+    CoreContext &core = RequireCore("SetFlag");
+    FlagSlot &slot = CheckedSlot(core, event, eventId, "SetFlag");
+    if (slot.set) {
+        Violation("flag", "second SetFlag<HardEvent::%s>(%d) before its WaitFlag", HardEventName(event), eventId);
+    }
+    slot.set = true;
+    uint8_t producer;
+    uint8_t consumer;
+    EventUnits(event, &producer, &consumer);
+    if (producer != kUnmodelled) {
+        IssueTo(core, static_cast<Unit>(producer));
+        std::copy(core.known[producer], core.known[producer] + kUnitCount, slot.snapshot);
+        slot.snapshot[producer] = core.seq;  // everything the producer has been issued so far
+    }
+}
+
+void WaitFlagImpl(AscendC::HardEvent event, int32_t eventId)
+{
+    CoreContext &core = RequireCore("WaitFlag");
+    FlagSlot &slot = CheckedSlot(core, event, eventId, "WaitFlag");
+    if (!slot.set) {
+        Violation("flag", "WaitFlag<HardEvent::%s>(%d) without a pending SetFlag", HardEventName(event), eventId);
+    }
+    slot.set = false;
+    uint8_t producer;
+    uint8_t consumer;
+    EventUnits(event, &producer, &consumer);
+    if (producer != kUnmodelled && consumer != kUnmodelled) {
+        for (int unit = 0; unit < kUnitCount; ++unit) {
+            core.known[consumer][unit] = std::max(core.known[consumer][unit], slot.snapshot[unit]);
+        }
+    }
+}
+
+void PipeBarrierImpl(pipe_t pipe)
+{
+    CoreContext &core = RequireCore("PipeBarrier");
+    if (pipe == PIPE_ALL) {
+        for (auto &row : core.known) {
+            std::fill(row, row + kUnitCount, core.seq);
+        }
+    }
+    // Other pipes only order instructions within that pipe, which the emulator executes in order.
+}
+
+void CheckFlagsAtBlockEnd(const CoreContext &core)
+{
+    for (int event = 0; event < kHardEventCount; ++event) {
+        for (int id = 0; id < kEventIdCount; ++id) {
+            if (core.flags[event][id].set) {
+                Violation("flag", "SetFlag<HardEvent::%s>(%d) was never waited for when the block ended",
+                          kHardEventNames[event], id);
+            }
+        }
+    }
+}
+
+const char *HardEventName(AscendC::HardEvent event)
+{
+    const int index = static_cast<int>(event);
+    return index >= 0 && index < kHardEventCount ? kHardEventNames[index] : "?";
+}
+
+// ---- tiling ----
+
+uint64_t CurrentTilingKey() { return RequireCore("TILING_KEY_IS").tilingKey; }
+void SetHostTilingKey(uint64_t key) { t_hostTilingKey = key; }
+uint64_t HostTilingKey() { return t_hostTilingKey; }
+
+void CopyTilingData(void *dst, size_t bytes, const void *tiling, const char *api)
+{
+    CoreContext &core = RequireCore(api);
+    if (tiling == nullptr) {
+        Violation("GM bounds", "%s with a null tiling pointer", api);
+    }
+    if (core.checked) {
+        CheckGmRegistered(tiling, bytes, api);
+    }
+    std::memcpy(dst, tiling, bytes);
+}
+
+}  // namespace detail
+}  // namespace ascendc_cpu
+
+namespace AscendC {
+
+int64_t GetBlockIdx()
+{
+    const ascendc_cpu::detail::CoreContext &core = ascendc_cpu::detail::RequireCore("GetBlockIdx");
+    if (core.blockIdx >= core.blockDim) {
+        ascendc_cpu::detail::Violation("block index", "GetBlockIdx %u outside [0, %u)", core.blockIdx,
+                                       core.blockDim);
+    }
+    return core.blockIdx;
+}
+
+int64_t GetBlockNum() { return ascendc_cpu::detail::RequireCore("GetBlockNum").blockDim; }
+
+}  // namespace AscendC

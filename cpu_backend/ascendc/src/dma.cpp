@@ -1,0 +1,239 @@
+// The DMA engine behind DataCopy / DataCopyPad, and the registry of global memory.
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+
+#include "ascendc_cpu/kernel/core.h"
+#include "ascendc_cpu/runtime.h"
+#include "internal.h"
+
+namespace ascendc_cpu {
+namespace detail {
+namespace {
+
+// Registered GM regions: base -> bytes. A multimap because concurrent launches may register the
+// same host buffer (e.g. one input shared by two calls) at the same time.
+struct GmRegistry {
+    std::shared_mutex mutex;
+    std::multimap<uintptr_t, size_t> regions;
+};
+
+GmRegistry &Registry()
+{
+    static GmRegistry *registry = new GmRegistry;  // never destroyed: usable from any static destructor
+    return *registry;
+}
+
+uint64_t Extent(const DmaLayout &layout, uint64_t pitch, uint64_t lastBlockBytes)
+{
+    return static_cast<uint64_t>(layout.blockCount - 1) * pitch + lastBlockBytes;
+}
+
+void CheckGm(const CoreContext &core, const char *api, const GmOperand &gm, uint64_t bytes)
+{
+    if (gm.tensorBegin == nullptr) {
+        Violation("GM bounds", "%s on a GlobalTensor without SetGlobalBuffer", api);
+    }
+    if (gm.tensorEnd != nullptr &&
+        (gm.address < gm.tensorBegin || gm.address > gm.tensorEnd ||
+         bytes > static_cast<uint64_t>(gm.tensorEnd - gm.address))) {
+        GmOutOfBounds(api, gm.address, static_cast<size_t>(bytes), gm.tensorBegin, gm.tensorEnd);
+    }
+    if (core.checked) {
+        CheckGmRegistered(gm.address, static_cast<size_t>(bytes), api);
+    }
+}
+
+void Record(CoreContext &core, const char *direction, double startUs, uint64_t bytes)
+{
+    if (core.events != nullptr) {
+        core.events->push_back(DmaEvent{startUs - core.launchStartUs, NowUs() - startUs, bytes, direction});
+    }
+}
+
+}  // namespace
+
+void CheckGmRegistered(const void *address, size_t bytes, const char *api)
+{
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(address);
+    GmRegistry &registry = Registry();
+    {
+        std::shared_lock<std::shared_mutex> lock(registry.mutex);
+        auto it = registry.regions.upper_bound(begin);
+        while (it != registry.regions.begin()) {
+            --it;
+            if (begin - it->first <= it->second && bytes <= it->second - (begin - it->first)) {
+                return;
+            }
+        }
+    }
+    Violation("GM unregistered",
+              "%s accesses GM [%p, +%zu B) outside every registered GM region (GmAlloc / ascendc_cpu::RegisterGm)", api,
+              address, bytes);
+}
+
+uint32_t RoundDownDataCopyBytes(const CoreContext &core, const char *direction, uint64_t count, uint32_t elementBytes)
+{
+    const uint64_t bytes = count * elementBytes;
+    const uint64_t moved = bytes / 32 * 32;
+    if (moved != bytes) {
+        if (core.checked) {
+            Violation("DataCopy length",
+                      "%s count %llu x %u B = %llu B is not a multiple of 32 B (the hardware would move only %llu B; "
+                      "use DataCopyPad)",
+                      direction, static_cast<unsigned long long>(count), elementBytes,
+                      static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(moved));
+        }
+        static std::atomic<bool> warned{false};
+        if (!warned.exchange(true)) {
+            std::fprintf(stderr,
+                         "ascendc_cpu: warning: %s count %llu x %u B = %llu B is not a multiple of 32 B; moving %llu B "
+                         "as the hardware does (reported once; checked mode aborts)\n",
+                         direction, static_cast<unsigned long long>(count), elementBytes,
+                         static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(moved));
+        }
+    }
+    return static_cast<uint32_t>(std::min<uint64_t>(moved, 0xffffffe0u));
+}
+
+void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const GmOperand &src, const DmaLayout &layout,
+               const PadFill &pad)
+{
+    ++core.dmaOps;
+    if (layout.blockCount == 0 || layout.blockBytes == 0) {
+        return;  // a documented no-op
+    }
+    CheckUbAligned(core, dst.address, api, "dst");
+    CheckUbRange(core, api, dst.address, Extent(layout, layout.dstPitch, layout.ubBlockFootprint), dst.bufferBegin,
+                 dst.bufferEnd);
+    CheckGm(core, api, src, Extent(layout, layout.srcPitch, layout.blockBytes));
+    const double startUs = core.events != nullptr ? NowUs() : 0.0;
+
+    const bool padded = layout.leftPadBytes != 0 || layout.rightPadBytes != 0;
+    const bool contiguous = !padded && (layout.blockCount == 1 || (layout.srcPitch == layout.blockBytes &&
+                                                                    layout.dstPitch == layout.blockBytes));
+    const uint64_t total = static_cast<uint64_t>(layout.blockCount) * layout.blockBytes;
+    if (core.checked) {
+        IssueTo(core, kMte2);
+        if (contiguous) {
+            NoteUbWrite(core, kMte2, dst.address, total);
+        } else {
+            const uint32_t written = layout.leftPadBytes + layout.blockBytes + layout.rightPadBytes;
+            for (uint32_t block = 0; block < layout.blockCount; ++block) {
+                NoteUbWrite(core, kMte2, dst.address + block * layout.dstPitch, written);
+            }
+        }
+    }
+    if (contiguous) {
+        std::memcpy(dst.address, src.address, total);
+    } else {
+        for (uint32_t block = 0; block < layout.blockCount; ++block) {
+            uint8_t *ubBlock = dst.address + block * layout.dstPitch;
+            std::memcpy(ubBlock + layout.leftPadBytes, src.address + block * layout.srcPitch, layout.blockBytes);
+            if (pad.enabled) {
+                for (uint32_t i = 0; i < layout.leftPadBytes; i += pad.elementBytes) {
+                    std::memcpy(ubBlock + i, pad.element, pad.elementBytes);
+                }
+                uint8_t *right = ubBlock + layout.leftPadBytes + layout.blockBytes;
+                for (uint32_t i = 0; i < layout.rightPadBytes; i += pad.elementBytes) {
+                    std::memcpy(right + i, pad.element, pad.elementBytes);
+                }
+            }
+        }
+    }
+    core.bytesIn += total;
+    Record(core, "GM->UB", startUs, total);
+}
+
+void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const UbOperand &src, const DmaLayout &layout)
+{
+    ++core.dmaOps;
+    if (layout.blockCount == 0 || layout.blockBytes == 0) {
+        return;
+    }
+    CheckUbAligned(core, src.address, api, "src");
+    CheckUbRange(core, api, src.address, Extent(layout, layout.srcPitch, layout.ubBlockFootprint), src.bufferBegin,
+                 src.bufferEnd);
+    CheckGm(core, api, dst, Extent(layout, layout.dstPitch, layout.blockBytes));
+    const double startUs = core.events != nullptr ? NowUs() : 0.0;
+
+    const bool contiguous = layout.blockCount == 1 ||
+                            (layout.srcPitch == layout.blockBytes && layout.dstPitch == layout.blockBytes);
+    const uint64_t total = static_cast<uint64_t>(layout.blockCount) * layout.blockBytes;
+    if (core.checked) {
+        IssueTo(core, kMte3);
+        if (contiguous) {
+            CheckUbRead(core, kMte3, src.address, total, api);
+        } else {
+            for (uint32_t block = 0; block < layout.blockCount; ++block) {
+                CheckUbRead(core, kMte3, src.address + block * layout.srcPitch, layout.blockBytes, api);
+            }
+        }
+    }
+    if (contiguous) {
+        std::memcpy(dst.address, src.address, total);
+    } else {
+        for (uint32_t block = 0; block < layout.blockCount; ++block) {
+            std::memcpy(dst.address + block * layout.dstPitch, src.address + block * layout.srcPitch,
+                        layout.blockBytes);
+        }
+    }
+    core.bytesOut += total;
+    Record(core, "UB->GM", startUs, total);
+}
+
+void DmaUbToUb(CoreContext &core, const char *api, const UbOperand &dst, const UbOperand &src, const DmaLayout &layout)
+{
+    ++core.dmaOps;
+    if (layout.blockCount == 0 || layout.blockBytes == 0) {
+        return;
+    }
+    CheckUbAligned(core, src.address, api, "src");
+    CheckUbAligned(core, dst.address, api, "dst");
+    CheckUbRange(core, api, src.address, Extent(layout, layout.srcPitch, layout.blockBytes), src.bufferBegin,
+                 src.bufferEnd);
+    CheckUbRange(core, api, dst.address, Extent(layout, layout.dstPitch, layout.blockBytes), dst.bufferBegin,
+                 dst.bufferEnd);
+    const double startUs = core.events != nullptr ? NowUs() : 0.0;
+    if (core.checked) {
+        IssueTo(core, kVector);  // the emulator treats UB->UB copies as vector-unit work
+        for (uint32_t block = 0; block < layout.blockCount; ++block) {
+            CheckUbRead(core, kVector, src.address + block * layout.srcPitch, layout.blockBytes, api);
+        }
+        for (uint32_t block = 0; block < layout.blockCount; ++block) {
+            NoteUbWrite(core, kVector, dst.address + block * layout.dstPitch, layout.blockBytes);
+        }
+    }
+    for (uint32_t block = 0; block < layout.blockCount; ++block) {
+        std::memmove(dst.address + block * layout.dstPitch, src.address + block * layout.srcPitch, layout.blockBytes);
+    }
+    Record(core, "UB->UB", startUs, static_cast<uint64_t>(layout.blockCount) * layout.blockBytes);
+}
+
+}  // namespace detail
+
+void RegisterGm(const void *base, size_t bytes)
+{
+    if (base == nullptr || bytes == 0) {
+        return;
+    }
+    detail::GmRegistry &registry = detail::Registry();
+    std::unique_lock<std::shared_mutex> lock(registry.mutex);
+    registry.regions.emplace(reinterpret_cast<uintptr_t>(base), bytes);
+}
+
+void UnregisterGm(const void *base)
+{
+    detail::GmRegistry &registry = detail::Registry();
+    std::unique_lock<std::shared_mutex> lock(registry.mutex);
+    auto it = registry.regions.find(reinterpret_cast<uintptr_t>(base));
+    if (it != registry.regions.end()) {
+        registry.regions.erase(it);
+    }
+}
+
+}  // namespace ascendc_cpu

@@ -1,0 +1,376 @@
+// Launch over emulated cores on a thread pool, process-wide settings, GmAlloc and the trace.
+#include "ascendc_cpu/runtime.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "internal.h"
+#include "tikicpulib.h"
+
+namespace ascendc_cpu {
+namespace {
+
+using detail::CoreContext;
+using detail::DmaEvent;
+
+constexpr uint8_t kPoisonByte = 0xA5;
+
+int ModeFromEnvironment()
+{
+    const char *value = std::getenv("ASCENDC_CPU_MODE");
+    if (value == nullptr || *value == '\0' || std::strcmp(value, "checked") == 0) {
+        return static_cast<int>(Mode::kChecked);
+    }
+    if (std::strcmp(value, "fast") == 0) {
+        return static_cast<int>(Mode::kFast);
+    }
+    std::fprintf(stderr, "ascendc_cpu: warning: ASCENDC_CPU_MODE=%s is neither checked nor fast; using checked\n",
+                 value);
+    return static_cast<int>(Mode::kChecked);
+}
+
+uint32_t ThreadsFromEnvironment()
+{
+    const char *value = std::getenv("ASCENDC_CPU_THREADS");
+    if (value != nullptr && *value != '\0') {
+        char *end = nullptr;
+        const long threads = std::strtol(value, &end, 10);
+        if (end != value && *end == '\0' && threads >= 1 && threads <= 4096) {
+            return static_cast<uint32_t>(threads);
+        }
+        std::fprintf(stderr, "ascendc_cpu: warning: ASCENDC_CPU_THREADS=%s is not a thread count; ignoring it\n",
+                     value);
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::atomic<int> &ModeSetting()
+{
+    static std::atomic<int> mode{ModeFromEnvironment()};
+    return mode;
+}
+
+// UB and the hazard shadow of the cores this thread runs; reused across launches. The sequence
+// counter never goes back, so old shadow records count as synchronised without clearing them.
+struct ThreadCoreMemory {
+    std::unique_ptr<uint8_t, void (*)(void *)> ub{nullptr, std::free};
+    size_t ubCapacity = 0;
+    std::unique_ptr<uint64_t[]> shadow;
+    size_t shadowCapacity = 0;
+    uint64_t seq = 1;
+
+    uint8_t *Ub(size_t bytes)
+    {
+        if (ubCapacity < bytes) {
+            const size_t rounded = (bytes + 4095) / 4096 * 4096;
+            ub.reset(static_cast<uint8_t *>(std::aligned_alloc(4096, rounded)));
+            if (!ub) {
+                std::fprintf(stderr, "ascendc_cpu: out of memory for %zu B of UB\n", bytes);
+                std::abort();
+            }
+            ubCapacity = rounded;
+        }
+        return ub.get();
+    }
+
+    uint64_t *Shadow(size_t bytes)
+    {
+        if (shadowCapacity < bytes) {
+            shadow.reset(new uint64_t[bytes]());
+            shadowCapacity = bytes;
+        }
+        return shadow.get();
+    }
+};
+
+thread_local ThreadCoreMemory t_memory;
+
+struct Job {
+    LaunchConfig config;
+    const std::function<void()> *body = nullptr;
+    bool checked = true;
+    uint64_t tilingKey = 0;
+    double startUs = 0.0;
+    bool recordEvents = false;
+
+    std::atomic<uint32_t> next{0};
+    std::atomic<uint32_t> finished{0};
+    std::mutex doneMutex;
+    std::condition_variable doneCv;
+
+    std::vector<CoreTrace> traces;
+    std::vector<std::vector<DmaEvent>> events;
+};
+
+void RunBlock(Job &job, uint32_t blockIdx)
+{
+    auto core = std::make_unique<CoreContext>();
+    core->blockIdx = blockIdx;
+    core->blockDim = job.config.blockDim;
+    core->checked = job.checked;
+    core->ubBytes = job.config.ubBytes;
+    core->ubBase = t_memory.Ub(job.config.ubBytes);
+    core->tilingKey = job.tilingKey;
+    if (job.checked) {
+        std::memset(core->ubBase, kPoisonByte, job.config.ubBytes);
+        core->shadow = t_memory.Shadow(job.config.ubBytes);
+        core->seq = t_memory.seq;
+        for (auto &row : core->known) {
+            std::fill(row, row + detail::kUnitCount, core->seq);
+        }
+    }
+    if (job.recordEvents) {
+        core->events = &job.events[blockIdx];
+        core->launchStartUs = job.startUs;
+    }
+
+    CoreContext *previous = detail::SwapCurrentCore(core.get());
+    const double startUs = detail::NowUs();
+    (*job.body)();
+    const double endUs = detail::NowUs();
+    detail::CheckFlagsAtBlockEnd(*core);
+    detail::SwapCurrentCore(previous);
+    t_memory.seq = core->seq + 1;
+
+    CoreTrace &trace = job.traces[blockIdx];
+    trace.bytesIn = core->bytesIn;
+    trace.bytesOut = core->bytesOut;
+    trace.dmaOps = core->dmaOps;
+    trace.ubHighWater = core->ubHighWater;
+    trace.seconds = (endUs - startUs) * 1e-6;
+}
+
+// Runs blocks of this job until none is left unclaimed; returns when it claimed nothing more.
+void DrainBlocks(Job &job)
+{
+    for (;;) {
+        const uint32_t blockIdx = job.next.fetch_add(1, std::memory_order_relaxed);
+        if (blockIdx >= job.config.blockDim) {
+            return;
+        }
+        RunBlock(job, blockIdx);
+        if (job.finished.fetch_add(1, std::memory_order_acq_rel) + 1 == job.config.blockDim) {
+            std::lock_guard<std::mutex> lock(job.doneMutex);
+            job.doneCv.notify_all();
+        }
+    }
+}
+
+// Worker threads that help with the blocks of pending launches. The launching thread always works
+// on its own launch too, so a launch completes even when every worker is busy elsewhere.
+class ThreadPool {
+public:
+    void Submit(const std::shared_ptr<Job> &job)
+    {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            jobs_.push_back(job);
+        }
+        cv_.notify_all();
+    }
+
+    void Retire(const std::shared_ptr<Job> &job)
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = std::find(jobs_.begin(), jobs_.end(), job);
+        if (it != jobs_.end()) {
+            jobs_.erase(it);
+        }
+    }
+
+    // Total threads working on launches = workers + the launching thread.
+    void Resize(uint32_t threads)
+    {
+        std::lock_guard<std::mutex> resizeLock(resizeMutex_);
+        const uint32_t workers = threads > 0 ? threads - 1 : 0;
+        if (workers == workers_.size()) {
+            return;
+        }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        for (std::thread &worker : workers_) {
+            worker.join();
+        }
+        workers_.clear();
+        stop_ = false;
+        for (uint32_t i = 0; i < workers; ++i) {
+            workers_.emplace_back([this] { WorkerLoop(); });
+        }
+    }
+
+private:
+    void WorkerLoop()
+    {
+        for (;;) {
+            std::shared_ptr<Job> job;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+                if (stop_) {
+                    return;
+                }
+                job = jobs_.front();
+                if (job->next.load(std::memory_order_relaxed) >= job->config.blockDim) {
+                    jobs_.pop_front();  // every block claimed: nothing left to help with
+                    continue;
+                }
+            }
+            DrainBlocks(*job);
+            Retire(job);
+        }
+    }
+
+    std::mutex resizeMutex_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<std::shared_ptr<Job>> jobs_;
+    std::vector<std::thread> workers_;
+    bool stop_ = false;
+};
+
+std::atomic<uint32_t> &ThreadSetting()
+{
+    static std::atomic<uint32_t> threads{ThreadsFromEnvironment()};
+    return threads;
+}
+
+ThreadPool &Pool()
+{
+    // Never destroyed: idle workers block on a condition variable and die with the process.
+    static ThreadPool *pool = [] {
+        auto *created = new ThreadPool;
+        created->Resize(ThreadSetting().load());
+        return created;
+    }();
+    return *pool;
+}
+
+void WriteChromeTrace(const std::string &path, const Job &job)
+{
+    std::FILE *file = std::fopen(path.c_str(), "w");
+    if (file == nullptr) {
+        std::fprintf(stderr, "ascendc_cpu: warning: cannot write Chrome trace %s\n", path.c_str());
+        return;
+    }
+    std::fprintf(file, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
+    bool first = true;
+    for (uint32_t core = 0; core < job.config.blockDim; ++core) {
+        std::fprintf(file, "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"args\":{\"name\":\"core %u\"}}",
+                     first ? "" : ",\n", core, core);
+        first = false;
+        for (const DmaEvent &event : job.events[core]) {
+            std::fprintf(file,
+                         ",\n{\"name\":\"%s\",\"cat\":\"dma\",\"ph\":\"X\",\"pid\":1,\"tid\":%u,\"ts\":%.3f,\"dur\":%.3f,"
+                         "\"args\":{\"direction\":\"%s\",\"bytes\":%llu}}",
+                         event.direction, core, event.startUs, event.durationUs, event.direction,
+                         static_cast<unsigned long long>(event.bytes));
+        }
+    }
+    std::fprintf(file, "\n]}\n");
+    std::fclose(file);
+}
+
+}  // namespace
+
+void SetMode(Mode mode) { ModeSetting().store(static_cast<int>(mode)); }
+Mode GetMode() { return static_cast<Mode>(ModeSetting().load()); }
+
+void SetThreadCount(uint32_t threads)
+{
+    threads = std::max(1u, threads);
+    ThreadSetting().store(threads);
+    Pool().Resize(threads);
+}
+
+uint32_t GetThreadCount() { return ThreadSetting().load(); }
+
+void Launch(const LaunchConfig &config, const std::function<void()> &body, LaunchResult *result)
+{
+    if (config.blockDim == 0) {
+        detail::Violation("launch", "Launch with blockDim 0 (must be >= 1)");
+    }
+    auto job = std::make_shared<Job>();
+    job->config = config;
+    job->body = &body;
+    job->checked = GetMode() == Mode::kChecked;
+    job->tilingKey = detail::HostTilingKey();
+    job->recordEvents = !config.chromeTracePath.empty();
+    job->startUs = detail::NowUs();
+    job->traces.resize(config.blockDim);
+    if (job->recordEvents) {
+        job->events.resize(config.blockDim);
+    }
+
+    const bool onCaller = config.sequential || config.blockDim == 1 || GetThreadCount() <= 1;
+    if (onCaller) {
+        DrainBlocks(*job);
+    } else {
+        ThreadPool &pool = Pool();
+        pool.Submit(job);
+        DrainBlocks(*job);
+        pool.Retire(job);
+        std::unique_lock<std::mutex> lock(job->doneMutex);
+        job->doneCv.wait(lock, [&] { return job->finished.load(std::memory_order_acquire) == config.blockDim; });
+    }
+
+    if (job->recordEvents) {
+        WriteChromeTrace(config.chromeTracePath, *job);
+    }
+    if (result != nullptr) {
+        if (config.collectTrace) {
+            result->cores = std::move(job->traces);
+        } else {
+            result->cores.clear();
+        }
+    }
+}
+
+namespace detail {
+
+void RunKernel(const char * /*name*/, uint32_t blockDim, const std::function<void()> &body)
+{
+    LaunchConfig config;
+    config.blockDim = blockDim;
+    Launch(config, body, nullptr);
+}
+
+}  // namespace detail
+}  // namespace ascendc_cpu
+
+namespace AscendC {
+
+void SetKernelMode(KernelMode /*mode*/) {}
+
+void *GmAlloc(size_t size)
+{
+    const size_t rounded = std::max<size_t>(32, (size + 31) / 32 * 32);
+    void *memory = std::aligned_alloc(32, rounded);
+    if (memory == nullptr) {
+        std::fprintf(stderr, "ascendc_cpu: GmAlloc(%zu) failed\n", size);
+        std::abort();
+    }
+    ascendc_cpu::RegisterGm(memory, size == 0 ? rounded : size);
+    return memory;
+}
+
+void GmFree(void *ptr)
+{
+    if (ptr == nullptr) {
+        return;
+    }
+    ascendc_cpu::UnregisterGm(ptr);
+    std::free(ptr);
+}
+
+}  // namespace AscendC
