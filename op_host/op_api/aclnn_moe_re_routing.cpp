@@ -292,6 +292,9 @@ aclnnStatus Prepare(const aclTensor *tokens, const aclTensor *expertTokenNumPerR
     };
     constexpr int kScalesArg = 2;
     constexpr int kFirstOutputArg = 3;
+    if (executor != nullptr) {
+        *executor = nullptr;  // whatever fails below, the caller holds no executor
+    }
     for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
         if (i != kScalesArg && args[i].tensor == nullptr) {
             return Fail(kErrParamNullptr, std::string(args[i].name) + " is null; it is a required tensor");
@@ -303,7 +306,6 @@ aclnnStatus Prepare(const aclTensor *tokens, const aclTensor *expertTokenNumPerR
     if (executor == nullptr) {
         return Fail(kErrParamNullptr, "executor is null; it receives the executor for aclnnMoeReRouting");
     }
-    *executor = nullptr;
 
     OpArgs opArgs;
     TensorDesc *descs[aclOpExecutor::kTensorCount] = {

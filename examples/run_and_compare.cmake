@@ -1,0 +1,10 @@
+# ctest script: runs EXE, fails on a non-zero exit or when stdout differs from the file EXPECTED.
+execute_process(COMMAND "${EXE}" RESULT_VARIABLE rc OUTPUT_VARIABLE actual ERROR_VARIABLE err)
+file(READ "${EXPECTED}" expected)
+if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${EXE} exited with ${rc}\n${actual}\n${err}")
+endif()
+if(NOT actual STREQUAL expected)
+    message(FATAL_ERROR "output differs from ${EXPECTED}\n--- actual ---\n${actual}--- expected ---\n${expected}")
+endif()
+message(STATUS "output matches ${EXPECTED}")

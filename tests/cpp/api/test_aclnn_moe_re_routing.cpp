@@ -1,0 +1,408 @@
+// aclnnMoeReRouting through its public C API: every status path with a message naming the
+// parameter and no output byte written on error; executor misuse; A = 0; all four modes against
+// the reference; concurrent callers.
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mini_test.h"
+#include "op_fixture.h"
+
+using namespace api_test;
+
+namespace {
+
+// Expects `status` from GetWorkspaceSize, a message containing `needle`, no executor and
+// untouched outputs.
+void ExpectRejected(Fixture &f, aclnnStatus status, const std::string &needle)
+{
+    uint64_t workspaceSize = 12345;
+    aclOpExecutor *executor = reinterpret_cast<aclOpExecutor *>(&workspaceSize);  // must be reset to null
+    CHECK_EQ(f.Prepare(&workspaceSize, &executor), status);
+    CHECK(executor == nullptr);
+    CHECK_CONTAINS(aclGetRecentErrMsg(), needle);
+    CHECK(f.OutputsUntouched());
+}
+
+Spec SmallSpec()
+{
+    Spec s;
+    s.counts = {{3, 1, 0}, {2, 0, 4}};  // A = 10, N = 2, E = 3
+    s.hidden = 24;
+    return s;
+}
+
+}  // namespace
+
+TEST(null_required_tensor_each)
+{
+    for (int slot = 0; slot < kSlotCount; ++slot) {
+        if (slot == kScales) {
+            continue;  // optional
+        }
+        Fixture f(SmallSpec());
+        f.arg[slot] = nullptr;
+        ExpectRejected(f, ACLNN_ERR_PARAM_NULLPTR, kSlotNames[slot]);
+    }
+}
+
+TEST(null_workspace_size_and_executor_pointers)
+{
+    Fixture f(SmallSpec());
+    aclOpExecutor *executor = nullptr;
+    uint64_t workspaceSize = 0;
+    CHECK_EQ(f.Prepare(nullptr, &executor), ACLNN_ERR_PARAM_NULLPTR);
+    CHECK_CONTAINS(aclGetRecentErrMsg(), "workspaceSize");
+    CHECK_EQ(f.Prepare(&workspaceSize, nullptr), ACLNN_ERR_PARAM_NULLPTR);
+    CHECK_CONTAINS(aclGetRecentErrMsg(), "executor");
+    CHECK(f.OutputsUntouched());
+}
+
+TEST(null_data_address_of_nonempty_tensor)
+{
+    Fixture f(SmallSpec());
+    f.Replace(kOutTokens, {10, 24}, ACL_FLOAT16, nullptr, 0, ACL_FORMAT_ND, nullptr);
+    ExpectRejected(f, ACLNN_ERR_PARAM_NULLPTR, "permute_tokens");
+}
+
+TEST(wrong_rank_each_tensor)
+{
+    const std::vector<std::pair<Slot, std::vector<int64_t>>> cases = {
+        {kTokens, {240}},        {kCounts, {6}},         {kScales, {10, 1, 1}}, {kOutTokens, {240}},
+        {kOutScales, {10, 1, 1}}, {kOutIdx, {10, 1}},    {kOutExpert, {1, 3}},
+    };
+    const aclDataType dtypes[kSlotCount] = {ACL_FLOAT16, ACL_INT32, ACL_FLOAT, ACL_FLOAT16, ACL_FLOAT, ACL_INT32, ACL_INT32};
+    for (const auto &c : cases) {
+        Fixture f(SmallSpec());
+        f.Replace(c.first, c.second, dtypes[c.first]);
+        ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, kSlotNames[c.first]);
+    }
+}
+
+TEST(wrong_shape_each_tensor)
+{
+    const std::vector<std::pair<Slot, std::vector<int64_t>>> cases = {
+        {kScales, {11}},       {kOutTokens, {10, 23}}, {kOutTokens, {9, 24}}, {kOutScales, {9}},
+        {kOutIdx, {11}},       {kOutExpert, {4}},      {kCounts, {0, 3}},
+    };
+    const aclDataType dtypes[kSlotCount] = {ACL_FLOAT16, ACL_INT32, ACL_FLOAT, ACL_FLOAT16, ACL_FLOAT, ACL_INT32, ACL_INT32};
+    for (const auto &c : cases) {
+        Fixture f(SmallSpec());
+        f.Replace(c.first, c.second, dtypes[c.first]);
+        ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, kSlotNames[c.first]);
+    }
+}
+
+TEST(wrong_dtype_each_tensor)
+{
+    const std::vector<std::pair<Slot, aclDataType>> cases = {
+        {kTokens, ACL_INT64},     {kTokens, ACL_DOUBLE},  {kCounts, ACL_FLOAT},  {kCounts, ACL_INT16},
+        {kScales, ACL_FLOAT16},   {kOutTokens, ACL_BF16}, {kOutScales, ACL_INT32}, {kOutIdx, ACL_INT64},
+        {kOutExpert, ACL_INT64},
+    };
+    const std::vector<int64_t> shapes[kSlotCount] = {{10, 24}, {2, 3}, {10}, {10, 24}, {10}, {10}, {3}};
+    for (const auto &c : cases) {
+        Fixture f(SmallSpec());
+        f.Replace(c.first, shapes[c.first], c.second);
+        ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, kSlotNames[c.first]);
+    }
+}
+
+TEST(wrong_format_each_tensor)
+{
+    const std::vector<int64_t> shapes[kSlotCount] = {{10, 24}, {2, 3}, {10}, {10, 24}, {10}, {10}, {3}};
+    const aclDataType dtypes[kSlotCount] = {ACL_FLOAT16, ACL_INT32, ACL_FLOAT, ACL_FLOAT16, ACL_FLOAT, ACL_INT32, ACL_INT32};
+    for (int slot = 0; slot < kSlotCount; ++slot) {
+        Fixture f(SmallSpec());
+        f.Replace(static_cast<Slot>(slot), shapes[slot], dtypes[slot], nullptr, 0, ACL_FORMAT_FRACTAL_NZ);
+        ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, kSlotNames[slot]);
+    }
+}
+
+TEST(non_contiguous_view_each_tensor)
+{
+    const std::vector<int64_t> shapes[kSlotCount] = {{10, 24}, {2, 3}, {10}, {10, 24}, {10}, {10}, {3}};
+    const aclDataType dtypes[kSlotCount] = {ACL_FLOAT16, ACL_INT32, ACL_FLOAT, ACL_FLOAT16, ACL_FLOAT, ACL_INT32, ACL_INT32};
+    for (int slot = 0; slot < kSlotCount; ++slot) {
+        // A view starting at element 2: what passing ACL_FORMAT_ND (2) as the offset argument gives.
+        Fixture f(SmallSpec());
+        f.Replace(static_cast<Slot>(slot), shapes[slot], dtypes[slot], nullptr, 2, ACL_FORMAT_ND);
+        ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, kSlotNames[slot]);
+    }
+    // A transposed (column-major) view of tokens.
+    Fixture f(SmallSpec());
+    const int64_t transposed[2] = {1, 10};
+    f.Replace(kTokens, {10, 24}, ACL_FLOAT16, transposed);
+    ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, "tokens");
+}
+
+TEST(contiguous_strides_given_explicitly_are_accepted)
+{
+    Fixture f(SmallSpec());
+    const int64_t rowMajor[2] = {24, 1};
+    f.Replace(kTokens, {10, 24}, ACL_FLOAT16, rowMajor);
+    uint64_t workspaceSize = 0;
+    aclOpExecutor *executor = nullptr;
+    REQUIRE(f.Prepare(&workspaceSize, &executor) == ACLNN_SUCCESS);
+    CHECK_EQ(aclnnMoeReRouting(nullptr, workspaceSize, executor, nullptr), ACLNN_SUCCESS);
+}
+
+TEST(attributes_out_of_range)
+{
+    for (int64_t bad : {int64_t{-1}, int64_t{2}, int64_t{100}}) {
+        Fixture f(SmallSpec());
+        f.expertTokenNumType = bad;
+        ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, "expert_token_num_type");
+        Fixture g(SmallSpec());
+        g.idxType = bad;
+        ExpectRejected(g, ACLNN_ERR_PARAM_INVALID, "idx_type");
+    }
+}
+
+TEST(negative_count)
+{
+    Spec s = SmallSpec();
+    s.counts = {{3, 1, -1}, {2, 1, 4}};  // sums to A = 10, one cell negative
+    Fixture f(s);
+    ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, "expert_token_num_per_rank");
+    CHECK_CONTAINS(aclGetRecentErrMsg(), "-1");
+}
+
+TEST(counts_sum_differs_from_rows)
+{
+    Spec s;
+    s.counts = {{32, 32}};  // A = 64
+    Fixture f(s);
+    int32_t *counts = reinterpret_cast<int32_t *>(f.buffer(kCounts).data());
+    counts[1] = 38;  // now sums to 70
+    ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, "expert_token_num_per_rank sums to 70 but tokens has 64 rows");
+}
+
+TEST(int64_counts_checked_too)
+{
+    Spec s = SmallSpec();
+    s.countDtype = ACL_INT64;
+    Fixture f(s);
+    reinterpret_cast<int64_t *>(f.buffer(kCounts).data())[0] = 4;
+    ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, "sums to 11");
+}
+
+TEST(output_sharing_memory_with_input)
+{
+    Fixture f(SmallSpec());
+    f.Replace(kOutTokens, {10, 24}, ACL_FLOAT16, nullptr, 0, ACL_FORMAT_ND, f.buffer(kTokens).data());
+    ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, "permute_tokens");
+}
+
+TEST(tiling_error_is_reported)
+{
+    uint32_t cores = 0;
+    uint32_t ub = 0;
+    MoeReRoutingCpuGetPlatform(&cores, &ub);
+    REQUIRE(MoeReRoutingCpuSetPlatform(0, 256) == ACLNN_SUCCESS);  // far too small for any buffer set
+    Fixture f(SmallSpec());
+    uint64_t workspaceSize = 0;
+    aclOpExecutor *executor = nullptr;
+    const aclnnStatus status = f.Prepare(&workspaceSize, &executor);
+    MoeReRoutingCpuSetPlatform(cores, ub);
+    CHECK_EQ(status, ACLNN_ERR_INNER_TILING_ERROR);
+    CHECK(executor == nullptr);
+    CHECK(std::string(aclGetRecentErrMsg()).size() > 10);
+    CHECK(f.OutputsUntouched());
+}
+
+TEST(executor_null)
+{
+    CHECK_EQ(aclnnMoeReRouting(nullptr, 0, nullptr, nullptr), ACLNN_ERR_PARAM_NULLPTR);
+    CHECK_CONTAINS(aclGetRecentErrMsg(), "executor");
+}
+
+TEST(executor_reused_or_foreign)
+{
+    Fixture f(SmallSpec());
+    uint64_t workspaceSize = 0;
+    aclOpExecutor *executor = nullptr;
+    REQUIRE(f.Prepare(&workspaceSize, &executor) == ACLNN_SUCCESS);
+    CHECK_EQ(workspaceSize, uint64_t{0});
+    CHECK_EQ(aclnnMoeReRouting(nullptr, workspaceSize, executor, nullptr), ACLNN_SUCCESS);
+    CHECK_EQ(aclnnMoeReRouting(nullptr, workspaceSize, executor, nullptr), ACLNN_ERR_PARAM_INVALID);
+    CHECK_CONTAINS(aclGetRecentErrMsg(), "executor was already consumed");
+    int notAnExecutor = 0;
+    CHECK_EQ(aclnnMoeReRouting(nullptr, 0, reinterpret_cast<aclOpExecutor *>(&notAnExecutor), nullptr),
+             ACLNN_ERR_PARAM_INVALID);
+    CHECK_CONTAINS(aclGetRecentErrMsg(), "executor");
+}
+
+TEST(executor_consumed_even_when_the_run_fails)
+{
+    Fixture f(SmallSpec());
+    uint64_t workspaceSize = 0;
+    aclOpExecutor *executor = nullptr;
+    REQUIRE(f.Prepare(&workspaceSize, &executor) == ACLNN_SUCCESS);
+    CHECK_EQ(aclnnMoeReRouting(nullptr, 64, executor, nullptr), ACLNN_ERR_PARAM_NULLPTR);  // size without buffer
+    CHECK_CONTAINS(aclGetRecentErrMsg(), "workspace");
+    CHECK(f.OutputsUntouched());
+    CHECK_EQ(aclnnMoeReRouting(nullptr, 0, executor, nullptr), ACLNN_ERR_PARAM_INVALID);
+    CHECK_CONTAINS(aclGetRecentErrMsg(), "already consumed");
+}
+
+TEST(invalid_stream)
+{
+    aclrtStream stream = nullptr;
+    REQUIRE(aclrtCreateStream(&stream) == ACL_SUCCESS);
+    REQUIRE(aclrtDestroyStream(stream) == ACL_SUCCESS);
+    Fixture f(SmallSpec());
+    CHECK_EQ(f.Run(stream), ACLNN_ERR_PARAM_INVALID);  // a destroyed stream
+    CHECK_CONTAINS(aclGetRecentErrMsg(), "stream");
+    CHECK(f.OutputsUntouched());
+}
+
+// ---- correctness -------------------------------------------------------------------------------
+
+TEST(all_four_modes_with_and_without_scales)
+{
+    for (int64_t type : {int64_t{1}, int64_t{0}}) {
+        for (int64_t idx : {int64_t{0}, int64_t{1}}) {
+            for (bool scales : {true, false}) {
+                Spec s = SmallSpec();
+                s.expertTokenNumType = type;
+                s.idxType = idx;
+                s.hasScales = scales;
+                Fixture f(s);
+                aclrtStream stream = nullptr;
+                REQUIRE(aclrtCreateStream(&stream) == ACL_SUCCESS);
+                CHECK_EQ(f.Run(stream), ACLNN_SUCCESS);
+                CHECK_EQ(aclrtSynchronizeStream(stream), ACL_SUCCESS);
+                aclrtDestroyStream(stream);
+                CHECK_EQ(f.CompareWithReference(), std::string());
+            }
+        }
+    }
+}
+
+TEST(dtypes_and_layouts)
+{
+    std::vector<Spec> specs;
+    Spec s;
+    s.counts = {{5, 0, 7, 1}, {0, 0, 3, 2}, {6, 1, 0, 4}};
+    for (aclDataType t : {ACL_FLOAT16, ACL_BF16, ACL_INT8, ACL_FLOAT, ACL_FLOAT8_E4M3FN, ACL_FLOAT4_E2M1}) {
+        s.tokenDtype = t;
+        s.hidden = 34;
+        specs.push_back(s);
+    }
+    s.tokenDtype = ACL_FLOAT16;
+    s.hidden = 511;  // odd row length
+    s.countDtype = ACL_INT64;
+    specs.push_back(s);
+    s.scaleCols = 3;  // [A, S] scales
+    specs.push_back(s);
+    s.scaleDtype = ACL_FLOAT8_E8M0;
+    s.scaleCols = 5;
+    specs.push_back(s);
+    for (const Spec &spec : specs) {
+        for (int64_t idx : {int64_t{0}, int64_t{1}}) {
+            Spec run = spec;
+            run.idxType = idx;
+            Fixture f(run);
+            CHECK_EQ(f.Run(), ACLNN_SUCCESS);
+            CHECK_EQ(f.CompareWithReference(), std::string());
+        }
+    }
+}
+
+TEST(multi_core_problem_on_the_thread_pool)
+{
+    Spec s;
+    s.counts = UniformCounts(2049, 8, 8);  // 1 MiB of fp16 tokens: beyond the sequential threshold
+    s.hidden = 256;
+    s.idxType = 1;
+    s.expertTokenNumType = 0;
+    Fixture f(s);
+    REQUIRE(MoeReRoutingCpuSetTrace(1, nullptr) == ACLNN_SUCCESS);
+    CHECK_EQ(f.Run(), ACLNN_SUCCESS);
+    MoeReRoutingCpuSetTrace(0, nullptr);
+    CHECK_EQ(f.CompareWithReference(), std::string());
+    const std::string json = MoeReRoutingCpuLastRunJson();
+    CHECK_CONTAINS(json, "\"block_dim\": 48");
+    CHECK_CONTAINS(json, "\"ub_bytes\": ");
+    CHECK_CONTAINS(json, "\"tokenNum\": 2049");
+    CHECK_CONTAINS(json, "\"cores\": [{\"bytes_in\": ");
+    CHECK_CONTAINS(json, "\"ub_high_water\": ");
+}
+
+TEST(zero_tokens)
+{
+    for (int64_t type : {int64_t{1}, int64_t{0}}) {
+        Spec s;
+        s.counts = {{0, 0, 0}, {0, 0, 0}};
+        s.expertTokenNumType = type;
+        Fixture f(s);
+        CHECK_EQ(f.Run(), ACLNN_SUCCESS);
+        CHECK_EQ(f.CompareWithReference(), std::string());  // expert_token_num all zeros
+    }
+}
+
+TEST(zero_counts_cells_and_single_rank_or_expert)
+{
+    for (const auto &counts : std::vector<std::vector<std::vector<int64_t>>>{
+             {{0, 9, 0, 0}}, {{4}, {0}, {7}}, {{0, 0}, {0, 13}}, {{1}}}) {
+        Spec s;
+        s.counts = counts;
+        s.hidden = 40;
+        Fixture f(s);
+        CHECK_EQ(f.Run(), ACLNN_SUCCESS);
+        CHECK_EQ(f.CompareWithReference(), std::string());
+    }
+}
+
+TEST(concurrent_calls_from_eight_threads)
+{
+    constexpr int kThreads = 8;
+    constexpr int kRunsPerThread = 6;
+    std::atomic<int> failures{0};
+    std::vector<std::string> firstError(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([t, &failures, &firstError] {
+            for (int i = 0; i < kRunsPerThread; ++i) {
+                Spec s;
+                s.counts = UniformCounts(100 + 37 * t + i, 1 + t % 4, 2 + i % 3);
+                s.hidden = t % 2 == 0 ? 64 : 1000;  // small (sequential) and pool-sized problems
+                s.idxType = i % 2;
+                s.expertTokenNumType = (i / 2) % 2;
+                s.hasScales = t % 3 != 0;
+                Fixture f(s);
+                const aclnnStatus status = f.Run();
+                const std::string diff = status == ACLNN_SUCCESS ? f.CompareWithReference()
+                                                                 : std::string("status ") + std::to_string(status) +
+                                                                       ": " + aclGetRecentErrMsg();
+                if (!diff.empty()) {
+                    if (failures.fetch_add(1) == 0 || firstError[t].empty()) {
+                        firstError[t] = diff;
+                    }
+                }
+            }
+        });
+    }
+    for (std::thread &th : threads) {
+        th.join();
+    }
+    for (const std::string &e : firstError) {
+        CHECK_EQ(e, std::string());
+    }
+    CHECK_EQ(failures.load(), 0);
+}
+
+TEST(error_message_is_per_thread)
+{
+    Fixture f(SmallSpec());
+    f.idxType = 7;
+    ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, "idx_type");
+    std::string other = "unset";
+    std::thread([&other] { other = aclGetRecentErrMsg(); }).join();
+    CHECK_EQ(other, std::string());
+    CHECK_CONTAINS(aclGetRecentErrMsg(), "idx_type");
+}
+
+MINI_TEST_MAIN()
