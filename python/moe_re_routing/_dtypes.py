@@ -36,6 +36,14 @@ NUMPY_TO_ACL: dict[str, str] = {
     "float8_e4m3fn": "FLOAT8_E4M3FN",
     "float8_e5m2": "FLOAT8_E5M2",
     "float8_e8m0fnu": "FLOAT8_E8M0",
+    # Known to aclnn but not accepted by this operator: mapped so that the C checks reject them with
+    # their own message (validation lives once, in C).
+    "float64": "DOUBLE",
+    "bool": "BOOL",
+    "uint32": "UINT32",
+    "uint64": "UINT64",
+    "complex64": "COMPLEX64",
+    "complex128": "COMPLEX128",
 }
 # Explicit names for types carried as raw bytes (uint8) because numpy/ml_dtypes cannot hold them
 # (packed fp4, hifloat8) or may not (e8m0 on old ml_dtypes).

@@ -186,7 +186,7 @@ def _open_system_lib(name: str) -> Any:
 def _load() -> tuple[_Lib, BackendInfo]:
     explicit = os.environ.get("MOE_RE_ROUTING_LIBRARY")
     if explicit:
-        path = str(Path(explicit).resolve())
+        path = os.path.abspath(explicit)
         handle = ffi.dlopen(path, ffi.RTLD_NOW)
         lib = _Lib([handle], "explicit")
         name = "cpu" if lib.has("MoeReRoutingCpuGetPlatform") else "cann"

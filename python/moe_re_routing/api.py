@@ -236,7 +236,7 @@ def _as_input(x: Any, name: str, required: bool) -> Optional[np.ndarray]:
             x = np.asarray(x)
         except Exception as exc:
             raise param_type_error(f"{name} cannot be viewed as a numpy array: {exc}") from None
-    if x.dtype.hasobject or x.dtype.kind in "USV":
+    if x.dtype.hasobject or x.dtype.kind in "US" or x.dtype.names is not None:
         raise param_type_error(f"{name} has dtype {x.dtype}; expected a numeric array")
     # Non-contiguous inputs are copied (documented); the operator itself takes contiguous ND tensors.
     return np.ascontiguousarray(x)

@@ -71,13 +71,14 @@ def test_counts_values(case):
     neg = c.copy()
     neg[0, 0] -= 5
     neg[1, 1] += 5
-    check(VE, ["expert_token_num_per_rank", "negative"], mrr.moe_re_routing, t, neg, s)
+    check(VE, ["expert_token_num_per_rank", ">= 0"], mrr.moe_re_routing, t, neg, s)
 
 
 def test_wrong_dtypes(case):
     t, c, s = case
-    check(TE, ["tokens", "float64"], mrr.moe_re_routing, t.astype(np.float64), c, s)
-    check(TE, ["tokens"], mrr.moe_re_routing, t.astype(np.int64), c, s)  # counts-only dtype: C rejects
+    check(TE, ["tokens", "double"], mrr.moe_re_routing, t.astype(np.float64), c, s)
+    ti64 = np.zeros(t.shape, np.int64)
+    check(TE, ["tokens"], mrr.moe_re_routing, ti64, c, s)  # a counts-only dtype: C rejects it for tokens
     check(TE, ["expert_token_num_per_rank"], mrr.moe_re_routing, t, c.astype(np.int16), s)
     check(TE, ["expert_token_num_per_rank"], mrr.moe_re_routing, t, c.astype(np.float32), s)
     check(TE, ["per_token_scales"], mrr.moe_re_routing, t, c, s.astype(np.float16))
@@ -92,14 +93,15 @@ def test_explicit_dtype_errors(case):
     check(TE, ["scales_dtype"], mrr.moe_re_routing, t, c, None, scales_dtype="float8_e8m0")
 
 
-def test_fp4_out_dtype_mismatch(rng):
-    # fp4 H is 2 * columns, always even here; an fp4 tokens/out mismatch is caught by C.
+def test_fp4_out_shape_mismatch(rng):
+    # With tokens_dtype="float4_e2m1" the uint8 [A, 3] array is [A, 6] fp4; an unpacked [A, 6] uint8
+    # out array would be [A, 12] fp4 and is rejected by the C shape check.
     t = random_rows(rng, (8, 3), np.uint8)
     c = np.array([[8]], np.int32)
-    out = (np.empty((8, 3), np.uint8), np.empty(8, np.float32), np.empty(8, np.int32), np.empty(1, np.int32))
-    check(
-        TE, ["permute_tokens"], mrr.moe_re_routing, t, c, tokens_dtype="float4_e2m1", out=out
-    )  # out as UINT8
+    out = (np.empty((8, 6), np.uint8), np.empty(8, np.float32), np.empty(8, np.int32), np.empty(1, np.int32))
+    check(VE, ["permute_tokens"], mrr.moe_re_routing, t, c, tokens_dtype="float4_e2m1", out=out)
+    # An fp4 array whose carrier is not 1 byte is a type error on the Python side.
+    check(TE, ["tokens"], mrr.moe_re_routing, t.astype(np.uint16), c, tokens_dtype="float4_e2m1")
 
 
 def test_attributes(case):

@@ -31,7 +31,8 @@ def test_dtype_table_from_c_and_cann_fallback_agree():
     assert table["FLOAT4_E2M1"].roles & _dtypes.ROLE_PACKED4
     for name, (code, bits) in _dtypes._CANN_FALLBACK_CODES.items():
         assert table[name].code == code and table[name].bits == bits
-    assert set(table) == set(_dtypes._CANN_FALLBACK_CODES)
+    # The fallback covers every dtype the operator accepts in some role.
+    assert {n for n, e in table.items() if e.roles} <= set(_dtypes._CANN_FALLBACK_CODES)
     # Every numpy mapping names an ACL type of the table with the right size.
     for np_name, acl in _dtypes.NUMPY_TO_ACL.items():
         dt = _dtypes.numpy_dtype_for(acl)
