@@ -1,0 +1,64 @@
+// ONNX adapter for ATC: maps a MoeReRouting node of an ONNX model to the CANN operator
+// MoeReRouting with the attributes expert_token_num_type and idx_type. Inputs and outputs keep
+// their order (tokens, expert_token_num_per_rank, per_token_scales; permute_tokens,
+// permute_per_token_scales, permute_token_idx, expert_token_num).
+//
+// ATC hands the ONNX node's attributes to ParseParamsByOperatorFn as the JSON string attribute
+// "attribute" of the source operator ({"attribute": [{"name": ..., "type": ..., "i": ...}]}).
+#include <string>
+
+#include "graph/operator.h"
+#include "nlohmann/json.hpp"
+#include "register/register.h"
+
+namespace domi {
+namespace {
+
+constexpr int kOnnxAttributeInt = 2;               // onnx.AttributeProto.INT
+constexpr int64_t kDefaultExpertTokenNumType = 1;  // count
+constexpr int64_t kDefaultIdxType = 0;             // gather
+
+// Protobuf JSON writes int64 as a string; accept both spellings.
+int64_t IntOf(const nlohmann::json &value)
+{
+    return value.is_string() ? std::stoll(value.get<std::string>()) : value.get<int64_t>();
+}
+
+Status ParseMoeReRouting(const ge::Operator &onnxOp, ge::Operator &op)
+{
+    int64_t expertTokenNumType = kDefaultExpertTokenNumType;
+    int64_t idxType = kDefaultIdxType;
+    ge::AscendString attributes;
+    if (onnxOp.GetAttr("attribute", attributes) == ge::GRAPH_SUCCESS) {
+        const nlohmann::json parsed = nlohmann::json::parse(attributes.GetString(), nullptr, false);
+        if (parsed.is_discarded() || !parsed.contains("attribute")) {
+            return FAILED;
+        }
+        for (const nlohmann::json &attr : parsed["attribute"]) {
+            if (!attr.contains("name") || !attr.contains("i") || attr.value("type", 0) != kOnnxAttributeInt) {
+                continue;
+            }
+            const std::string name = attr["name"].get<std::string>();
+            if (name == "expert_token_num_type") {
+                expertTokenNumType = IntOf(attr["i"]);
+            } else if (name == "idx_type") {
+                idxType = IntOf(attr["i"]);
+            }
+        }
+    }
+    // Range checks happen once, in the operator's tiling (CheckArgs), for every entry point alike.
+    op.SetAttr("expert_token_num_type", expertTokenNumType);
+    op.SetAttr("idx_type", idxType);
+    return SUCCESS;
+}
+
+}  // namespace
+
+REGISTER_CUSTOM_OP("MoeReRouting")
+    .FrameworkType(ONNX)
+    .OriginOpType({ge::AscendString("ai.onnx::11::MoeReRouting"), ge::AscendString("ai.onnx::13::MoeReRouting"),
+                   ge::AscendString("ai.onnx::17::MoeReRouting")})
+    .ParseParamsByOperatorFn(ParseMoeReRouting)
+    .ImplyType(ImplyType::TVM);
+
+}  // namespace domi

@@ -1,0 +1,33 @@
+// CANN glue of MoeReRouting (compiled only with the CANN toolkit): the infer-shape, infer-dtype and
+// tiling functions the OpDef registers. Each one translates CANN contexts into the pure op_host
+// structs and calls the shared functions of moe_re_routing_host.h.
+#ifndef MOE_RE_ROUTING_CANN_H
+#define MOE_RE_ROUTING_CANN_H
+
+#include "register/op_def_registry.h"
+
+namespace ge {
+ge::graphStatus InferShapeMoeReRouting(gert::InferShapeContext *context);
+ge::graphStatus InferDataTypeMoeReRouting(gert::InferDataTypeContext *context);
+}  // namespace ge
+
+namespace optiling {
+ge::graphStatus TilingMoeReRouting(gert::TilingContext *context);
+}  // namespace optiling
+
+namespace moe_re_routing {
+// Input and output indices, in OpDef order.
+enum CannIndex : size_t {
+    kInTokens = 0,
+    kInExpertTokenNumPerRank = 1,
+    kInPerTokenScales = 2,
+    kOutPermuteTokens = 0,
+    kOutPermutePerTokenScales = 1,
+    kOutPermuteTokenIdx = 2,
+    kOutExpertTokenNum = 3,
+    kAttrExpertTokenNumType = 0,
+    kAttrIdxType = 1,
+};
+}  // namespace moe_re_routing
+
+#endif  // MOE_RE_ROUTING_CANN_H
