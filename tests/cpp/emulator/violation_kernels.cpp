@@ -1,0 +1,474 @@
+// Deliberately broken kernels, one per emulator rule. `emulator_violations <case>` runs one of them;
+// every case except "control" must end in a rule violation (checked by violation_check.cpp).
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ascendc_cpu/runtime.h"
+#include "kernel_operator.h"
+#include "tikicpulib.h"
+
+using namespace AscendC;
+
+namespace {
+
+constexpr uint32_t kElems = 256;  // halves per test buffer (512 B)
+
+// ---- UB capacity and TPipe limits ----
+
+extern "C" __global__ __aicore__ void ub_capacity_kernel(GM_ADDR)
+{
+    TPipe pipe;
+    TQue<TPosition::VECIN, 1> que;
+    pipe.InitBuffer(que, 1, 200000);  // > 196608 B of UB
+}
+
+extern "C" __global__ __aicore__ void ub_capacity_total_kernel(GM_ADDR)
+{
+    TPipe pipe;
+    TQue<TPosition::VECIN, 2> in;
+    TBuf<TPosition::VECCALC> calc;
+    pipe.InitBuffer(in, 2, 65536);
+    pipe.InitBuffer(calc, 65537);  // rounds up to 65568: 196640 B in total
+}
+
+extern "C" __global__ __aicore__ void pipe_buffer_count_kernel(GM_ADDR)
+{
+    TPipe pipe;
+    TQue<TPosition::VECIN, 1> que;
+    TBuf<TPosition::VECCALC> extra;
+    pipe.InitBuffer(que, 64, 32);
+    pipe.InitBuffer(extra, 32);  // the 65th buffer
+}
+
+// ---- alignment ----
+
+extern "C" __global__ __aicore__ void datacopy_unaligned_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TQue<TPosition::VECIN, 1> que;
+    pipe.InitBuffer(que, 1, kElems * sizeof(half));
+    GlobalTensor<half> xGm;
+    xGm.SetGlobalBuffer((__gm__ half *)x, kElems);
+    LocalTensor<half> local = que.AllocTensor<half>();
+    DataCopy(local[1], xGm, 16);  // UB offset 2 B
+    que.FreeTensor(local);
+}
+
+extern "C" __global__ __aicore__ void datacopypad_unaligned_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TQue<TPosition::VECIN, 1> que;
+    pipe.InitBuffer(que, 1, kElems * sizeof(half));
+    GlobalTensor<half> xGm;
+    xGm.SetGlobalBuffer((__gm__ half *)x, kElems);
+    LocalTensor<half> local = que.AllocTensor<half>();
+    DataCopyPad(local[3], xGm, DataCopyExtParams(1, 20, 0, 0, 0), DataCopyPadExtParams<half>(false, 0, 0, 0));
+    que.FreeTensor(local);
+}
+
+extern "C" __global__ __aicore__ void vector_unaligned_kernel(GM_ADDR)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 1024);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    Duplicate(local[1], int32_t(5), 8);  // UB offset 4 B
+}
+
+// ---- DataCopy length ----
+
+extern "C" __global__ __aicore__ void datacopy_length_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TQue<TPosition::VECIN, 1> que;
+    pipe.InitBuffer(que, 1, kElems * sizeof(half));
+    GlobalTensor<half> xGm;
+    xGm.SetGlobalBuffer((__gm__ half *)x, kElems);
+    LocalTensor<half> local = que.AllocTensor<half>();
+    DataCopy(local, xGm, 15);  // 30 B
+    que.FreeTensor(local);
+}
+
+// ---- DataCopyPad parameter ranges ----
+
+void PadIn(const DataCopyExtParams &params, const DataCopyPadExtParams<half> &pad, uint32_t ubBytes, GM_ADDR x,
+           uint64_t gmElems)
+{
+    TPipe pipe;
+    TQue<TPosition::VECIN, 1> que;
+    pipe.InitBuffer(que, 1, ubBytes);
+    GlobalTensor<half> xGm;
+    xGm.SetGlobalBuffer((__gm__ half *)x, gmElems);
+    LocalTensor<half> local = que.AllocTensor<half>();
+    DataCopyPad(local, xGm, params, pad);
+    que.FreeTensor(local);
+}
+
+extern "C" __global__ __aicore__ void pad_block_count_kernel(GM_ADDR x)
+{
+    PadIn(DataCopyExtParams(4096, 2, 0, 0, 0), DataCopyPadExtParams<half>(), 1024, x, kElems);
+}
+
+extern "C" __global__ __aicore__ void pad_block_len_kernel(GM_ADDR x)
+{
+    PadIn(DataCopyExtParams(1, 2097160, 0, 0, 0), DataCopyPadExtParams<half>(), 1024, x, kElems);
+}
+
+extern "C" __global__ __aicore__ void pad_block_len_multiple_kernel(GM_ADDR x)
+{
+    PadIn(DataCopyExtParams(1, 3, 0, 0, 0), DataCopyPadExtParams<half>(), 1024, x, kElems);
+}
+
+extern "C" __global__ __aicore__ void pad_padding_kernel(GM_ADDR x)
+{
+    PadIn(DataCopyExtParams(1, 32, 0, 0, 0), DataCopyPadExtParams<half>(true, 17, 0, 0), 1024, x, kElems);
+}
+
+extern "C" __global__ __aicore__ void pad_ub_footprint_kernel(GM_ADDR x)
+{
+    // Two blocks of 500 B each occupy 512 B in UB: 1024 B > the 544 B buffer.
+    PadIn(DataCopyExtParams(2, 500, 0, 0, 0), DataCopyPadExtParams<half>(), 544, x, kElems);
+}
+
+// ---- GM bounds ----
+
+extern "C" __global__ __aicore__ void gm_bounds_dma_kernel(GM_ADDR x)
+{
+    PadIn(DataCopyExtParams(1, 64, 0, 0, 0), DataCopyPadExtParams<half>(), 1024, x, 16);  // 64 B from a 32 B tensor
+}
+
+extern "C" __global__ __aicore__ void gm_bounds_scalar_kernel(GM_ADDR x)
+{
+    GlobalTensor<half> xGm;
+    xGm.SetGlobalBuffer((__gm__ half *)x, 16);
+    volatile float value = xGm.GetValue(16);
+    (void)value;
+}
+
+alignas(32) uint8_t g_unregisteredHostBuffer[1024];  // plain host memory, never registered as GM
+
+extern "C" __global__ __aicore__ void gm_unregistered_kernel(GM_ADDR)
+{
+    GM_ADDR x = g_unregisteredHostBuffer;
+    TPipe pipe;
+    TQue<TPosition::VECIN, 1> que;
+    pipe.InitBuffer(que, 1, 1024);
+    GlobalTensor<half> xGm;
+    xGm.SetGlobalBuffer((__gm__ half *)x);  // no size: only the registered regions bound it
+    LocalTensor<half> local = que.AllocTensor<half>();
+    DataCopyPad(local, xGm, DataCopyExtParams(1, 64, 0, 0, 0), DataCopyPadExtParams<half>());
+    que.FreeTensor(local);
+}
+
+extern "C" __global__ __aicore__ void gm_unregistered_scalar_kernel(GM_ADDR x)
+{
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x);
+    xGm.SetValue(kElems / 2 + 1, 7);  // one element past the 512 B GmAlloc
+}
+
+// ---- UB bounds ----
+
+extern "C" __global__ __aicore__ void ub_bounds_scalar_kernel(GM_ADDR)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 64);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    local.SetValue(16, 1);  // bytes 64..67 of a 64 B buffer
+}
+
+extern "C" __global__ __aicore__ void ub_bounds_vector_kernel(GM_ADDR)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 64);
+    LocalTensor<float> local = buf.Get<float>();
+    Duplicate(local, 1.0f, 17);
+}
+
+// ---- queues ----
+
+extern "C" __global__ __aicore__ void queue_enque_full_kernel(GM_ADDR)
+{
+    TPipe pipe;
+    TQue<TPosition::VECOUT, 1> que;
+    pipe.InitBuffer(que, 2, 64);
+    LocalTensor<int32_t> a = que.AllocTensor<int32_t>();
+    LocalTensor<int32_t> b = que.AllocTensor<int32_t>();
+    que.EnQue(a);
+    que.EnQue(b);  // depth 1
+}
+
+extern "C" __global__ __aicore__ void queue_deque_empty_kernel(GM_ADDR)
+{
+    TPipe pipe;
+    TQue<TPosition::VECIN, 2> que;
+    pipe.InitBuffer(que, 2, 64);
+    LocalTensor<int32_t> a = que.DeQue<int32_t>();
+    (void)a;
+}
+
+extern "C" __global__ __aicore__ void queue_free_foreign_kernel(GM_ADDR)
+{
+    TPipe pipe;
+    TQue<TPosition::VECIN, 1> in;
+    TQue<TPosition::VECOUT, 1> out;
+    pipe.InitBuffer(in, 1, 64);
+    pipe.InitBuffer(out, 1, 64);
+    LocalTensor<int32_t> a = in.AllocTensor<int32_t>();
+    out.FreeTensor(a);
+}
+
+extern "C" __global__ __aicore__ void queue_alloc_exhausted_kernel(GM_ADDR)
+{
+    TPipe pipe;
+    TQue<TPosition::VECIN, 2> que;
+    pipe.InitBuffer(que, 2, 64);
+    LocalTensor<int32_t> a = que.AllocTensor<int32_t>();
+    LocalTensor<int32_t> b = que.AllocTensor<int32_t>();
+    LocalTensor<int32_t> c = que.AllocTensor<int32_t>();
+    (void)a;
+    (void)b;
+    (void)c;
+}
+
+// ---- flags ----
+
+extern "C" __global__ __aicore__ void flag_double_set_kernel(GM_ADDR)
+{
+    SetFlag<HardEvent::MTE2_S>(0);
+    SetFlag<HardEvent::MTE2_S>(0);
+}
+
+extern "C" __global__ __aicore__ void flag_wait_without_set_kernel(GM_ADDR) { WaitFlag<HardEvent::V_MTE3>(1); }
+
+extern "C" __global__ __aicore__ void flag_unmatched_at_end_kernel(GM_ADDR) { SetFlag<HardEvent::S_MTE3>(2); }
+
+extern "C" __global__ __aicore__ void flag_id_range_kernel(GM_ADDR) { SetFlag<HardEvent::MTE2_V>(9); }
+
+extern "C" __global__ __aicore__ void flag_id_reserved_kernel(GM_ADDR) { SetFlag<HardEvent::MTE2_V>(EVENT_ID6); }
+
+// ---- hazards ----
+
+extern "C" __global__ __aicore__ void hazard_mte2_s_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 1024);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    DataCopyPad(local, xGm, DataCopyExtParams(1, 64, 0, 0, 0), DataCopyPadExtParams<int32_t>());
+    volatile int32_t value = local.GetValue(3);  // no WaitFlag<MTE2_S>
+    (void)value;
+}
+
+extern "C" __global__ __aicore__ void hazard_flag_before_dma_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 1024);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    SetFlag<HardEvent::MTE2_S>(0);  // set before the DMA: does not cover it
+    DataCopyPad(local, xGm, DataCopyExtParams(1, 64, 0, 0, 0), DataCopyPadExtParams<int32_t>());
+    WaitFlag<HardEvent::MTE2_S>(0);
+    volatile int32_t value = local.GetValue(0);
+    (void)value;
+}
+
+extern "C" __global__ __aicore__ void hazard_mte2_v_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 1024);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    DataCopyPad(local, xGm, DataCopyExtParams(1, 64, 0, 0, 0), DataCopyPadExtParams<int32_t>());
+    Adds(local, local, int32_t(1), 16);  // no WaitFlag<MTE2_V>
+}
+
+extern "C" __global__ __aicore__ void hazard_s_mte3_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 1024);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    for (uint32_t i = 0; i < 8; ++i) {
+        local.SetValue(i, static_cast<int32_t>(i));
+    }
+    DataCopyPad(xGm, local, DataCopyExtParams(1, 32, 0, 0, 0));  // no WaitFlag<S_MTE3>
+}
+
+extern "C" __global__ __aicore__ void hazard_v_mte3_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 1024);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    CreateVecIndex(local, int32_t(0), 8);
+    DataCopyPad(xGm, local, DataCopyExtParams(1, 32, 0, 0, 0));  // no WaitFlag<V_MTE3>
+}
+
+extern "C" __global__ __aicore__ void hazard_v_s_kernel(GM_ADDR)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 1024);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    Duplicate(local, int32_t(3), 8);
+    volatile int32_t value = local.GetValue(2);  // no WaitFlag<V_S>
+    (void)value;
+}
+
+// ---- control: correct code through the same executable must not abort ----
+
+extern "C" __global__ __aicore__ void control_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 1024);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    DataCopyPad(local, xGm, DataCopyExtParams(1, 64, 0, 0, 0), DataCopyPadExtParams<int32_t>());
+    SetFlag<HardEvent::MTE2_S>(0);
+    WaitFlag<HardEvent::MTE2_S>(0);
+    local.SetValue(0, local.GetValue(3) + 1);
+    SetFlag<HardEvent::S_MTE3>(0);
+    WaitFlag<HardEvent::S_MTE3>(0);
+    DataCopyPad(xGm, local, DataCopyExtParams(1, 64, 0, 0, 0));
+}
+
+struct Case {
+    void (*kernel)(GM_ADDR);
+    uint32_t blockDim;
+    bool fastMode;
+    const char *expected;  // the text after "ascendc_cpu: rule violated: "
+};
+
+// Cases that run host code instead of a kernel body.
+const std::map<std::string, std::string> &HostCases()
+{
+    static const std::map<std::string, std::string> cases = {
+        {"block_idx_outside_launch", "block index: GetBlockIdx called outside a kernel launch"},
+        {"launch_zero_blocks", "launch: Launch with blockDim 0"},
+    };
+    return cases;
+}
+
+const std::map<std::string, Case> &Cases()
+{
+    static const std::map<std::string, Case> cases = {
+        {"ub_capacity", {ub_capacity_kernel, 1, false, "UB capacity: TPipe::InitBuffer(queue) of 1 x 200000 B"}},
+        {"ub_capacity_total", {ub_capacity_total_kernel, 2, false, "UB capacity: TPipe::InitBuffer(TBuf) of 1 x 65537 B (65568 B after 32 B round-up) at UB offset 131072 needs 196640 B > UB size 196608 B"}},
+        {"ub_capacity_fast", {ub_capacity_kernel, 1, true, "UB capacity: TPipe::InitBuffer(queue) of 1 x 200000 B"}},
+        {"pipe_buffer_count", {pipe_buffer_count_kernel, 1, false, "TPipe buffer count: TPipe::InitBuffer(TBuf) of 1 buffers makes 65 buffers in one TPipe (at most 64)"}},
+        {"datacopy_unaligned", {datacopy_unaligned_kernel, 1, false, "UB alignment: DataCopy(GM->UB) dst operand at UB offset 2 is not 32-byte aligned"}},
+        {"datacopypad_unaligned", {datacopypad_unaligned_kernel, 1, false, "UB alignment: DataCopyPad(GM->UB) dst operand at UB offset 6 is not 32-byte aligned"}},
+        {"vector_unaligned", {vector_unaligned_kernel, 1, false, "UB alignment: Duplicate dst operand at UB offset 4 is not 32-byte aligned"}},
+        {"datacopy_length", {datacopy_length_kernel, 1, false, "DataCopy length: DataCopy(GM->UB) count 15 x 2 B = 30 B is not a multiple of 32 B"}},
+        {"pad_block_count", {pad_block_count_kernel, 1, false, "DataCopyPad params: DataCopyPad(GM->UB) blockCount 4096 > 4095"}},
+        {"pad_block_count_fast", {pad_block_count_kernel, 1, true, "DataCopyPad params: DataCopyPad(GM->UB) blockCount 4096 > 4095"}},
+        {"pad_block_len", {pad_block_len_kernel, 4, false, "DataCopyPad params: DataCopyPad(GM->UB) blockLen 2097160 > 2097151"}},
+        {"pad_block_len_multiple", {pad_block_len_multiple_kernel, 1, false, "DataCopyPad params: DataCopyPad(GM->UB) blockLen 3 is not a multiple of sizeof(T) = 2"}},
+        {"pad_padding", {pad_padding_kernel, 1, false, "DataCopyPad params: DataCopyPad(GM->UB) padding left 17 / right 0 elements of 2 B exceeds 32 B"}},
+        {"pad_ub_footprint", {pad_ub_footprint_kernel, 1, false, "UB bounds: DataCopyPad(GM->UB) accesses UB [0, 1024) outside its tensor's buffer [0, 544)"}},
+        {"gm_bounds_dma", {gm_bounds_dma_kernel, 1, false, "GM bounds: DataCopyPad(GM->UB) accesses bytes [0, 64) of a GlobalTensor of 32 bytes"}},
+        {"gm_bounds_dma_fast", {gm_bounds_dma_kernel, 1, true, "GM bounds: DataCopyPad(GM->UB) accesses bytes [0, 64) of a GlobalTensor of 32 bytes"}},
+        {"gm_bounds_scalar", {gm_bounds_scalar_kernel, 1, false, "GM bounds: GlobalTensor::GetValue accesses bytes [32, 34) of a GlobalTensor of 32 bytes"}},
+        {"gm_unregistered", {gm_unregistered_kernel, 1, false, "GM unregistered: DataCopyPad(GM->UB) accesses GM"}},
+        {"gm_unregistered_scalar", {gm_unregistered_scalar_kernel, 1, false, "GM unregistered: GlobalTensor::SetValue accesses GM"}},
+        {"ub_bounds_scalar", {ub_bounds_scalar_kernel, 1, false, "UB bounds: LocalTensor::SetValue accesses UB [64, 68) outside its tensor's buffer [0, 64)"}},
+        {"ub_bounds_vector", {ub_bounds_vector_kernel, 1, false, "UB bounds: Duplicate accesses UB [0, 68) outside its tensor's buffer [0, 64)"}},
+        {"queue_enque_full", {queue_enque_full_kernel, 1, false, "queue: TQue::EnQue on a full queue (depth 1, 1 tensors queued)"}},
+        {"queue_deque_empty", {queue_deque_empty_kernel, 1, false, "queue: TQue::DeQue on an empty queue"}},
+        {"queue_free_foreign", {queue_free_foreign_kernel, 1, false, "queue: TQue::FreeTensor of a tensor not allocated from this queue"}},
+        {"queue_alloc_exhausted", {queue_alloc_exhausted_kernel, 1, false, "queue: TQue::AllocTensor with all 2 buffers in use"}},
+        {"queue_alloc_exhausted_fast", {queue_alloc_exhausted_kernel, 1, true, "queue: TQue::AllocTensor with all 2 buffers in use"}},
+        {"flag_double_set", {flag_double_set_kernel, 1, false, "flag: second SetFlag<HardEvent::MTE2_S>(0) before its WaitFlag"}},
+        {"flag_wait_without_set", {flag_wait_without_set_kernel, 1, false, "flag: WaitFlag<HardEvent::V_MTE3>(1) without a pending SetFlag"}},
+        {"flag_unmatched_at_end", {flag_unmatched_at_end_kernel, 1, false, "flag: SetFlag<HardEvent::S_MTE3>(2) was never waited for when the block ended"}},
+        {"flag_unmatched_at_end_fast", {flag_unmatched_at_end_kernel, 1, true, "flag: SetFlag<HardEvent::S_MTE3>(2) was never waited for when the block ended"}},
+        {"flag_id_range", {flag_id_range_kernel, 1, false, "flag: SetFlag<HardEvent::MTE2_V> event id 9 outside 0..7"}},
+        {"flag_id_reserved", {flag_id_reserved_kernel, 1, false, "flag: SetFlag<HardEvent::MTE2_V> event id 6 is reserved"}},
+        {"hazard_mte2_s", {hazard_mte2_s_kernel, 1, false, "hazard: LocalTensor::GetValue reads UB offset 12 written by MTE2 without synchronisation: missing MTE2->S synchronisation"}},
+        {"hazard_flag_before_dma", {hazard_flag_before_dma_kernel, 1, false, "hazard: LocalTensor::GetValue reads UB offset 0 written by MTE2 without synchronisation: missing MTE2->S synchronisation"}},
+        {"hazard_mte2_v", {hazard_mte2_v_kernel, 1, false, "hazard: Adds reads UB offset 0 written by MTE2 without synchronisation: missing MTE2->V synchronisation"}},
+        {"hazard_s_mte3", {hazard_s_mte3_kernel, 1, false, "hazard: DataCopyPad(UB->GM) reads UB offset 0 written by S without synchronisation: missing S->MTE3 synchronisation"}},
+        {"hazard_v_mte3", {hazard_v_mte3_kernel, 1, false, "hazard: DataCopyPad(UB->GM) reads UB offset 0 written by V without synchronisation: missing V->MTE3 synchronisation"}},
+        {"hazard_v_s", {hazard_v_s_kernel, 1, false, "hazard: LocalTensor::GetValue reads UB offset 8 written by V without synchronisation: missing V->S synchronisation"}},
+        {"control", {control_kernel, 3, false, ""}},
+    };
+    return cases;
+}
+
+}  // namespace
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && std::strcmp(argv[1], "--expected") == 0) {
+        // Prints the rule text a case must report (used by emulator_violation_check).
+        const std::string name = argv[2];
+        if (HostCases().count(name) != 0) {
+            std::printf("%s", HostCases().at(name).c_str());
+            return 0;
+        }
+        if (Cases().count(name) != 0) {
+            std::printf("%s", Cases().at(name).expected);
+            return 0;
+        }
+        return 2;
+    }
+    if (argc == 2 && std::strcmp(argv[1], "--list") == 0) {
+        for (const auto &entry : HostCases()) {
+            std::printf("%s\n", entry.first.c_str());
+        }
+        for (const auto &entry : Cases()) {
+            std::printf("%s\n", entry.first.c_str());
+        }
+        return 0;
+    }
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: %s <case> | --expected <case> | --list\n", argv[0]);
+        return 2;
+    }
+    const std::string name = argv[1];
+    SetKernelMode(KernelMode::AIV_MODE);
+
+    // Cases that are not a kernel body.
+    if (name == "block_idx_outside_launch") {
+        return static_cast<int>(GetBlockIdx());  // host code: no emulated core
+    }
+    if (name == "launch_zero_blocks") {
+        ascendc_cpu::LaunchConfig config;
+        config.blockDim = 0;
+        ascendc_cpu::Launch(config, [] {}, nullptr);
+        return 0;
+    }
+
+    auto found = Cases().find(name);
+    if (found == Cases().end()) {
+        std::fprintf(stderr, "unknown case %s\n", name.c_str());
+        return 2;
+    }
+    const Case &c = found->second;
+    ascendc_cpu::SetMode(c.fastMode ? ascendc_cpu::Mode::kFast : ascendc_cpu::Mode::kChecked);
+    uint8_t *x = static_cast<uint8_t *>(GmAlloc(kElems * sizeof(half)));
+    std::memset(x, 0, kElems * sizeof(half));
+    ICPU_RUN_KF(c.kernel, c.blockDim, x);
+    GmFree(x);
+    std::printf("case %s finished without a violation\n", name.c_str());
+    return 0;
+}
