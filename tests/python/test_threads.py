@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -61,38 +63,49 @@ def test_errors_are_per_thread():
 
 
 def test_call_releases_the_gil():
-    """While one thread runs a large call, a pure-Python counter thread keeps making progress.
+    """While this thread is inside the operator, another Python thread makes progress.
 
-    Robust on 2 cores and independent of speed: instead of timing, count how many increments the
-    Python thread makes DURING the C call (a flag set right before/after the call). If the GIL were
-    held for the whole call, the counter could not advance between the two flags at all (the
-    interpreter switch interval is 5 ms, so one switch can happen at the call boundary; we demand
-    far more progress than that over several calls, each long compared with the interval).
+    Deterministic, not timing-based: the switch interval is raised to 100 s, so the interpreter
+    never takes the GIL away from a running thread; another thread can only run while the holder
+    releases it voluntarily (a C call that drops it, or a blocking call). A spinner thread counts
+    iterations while a plain flag is set and gives the GIL back with ``time.sleep(0)``. A control
+    run of pure Python work under the flag must see exactly zero increments; the operator call
+    must see many (the big data-movement call releases the GIL for its whole duration, small
+    cffi helpers at most a few iterations each).
     """
     rng = np.random.default_rng(3)
-    a, h = 16384, 2048  # 32 MiB of int8 tokens: each call takes well over the 5 ms switch interval
+    a, h = 16384, 2048  # 32 MiB of tokens per call
     t = rng.integers(-128, 128, size=(a, h), dtype=np.int8)
     c = random_counts(rng, 16, 16, a)
     out = tuple(mrr.moe_re_routing(t, c))
-    inside = threading.Event()
-    stop = threading.Event()
-    counts_inside = [0]
+    flag = [False]
+    stop = [False]
+    seen = [0]
 
     def spinner() -> None:
-        while not stop.is_set():
-            if inside.is_set():
-                counts_inside[0] += 1
+        while not stop[0]:
+            if flag[0]:
+                seen[0] += 1
+            time.sleep(0)  # releases the GIL
 
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(100.0)
     th = threading.Thread(target=spinner)
     th.start()
     try:
-        for _ in range(3):
-            inside.set()
+        flag[0] = True
+        sum(i * i for i in range(300_000))  # control: holds the GIL, never releases it
+        flag[0] = False
+        control = seen[0]
+        flag[0] = True
+        for _ in range(4):
             mrr.moe_re_routing(t, c, out=out)
-            inside.clear()
+        flag[0] = False
+        during = seen[0] - control
     finally:
-        stop.set()
+        stop[0] = True
         th.join()
-    # With the GIL released the spinner runs freely for the whole C call (millions of iterations
-    # per second); with the GIL held it could get at most a switch interval per call boundary.
-    assert counts_inside[0] > 1000, counts_inside[0]
+        sys.setswitchinterval(old)
+    assert control == 0, control
+    assert during > 200, during
+    print(f"spinner iterations: control {control}, during the calls {during}")

@@ -1,0 +1,112 @@
+"""Smoke tests of every CLI subcommand, run as subprocesses (python -m moe_re_routing)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import moe_re_routing as mrr
+
+COMMANDS = ["demo", "verify", "plan", "bench", "info"]
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    p = subprocess.run(
+        [sys.executable, "-m", "moe_re_routing", *args], capture_output=True, text=True, timeout=300
+    )
+    if check and p.returncode != 0:
+        raise AssertionError(f"exit {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+    return p
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_help(cmd):
+    p = run(cmd, "--help")
+    assert "usage:" in p.stdout
+
+
+def test_no_command_is_an_error():
+    assert run(check=False).returncode != 0
+
+
+def test_info():
+    info = json.loads(run("info", "--json").stdout)
+    assert info["backend"] == "cpu"
+    assert info["version"] == mrr.__version__
+    assert info["platform_cores"] >= 1 and info["platform_ub_bytes"] > 0
+    assert info["mode"] in ("checked", "fast")
+    for k in ("library", "numpy", "cffi", "ml_dtypes", "cmake_prefix"):
+        assert info[k]
+    assert run("info", "--cmake-prefix").stdout.strip() == mrr.cmake_prefix()
+    assert "backend" in run("info").stdout
+
+
+def test_verify_small():
+    p = run("verify", "-n", "30", "-q", "--max-rows", "300")
+    assert "30/30 cases bit-exact" in p.stdout
+
+
+def test_demo_small():
+    p = run("demo", "--tokens", "2048", "--hidden", "256", "--ranks", "4", "--experts", "8", "--repeat", "1")
+    assert "bit-exact" in p.stdout and "GB/s" in p.stdout
+
+
+@pytest.mark.parametrize(
+    "shape,extra",
+    [
+        (["1024", "512", "8", "8"], ["--dtype", "float16", "--scales"]),
+        (["4096", "7168", "16", "16"], ["--dtype", "int8", "--scales", "--count-dtype", "int64"]),
+        (["333", "20000", "1", "4"], ["--dtype", "bfloat16"]),
+        (["500", "64", "200", "50"], ["--counts", "random"]),  # counts streamed, not resident
+        (["0", "16", "2", "2"], []),
+    ],
+)
+def test_plan_json_and_bytes_add_up(shape, extra):
+    r = json.loads(run("plan", *shape, *extra, "--json", "--cores", "40", "--ub", "131072").stdout)
+    for k in ("block_dim", "ub_bytes", "cores", "payload", "totals", "ours", "official_model"):
+        assert k in r, k
+    assert 1 <= r["block_dim"] <= 40 and len(r["cores"]) == r["block_dim"]
+    assert r["ub_bytes"] <= 131072
+    for core in r["cores"]:
+        assert {"bytes_in", "bytes_out", "dma_ops"} <= set(core)
+    bytes_in = sum(c["bytes_in"] for c in r["cores"])
+    bytes_out = sum(c["bytes_out"] for c in r["cores"])
+    assert bytes_in == r["totals"]["bytes_in"] and bytes_out == r["totals"]["bytes_out"]
+    # Every output byte is written exactly once, by some core.
+    assert bytes_out == r["payload"]["written"]
+    # Every input byte is read; the counts matrix is read by every core (once when resident).
+    counts_bytes = r["rankNum"] * r["expertNum"] * r["countBytes"]
+    if r["countsResident"]:
+        assert bytes_in == r["payload"]["read"] + (r["block_dim"] - 1) * counts_bytes
+    else:
+        assert bytes_in >= r["payload"]["read"]
+    n = int(shape[2])
+    assert len(r["official_model"]["cores"]) == min(n, 40)  # whole ranks per core
+
+
+def test_plan_text():
+    p = run("plan", "1024", "512", "1", "8", "--dtype", "float16", "--scales")
+    assert "tiling:" in p.stdout and "official" in p.stdout and "bytes_in" in p.stdout
+
+
+def test_bench_json():
+    r = json.loads(run("bench", "--shape", "1024,256,8,4,int8,int32,yes", "--repeat", "1", "--json").stdout)
+    (res,) = r["results"]
+    for k in ("ours_alloc", "ours_out", "np_take", "memcpy"):
+        assert res["us"][k] > 0 and res["gbps"][k] > 0
+    assert res["bytes"] > 0
+
+
+def test_console_script():
+    exe = shutil.which("moe-re-routing")
+    if exe is None:
+        pytest.skip("console script not on PATH (package not installed with pip)")
+    p = subprocess.run(
+        [exe, "info", "--cmake-prefix"], capture_output=True, text=True, timeout=60, env=dict(os.environ)
+    )
+    assert p.returncode == 0 and p.stdout.strip()
