@@ -328,7 +328,7 @@ def _stats(cores: list[dict[str, Any]]) -> dict[str, float]:
     per = [int(c["bytes_in"]) + int(c["bytes_out"]) for c in cores]
     busy = [p for p in per if p > 0]
     return {
-        "cores": len(per),
+        "core_count": len(per),
         "busy_cores": len(busy),
         "max_bytes": max(per) if per else 0,
         "mean_bytes": (sum(per) / len(per)) if per else 0.0,
