@@ -13,10 +13,12 @@
 #include "moe_re_routing_host.h"
 #include "tikicpulib.h"
 
-extern "C" __global__ __aicore__ void moe_re_routing(GM_ADDR tokens, GM_ADDR expertTokenNumPerRank,
+// The kernel entry `moe_re_routing`, under another C++ name: the host namespace has that name.
+extern "C" __global__ __aicore__ void MoeReRoutingKernelEntry(GM_ADDR tokens, GM_ADDR expertTokenNumPerRank,
                                                      GM_ADDR perTokenScales, GM_ADDR permuteTokens,
                                                      GM_ADDR permutePerTokenScales, GM_ADDR permuteTokenIdx,
-                                                     GM_ADDR expertTokenNum, GM_ADDR workspace, GM_ADDR tiling);
+                                                     GM_ADDR expertTokenNum, GM_ADDR workspace, GM_ADDR tiling)
+    __asm__("moe_re_routing");
 
 using namespace moe_re_routing;
 
@@ -134,7 +136,7 @@ Outputs RunKernel(const Case &c, const std::vector<uint8_t> &tokens, const std::
     uint8_t *scalesArg = c.scaleRowBytes ? gScales.ptr : nullptr;
     if (viaIcpuRunKf) {
         AscendC::SetKernelMode(KernelMode::AIV_MODE);
-        ICPU_RUN_KF(moe_re_routing, tiling.usedCoreNum, gTokens.ptr, gCounts.ptr, scalesArg, gOutTokens.ptr,
+        ICPU_RUN_KF(MoeReRoutingKernelEntry, tiling.usedCoreNum, gTokens.ptr, gCounts.ptr, scalesArg, gOutTokens.ptr,
                     gOutScales.ptr, gIdx.ptr, gExperts.ptr, nullptr, gTiling.ptr);
     } else {
         ascendc_cpu::LaunchConfig cfg;
@@ -145,7 +147,7 @@ Outputs RunKernel(const Case &c, const std::vector<uint8_t> &tokens, const std::
         ascendc_cpu::Launch(
             cfg,
             [&] {
-                moe_re_routing(gTokens.ptr, gCounts.ptr, scalesArg, gOutTokens.ptr, gOutScales.ptr, gIdx.ptr,
+                MoeReRoutingKernelEntry(gTokens.ptr, gCounts.ptr, scalesArg, gOutTokens.ptr, gOutScales.ptr, gIdx.ptr,
                                gExperts.ptr, nullptr, gTiling.ptr);
             },
             trace != nullptr ? trace : &local);
