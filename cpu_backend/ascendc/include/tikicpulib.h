@@ -23,6 +23,9 @@ void GmFree(void *ptr);
 
 }  // namespace AscendC
 
+// Official CPU-debug tests write `AscendC::SetKernelMode(KernelMode::AIV_MODE)` unqualified.
+using AscendC::KernelMode;
+
 namespace ascendc_cpu {
 namespace detail {
 // Runs `body` once per block in [0, blockDim) with the default LaunchConfig.
