@@ -128,9 +128,13 @@ Outputs RunKernel(const Case &c, const std::vector<uint8_t> &tokens, const std::
     Gm gTokens(tokens.size()), gCounts(counts.size()), gScales(scales.size()), gOutTokens(tokens.size()),
         gOutScales(c.A * outScaleRow), gIdx(c.A * 4), gExperts(c.E * c.countBytes),
         gTiling(sizeof(MoeReRoutingTilingData));
-    std::memcpy(gTokens.ptr, tokens.data(), tokens.size());
-    std::memcpy(gCounts.ptr, counts.data(), counts.size());
-    std::memcpy(gScales.ptr, scales.data(), scales.size());
+    // memcpy from an empty vector's data() (null) is undefined even for 0 bytes.
+    auto copyIn = [](uint8_t *dst, const std::vector<uint8_t> &src) {
+        if (!src.empty()) std::memcpy(dst, src.data(), src.size());
+    };
+    copyIn(gTokens.ptr, tokens);
+    copyIn(gCounts.ptr, counts);
+    copyIn(gScales.ptr, scales);
     std::memset(gOutScales.ptr, 0x5A, gOutScales.size);  // the kernel must zero-fill when no scales
     std::memcpy(gTiling.ptr, &tiling, sizeof(tiling));
     uint8_t *scalesArg = c.scaleRowBytes ? gScales.ptr : nullptr;
@@ -155,8 +159,7 @@ Outputs RunKernel(const Case &c, const std::vector<uint8_t> &tokens, const std::
     Outputs o;
     o.tokens.assign(gOutTokens.ptr, gOutTokens.ptr + tokens.size());
     o.scales.assign(gOutScales.ptr, gOutScales.ptr + gOutScales.size);
-    o.idx.resize(c.A);
-    std::memcpy(o.idx.data(), gIdx.ptr, c.A * 4);
+    o.idx.assign(reinterpret_cast<const int32_t *>(gIdx.ptr), reinterpret_cast<const int32_t *>(gIdx.ptr) + c.A);
     o.experts.resize(c.E);
     for (int64_t e = 0; e < c.E; ++e) o.experts[e] = CountAt(std::vector<uint8_t>(gExperts.ptr, gExperts.ptr + gExperts.size), c.countBytes, e);
     return o;
