@@ -41,8 +41,10 @@ def main() -> int:
     parser.add_argument("--ub", type=int, default=196608)
     args = parser.parse_args()
 
-    print("| case | A | H | N×E | tokens | scales | MiB moved | ours: cores | ours: max KiB/core | ours: max/mean "
-          "| official: cores | official: max KiB/core | busiest core, official/ours |")
+    print(
+        "| case | A | H | N×E | tokens | scales | MiB moved | ours: cores | ours: max KiB/core "
+        "| ours: max/mean | official: cores | official: max KiB/core | busiest core, official/ours |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     misses = []
     for s in public_shapes():
