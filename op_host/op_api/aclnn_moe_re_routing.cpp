@@ -8,7 +8,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <unordered_set>
 
@@ -241,40 +240,6 @@ std::unique_ptr<aclOpExecutor> TakeExecutor(aclOpExecutor *executor)
     return std::unique_ptr<aclOpExecutor>(executor);
 }
 
-// ---- last-run report -----------------------------------------------------------------------
-std::string LastRunJson(const aclOpExecutor &ex, const ascendc_cpu::LaunchConfig &config,
-                        const ascendc_cpu::LaunchResult &result)
-{
-    static_assert(sizeof(MoeReRoutingTilingData) == 144,
-                  "MoeReRoutingTilingData changed: list the new field in LastRunJson");
-    const MoeReRoutingTilingData &t = ex.tiling;
-    std::ostringstream os;
-    os << "{";
-#define MRR_FIELD(f) os << "\"" #f "\": " << t.f << ", "
-    MRR_FIELD(tokenNum); MRR_FIELD(rankNum); MRR_FIELD(expertNum); MRR_FIELD(tokenRowBytes);
-    MRR_FIELD(scaleRowBytes); MRR_FIELD(outScaleRowBytes); MRR_FIELD(countBytes); MRR_FIELD(expertTokenNumType);
-    MRR_FIELD(idxType); MRR_FIELD(usedCoreNum); MRR_FIELD(rowsPerCore); MRR_FIELD(rowsRemainder);
-    MRR_FIELD(bufferNum); MRR_FIELD(chunkRows); MRR_FIELD(segmentBytes); MRR_FIELD(tokenBufBytes);
-    MRR_FIELD(scaleBufBytes); MRR_FIELD(idxBufBytes); MRR_FIELD(countsResident); MRR_FIELD(countBufBytes);
-    MRR_FIELD(countTileCols); MRR_FIELD(countTileRanks); MRR_FIELD(cursorBufBytes); MRR_FIELD(expertBufBytes);
-    MRR_FIELD(zeroBufBytes); MRR_FIELD(ubBytesUsed);
-#undef MRR_FIELD
-    os << "\"block_dim\": " << config.blockDim << ", \"ub_bytes\": " << t.ubBytesUsed
-       << ", \"platform_ub_bytes\": " << config.ubBytes << ", \"sequential\": " << (config.sequential ? "true" : "false");
-    if (config.collectTrace) {
-        os << ", \"cores\": [";
-        for (size_t i = 0; i < result.cores.size(); ++i) {
-            const ascendc_cpu::CoreTrace &c = result.cores[i];
-            os << (i == 0 ? "" : ", ") << "{\"bytes_in\": " << c.bytesIn << ", \"bytes_out\": " << c.bytesOut
-               << ", \"dma_ops\": " << c.dmaOps << ", \"ub_high_water\": " << c.ubHighWater
-               << ", \"seconds\": " << c.seconds << "}";
-        }
-        os << "]";
-    }
-    os << "}";
-    return os.str();
-}
-
 // ---- phase 1 ---------------------------------------------------------------------------------
 aclnnStatus Prepare(const aclTensor *tokens, const aclTensor *expertTokenNumPerRank, const aclTensor *perTokenScales,
                     int64_t expertTokenNumType, int64_t idxType, const aclTensor *permuteTokens,
@@ -425,7 +390,7 @@ aclnnStatus Execute(void *workspace, uint64_t workspaceSize, aclOpExecutor *exec
         acl_cpu::RecordStreamError(stream, ACL_ERROR_FAILURE);
         return Fail(kErrRuntime, "the kernel launch failed with an unknown exception");
     }
-    cpu::SetLastRunJson(LastRunJson(*ex, config, launched));
+    cpu::SetLastRun(ex->tiling, config, &launched.cores);
     return kSuccess;
 }
 

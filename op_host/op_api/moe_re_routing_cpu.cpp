@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <mutex>
-#include <thread>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "acl_cpu_internal.h"
@@ -53,7 +55,59 @@ Settings &GlobalSettings()
     return *settings;
 }
 
-thread_local std::string t_lastRunJson;
+// The library's default emulator mode is fast (production: the same kernel, the structural
+// rules checked, the per-byte checks skipped). ASCENDC_CPU_MODE=checked|fast, when set, wins: the
+// emulator reads it itself, so the library leaves the mode alone then. Test suites set
+// ASCENDC_CPU_MODE=checked; MoeReRoutingCpuSetMode changes the mode at any time.
+const bool g_defaultModeApplied = [] {
+    const char *env = std::getenv("ASCENDC_CPU_MODE");
+    if (env == nullptr || *env == '\0') {
+        ascendc_cpu::SetMode(ascendc_cpu::Mode::kFast);
+    }
+    return true;
+}();
+
+struct ThreadLastRun {
+    bool present = false;
+    bool formatted = false;  // json matches run
+    LastRun run;
+    std::string json;
+};
+
+thread_local ThreadLastRun t_lastRun;
+
+std::string FormatLastRun(const LastRun &run)
+{
+    static_assert(sizeof(MoeReRoutingTilingData) == 144,
+                  "MoeReRoutingTilingData changed: list the new field in FormatLastRun");
+    const MoeReRoutingTilingData &t = run.tiling;
+    std::ostringstream os;
+    os << "{";
+#define MRR_FIELD(f) os << "\"" #f "\": " << t.f << ", "
+    MRR_FIELD(tokenNum); MRR_FIELD(rankNum); MRR_FIELD(expertNum); MRR_FIELD(tokenRowBytes);
+    MRR_FIELD(scaleRowBytes); MRR_FIELD(outScaleRowBytes); MRR_FIELD(countBytes); MRR_FIELD(expertTokenNumType);
+    MRR_FIELD(idxType); MRR_FIELD(usedCoreNum); MRR_FIELD(rowsPerCore); MRR_FIELD(rowsRemainder);
+    MRR_FIELD(bufferNum); MRR_FIELD(chunkRows); MRR_FIELD(segmentBytes); MRR_FIELD(tokenBufBytes);
+    MRR_FIELD(scaleBufBytes); MRR_FIELD(idxBufBytes); MRR_FIELD(countsResident); MRR_FIELD(countBufBytes);
+    MRR_FIELD(countTileCols); MRR_FIELD(countTileRanks); MRR_FIELD(cursorBufBytes); MRR_FIELD(expertBufBytes);
+    MRR_FIELD(zeroBufBytes); MRR_FIELD(ubBytesUsed);
+#undef MRR_FIELD
+    os << "\"block_dim\": " << run.blockDim << ", \"ub_bytes\": " << t.ubBytesUsed
+       << ", \"platform_ub_bytes\": " << run.platformUbBytes
+       << ", \"sequential\": " << (run.sequential ? "true" : "false");
+    if (run.traced) {
+        os << ", \"cores\": [";
+        for (size_t i = 0; i < run.cores.size(); ++i) {
+            const ascendc_cpu::CoreTrace &c = run.cores[i];
+            os << (i == 0 ? "" : ", ") << "{\"bytes_in\": " << c.bytesIn << ", \"bytes_out\": " << c.bytesOut
+               << ", \"dma_ops\": " << c.dmaOps << ", \"ub_high_water\": " << c.ubHighWater
+               << ", \"seconds\": " << c.seconds << "}";
+        }
+        os << "]";
+    }
+    os << "}";
+    return os.str();
+}
 
 }  // namespace
 
@@ -71,9 +125,23 @@ TraceSettings CurrentTrace()
     return s.trace;
 }
 
-void SetLastRunJson(std::string json)
+void SetLastRun(const MoeReRoutingTilingData &tiling, const ascendc_cpu::LaunchConfig &config,
+                std::vector<ascendc_cpu::CoreTrace> *cores)
 {
-    t_lastRunJson = std::move(json);
+    (void)g_defaultModeApplied;
+    ThreadLastRun &last = t_lastRun;
+    last.present = true;
+    last.formatted = false;
+    last.run.tiling = tiling;
+    last.run.blockDim = config.blockDim;
+    last.run.platformUbBytes = config.ubBytes;
+    last.run.sequential = config.sequential;
+    last.run.traced = config.collectTrace;
+    if (config.collectTrace && cores != nullptr) {
+        last.run.cores = std::move(*cores);
+    } else {
+        last.run.cores.clear();
+    }
 }
 
 }  // namespace cpu
@@ -187,7 +255,14 @@ aclnnStatus MoeReRoutingCpuSetTrace(int32_t enabled, const char *chromeTracePath
 
 const char *MoeReRoutingCpuLastRunJson(void)
 {
-    return moe_re_routing::cpu::t_lastRunJson.c_str();
+    moe_re_routing::cpu::ThreadLastRun &last = moe_re_routing::cpu::t_lastRun;
+    if (!last.present) {
+        last.json.clear();
+    } else if (!last.formatted) {
+        last.json = moe_re_routing::cpu::FormatLastRun(last.run);
+        last.formatted = true;
+    }
+    return last.json.c_str();
 }
 
 }  // extern "C"

@@ -37,8 +37,10 @@ MOE_RE_ROUTING_API const char *MoeReRoutingVersion(void);
 MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetPlatform(uint32_t aivCoreNum, uint32_t ubBytes);
 MOE_RE_ROUTING_API void MoeReRoutingCpuGetPlatform(uint32_t *aivCoreNum, uint32_t *ubBytes);
 
-/* Emulator mode: 0 checked (every rule enforced, poisoned UB), 1 fast (same kernel, per-byte
- * checks skipped). */
+/* Emulator mode: 0 checked (every rule enforced, poisoned UB, GM regions, hazard checker), 1 fast
+ * (same kernel, structural rules checked, per-byte checks skipped). The library's default is fast;
+ * the environment variable ASCENDC_CPU_MODE=checked|fast, when set, chooses instead (the test
+ * suites set checked). The mode is process-wide: it is the Ascend C emulator's setting. */
 MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetMode(int32_t mode);
 MOE_RE_ROUTING_API int32_t MoeReRoutingCpuGetMode(void);
 

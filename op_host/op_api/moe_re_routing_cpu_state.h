@@ -4,8 +4,11 @@
 #define MOE_RE_ROUTING_CPU_STATE_H
 
 #include <string>
+#include <vector>
 
+#include "ascendc_cpu/runtime.h"
 #include "moe_re_routing_host.h"
+#include "moe_re_routing_tiling_data.h"
 
 namespace moe_re_routing {
 namespace cpu {
@@ -18,8 +21,20 @@ struct TraceSettings {
 };
 TraceSettings CurrentTrace();
 
-// Replaces the calling thread's MoeReRoutingCpuLastRunJson().
-void SetLastRunJson(std::string json);
+// What MoeReRoutingCpuLastRunJson() reports about a run. Recorded on every run, formatted as
+// JSON only when asked for (formatting costs about a microsecond, a large share of a small call).
+struct LastRun {
+    MoeReRoutingTilingData tiling{};
+    uint32_t blockDim = 0;
+    uint32_t platformUbBytes = 0;
+    bool sequential = false;
+    bool traced = false;
+    std::vector<ascendc_cpu::CoreTrace> cores;  // filled when traced
+};
+
+// Replaces the calling thread's last run (cores are taken over).
+void SetLastRun(const MoeReRoutingTilingData &tiling, const ascendc_cpu::LaunchConfig &config,
+                std::vector<ascendc_cpu::CoreTrace> *cores);
 
 }  // namespace cpu
 }  // namespace moe_re_routing

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# libmoe_re_routing defaults to the fast emulator mode (production); the tests run every hardware
+# rule (checked mode). Set before moe_re_routing is imported; subprocesses (CLI tests) inherit it.
+os.environ.setdefault("ASCENDC_CPU_MODE", "checked")
+
 import numpy as np
 import pytest
 
