@@ -25,10 +25,23 @@ MIB = 1 << 20
 def plan(shape: dict[str, Any], cores: int, ub: int) -> dict[str, Any]:
     """Runs the CLI's plan for one shape and returns its JSON."""
     cmd = [
-        sys.executable, "-m", "moe_re_routing", "plan",
-        str(shape["A"]), str(shape["H"]), str(shape["N"]), str(shape["E"]),
-        "--dtype", shape["dtype"], "--count-dtype", shape["count_dtype"],
-        "--cores", str(cores), "--ub", str(ub), "--json",
+        sys.executable,
+        "-m",
+        "moe_re_routing",
+        "plan",
+        str(shape["A"]),
+        str(shape["H"]),
+        str(shape["N"]),
+        str(shape["E"]),
+        "--dtype",
+        shape["dtype"],
+        "--count-dtype",
+        shape["count_dtype"],
+        "--cores",
+        str(cores),
+        "--ub",
+        str(ub),
+        "--json",
     ]
     if shape["scales"]:
         cmd.append("--scales")
