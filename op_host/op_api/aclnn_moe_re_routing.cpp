@@ -13,6 +13,7 @@
 
 #include "acl_cpu_internal.h"
 #include "ascendc_cpu/runtime.h"
+#include "moe_re_routing_cpu.h"
 #include "moe_re_routing_cpu_state.h"
 #include "moe_re_routing_dtypes.h"
 #include "moe_re_routing_host.h"
@@ -419,6 +420,63 @@ aclnnStatus aclnnMoeReRoutingGetWorkspaceSize(const aclTensor *tokens, const acl
 aclnnStatus aclnnMoeReRouting(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor, aclrtStream stream)
 {
     return moe_re_routing::Execute(workspace, workspaceSize, executor, stream);
+}
+
+aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *tokens, void *expertTokenNumPerRank,
+                                   void *perTokenScales, void *permuteTokens, void *permutePerTokenScales,
+                                   void *permuteTokenIdx, void *expertTokenNum, int64_t expertTokenNumType,
+                                   int64_t idxType)
+{
+    constexpr int kTensors = 7;
+    constexpr int kScales = 2;
+    void *const data[kTensors] = {tokens,        expertTokenNumPerRank, perTokenScales, permuteTokens,
+                                  permutePerTokenScales, permuteTokenIdx, expertTokenNum};
+    if (desc == nullptr) {
+        return moe_re_routing::Fail(ACLNN_ERR_PARAM_NULLPTR, "MoeReRoutingCpuRunHost: desc is null");
+    }
+    try {
+        aclTensor tensors[kTensors];
+        const aclTensor *args[kTensors] = {};
+        int64_t at = 0;
+        for (int i = 0; i < kTensors; ++i) {
+            if (at + 2 > descLen || desc[at + 1] < 0 || desc[at + 1] > 64 || at + 2 + desc[at + 1] > descLen) {
+                return moe_re_routing::Fail(ACLNN_ERR_PARAM_INVALID,
+                                            "MoeReRoutingCpuRunHost: desc ends before tensor " + std::to_string(i));
+            }
+            const int64_t dtype = desc[at];
+            const int64_t dimNum = desc[at + 1];
+            const int64_t *dims = desc + at + 2;
+            at += 2 + dimNum;
+            if (i == kScales && dtype < 0) {
+                continue;  // absent optional input: a null aclTensor
+            }
+            for (int64_t d = 0; d < dimNum; ++d) {
+                if (dims[d] < 0) {  // as aclCreateTensor would reject it
+                    return moe_re_routing::Fail(ACLNN_ERR_PARAM_INVALID,
+                                                "aclCreateTensor: viewDims[" + std::to_string(d) + "] is " +
+                                                    std::to_string(dims[d]) + ", expected >= 0");
+                }
+            }
+            aclTensor &t = tensors[i];
+            t.viewDims.assign(dims, dims + dimNum);
+            t.dataType = static_cast<aclDataType>(dtype);
+            t.format = ACL_FORMAT_ND;
+            t.data = data[i];
+            args[i] = &t;  // storageDims stay empty: the checks never read them
+        }
+        uint64_t workspaceSize = 0;
+        aclOpExecutor *executor = nullptr;
+        const aclnnStatus status = moe_re_routing::Prepare(args[0], args[1], args[2], expertTokenNumType, idxType,
+                                                           args[3], args[4], args[5], args[6], &workspaceSize,
+                                                           &executor);
+        if (status != ACLNN_SUCCESS) {
+            return status;
+        }
+        static_assert(moe_re_routing::kWorkspaceBytes == 0, "MoeReRoutingCpuRunHost passes no workspace");
+        return moe_re_routing::Execute(nullptr, 0, executor, nullptr);
+    } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
+        return moe_re_routing::Fail(moe_re_routing::kErrInner, std::string("MoeReRoutingCpuRunHost: ") + e.what());
+    }
 }
 
 }  // extern "C"

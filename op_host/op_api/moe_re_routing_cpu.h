@@ -51,6 +51,20 @@ MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetThreads(uint32_t threads);
  * trace JSON of the DMA operations per core for each run. */
 MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetTrace(int32_t enabled, const char *chromeTracePath);
 
+/* The whole operator on host memory in one call, for language bindings whose per-call cost is
+ * dominated by building aclTensors (Python/cffi): equivalent to aclCreateTensor for the seven
+ * tensors (contiguous ND, offset 0), aclnnMoeReRoutingGetWorkspaceSize, aclnnMoeReRouting on the
+ * default stream and aclDestroyTensor, with the same checks, status codes and
+ * aclGetRecentErrMsg() messages. `desc` lists the tensors in the order of
+ * aclnnMoeReRoutingGetWorkspaceSize (tokens, counts, scales, then the four outputs), each as
+ * {aclDataType, dimNum, dims[0..dimNum)}; an absent per_token_scales is {-1, 0} with a null
+ * pointer. descLen is the number of int64 values in desc. */
+MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *tokens,
+                                                      void *expertTokenNumPerRank, void *perTokenScales,
+                                                      void *permuteTokens, void *permutePerTokenScales,
+                                                      void *permuteTokenIdx, void *expertTokenNum,
+                                                      int64_t expertTokenNumType, int64_t idxType);
+
 /* JSON of the last aclnnMoeReRouting run on the calling thread: the tiling fields,
  * "block_dim", "ub_bytes" and, when tracing was on, "cores": [{"bytes_in", "bytes_out",
  * "dma_ops", "ub_high_water", "seconds"}...]. "" when this thread has not run the operator.

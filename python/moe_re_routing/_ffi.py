@@ -83,6 +83,11 @@ int32_t MoeReRoutingCpuGetMode(void);
 aclnnStatus MoeReRoutingCpuSetThreads(uint32_t threads);
 aclnnStatus MoeReRoutingCpuSetTrace(int32_t enabled, const char *chromeTracePath);
 const char *MoeReRoutingCpuLastRunJson(void);
+aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *tokens,
+                                   void *expertTokenNumPerRank, void *perTokenScales,
+                                   void *permuteTokens, void *permutePerTokenScales,
+                                   void *permuteTokenIdx, void *expertTokenNum,
+                                   int64_t expertTokenNumType, int64_t idxType);
 """
 
 ffi = cffi.FFI()
