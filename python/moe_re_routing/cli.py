@@ -438,83 +438,10 @@ def public_shapes() -> list[dict[str, Any]]:
     return out
 
 
-def _parse_shape(s: str) -> dict[str, Any]:
-    p = s.split(",")
-    if len(p) < 4:
-        raise SystemExit(f"--shape wants A,H,N,E[,dtype[,count_dtype[,scales]]], got {s!r}")
-    return {
-        "name": s,
-        "A": int(p[0]),
-        "H": int(p[1]),
-        "N": int(p[2]),
-        "E": int(p[3]),
-        "dtype": p[4] if len(p) > 4 else "bfloat16",
-        "count_dtype": p[5] if len(p) > 5 else "int32",
-        "scales": (p[6].lower() in ("1", "yes", "true", "scales")) if len(p) > 6 else True,
-        "official_us": None,
-    }
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
-    from . import moe_re_routing
-    from .reference import gather_index
+    from . import bench
 
-    _set_mode(args.mode)
-    if args.shape:
-        shapes = [_parse_shape(s) for s in args.shape]
-    else:
-        shapes = public_shapes()
-        if args.suite == "quick":
-            shapes = [s for s in shapes if s["A"] * s["H"] <= 16384 * 1024]
-    rng = np.random.default_rng(args.seed)
-    results = []
-    for sh in shapes:
-        case = make_case(
-            rng, sh["A"], sh["H"], sh["N"], sh["E"], sh["dtype"], sh["count_dtype"], sh["scales"]
-        )
-        t, c, s, td = case["tokens"], case["counts"], case["scales"], case["tokens_dtype"]
-        out = tuple(moe_re_routing(t, c, s, tokens_dtype=td))
-        g = gather_index(c)
-        o_t, o_s = np.empty_like(t), (np.empty_like(s) if s is not None else None)
-
-        def take() -> None:
-            np.take(t, g, axis=0, out=o_t)  # noqa: B023 - used within the iteration
-            if s is not None:  # noqa: B023
-                np.take(s, g, out=o_s)  # noqa: B023
-
-        mb = moved_bytes(case)
-        src = np.empty(max(mb["read"], 1), np.uint8)
-        dst = np.empty_like(src)
-        times = {
-            "ours_alloc": best_of(lambda: moe_re_routing(t, c, s, tokens_dtype=td), args.repeat),  # noqa: B023
-            "ours_out": best_of(lambda: moe_re_routing(t, c, s, tokens_dtype=td, out=out), args.repeat),  # noqa: B023
-            "np_take": best_of(take, args.repeat),
-            "memcpy": best_of(lambda: np.copyto(dst, src), args.repeat),  # noqa: B023
-        }
-        r = {k: v for k, v in sh.items()}
-        r.update(
-            {
-                "bytes": mb["total"],
-                "us": {k: v * 1e6 for k, v in times.items()},
-                "gbps": {k: mb["total"] / v / 1e9 for k, v in times.items()},
-                "ratio_out_vs_take": times["np_take"] / times["ours_out"],
-                "ratio_out_vs_memcpy": times["memcpy"] / times["ours_out"],
-            }
-        )
-        results.append(r)
-        if not args.json:
-            print(
-                f"{sh['name']:>12} A={sh['A']:<7} H={sh['H']:<5} {sh['N']}x{sh['E']:<4} {sh['dtype']:>8} "
-                f"ours {r['us']['ours_alloc']:9.1f}us  out= {r['us']['ours_out']:9.1f}us "
-                f"({r['gbps']['ours_out']:6.2f} GB/s)  take {r['us']['np_take']:9.1f}us  "
-                f"memcpy {r['us']['memcpy']:9.1f}us  out/take x{r['ratio_out_vs_take']:.2f}  "
-                f"out/memcpy x{r['ratio_out_vs_memcpy']:.2f}"
-            )
-    if args.json:
-        from .runtime import get_mode
-
-        print(json.dumps({"mode": get_mode(), "repeat": args.repeat, "results": results}, indent=2))
-    return 0
+    return bench.run(args)
 
 
 # ---- info -------------------------------------------------------------------------------------
@@ -607,19 +534,13 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--json", action="store_true", help="print JSON")
     pl.set_defaults(func=cmd_plan)
 
-    b = sub.add_parser("bench", help="time ours (allocating, out=), np.take and memcpy on shapes")
-    b.add_argument("--shape", action="append", help="A,H,N,E[,dtype[,count_dtype[,scales]]]; repeatable")
-    b.add_argument(
-        "--suite",
-        choices=["all", "public", "quick"],
-        default="public",
-        help="without --shape: public (the 20 public shapes + production), all (same), "
-        "quick (the small ones)",
+    b = sub.add_parser(
+        "bench",
+        help="time ours (allocating, out=), the numpy equivalent and memcpy side by side (benchmarks/)",
     )
-    b.add_argument("--repeat", type=int, default=5)
-    b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--mode", choices=["checked", "fast"], default="fast", help="emulator mode (default fast)")
-    b.add_argument("--json", action="store_true")
+    from .bench import add_arguments as _bench_arguments
+
+    _bench_arguments(b)
     b.set_defaults(func=cmd_bench)
 
     i = sub.add_parser("info", help="backend, library, version, platform, versions, cmake prefix")
