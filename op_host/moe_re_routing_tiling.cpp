@@ -5,7 +5,7 @@
 // bytes, whatever N and E are; each core writes one contiguous output range.
 //
 // UB layout per core (every buffer a multiple of 32 B):
-//   rank cursors     N int64 source offsets, updated while walking the count matrix
+//   cursors          N int64 source offsets (or E destination offsets), updated while walking counts
 //   counts           the whole [N, E] matrix when it fits the counts budget, else column tiles
 //   expert staging   expert_token_num values before their DMA out (last core only uses it)
 //   zero buffer      zeros for permute_per_token_scales when no scales are given
@@ -74,10 +74,16 @@ Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRout
     const int64_t maxCoreRows = t.rowsPerCore + (t.rowsRemainder > 0 ? 1 : 0);
 
     // ---- metadata buffers ------------------------------------------------------------------------
-    const int64_t cursorBytes = RoundUp(N * 8, kBlockBytes);
+    // Cursors: one int64 per rank (expert-major walk), or per expert (rank-major walk) when the
+    // ranks' do not fit a quarter of UB.
+    int64_t cursorBytes = RoundUp(N * 8, kBlockBytes);
     if (cursorBytes > ub / 4) {
-        return TilingError("expert_token_num_per_rank has N = " + std::to_string(N) + " ranks; their " +
-                           std::to_string(cursorBytes) + " bytes of source cursors exceed a quarter of the " +
+        t.walkByRank = 1;
+        cursorBytes = RoundUp(E * 8, kBlockBytes);
+    }
+    if (cursorBytes > ub / 4) {
+        return TilingError("expert_token_num_per_rank has N = " + std::to_string(N) + " ranks and E = " +
+                           std::to_string(E) + " experts: neither N nor E int64 cursors fit a quarter of the " +
                            std::to_string(ub) + "-byte UB");
     }
     const int64_t countBudget = RoundDown(ub / 6, kBlockBytes);

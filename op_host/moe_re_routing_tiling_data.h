@@ -37,11 +37,13 @@ struct MoeReRoutingTilingData {
     uint32_t countBufBytes;     // bytes of the counts staging buffer
     uint32_t countTileCols;     // experts per column tile when streamed (countTileCols*countBytes % 32 == 0)
     uint32_t countTileRanks;    // ranks per column-tile load when streamed (<= 4095)
-    uint32_t cursorBufBytes;    // bytes of the per-rank source cursors (N * 8, 32 B multiple)
+    uint32_t walkByRank;        // 0: walk cells expert-major with one source cursor per rank (N cursors);
+                                // 1: walk rank-major with one destination cursor per expert (E cursors),
+                                //    chosen when N cursors do not fit UB
+    uint32_t cursorBufBytes;    // bytes of the cursors (N or E int64, 32 B multiple)
     uint32_t expertBufBytes;    // bytes of the expert_token_num staging buffer
     uint32_t zeroBufBytes;      // bytes of the zero buffer used to fill absent scales (0 when scales given)
     uint32_t ubBytesUsed;       // total UB the kernel allocates per core (for reports and checks)
-    uint32_t reserved;          // keeps the struct a multiple of 8 bytes
 };
 
 #endif  // MOE_RE_ROUTING_TILING_DATA_H

@@ -71,11 +71,15 @@ public:
         expertStage_ = expertBuf_.Get<CountT>();
         if (t_->countsResident != 0) {
             LoadAllCounts();
-            ComputeRankBases(t_->rankNum * t_->expertNum);
-        } else {
-            ComputeRankBasesStreamed();
         }
-        Walk();
+        if (t_->walkByRank == 0) {
+            ForEachCountChunk(&MoeReRoutingKernel::AddToRankBases);
+            WalkExpertMajor();
+        } else {
+            ForEachCountChunk(&MoeReRoutingKernel::AddToExpertTotals);
+            FinishExpertBases();
+            ForEachCountChunk(&MoeReRoutingKernel::VisitRankMajor);
+        }
     }
 
 private:
@@ -106,37 +110,70 @@ private:
         LoadCountsBlocks(0, 1, bytes, 0);
     }
 
-    // Rank bases: cursor[r] = number of tokens from ranks before r (row-major exclusive prefix).
-    // Consumes the next `cells` counts (row-major) from the start of `counts_`; called once for a
-    // resident matrix, or per streamed load.
-    __aicore__ inline void ComputeRankBases(int64_t cells)
+    // Calls (this->*visit)(flatIndex, clampedCount) for every count in row-major order: from the
+    // resident matrix, or from contiguous loads of the staging buffer.
+    template <typename Visit>
+    __aicore__ inline void ForEachCountChunk(Visit visit)
     {
-        for (int64_t i = 0; i < cells; ++i) {
-            if (baseExpert_ == 0) {
-                cursor_.SetValue(static_cast<uint32_t>(baseRank_), baseRunning_);
+        const int64_t total = t_->rankNum * t_->expertNum;
+        const int64_t perLoad = t_->countsResident != 0 ? total : t_->countBufBytes / t_->countBytes;
+        for (int64_t offset = 0; offset < total; offset += perLoad) {
+            const int64_t n = total - offset < perLoad ? total - offset : perLoad;
+            if (t_->countsResident == 0) {
+                LoadCountsBlocks(static_cast<uint64_t>(offset), 1, static_cast<uint32_t>(n * t_->countBytes), 0);
             }
-            baseRunning_ += Clamp(static_cast<int64_t>(counts_.GetValue(static_cast<uint32_t>(i))));
-            if (++baseExpert_ == t_->expertNum) {
-                baseExpert_ = 0;
-                ++baseRank_;
+            for (int64_t i = 0; i < n; ++i) {
+                (this->*visit)(offset + i, Clamp(static_cast<int64_t>(counts_.GetValue(static_cast<uint32_t>(i)))));
             }
         }
     }
 
-    __aicore__ inline void ComputeRankBasesStreamed()
+    // Expert-major walk, pass 1: cursor[r] = tokens from ranks before r (row-major exclusive prefix).
+    __aicore__ inline void AddToRankBases(int64_t flatIndex, int64_t count)
     {
-        const int64_t total = t_->rankNum * t_->expertNum;
-        const int64_t perLoad = t_->countBufBytes / t_->countBytes;
-        for (int64_t offset = 0; offset < total; offset += perLoad) {
-            const int64_t n = total - offset < perLoad ? total - offset : perLoad;
-            LoadCountsBlocks(static_cast<uint64_t>(offset), 1, static_cast<uint32_t>(n * t_->countBytes), 0);
-            ComputeRankBases(n);
+        if (flatIndex % t_->expertNum == 0) {
+            cursor_.SetValue(static_cast<uint32_t>(flatIndex / t_->expertNum), running_);
         }
+        running_ += count;
+    }
+
+    // Rank-major walk, pass 1: cursor[e] = tokens for expert e (column totals).
+    __aicore__ inline void AddToExpertTotals(int64_t flatIndex, int64_t count)
+    {
+        const uint32_t e = static_cast<uint32_t>(flatIndex % t_->expertNum);
+        cursor_.SetValue(e, (flatIndex < t_->expertNum ? 0 : cursor_.GetValue(e)) + count);
+    }
+
+    // Rank-major walk: the last core writes expert_token_num from the column totals, then every
+    // core turns them into destination bases (column-major exclusive prefix).
+    __aicore__ inline void FinishExpertBases()
+    {
+        int64_t running = 0;
+        for (int64_t e = 0; e < t_->expertNum; ++e) {
+            const int64_t total = cursor_.GetValue(static_cast<uint32_t>(e));
+            cursor_.SetValue(static_cast<uint32_t>(e), running);
+            running += total;
+            if (isLastCore_) {
+                StageExpertValue(e, t_->expertTokenNumType == 1 ? total : running);
+            }
+        }
+    }
+
+    // Rank-major walk, pass 2: cells in source order; the destination comes from the expert cursor.
+    __aicore__ inline void VisitRankMajor(int64_t flatIndex, int64_t count)
+    {
+        const uint32_t e = static_cast<uint32_t>(flatIndex % t_->expertNum);
+        const int64_t dst = cursor_.GetValue(e);
+        cursor_.SetValue(e, dst + count);
+        MoveCell(srcCursor_, dst, count);
+        srcCursor_ += count;
     }
 
     // ---- destination-order walk ---------------------------------------------------------------
 
-    __aicore__ inline void Walk()
+    // Expert-major walk, pass 2: cells in destination order, one source cursor per rank. A core
+    // stops once its rows are done; the last core walks every expert to total them.
+    __aicore__ inline void WalkExpertMajor()
     {
         const int64_t N = t_->rankNum;
         const int64_t E = t_->expertNum;
@@ -177,6 +214,13 @@ private:
         cursor_.SetValue(static_cast<uint32_t>(rank), src + count);
         const int64_t dst = dstCursor_;
         dstCursor_ += count;
+        MoveCell(src, dst, count);
+    }
+
+    // Moves the rows of a cell (source rows from `src`, destination rows from `dst`) that fall in
+    // this core's destination range, cut to [0, A) on both sides.
+    __aicore__ inline void MoveCell(int64_t src, int64_t dst, int64_t count)
+    {
         const int64_t lo = dst > rowBegin_ ? dst : rowBegin_;
         const int64_t hi = dst + count < rowEnd_ ? dst + count : rowEnd_;
         if (lo >= hi) {
@@ -292,9 +336,8 @@ private:
     bool isLastCore_ = false;
 
     int64_t dstCursor_ = 0;    // destination row of the next cell in expert-major order
-    int64_t baseRank_ = 0;     // rank-base pass state: current rank, expert, running total
-    int64_t baseExpert_ = 0;
-    int64_t baseRunning_ = 0;
+    int64_t running_ = 0;      // running row-major total in the rank-base pass
+    int64_t srcCursor_ = 0;    // source row of the next cell in the rank-major walk
     int64_t expertStaged_ = 0;
 
     GlobalTensor<uint8_t> tokensGm_;

@@ -110,6 +110,7 @@ def test_e8m0_as_uint8_with_explicit_name(rng):
         (1000, 3, 300, 2, 0.0),  # N >= 300
         (1000, 3, 2, 333, 0.0),  # E >= 300
         (2000, 11, 300, 300, 0.0),  # N*E = 90000 cells, most zero
+        (3000, 6, 7000, 3, 0.9),  # N = 7000: rank cursors exceed UB/4, the rank-major walk
     ],
 )
 def test_edge_shapes(rng, a, h, n, e, zero):

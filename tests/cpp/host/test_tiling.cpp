@@ -53,7 +53,7 @@ void CheckInvariants(const Problem &p, const Platform &pf, const MoeReRoutingTil
                          uint64_t{t.bufferNum} * (uint64_t{t.tokenBufBytes} + t.scaleBufBytes + t.idxBufBytes);
     expect(sum == t.ubBytesUsed, "ubBytesUsed is the sum of the buffers");
     expect(t.bufferNum == 2, "double buffered");
-    expect(t.cursorBufBytes >= p.rankNum * 8, "one int64 cursor per rank");
+    expect(t.cursorBufBytes >= (t.walkByRank ? p.expertNum : p.rankNum) * 8, "one int64 cursor per rank or expert");
     expect(t.idxBufBytes >= 32 && t.tokenBufBytes >= 32, "data buffers non-empty");
     expect((p.scaleRowBytes == 0) == (t.scaleBufBytes == 0), "scale buffer iff scales");
     expect((p.scaleRowBytes == 0) == (t.zeroBufBytes != 0), "zero buffer iff no scales");
@@ -122,7 +122,7 @@ TEST(random_problems_keep_every_invariant_on_every_platform)
             H += H % 2;
         }
         const int64_t A = i % 17 == 0 ? 0 : pick(1, i % 5 == 0 ? 600000 : 5000);
-        const int64_t N = pick(1, i % 13 == 0 ? 3000 : 64);
+        const int64_t N = pick(1, i % 13 == 0 ? (i % 2 ? 3000 : 20000) : 64);  // 20000: rank-major walk
         const int64_t E = pick(1, i % 11 == 0 ? 3000 : 64);
         const uint32_t cb = pick(0, 1) ? 8 : 4;
         const int64_t scale = pick(0, 2) == 0 ? 0 : (pick(0, 3) == 0 ? pick(1, 300000) : 4);
@@ -179,13 +179,25 @@ TEST(large_count_matrices_are_streamed)
     CHECK_EQ(t.countTileRanks, 300u);
 }
 
-TEST(too_many_ranks_is_a_tiling_error_naming_n)
+TEST(many_ranks_walk_rank_major_with_expert_cursors)
 {
     const Problem p = MakeProblem(10, 16, 100000, 2, 16, 4, 4);
     MoeReRoutingTilingData t{};
+    REQUIRE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    CHECK_EQ(t.walkByRank, 1u);
+    CHECK_EQ(t.cursorBufBytes, 32u);  // two experts
+    const Problem few = MakeProblem(10, 16, 300, 2, 16, 4, 4);
+    REQUIRE(ComputeTiling(few, Platform{48, 196608}, &t).ok());
+    CHECK_EQ(t.walkByRank, 0u);
+}
+
+TEST(too_many_ranks_and_experts_is_a_tiling_error_naming_both)
+{
+    const Problem p = MakeProblem(10, 16, 100000, 100000, 16, 4, 4);
+    MoeReRoutingTilingData t{};
     Result r = ComputeTiling(p, Platform{48, 196608}, &t);
     CHECK_EQ(r.status, kErrTiling);
-    CHECK_CONTAINS(r.message, "N = 100000");
+    CHECK_CONTAINS(r.message, "N = 100000 ranks and E = 100000 experts");
 }
 
 TEST(public_shapes_that_move_a_mebibyte_use_forty_cores_balanced)
