@@ -22,7 +22,6 @@ using namespace AscendC;
 namespace {
 
 constexpr int32_t kBufferNum = 2;  // double buffering; must equal MoeReRoutingTilingData::bufferNum
-constexpr int32_t kEventId = 0;    // SetFlag/WaitFlag pairs here are adjacent, so one id suffices
 
 template <typename CountT>
 class MoeReRoutingKernel {
@@ -34,6 +33,7 @@ public:
                                 const MoeReRoutingTilingData *tiling, TPipe *pipe)
     {
         t_ = tiling;
+        pipe_ = pipe;
         const uint32_t blockIdx = static_cast<uint32_t>(GetBlockIdx());
         const int64_t remainder = t_->rowsRemainder;
         rowBegin_ = blockIdx * t_->rowsPerCore + (blockIdx < remainder ? blockIdx : remainder);
@@ -83,6 +83,16 @@ public:
     }
 
 private:
+    // Waits until everything `event`'s producer pipe issued is done, for its consumer pipe. The id
+    // comes from the pipe so it never collides with the ids the queues use.
+    template <HardEvent event>
+    __aicore__ inline void Fence()
+    {
+        const event_t id = static_cast<event_t>(pipe_->FetchEventID(event));
+        SetFlag<event>(id);
+        WaitFlag<event>(id);
+    }
+
     // ---- counts -------------------------------------------------------------------------------
 
     __aicore__ inline int64_t Clamp(int64_t count) const
@@ -95,13 +105,11 @@ private:
     __aicore__ inline void LoadCountsBlocks(uint64_t gmOffset, uint16_t blockCount, uint32_t blockBytes,
                                             uint32_t gmGapBytes)
     {
-        SetFlag<HardEvent::S_MTE2>(kEventId);
-        WaitFlag<HardEvent::S_MTE2>(kEventId);
+        Fence<HardEvent::S_MTE2>();
         DataCopyExtParams params{blockCount, blockBytes, gmGapBytes, 0, 0};
         DataCopyPadExtParams<CountT> pad{false, 0, 0, 0};
         DataCopyPad(counts_, countsGm_[gmOffset], params, pad);
-        SetFlag<HardEvent::MTE2_S>(kEventId);
-        WaitFlag<HardEvent::MTE2_S>(kEventId);
+        Fence<HardEvent::MTE2_S>();
     }
 
     __aicore__ inline void LoadAllCounts()
@@ -304,8 +312,7 @@ private:
         LocalTensor<float> zeros = zeroBuf_.Get<float>();
         const int64_t perBurst = t_->zeroBufBytes / static_cast<int64_t>(sizeof(float));
         Duplicate(zeros, 0.0f, static_cast<int32_t>(perBurst));
-        SetFlag<HardEvent::V_MTE3>(kEventId);
-        WaitFlag<HardEvent::V_MTE3>(kEventId);
+        Fence<HardEvent::V_MTE3>();
         for (int64_t row = rowBegin_; row < rowEnd_; row += perBurst) {
             const int64_t n = rowEnd_ - row < perBurst ? rowEnd_ - row : perBurst;
             DataCopyExtParams params{1, static_cast<uint32_t>(n * sizeof(float)), 0, 0, 0};
@@ -320,17 +327,16 @@ private:
         expertStage_.SetValue(static_cast<uint32_t>(expertStaged_), static_cast<CountT>(value));
         ++expertStaged_;
         if (expertStaged_ == capacity || expert + 1 == t_->expertNum) {
-            SetFlag<HardEvent::S_MTE3>(kEventId);
-            WaitFlag<HardEvent::S_MTE3>(kEventId);
+            Fence<HardEvent::S_MTE3>();
             DataCopyExtParams params{1, static_cast<uint32_t>(expertStaged_ * t_->countBytes), 0, 0, 0};
             DataCopyPad(expertTokenNumGm_[expert + 1 - expertStaged_], expertStage_, params);
-            SetFlag<HardEvent::MTE3_S>(kEventId);  // the next SetValue must not overwrite bytes in flight
-            WaitFlag<HardEvent::MTE3_S>(kEventId);
+            Fence<HardEvent::MTE3_S>();  // the next SetValue must not overwrite bytes in flight
             expertStaged_ = 0;
         }
     }
 
     const MoeReRoutingTilingData *t_ = nullptr;
+    TPipe *pipe_ = nullptr;
     int64_t rowBegin_ = 0;
     int64_t rowEnd_ = 0;
     bool isLastCore_ = false;
