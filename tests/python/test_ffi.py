@@ -76,3 +76,24 @@ def test_cmake_prefix_layout():
     if (prefix / "lib").exists():
         assert (prefix / "lib" / "cmake" / "MoeReRouting" / "MoeReRoutingConfig.cmake").is_file()
         assert (prefix / "include" / "aclnn_moe_re_routing.h").is_file()
+
+
+def test_chrome_trace_has_one_event_per_dma_op(tmp_path):
+    """The Chrome trace written from Python lists every DMA op of every core, one lane per core."""
+    import json
+
+    path = tmp_path / "trace.json"
+    rng = np.random.default_rng(1)
+    t = rng.integers(0, 255, size=(4800, 512), dtype=np.uint8)
+    c = np.full((8, 8), 75, np.int32)
+    try:
+        mrr.set_trace(True, str(path))
+        mrr.moe_re_routing(t, c)
+        run = mrr.last_run()
+    finally:
+        mrr.set_trace(False)
+    trace = json.loads(path.read_text())
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    dma = [e for e in events if e.get("ph") == "X"]
+    assert len(dma) == sum(core["dma_ops"] for core in run["cores"])
+    assert {e["tid"] for e in dma} == set(range(run["block_dim"]))
