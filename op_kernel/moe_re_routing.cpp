@@ -73,12 +73,12 @@ public:
             LoadAllCounts();
         }
         if (t_->walkByRank == 0) {
-            ForEachCountChunk(&MoeReRoutingKernel::AddToRankBases);
+            ForEachCount<CountPass::kRankBases>();
             WalkExpertMajor();
         } else {
-            ForEachCountChunk(&MoeReRoutingKernel::AddToExpertTotals);
+            ForEachCount<CountPass::kExpertTotals>();
             FinishExpertBases();
-            ForEachCountChunk(&MoeReRoutingKernel::VisitRankMajor);
+            ForEachCount<CountPass::kRankMajorMoves>();
         }
     }
 
@@ -118,38 +118,50 @@ private:
         LoadCountsBlocks(0, 1, bytes, 0);
     }
 
-    // Calls (this->*visit)(flatIndex, clampedCount) for every count in row-major order: from the
-    // resident matrix, or from contiguous loads of the staging buffer.
-    template <typename Visit>
-    __aicore__ inline void ForEachCountChunk(Visit visit)
+    // The passes over the counts in row-major order (rank r, expert e), with the count clamped.
+    enum class CountPass { kRankBases, kExpertTotals, kRankMajorMoves };
+
+    // Runs pass `kPass` over every count: from the resident matrix, or from contiguous loads of
+    // the staging buffer. Rank and expert are tracked by counters, not divisions: the scalar unit
+    // divides slowly.
+    template <CountPass kPass>
+    __aicore__ inline void ForEachCount()
     {
-        const int64_t total = t_->rankNum * t_->expertNum;
+        const int64_t E = t_->expertNum;
+        const int64_t total = t_->rankNum * E;
         const int64_t perLoad = t_->countsResident != 0 ? total : t_->countBufBytes / t_->countBytes;
+        int64_t rank = 0;
+        int64_t expert = 0;
         for (int64_t offset = 0; offset < total; offset += perLoad) {
             const int64_t n = total - offset < perLoad ? total - offset : perLoad;
             if (t_->countsResident == 0) {
                 LoadCountsBlocks(static_cast<uint64_t>(offset), 1, static_cast<uint32_t>(n * t_->countBytes), 0);
             }
             for (int64_t i = 0; i < n; ++i) {
-                (this->*visit)(offset + i, Clamp(static_cast<int64_t>(counts_.GetValue(static_cast<uint32_t>(i)))));
+                const int64_t count = Clamp(static_cast<int64_t>(counts_.GetValue(static_cast<uint32_t>(i))));
+                if (kPass == CountPass::kRankBases) {
+                    // cursor[r] = tokens from ranks before r (row-major exclusive prefix)
+                    if (expert == 0) {
+                        cursor_.SetValue(static_cast<uint32_t>(rank), running_);
+                    }
+                    running_ += count;
+                } else if (kPass == CountPass::kExpertTotals) {
+                    // cursor[e] = tokens for expert e (column totals)
+                    const int64_t before = rank == 0 ? 0 : cursor_.GetValue(static_cast<uint32_t>(expert));
+                    cursor_.SetValue(static_cast<uint32_t>(expert), before + count);
+                } else {
+                    // cells in source order; the destination comes from the expert cursor
+                    const int64_t dst = cursor_.GetValue(static_cast<uint32_t>(expert));
+                    cursor_.SetValue(static_cast<uint32_t>(expert), dst + count);
+                    MoveCell(srcCursor_, dst, count);
+                    srcCursor_ += count;
+                }
+                if (++expert == E) {
+                    expert = 0;
+                    ++rank;
+                }
             }
         }
-    }
-
-    // Expert-major walk, pass 1: cursor[r] = tokens from ranks before r (row-major exclusive prefix).
-    __aicore__ inline void AddToRankBases(int64_t flatIndex, int64_t count)
-    {
-        if (flatIndex % t_->expertNum == 0) {
-            cursor_.SetValue(static_cast<uint32_t>(flatIndex / t_->expertNum), running_);
-        }
-        running_ += count;
-    }
-
-    // Rank-major walk, pass 1: cursor[e] = tokens for expert e (column totals).
-    __aicore__ inline void AddToExpertTotals(int64_t flatIndex, int64_t count)
-    {
-        const uint32_t e = static_cast<uint32_t>(flatIndex % t_->expertNum);
-        cursor_.SetValue(e, (flatIndex < t_->expertNum ? 0 : cursor_.GetValue(e)) + count);
     }
 
     // Rank-major walk: the last core writes expert_token_num from the column totals, then every
@@ -167,16 +179,6 @@ private:
         }
     }
 
-    // Rank-major walk, pass 2: cells in source order; the destination comes from the expert cursor.
-    __aicore__ inline void VisitRankMajor(int64_t flatIndex, int64_t count)
-    {
-        const uint32_t e = static_cast<uint32_t>(flatIndex % t_->expertNum);
-        const int64_t dst = cursor_.GetValue(e);
-        cursor_.SetValue(e, dst + count);
-        MoveCell(srcCursor_, dst, count);
-        srcCursor_ += count;
-    }
-
     // ---- destination-order walk ---------------------------------------------------------------
 
     // Expert-major walk, pass 2: cells in destination order, one source cursor per rank. A core
@@ -187,7 +189,9 @@ private:
         const int64_t E = t_->expertNum;
         const int64_t tileCols = t_->countTileCols;
         const int64_t tileRanks = t_->countTileRanks;
-        const int64_t pitch = 32 / static_cast<int64_t>(sizeof(CountT));  // UB elements per rank block
+        // Distance between one rank's count and the next one's in UB: a matrix row when resident,
+        // one 32-byte block per rank in a column tile.
+        const int64_t stride = t_->countsResident != 0 ? E : 32 / static_cast<int64_t>(sizeof(CountT));
         for (int64_t e0 = 0; e0 < E; e0 += tileCols) {
             const int64_t cols = E - e0 < tileCols ? E - e0 : tileCols;
             for (int64_t e = e0; e < e0 + cols; ++e) {
@@ -202,8 +206,8 @@ private:
                                          static_cast<uint32_t>(cols * t_->countBytes),
                                          static_cast<uint32_t>((E - cols) * t_->countBytes));
                     }
-                    for (int64_t r = r0; r < r0 + ranks; ++r) {
-                        const int64_t local = t_->countsResident != 0 ? r * E + e : (r - r0) * pitch + (e - e0);
+                    int64_t local = t_->countsResident != 0 ? r0 * E + e : e - e0;
+                    for (int64_t r = r0; r < r0 + ranks; ++r, local += stride) {
                         VisitCell(r, Clamp(static_cast<int64_t>(counts_.GetValue(static_cast<uint32_t>(local)))));
                     }
                 }
@@ -342,7 +346,7 @@ private:
     bool isLastCore_ = false;
 
     int64_t dstCursor_ = 0;    // destination row of the next cell in expert-major order
-    int64_t running_ = 0;      // running row-major total in the rank-base pass
+    int64_t running_ = 0;      // running row-major total in the rank-bases pass
     int64_t srcCursor_ = 0;    // source row of the next cell in the rank-major walk
     int64_t expertStaged_ = 0;
 
