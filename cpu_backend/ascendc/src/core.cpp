@@ -40,13 +40,27 @@ uint8_t UnitFromName(const char *name, size_t length)
     return kUnmodelled;  // M, MTE1, FIX: pipes a vector-only kernel does not use
 }
 
-// Producer and consumer unit of a HardEvent, parsed from its name "<producer>_<consumer>".
+// Producer and consumer unit of every HardEvent, parsed once from its name "<producer>_<consumer>".
+struct EventUnitTable {
+    uint8_t producer[kHardEventCount];
+    uint8_t consumer[kHardEventCount];
+    EventUnitTable()
+    {
+        for (int event = 0; event < kHardEventCount; ++event) {
+            const char *name = kHardEventNames[event];
+            const char *separator = std::strchr(name, '_');
+            producer[event] = UnitFromName(name, static_cast<size_t>(separator - name));
+            consumer[event] = UnitFromName(separator + 1, std::strlen(separator + 1));
+        }
+    }
+};
+
+const EventUnitTable kEventUnits;
+
 void EventUnits(AscendC::HardEvent event, uint8_t *producer, uint8_t *consumer)
 {
-    const char *name = kHardEventNames[static_cast<int>(event)];
-    const char *separator = std::strchr(name, '_');
-    *producer = UnitFromName(name, static_cast<size_t>(separator - name));
-    *consumer = UnitFromName(separator + 1, std::strlen(separator + 1));
+    *producer = kEventUnits.producer[static_cast<int>(event)];
+    *consumer = kEventUnits.consumer[static_cast<int>(event)];
 }
 
 FlagSlot &CheckedSlot(CoreContext &core, AscendC::HardEvent event, int32_t eventId, const char *api)
@@ -192,6 +206,10 @@ void SetFlagImpl(AscendC::HardEvent event, int32_t eventId)
         Violation("flag", "second SetFlag<HardEvent::%s>(%d) before its WaitFlag", HardEventName(event), eventId);
     }
     slot.set = true;
+    ++core.flagsSet;
+    if (!core.checked) {
+        return;  // the snapshot only feeds the hazard checker
+    }
     uint8_t producer;
     uint8_t consumer;
     EventUnits(event, &producer, &consumer);
@@ -210,6 +228,10 @@ void WaitFlagImpl(AscendC::HardEvent event, int32_t eventId)
         Violation("flag", "WaitFlag<HardEvent::%s>(%d) without a pending SetFlag", HardEventName(event), eventId);
     }
     slot.set = false;
+    --core.flagsSet;
+    if (!core.checked) {
+        return;
+    }
     uint8_t producer;
     uint8_t consumer;
     EventUnits(event, &producer, &consumer);
@@ -223,7 +245,7 @@ void WaitFlagImpl(AscendC::HardEvent event, int32_t eventId)
 void PipeBarrierImpl(pipe_t pipe)
 {
     CoreContext &core = RequireCore("PipeBarrier");
-    if (pipe == PIPE_ALL) {
+    if (pipe == PIPE_ALL && core.checked) {
         for (auto &row : core.known) {
             std::fill(row, row + kUnitCount, core.seq);
         }
@@ -233,6 +255,9 @@ void PipeBarrierImpl(pipe_t pipe)
 
 void CheckFlagsAtBlockEnd(const CoreContext &core)
 {
+    if (core.flagsSet == 0) {
+        return;  // the common case: nothing to scan
+    }
     for (int event = 0; event < kHardEventCount; ++event) {
         for (int id = 0; id < kEventIdCount; ++id) {
             if (core.flags[event][id].set) {
@@ -240,6 +265,14 @@ void CheckFlagsAtBlockEnd(const CoreContext &core)
                           kHardEventNames[event], id);
             }
         }
+    }
+}
+
+void EndBlock(CoreContext &core)
+{
+    CheckFlagsAtBlockEnd(core);
+    if (core.liveMirrors != 0) {
+        MaterialiseAllMirrors(core);  // UB outlives the block (the next block on this thread sees it)
     }
 }
 

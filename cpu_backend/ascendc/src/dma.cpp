@@ -55,7 +55,111 @@ void Record(CoreContext &core, const char *direction, double startUs, uint64_t b
     }
 }
 
+bool Overlaps(const void *aBegin, uint64_t aBytes, const void *bBegin, uint64_t bBytes)
+{
+    const uintptr_t a = reinterpret_cast<uintptr_t>(aBegin);
+    const uintptr_t b = reinterpret_cast<uintptr_t>(bBegin);
+    return a < b + bBytes && b < a + aBytes;
+}
+
+void RemoveMirror(CoreContext &core, uint32_t index)
+{
+    core.mirrors[index] = core.mirrors[--core.liveMirrors];
+}
+
+// The GM->UB copy a mirror stands for, done now.
+void Materialise(CoreContext &core, uint32_t index)
+{
+    const UbMirror &mirror = core.mirrors[index];
+    std::memcpy(mirror.ub, mirror.gm, mirror.bytes);
+    ++core.materialised;
+    RemoveMirror(core, index);
+}
+
+// Fast mode, GM->UB DataCopyPad of one block without padding: records the mirror instead of
+// copying. Returns false (the caller copies) when the table is full.
+bool ForwardIn(CoreContext &core, uint8_t *ub, const uint8_t *gm, uint64_t bytes)
+{
+    // Older mirrors under the new one: dropped when wholly overwritten, else made real first.
+    for (uint32_t i = 0; i < core.liveMirrors;) {
+        const UbMirror &mirror = core.mirrors[i];
+        if (!Overlaps(mirror.ub, mirror.bytes, ub, bytes)) {
+            ++i;
+        } else if (mirror.ub >= ub && mirror.ub + mirror.bytes <= ub + bytes) {
+            RemoveMirror(core, i);
+        } else {
+            Materialise(core, i);
+        }
+    }
+    if (core.liveMirrors == kMaxMirrors) {
+        return false;
+    }
+    core.mirrors[core.liveMirrors++] = UbMirror{ub, gm, bytes};
+    ++core.forwardedIn;
+    return true;
+}
+
+// Fast mode, UB->GM DataCopyPad of one block: when UB [ub, ub + bytes) lies inside one mirror, the
+// bytes are copied GM->GM from the mirror's source and true is returned. The caller has already
+// materialised every mirror whose source overlaps the destination.
+bool ForwardOut(CoreContext &core, uint8_t *gmDst, const uint8_t *ub, uint64_t bytes)
+{
+    for (uint32_t i = 0; i < core.liveMirrors; ++i) {
+        const UbMirror &mirror = core.mirrors[i];
+        if (ub >= mirror.ub && ub + bytes <= mirror.ub + mirror.bytes) {
+            std::memcpy(gmDst, mirror.gm + (ub - mirror.ub), bytes);
+            ++core.forwardedOut;
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace
+
+void MaterialiseUbSlow(CoreContext &core, const void *address, size_t bytes)
+{
+    for (uint32_t i = 0; i < core.liveMirrors;) {
+        if (Overlaps(core.mirrors[i].ub, core.mirrors[i].bytes, address, bytes)) {
+            Materialise(core, i);
+        } else {
+            ++i;
+        }
+    }
+}
+
+void MaterialiseGmWriteSlow(CoreContext &core, const void *address, size_t bytes)
+{
+    for (uint32_t i = 0; i < core.liveMirrors;) {
+        if (Overlaps(core.mirrors[i].gm, core.mirrors[i].bytes, address, bytes)) {
+            Materialise(core, i);
+        } else {
+            ++i;
+        }
+    }
+}
+
+void DropUbMirrorsSlow(CoreContext &core, const void *address, size_t bytes)
+{
+    const uint8_t *begin = static_cast<const uint8_t *>(address);
+    for (uint32_t i = 0; i < core.liveMirrors;) {
+        const UbMirror &mirror = core.mirrors[i];
+        if (mirror.ub >= begin && mirror.ub + mirror.bytes <= begin + bytes) {
+            RemoveMirror(core, i);
+        } else if (Overlaps(mirror.ub, mirror.bytes, address, bytes)) {
+            Materialise(core, i);  // straddles the buffer's edge: keep the bytes outside it
+        } else {
+            ++i;
+        }
+    }
+}
+
+void MaterialiseAllMirrors(CoreContext &core)
+{
+    while (core.liveMirrors != 0) {
+        Materialise(core, core.liveMirrors - 1);
+    }
+}
 
 void CheckGmRegistered(const void *address, size_t bytes, const char *api)
 {
@@ -101,15 +205,15 @@ uint32_t RoundDownDataCopyBytes(const CoreContext &core, const char *direction, 
 }
 
 void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const GmOperand &src, const DmaLayout &layout,
-               const PadFill &pad)
+               const PadFill &pad, bool forwardable)
 {
     ++core.dmaOps;
     if (layout.blockCount == 0 || layout.blockBytes == 0) {
         return;  // a documented no-op
     }
     CheckUbAligned(core, dst.address, api, "dst");
-    CheckUbRange(core, api, dst.address, Extent(layout, layout.dstPitch, layout.ubBlockFootprint), dst.bufferBegin,
-                 dst.bufferEnd);
+    const uint64_t ubExtent = Extent(layout, layout.dstPitch, layout.ubBlockFootprint);
+    CheckUbRange(core, api, dst.address, ubExtent, dst.bufferBegin, dst.bufferEnd);
     CheckGm(core, api, src, Extent(layout, layout.srcPitch, layout.blockBytes));
     const double startUs = core.events != nullptr ? NowUs() : 0.0;
 
@@ -117,6 +221,13 @@ void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const G
     const bool contiguous = !padded && (layout.blockCount == 1 || (layout.srcPitch == layout.blockBytes &&
                                                                     layout.dstPitch == layout.blockBytes));
     const uint64_t total = static_cast<uint64_t>(layout.blockCount) * layout.blockBytes;
+    if (!core.checked && forwardable && !padded && layout.blockCount == 1 &&
+        ForwardIn(core, dst.address, src.address, total)) {
+        core.bytesIn += total;
+        Record(core, "GM->UB", startUs, total);
+        return;
+    }
+    MaterialiseUb(core, dst.address, ubExtent);
     if (core.checked) {
         IssueTo(core, kMte2);
         if (contiguous) {
@@ -149,21 +260,32 @@ void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const G
     Record(core, "GM->UB", startUs, total);
 }
 
-void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const UbOperand &src, const DmaLayout &layout)
+void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const UbOperand &src, const DmaLayout &layout,
+               bool forwardable)
 {
     ++core.dmaOps;
     if (layout.blockCount == 0 || layout.blockBytes == 0) {
         return;
     }
     CheckUbAligned(core, src.address, api, "src");
-    CheckUbRange(core, api, src.address, Extent(layout, layout.srcPitch, layout.ubBlockFootprint), src.bufferBegin,
-                 src.bufferEnd);
-    CheckGm(core, api, dst, Extent(layout, layout.dstPitch, layout.blockBytes));
+    const uint64_t ubExtent = Extent(layout, layout.srcPitch, layout.ubBlockFootprint);
+    CheckUbRange(core, api, src.address, ubExtent, src.bufferBegin, src.bufferEnd);
+    const uint64_t gmExtent = Extent(layout, layout.dstPitch, layout.blockBytes);
+    CheckGm(core, api, dst, gmExtent);
     const double startUs = core.events != nullptr ? NowUs() : 0.0;
 
     const bool contiguous = layout.blockCount == 1 ||
                             (layout.srcPitch == layout.blockBytes && layout.dstPitch == layout.blockBytes);
     const uint64_t total = static_cast<uint64_t>(layout.blockCount) * layout.blockBytes;
+    if (core.liveMirrors != 0) {
+        MaterialiseGmWriteSlow(core, dst.address, gmExtent);  // mirrors keep their issue-time GM bytes
+        if (forwardable && layout.blockCount == 1 && ForwardOut(core, dst.address, src.address, total)) {
+            core.bytesOut += total;
+            Record(core, "UB->GM", startUs, total);
+            return;
+        }
+        MaterialiseUb(core, src.address, ubExtent);
+    }
     if (core.checked) {
         IssueTo(core, kMte3);
         if (contiguous) {
@@ -199,6 +321,8 @@ void DmaUbToUb(CoreContext &core, const char *api, const UbOperand &dst, const U
     CheckUbRange(core, api, dst.address, Extent(layout, layout.dstPitch, layout.blockBytes), dst.bufferBegin,
                  dst.bufferEnd);
     const double startUs = core.events != nullptr ? NowUs() : 0.0;
+    MaterialiseUb(core, src.address, Extent(layout, layout.srcPitch, layout.blockBytes));
+    MaterialiseUb(core, dst.address, Extent(layout, layout.dstPitch, layout.blockBytes));
     if (core.checked) {
         IssueTo(core, kVector);  // the emulator treats UB->UB copies as vector-unit work
         for (uint32_t block = 0; block < layout.blockCount; ++block) {

@@ -18,6 +18,10 @@ double NowUs();
 // Aborts when a SetFlag of the block was never waited for.
 void CheckFlagsAtBlockEnd(const CoreContext &core);
 
+// End of a block, with the core still current: the flag check (and, in fast mode, the forwarded
+// copies still pending).
+void EndBlock(CoreContext &core);
+
 const char *HardEventName(AscendC::HardEvent event);
 uint64_t HostTilingKey();
 

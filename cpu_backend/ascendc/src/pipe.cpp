@@ -103,6 +103,7 @@ void QueueBase::FreeImpl(const void *bufferId)
         Violation("queue", "%s::FreeTensor of a tensor that is still in the queue (DeQue it first)", kind_);
     }
     buffer->state = BufferState::kFree;
+    DropUbMirrors(*core_, buffer->begin, buffer->bytes);  // a freed buffer's contents are not kept
 }
 
 // ---- BufBase ----
@@ -154,6 +155,7 @@ TPipe::~TPipe()
 
 void TPipe::Reset()
 {
+    ascendc_cpu::detail::MaterialiseUb(*core_, core_->ubBase + base_, top_ - base_);
     for (uint32_t i = 0; i < bufferCount_; ++i) {
         buffers_[i].state = BufferState::kReleased;
     }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -110,42 +111,100 @@ struct Job {
     std::vector<std::vector<DmaEvent>> events;
 };
 
+// One CoreContext per thread and nesting depth (a block may itself launch), reused by every block
+// this thread runs instead of being allocated and zeroed per block.
+struct ThreadCores {
+    std::vector<std::unique_ptr<CoreContext>> stack;
+    size_t depth = 0;
+};
+
+thread_local ThreadCores t_cores;
+
+// Takes this thread's next CoreContext for the duration of one block and makes it current; gives
+// both back on every exit path (a kernel body may throw through Launch).
+class BlockScope {
+public:
+    BlockScope()
+    {
+        if (t_cores.depth == t_cores.stack.size()) {
+            t_cores.stack.push_back(std::make_unique<CoreContext>());
+        }
+        core_ = t_cores.stack[t_cores.depth++].get();
+        core_->BeginBlock();
+    }
+    ~BlockScope()
+    {
+        if (entered_) {
+            detail::SwapCurrentCore(previous_);
+        }
+        if (core_->flagsSet != 0) {
+            core_->ClearFlags();  // only after an exception: a normal end with a flag set aborts
+        }
+        --t_cores.depth;
+    }
+    BlockScope(const BlockScope &) = delete;
+    BlockScope &operator=(const BlockScope &) = delete;
+
+    CoreContext &core() { return *core_; }
+    void Enter()
+    {
+        previous_ = detail::SwapCurrentCore(core_);
+        entered_ = true;
+    }
+    void Leave()
+    {
+        detail::SwapCurrentCore(previous_);
+        entered_ = false;
+    }
+
+private:
+    CoreContext *core_ = nullptr;
+    CoreContext *previous_ = nullptr;
+    bool entered_ = false;
+};
+
 void RunBlock(Job &job, uint32_t blockIdx)
 {
-    auto core = std::make_unique<CoreContext>();
-    core->blockIdx = blockIdx;
-    core->blockDim = job.config.blockDim;
-    core->checked = job.checked;
-    core->ubBytes = job.config.ubBytes;
-    core->ubBase = t_memory.Ub(job.config.ubBytes);
-    core->tilingKey = job.tilingKey;
+    BlockScope scope;
+    CoreContext &core = scope.core();
+    core.blockIdx = blockIdx;
+    core.blockDim = job.config.blockDim;
+    core.checked = job.checked;
+    core.ubBytes = job.config.ubBytes;
+    core.ubBase = t_memory.Ub(job.config.ubBytes);
+    core.tilingKey = job.tilingKey;
     if (job.checked) {
-        std::memset(core->ubBase, kPoisonByte, job.config.ubBytes);
-        core->shadow = t_memory.Shadow(job.config.ubBytes);
-        core->seq = t_memory.seq;
-        for (auto &row : core->known) {
-            std::fill(row, row + detail::kUnitCount, core->seq);
+        std::memset(core.ubBase, kPoisonByte, job.config.ubBytes);
+        core.shadow = t_memory.Shadow(job.config.ubBytes);
+        core.seq = t_memory.seq;
+        for (auto &row : core.known) {
+            std::fill(row, row + detail::kUnitCount, core.seq);
         }
     }
     if (job.recordEvents) {
-        core->events = &job.events[blockIdx];
-        core->launchStartUs = job.startUs;
+        core.events = &job.events[blockIdx];
+        core.launchStartUs = job.startUs;
     }
 
-    CoreContext *previous = detail::SwapCurrentCore(core.get());
-    const double startUs = detail::NowUs();
+    const bool timed = job.config.collectTrace;  // the clock is read only when someone asks for it
+    scope.Enter();
+    const double startUs = timed ? detail::NowUs() : 0.0;
     (*job.body)();
-    const double endUs = detail::NowUs();
-    detail::CheckFlagsAtBlockEnd(*core);
-    detail::SwapCurrentCore(previous);
-    t_memory.seq = core->seq + 1;
+    const double endUs = timed ? detail::NowUs() : 0.0;
+    detail::EndBlock(core);
+    scope.Leave();
+    if (job.checked) {
+        t_memory.seq = core.seq + 1;
+    }
 
-    CoreTrace &trace = job.traces[blockIdx];
-    trace.bytesIn = core->bytesIn;
-    trace.bytesOut = core->bytesOut;
-    trace.dmaOps = core->dmaOps;
-    trace.ubHighWater = core->ubHighWater;
-    trace.seconds = (endUs - startUs) * 1e-6;
+    if (job.config.collectTrace) {
+        CoreTrace &trace = job.traces[blockIdx];
+        trace.bytesIn = core.bytesIn;
+        trace.bytesOut = core.bytesOut;
+        trace.dmaOps = core.dmaOps;
+        trace.ubHighWater = core.ubHighWater;
+        trace.seconds = (endUs - startUs) * 1e-6;
+    }
 }
 
 // Runs blocks of this job until none is left unclaimed; returns when it claimed nothing more.
@@ -164,17 +223,58 @@ void DrainBlocks(Job &job)
     }
 }
 
+// How long a thread that runs out of work spins before it blocks on a condition variable. A
+// worker that spins catches the next launch of a caller that launches back to back (a decode loop)
+// without a futex sleep and wake-up, which costs several microseconds each on a VM; the launching
+// thread spins for the last blocks of its launch the same way. Bounded, so an idle process stops
+// burning CPU after this long.
+constexpr double kSpinMicroseconds = 50.0;
+
+inline void CpuRelax()
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield" ::: "memory");
+#endif
+}
+
+// Spins until `ready()` holds or the budget is spent; returns ready().
+template <typename Ready>
+bool SpinUntil(Ready ready)
+{
+    const auto start = std::chrono::steady_clock::now();
+    const auto budget = std::chrono::duration<double, std::micro>(kSpinMicroseconds);
+    for (uint32_t i = 1;; ++i) {
+        if (ready()) {
+            return true;
+        }
+        CpuRelax();
+        if (i % 64 == 0) {
+            if (std::chrono::steady_clock::now() - start > budget) {
+                return ready();
+            }
+            std::this_thread::yield();  // more spinning threads than host cores must not starve workers
+        }
+    }
+}
+
 // Worker threads that help with the blocks of pending launches. The launching thread always works
 // on its own launch too, so a launch completes even when every worker is busy elsewhere.
 class ThreadPool {
 public:
     void Submit(const std::shared_ptr<Job> &job)
     {
+        bool wake;
         {
             std::lock_guard<std::mutex> lock(mutex_);
             jobs_.push_back(job);
+            queued_.fetch_add(1, std::memory_order_release);
+            wake = sleepers_ > 0;  // spinning workers see queued_; only sleeping ones need the futex
         }
-        cv_.notify_all();
+        if (wake) {
+            cv_.notify_all();
+        }
     }
 
     void Retire(const std::shared_ptr<Job> &job)
@@ -183,6 +283,7 @@ public:
         auto it = std::find(jobs_.begin(), jobs_.end(), job);
         if (it != jobs_.end()) {
             jobs_.erase(it);
+            queued_.fetch_sub(1, std::memory_order_relaxed);
         }
     }
 
@@ -196,14 +297,14 @@ public:
         }
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            stop_ = true;
+            stop_.store(true);
         }
         cv_.notify_all();
         for (std::thread &worker : workers_) {
             worker.join();
         }
         workers_.clear();
-        stop_ = false;
+        stop_.store(false);
         for (uint32_t i = 0; i < workers; ++i) {
             workers_.emplace_back([this] { WorkerLoop(); });
         }
@@ -213,16 +314,22 @@ private:
     void WorkerLoop()
     {
         for (;;) {
+            SpinUntil([this] {
+                return queued_.load(std::memory_order_acquire) != 0 || stop_.load(std::memory_order_relaxed);
+            });
             std::shared_ptr<Job> job;
             {
                 std::unique_lock<std::mutex> lock(mutex_);
-                cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
-                if (stop_) {
+                ++sleepers_;
+                cv_.wait(lock, [this] { return stop_.load() || !jobs_.empty(); });
+                --sleepers_;
+                if (stop_.load()) {
                     return;
                 }
                 job = jobs_.front();
                 if (job->next.load(std::memory_order_relaxed) >= job->config.blockDim) {
                     jobs_.pop_front();  // every block claimed: nothing left to help with
+                    queued_.fetch_sub(1, std::memory_order_relaxed);
                     continue;
                 }
             }
@@ -235,8 +342,10 @@ private:
     std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<std::shared_ptr<Job>> jobs_;
+    std::atomic<uint32_t> queued_{0};  // jobs_.size(), readable without the mutex
+    uint32_t sleepers_ = 0;            // workers inside cv_.wait (guarded by mutex_)
     std::vector<std::thread> workers_;
-    bool stop_ = false;
+    std::atomic<bool> stop_{false};
 };
 
 std::atomic<uint32_t> &ThreadSetting()
@@ -306,8 +415,10 @@ void Launch(const LaunchConfig &config, const std::function<void()> &body, Launc
     job->checked = GetMode() == Mode::kChecked;
     job->tilingKey = detail::HostTilingKey();
     job->recordEvents = !config.chromeTracePath.empty();
-    job->startUs = detail::NowUs();
-    job->traces.resize(config.blockDim);
+    job->startUs = job->recordEvents ? detail::NowUs() : 0.0;
+    if (config.collectTrace) {
+        job->traces.resize(config.blockDim);
+    }
     if (job->recordEvents) {
         job->events.resize(config.blockDim);
     }
@@ -320,8 +431,11 @@ void Launch(const LaunchConfig &config, const std::function<void()> &body, Launc
         pool.Submit(job);
         DrainBlocks(*job);
         pool.Retire(job);
-        std::unique_lock<std::mutex> lock(job->doneMutex);
-        job->doneCv.wait(lock, [&] { return job->finished.load(std::memory_order_acquire) == config.blockDim; });
+        const auto done = [&] { return job->finished.load(std::memory_order_acquire) == config.blockDim; };
+        if (!SpinUntil(done)) {
+            std::unique_lock<std::mutex> lock(job->doneMutex);
+            job->doneCv.wait(lock, done);
+        }
     }
 
     if (job->recordEvents) {

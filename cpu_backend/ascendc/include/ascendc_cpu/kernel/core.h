@@ -41,6 +41,16 @@ struct FlagSlot {
 
 class TPipeState;
 
+// Fast mode's forwarded copy: UB [ub, ub + bytes) holds, as far as the kernel can tell, the GM
+// bytes [gm, gm + bytes) as they were when the GM->UB DataCopyPad was issued; the copy itself has
+// not been done (see "Forwarded copies" in docs/cpu_backend.md).
+struct UbMirror {
+    uint8_t *ub;
+    const uint8_t *gm;
+    uint64_t bytes;
+};
+constexpr uint32_t kMaxMirrors = 8;
+
 // Everything one emulated core owns while it runs one block.
 struct CoreContext {
     uint32_t blockIdx = 0;
@@ -60,7 +70,19 @@ struct CoreContext {
     uint64_t seq = 0;
     uint64_t known[kUnitCount][kUnitCount] = {};
 
+    // Reused across blocks: every slot is clear whenever flagsSet is 0 (a block cannot end with a
+    // slot set without a rule violation), so a new block only needs flagsSet == 0.
     FlagSlot flags[kHardEventCount][kEventIdCount];
+    uint32_t flagsSet = 0;  // SetFlags not yet waited for
+
+    // Forwarded copies (fast mode only): entries [0, liveMirrors) are live, pairwise disjoint in UB.
+    // Every access path tests liveMirrors first, so with none live (always in checked mode) the
+    // cost is that one branch.
+    UbMirror mirrors[kMaxMirrors];
+    uint32_t liveMirrors = 0;
+    uint64_t forwardedIn = 0;   // GM->UB DataCopyPads recorded as mirrors (for tests)
+    uint64_t forwardedOut = 0;  // UB->GM DataCopyPads done GM->GM from a mirror
+    uint64_t materialised = 0;  // mirrors copied into UB after all
 
     // Trace.
     uint64_t bytesIn = 0;
@@ -68,6 +90,48 @@ struct CoreContext {
     uint64_t dmaOps = 0;
     std::vector<DmaEvent> *events = nullptr;  // non-null when a Chrome trace is recorded
     double launchStartUs = 0.0;
+
+    // Resets everything a block starts from, except the flag slots (see flagsSet). The runtime
+    // reuses one CoreContext per thread (and nesting depth) instead of allocating one per block.
+    void BeginBlock()
+    {
+        blockIdx = 0;
+        blockDim = 1;
+        checked = true;
+        ubBase = nullptr;
+        ubBytes = 0;
+        ubTop = 0;
+        ubHighWater = 0;
+        tilingKey = 0;
+        currentPipe = nullptr;
+        shadow = nullptr;
+        seq = 0;
+        for (auto &row : known) {
+            for (uint64_t &value : row) {
+                value = 0;
+            }
+        }
+        liveMirrors = 0;
+        forwardedIn = 0;
+        forwardedOut = 0;
+        materialised = 0;
+        bytesIn = 0;
+        bytesOut = 0;
+        dmaOps = 0;
+        events = nullptr;
+        launchStartUs = 0.0;
+    }
+
+    // Clears every flag slot (after a block left by an exception).
+    void ClearFlags()
+    {
+        for (auto &row : flags) {
+            for (FlagSlot &slot : row) {
+                slot.set = false;
+            }
+        }
+        flagsSet = 0;
+    }
 };
 
 // The core running on this thread, or nullptr outside a launch.
@@ -85,6 +149,37 @@ void ClearUbHazards(CoreContext &core, const void *address, size_t bytes);
 // An instruction issued by the scalar unit to `unit` starts after everything the scalar unit has
 // already waited for.
 void IssueTo(CoreContext &core, Unit unit);
+
+// ---- forwarded copies (fast mode) ----
+// Performs the pending GM->UB copy of every mirror overlapping UB [address, address + bytes) and
+// drops those mirrors: called before anything but the forwarded UB->GM DataCopyPad touches UB.
+void MaterialiseUbSlow(CoreContext &core, const void *address, size_t bytes);
+// The same for every mirror whose GM source overlaps [address, address + bytes): called before this
+// core writes GM, so a mirror keeps the GM contents of its issue time.
+void MaterialiseGmWriteSlow(CoreContext &core, const void *address, size_t bytes);
+// Forgets the mirrors inside UB [address, address + bytes) without copying (FreeTensor).
+void DropUbMirrorsSlow(CoreContext &core, const void *address, size_t bytes);
+// Materialises every live mirror (TPipe::Reset, end of block).
+void MaterialiseAllMirrors(CoreContext &core);
+
+inline void MaterialiseUb(CoreContext &core, const void *address, size_t bytes)
+{
+    if (core.liveMirrors != 0) {
+        MaterialiseUbSlow(core, address, bytes);
+    }
+}
+inline void MaterialiseGmWrite(CoreContext &core, const void *address, size_t bytes)
+{
+    if (core.liveMirrors != 0) {
+        MaterialiseGmWriteSlow(core, address, bytes);
+    }
+}
+inline void DropUbMirrors(CoreContext &core, const void *address, size_t bytes)
+{
+    if (core.liveMirrors != 0) {
+        DropUbMirrorsSlow(core, address, bytes);
+    }
+}
 
 // ---- GM ----
 // Checked mode: [address, address + bytes) must lie inside one registered GM region.
@@ -143,9 +238,12 @@ struct PadFill {
     uint8_t element[8] = {};
 };
 
+// `forwardable`: the instruction is a DataCopyPad, whose single-block unpadded form fast mode may
+// forward (see MaterialiseUb); DataCopy always copies.
 void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const GmOperand &src, const DmaLayout &layout,
-               const PadFill &pad);
-void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const UbOperand &src, const DmaLayout &layout);
+               const PadFill &pad, bool forwardable = false);
+void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const UbOperand &src, const DmaLayout &layout,
+               bool forwardable = false);
 void DmaUbToUb(CoreContext &core, const char *api, const UbOperand &dst, const UbOperand &src, const DmaLayout &layout);
 
 // DataCopy with a byte count that is not a multiple of 32: checked mode aborts, fast mode warns once.

@@ -241,7 +241,7 @@ inline void DataCopyPad(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &s
     using namespace ascendc_cpu::detail;
     const DmaLayout layout = PadInLayout(dataCopyParams, sizeof(T), padParams.leftPadding, padParams.rightPadding);
     DmaGmToUb(TensorAccess::Core(dstLocal), "DataCopyPad(GM->UB)", TensorAccess::Ub(dstLocal, "DataCopyPad"),
-              TensorAccess::Gm(srcGlobal), layout, MakePadFill<T>(padParams.isPad, padParams.paddingValue));
+              TensorAccess::Gm(srcGlobal), layout, MakePadFill<T>(padParams.isPad, padParams.paddingValue), true);
 }
 
 template <typename T>
@@ -250,7 +250,7 @@ inline void DataCopyPad(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &
 {
     using namespace ascendc_cpu::detail;
     DmaUbToGm(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Gm(dstGlobal),
-              TensorAccess::Ub(srcLocal, "DataCopyPad"), PadOutLayout(dataCopyParams, sizeof(T)));
+              TensorAccess::Ub(srcLocal, "DataCopyPad"), PadOutLayout(dataCopyParams, sizeof(T)), true);
 }
 
 template <typename T>
@@ -265,7 +265,7 @@ inline void DataCopyPad(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &s
     fill.elementBytes = sizeof(T);
     std::memcpy(fill.element, &padParams.paddingValue, sizeof(T) <= 8 ? sizeof(T) : 8);  // little-endian low bytes
     DmaGmToUb(TensorAccess::Core(dstLocal), "DataCopyPad(GM->UB)", TensorAccess::Ub(dstLocal, "DataCopyPad"),
-              TensorAccess::Gm(srcGlobal), layout, fill);
+              TensorAccess::Gm(srcGlobal), layout, fill, true);
 }
 
 template <typename T>
@@ -274,7 +274,7 @@ inline void DataCopyPad(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &
 {
     using namespace ascendc_cpu::detail;
     DmaUbToGm(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Gm(dstGlobal),
-              TensorAccess::Ub(srcLocal, "DataCopyPad"), PadOutLayout(ToExt(dataCopyParams), sizeof(T)));
+              TensorAccess::Ub(srcLocal, "DataCopyPad"), PadOutLayout(ToExt(dataCopyParams), sizeof(T)), true);
 }
 
 }  // namespace AscendC

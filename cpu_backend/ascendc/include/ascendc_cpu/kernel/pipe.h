@@ -17,12 +17,14 @@ namespace detail {
 
 enum class BufferState : uint8_t { kFree, kAllocated, kEnqueued, kReleased };
 
-// One buffer carved out of UB by TPipe::InitBuffer.
+// One buffer carved out of UB by TPipe::InitBuffer. No member initialisers: TPipe holds 64 of
+// them and only the first bufferCount_ are ever read, each written in full by TPipe::Carve, so a
+// TPipe's construction does not have to clear them all.
 struct UbBuffer {
-    uint8_t *begin = nullptr;
-    uint32_t bytes = 0;
-    const void *owner = nullptr;  // the queue or TBuf that owns it
-    BufferState state = BufferState::kFree;
+    uint8_t *begin;
+    uint32_t bytes;
+    const void *owner;  // the queue or TBuf that owns it
+    BufferState state;
 };
 
 // The non-template part of TQue/TQueBind.
@@ -81,7 +83,7 @@ private:
     CoreContext *core_ = nullptr;
     UbBuffer *buffers_ = nullptr;
     uint32_t num_ = 0;
-    UbBuffer *ring_[kMaxBuffersPerPipe] = {};
+    UbBuffer *ring_[kMaxBuffersPerPipe];  // only slots EnQue wrote are read: no clearing per kernel
     uint32_t head_ = 0;
     uint32_t count_ = 0;
 };

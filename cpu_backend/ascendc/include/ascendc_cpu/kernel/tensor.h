@@ -71,6 +71,10 @@ public:
     void SetValue(uint64_t offset, T value)
     {
         T *element = CheckedElement(offset, "GlobalTensor::SetValue");
+        ascendc_cpu::detail::CoreContext *core = ascendc_cpu::detail::CurrentCore();
+        if (core != nullptr) {
+            ascendc_cpu::detail::MaterialiseGmWrite(*core, element, sizeof(T));
+        }
         ascendc_cpu::detail::StoreScalar<T>(element, value);
     }
 
@@ -111,6 +115,7 @@ public:
     T GetValue(uint32_t index) const
     {
         const T *element = CheckedElement(index, "LocalTensor::GetValue");
+        ascendc_cpu::detail::MaterialiseUb(*core_, element, sizeof(T));
         if (core_->checked) {
             ascendc_cpu::detail::CheckUbRead(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T),
                                              "LocalTensor::GetValue");
@@ -121,6 +126,7 @@ public:
     void SetValue(uint32_t index, T value) const
     {
         T *element = CheckedElement(index, "LocalTensor::SetValue");
+        ascendc_cpu::detail::MaterialiseUb(*core_, element, sizeof(T));
         if (core_->checked) {
             ascendc_cpu::detail::NoteUbWrite(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T));
         }
@@ -155,7 +161,13 @@ public:
 
     // The address of the first element (a host address in the emulator; 32 B alignment of it equals
     // the alignment of the UB offset because the emulated UB is page aligned).
-    uint64_t GetPhyAddr() const { return reinterpret_cast<uint64_t>(data_); }
+    uint64_t GetPhyAddr() const
+    {
+        if (core_ != nullptr) {  // the address may be used to read the bytes: no pending copies
+            ascendc_cpu::detail::MaterialiseUb(*core_, bufferBegin_, static_cast<size_t>(bufferEnd_ - bufferBegin_));
+        }
+        return reinterpret_cast<uint64_t>(data_);
+    }
 
 private:
     template <typename U>

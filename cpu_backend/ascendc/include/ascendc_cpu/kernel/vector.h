@@ -30,6 +30,7 @@ inline T *VectorOperand(const AscendC::LocalTensor<T> &tensor, uint64_t count, b
     CheckUbAligned(core, ub.address, api, operand);
     const size_t bytes = static_cast<size_t>(count * sizeof(T));
     CheckUbRange(core, api, ub.address, bytes, ub.bufferBegin, ub.bufferEnd);
+    MaterialiseUb(core, ub.address, bytes);
     if (core.checked) {
         IssueTo(core, kVector);
         if (write) {
