@@ -55,6 +55,27 @@ void Record(CoreContext &core, const char *direction, double startUs, uint64_t b
     }
 }
 
+// memcpy for the DMA engine. glibc's memcpy moves large blocks with `rep movsb`, which on the AMD
+// EPYC hosts we measured is about 18x slower when (dst - src) mod 64 is 1..31 (a 28 KiB copy:
+// 9.5-10 us instead of 0.55 us), and a kernel's GM addresses can fall into that relation with UB or
+// with each other. Those copies go through 64-byte chunks instead (1.1-1.2 us for 28 KiB on the
+// same host, on every alignment).
+void CopyBytes(uint8_t *dst, const uint8_t *src, size_t bytes)
+{
+    const size_t skew = static_cast<size_t>(reinterpret_cast<uintptr_t>(dst) - reinterpret_cast<uintptr_t>(src)) & 63u;
+    if (bytes < 2048 || skew == 0 || skew >= 32) {
+        std::memcpy(dst, src, bytes);
+        return;
+    }
+    size_t done = 0;
+    for (; done + 64 <= bytes; done += 64) {
+        uint8_t chunk[64];
+        std::memcpy(chunk, src + done, 64);
+        std::memcpy(dst + done, chunk, 64);
+    }
+    std::memcpy(dst + done, src + done, bytes - done);
+}
+
 bool Overlaps(const void *aBegin, uint64_t aBytes, const void *bBegin, uint64_t bBytes)
 {
     const uintptr_t a = reinterpret_cast<uintptr_t>(aBegin);
@@ -71,7 +92,7 @@ void RemoveMirror(CoreContext &core, uint32_t index)
 void Materialise(CoreContext &core, uint32_t index)
 {
     const UbMirror &mirror = core.mirrors[index];
-    std::memcpy(mirror.ub, mirror.gm, mirror.bytes);
+    CopyBytes(mirror.ub, mirror.gm, mirror.bytes);
     ++core.materialised;
     RemoveMirror(core, index);
 }
@@ -107,7 +128,7 @@ bool ForwardOut(CoreContext &core, uint8_t *gmDst, const uint8_t *ub, uint64_t b
     for (uint32_t i = 0; i < core.liveMirrors; ++i) {
         const UbMirror &mirror = core.mirrors[i];
         if (ub >= mirror.ub && ub + bytes <= mirror.ub + mirror.bytes) {
-            std::memcpy(gmDst, mirror.gm + (ub - mirror.ub), bytes);
+            CopyBytes(gmDst, mirror.gm + (ub - mirror.ub), bytes);
             ++core.forwardedOut;
             return true;
         }
@@ -240,7 +261,7 @@ void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const G
         }
     }
     if (contiguous) {
-        std::memcpy(dst.address, src.address, total);
+        CopyBytes(dst.address, src.address, total);
     } else {
         for (uint32_t block = 0; block < layout.blockCount; ++block) {
             uint8_t *ubBlock = dst.address + block * layout.dstPitch;
@@ -297,7 +318,7 @@ void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const U
         }
     }
     if (contiguous) {
-        std::memcpy(dst.address, src.address, total);
+        CopyBytes(dst.address, src.address, total);
     } else {
         for (uint32_t block = 0; block < layout.blockCount; ++block) {
             std::memcpy(dst.address + block * layout.dstPitch, src.address + block * layout.srcPitch,

@@ -250,7 +250,7 @@ bool SpinUntil(Ready ready)
             return true;
         }
         CpuRelax();
-        if (i % 64 == 0) {
+        if (i % 256 == 0) {
             if (std::chrono::steady_clock::now() - start > budget) {
                 return ready();
             }
