@@ -206,9 +206,14 @@ def _launch(args: list[Optional[_Arg]], token_type: int, idx_type: int, stream: 
                 lib.aclDestroyTensor(t)
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _check_attr(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise param_type_error(f"{name} must be an int (0 or 1), got {type(value).__name__} {value!r}")
+    if not _INT64_MIN <= int(value) <= _INT64_MAX:  # the C attribute is int64: say so, not OverflowError
+        raise param_value_error(f"{name} is {int(value)}, outside int64; it must be 0 or 1")
     return int(value)
 
 
@@ -342,7 +347,8 @@ def _as_input(x: Any, name: str, required: bool) -> Optional[np.ndarray]:
     if x.dtype.hasobject or x.dtype.kind in "US" or x.dtype.names is not None:
         raise param_type_error(f"{name} has dtype {x.dtype}; expected a numeric array")
     # Non-contiguous inputs are copied (documented); the operator itself takes contiguous ND tensors.
-    return np.ascontiguousarray(x)
+    # (np.ascontiguousarray would turn a 0-d array into shape (1,) and hide the caller's mistake.)
+    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
 
 
 def _ptr(a: np.ndarray) -> int:

@@ -57,6 +57,11 @@ def test_wrong_ranks(case):
     check(VE, ["per_token_scales"], mrr.moe_re_routing, t, c, s.reshape(8, 4, 2))
 
 
+def test_zero_d_tokens_report_their_shape(case):
+    _, c, _ = case
+    check(VE, ["tokens", "2-D", "shape []"], mrr.moe_re_routing, np.float16(1.0), c)
+
+
 def test_wrong_shapes(case):
     t, c, s = case
     check(VE, ["per_token_scales"], mrr.moe_re_routing, t, c, s[:-1])
@@ -111,6 +116,8 @@ def test_attributes(case):
     check(VE, ["idx_type"], mrr.moe_re_routing, t, c, s, idx_type=2)
     check(TE, ["idx_type"], mrr.moe_re_routing, t, c, s, idx_type="gather")
     check(TE, ["idx_type"], mrr.moe_re_routing, t, c, s, idx_type=1.0)
+    check(VE, ["idx_type", "int64"], mrr.moe_re_routing, t, c, s, idx_type=2**70)
+    check(VE, ["expert_token_num_type", "int64"], mrr.moe_re_routing, t, c, s, expert_token_num_type=-(2**64))
     check(TE, ["expert_token_num_type"], mrr.moe_re_routing, t, c, s, expert_token_num_type=True)
 
 
