@@ -17,7 +17,7 @@ import subprocess
 import sys
 from typing import Any
 
-from moe_re_routing.cli import public_shapes
+from moe_re_routing.bench import public_shapes
 
 MIB = 1 << 20
 

@@ -3,7 +3,7 @@ writes instead and against a plain memcpy of the same bytes, measured side by si
 
 Suites (``moe-re-routing bench --suite ...``):
 
-- ``public``: the 20 public shapes (``benchmarks/public_shapes.csv``, with the official Atlas A2 µs)
+- ``public``: the 20 public shapes (``moe_re_routing/data/public_shapes.csv``, with the official Atlas A2 µs)
   and the production shape (16384 x 7168 int8, counts 16 x 16 int32, float32 scales).
 - ``decode``: small decode calls, A in {1, 8, 64, 256} x H 7168 int8, counts 16 x 16, scales.
 - ``scaling``: the production shape with 1 thread and with all; time against A, H and N*E
@@ -89,14 +89,8 @@ def _shape(
 
 
 def _csv_path() -> Path:
-    """benchmarks/public_shapes.csv of a source checkout, else the copy inside the package."""
-    for p in (
-        Path(__file__).resolve().parents[2] / "benchmarks" / "public_shapes.csv",
-        _DATA / "public_shapes.csv",
-    ):
-        if p.is_file():
-            return p
-    raise SystemExit("public_shapes.csv not found (benchmarks/ or the package data)")
+    """The public shapes shipped with the package (the one copy of that table)."""
+    return _DATA / "public_shapes.csv"
 
 
 def public_shapes() -> list[dict[str, Any]]:

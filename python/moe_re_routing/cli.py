@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
 
 __all__ = ["main"]
 
-_DATA = Path(__file__).resolve().parent / "data"
 
 
 # ---- helpers shared by the subcommands -----------------------------------------------------------
@@ -414,28 +411,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 # ---- bench ------------------------------------------------------------------------------------
-
-
-def public_shapes() -> list[dict[str, Any]]:
-    """The public benchmark shapes (cann-bench level3/moe_re_routing) + the production shape."""
-    with open(_DATA / "public_shapes.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    out = []
-    for r in rows:
-        out.append(
-            {
-                "name": f"case{r['case']}" if r["case"].isdigit() else r["case"],
-                "A": int(r["A"]),
-                "H": int(r["H"]),
-                "N": int(r["N"]),
-                "E": int(r["E"]),
-                "dtype": r["tokens_dtype"],
-                "count_dtype": r["counts_dtype"],
-                "scales": r["scales"] == "yes",
-                "official_us": float(r["official_us_atlas_a2"]) if r["official_us_atlas_a2"] else None,
-            }
-        )
-    return out
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
