@@ -26,6 +26,8 @@ struct MoeReRoutingTilingData {
 
     // Data chunks (double-buffered).
     uint32_t bufferNum;         // queue depth of the data queues (2 = double buffering)
+    // chunkRows and segmentBytes describe the plan for reports (plan, trace JSON); the kernel
+    // derives the same from tokenBufBytes, so they are not read on the device.
     uint32_t chunkRows;         // rows per token chunk (>= 1, <= 4095)
     uint32_t segmentBytes;      // bytes of a row moved per DMA block (== tokenRowBytes unless rows are split)
     uint32_t tokenBufBytes;     // bytes of one token buffer in UB
