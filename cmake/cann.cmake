@@ -41,10 +41,10 @@ npu_op_code_gen(
     SRC ${MOE_RE_ROUTING_HOST_SOURCES}
     PACKAGE ${package_name}
     OUT_DIR ${ASCEND_AUTOGEN_PATH}
-    COMPILE_OPTIONS -std=c++17 -I${CMAKE_CURRENT_SOURCE_DIR}/op_host)
+    COMPILE_OPTIONS -std=c++17 -I${CMAKE_CURRENT_SOURCE_DIR}/op_host -I${CMAKE_CURRENT_SOURCE_DIR}/op_kernel)
 
 npu_op_library(cust_optiling TILING ${MOE_RE_ROUTING_HOST_SOURCES})
-target_include_directories(cust_optiling PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/op_host)
+target_include_directories(cust_optiling PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/op_host ${CMAKE_CURRENT_SOURCE_DIR}/op_kernel)
 
 file(GLOB MOE_RE_ROUTING_ACLNN_SOURCES ${ASCEND_AUTOGEN_PATH}/aclnn_*.cpp)
 set_source_files_properties(${MOE_RE_ROUTING_ACLNN_SOURCES} PROPERTIES GENERATED TRUE)
@@ -66,7 +66,7 @@ npu_op_kernel_sources(ascendc_kernels
 npu_op_kernel_library(ascendc_kernels
     SRC_BASE ${CMAKE_CURRENT_SOURCE_DIR}/op_kernel
     TILING_LIBRARY cust_optiling)
-npu_op_kernel_options(ascendc_kernels ALL OPTIONS -O2 -g -I${CMAKE_CURRENT_SOURCE_DIR}/op_host)
+npu_op_kernel_options(ascendc_kernels ALL OPTIONS -O2 -g)
 npu_op_package_add(${package_name} LIBRARY ascendc_kernels)
 
 # ---- framework: ONNX plugin for ATC (libcust_onnx_parsers.so under framework/onnx/).

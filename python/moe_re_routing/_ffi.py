@@ -13,7 +13,7 @@ Lookup order of the library that provides the aclnn and AscendCL functions:
 ``$MOE_RE_ROUTING_BACKEND=cpu`` skips step 2, ``=cann`` makes a failure in step 2 an error.
 
 The cdef below mirrors the C headers exactly (aclnn_moe_re_routing.h, acl/acl.h,
-aclnn/acl_meta.h and op_host/op_api/moe_re_routing_cpu.h); enums are ``int`` in the C ABI.
+aclnn/acl_meta.h and cpu_backend/aclnn/moe_re_routing_cpu.h); enums are ``int`` in the C ABI.
 """
 
 from __future__ import annotations
