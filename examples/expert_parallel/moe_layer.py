@@ -1,0 +1,262 @@
+"""One expert-parallel MoE layer across MPI processes, with MoeReRouting in the middle.
+
+Every process ("rank") owns ``T`` tokens of width ``H`` and ``E`` local experts; expert ``g`` of
+the ``G = R * E`` global experts lives on rank ``g // E`` as local expert ``g % E``. The layer:
+
+1. route     router logits ``x @ Wg``, top-k experts per token and their softmax weights;
+2. dispatch  per-(destination rank, local expert) counts exchanged with Alltoall (each rank's
+             received ``[R, E]`` matrix is MoeReRouting's ``expert_token_num_per_rank``), then
+             the tokens (int8 + float32 per-token scales, or bf16) with Alltoallv. They arrive
+             rank-major: all rows from rank 0 (expert 0 first, then expert 1, ...), then rank 1;
+3. re-route  ``moe_re_routing``: rank-major -> expert-major, scales moved with their tokens;
+4. experts   per local expert: dequantise its contiguous row range, multiply by its weight;
+5. restore   undo the permutation (``idx_type=0`` gives the gather index, so restoring is a
+             scatter; ``idx_type=1`` gives its inverse, so restoring is a gather; both are run and
+             must agree);
+6. combine   Alltoallv back to the source ranks, then the top-k weighted sum per token.
+
+Every rank checks its output against a dense single-process MoE computed from the same seeds,
+prints one line (timings per stage), and rank 0 prints ``verified`` when all ranks agree.
+Any error on any rank prints ``rank <r>: error: ...`` and aborts the whole job (MPI Abort), so
+a bad input never leaves the other ranks waiting in a collective.
+
+Run with ``run.sh [RANKS]`` (mpirun) or ``mpirun -np R python moe_layer.py --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from typing import NamedTuple
+
+import ml_dtypes
+import numpy as np
+from mpi4py import MPI
+
+import moe_re_routing as mrr
+
+BF16 = np.dtype(ml_dtypes.bfloat16)
+
+
+class Config(NamedTuple):
+    tokens_per_rank: int  # T
+    hidden: int  # H
+    local_experts: int  # E
+    top_k: int
+    dtype: str  # "int8" (with float32 per-token scales) or "bf16"
+    seed: int
+    corrupt_rank: int  # -1: none; else that rank adds 1 to its counts[0, 0] before re-routing
+
+
+class Weights(NamedTuple):
+    gate: np.ndarray  # [H, G] float64, the router
+    experts: np.ndarray  # [G, H, H] float64, one matrix per global expert
+
+
+class Routed(NamedTuple):
+    experts: np.ndarray  # [T, k] int64: global expert of each (token, slot)
+    weights: np.ndarray  # [T, k] float64: softmax of the k chosen logits
+
+
+# ---- model: everything every rank (and the dense reference) derives from the seed --------------
+
+
+def make_weights(cfg: Config, ranks: int) -> Weights:
+    """The router ``[H, G]`` and the experts ``[G, H, H]`` (float64), identical on every rank."""
+    g = ranks * cfg.local_experts
+    rng = np.random.default_rng([cfg.seed, 0])
+    gate = rng.standard_normal((cfg.hidden, g)) / np.sqrt(cfg.hidden)
+    experts = rng.standard_normal((g, cfg.hidden, cfg.hidden)) / np.sqrt(cfg.hidden)
+    return Weights(gate, experts)
+
+
+def make_tokens(cfg: Config, rank: int) -> np.ndarray:
+    """Rank ``rank``'s activations ``[T, H]`` float32 (any rank can regenerate any other's)."""
+    rng = np.random.default_rng([cfg.seed, 1, rank])
+    return rng.standard_normal((cfg.tokens_per_rank, cfg.hidden)).astype(np.float32)
+
+
+def quantise(x: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """``x [T, H]`` float32 -> (tokens as sent: int8 ``[T, H]`` + float32 scales ``[T]``, or bf16)."""
+    if dtype == "bf16":
+        return x.astype(BF16), None
+    scale = np.maximum(np.abs(x).max(axis=1), 1e-12).astype(np.float32) / np.float32(127.0)
+    q = np.clip(np.rint(x / scale[:, None]), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def dequantise(tokens: np.ndarray, scales: np.ndarray | None) -> np.ndarray:
+    """Tokens as received ``[n, H]`` (+ scales ``[n]``) -> float64 ``[n, H]``."""
+    x = tokens.astype(np.float64)
+    return x if scales is None else x * scales.astype(np.float64)[:, None]
+
+
+def route(x: np.ndarray, w: Weights, top_k: int) -> Routed:
+    """Top-k experts per token (ties broken by expert id) and their softmax weights."""
+    logits = x.astype(np.float64) @ w.gate
+    order = np.argsort(-logits, axis=1, kind="stable")[:, :top_k]
+    chosen = np.take_along_axis(logits, order, axis=1)
+    p = np.exp(chosen - chosen.max(axis=1, keepdims=True))
+    return Routed(order.astype(np.int64), p / p.sum(axis=1, keepdims=True))
+
+
+def dense_moe(cfg: Config, rank: int, ranks: int, w: Weights) -> np.ndarray:
+    """The single-process answer for ``rank``'s tokens: ``sum_k w_k * deq(q(x)) @ W_{e_k}``."""
+    x = make_tokens(cfg, rank)
+    q, s = quantise(x, cfg.dtype)
+    deq = dequantise(q, s)
+    r = route(x, w, cfg.top_k)
+    out = np.zeros((cfg.tokens_per_rank, cfg.hidden))
+    for t in range(cfg.tokens_per_rank):
+        for k in range(cfg.top_k):
+            out[t] += r.weights[t, k] * (deq[t] @ w.experts[r.experts[t, k]])
+    return out
+
+
+# ---- the distributed layer ------------------------------------------------------------------------
+
+
+def alltoallv_rows(
+    comm: MPI.Comm, send: np.ndarray, send_rows: np.ndarray, recv_rows: np.ndarray
+) -> np.ndarray:
+    """Alltoallv of whole rows: ``send [sum(send_rows), ...]`` -> ``[sum(recv_rows), ...]``, as bytes."""
+    row_bytes = int(np.prod(send.shape[1:], dtype=np.int64)) * send.dtype.itemsize
+    recv = np.empty((int(recv_rows.sum()), *send.shape[1:]), dtype=send.dtype)
+    sc = (send_rows * row_bytes).astype(np.int64)
+    rc = (recv_rows * row_bytes).astype(np.int64)
+    sd = np.concatenate(([0], np.cumsum(sc)[:-1]))
+    rd = np.concatenate(([0], np.cumsum(rc)[:-1]))
+    comm.Alltoallv(
+        [send.view(np.uint8).reshape(-1), (sc, sd), MPI.BYTE],
+        [recv.view(np.uint8).reshape(-1), (rc, rd), MPI.BYTE],
+    )
+    return recv
+
+
+class Timer:
+    """Wall time per stage on this rank (``MPI.Wtime``)."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+        self._t = MPI.Wtime()
+
+    def lap(self, name: str) -> None:
+        now = MPI.Wtime()
+        self.stages[name] = self.stages.get(name, 0.0) + now - self._t
+        self._t = now
+
+
+def moe_layer(comm: MPI.Comm, cfg: Config, w: Weights, timer: Timer) -> np.ndarray:
+    """This rank's output ``[T, H]`` float64 of the expert-parallel MoE layer."""
+    rank, ranks, e_local = comm.rank, comm.size, cfg.local_experts
+    x = make_tokens(cfg, rank)
+    q, s = quantise(x, cfg.dtype)
+    r = route(x, w, cfg.top_k)
+    timer.lap("route")
+
+    # dispatch: one row per (token, slot), sorted by (destination rank, local expert) - rank-major
+    # on the receiving side, expert order inside each source block, token order inside a cell.
+    flat_expert = r.experts.reshape(-1)
+    flat_token = np.repeat(np.arange(cfg.tokens_per_rank), cfg.top_k)
+    order = np.argsort(flat_expert, kind="stable")
+    send_counts = np.bincount(flat_expert, minlength=ranks * e_local).reshape(ranks, e_local)
+    send_counts = send_counts.astype(np.int32)
+    recv_counts = np.empty_like(send_counts)  # [R, E]: row r = what rank r sends to this rank
+    comm.Alltoall(send_counts, recv_counts)
+    send_rows, recv_rows = send_counts.sum(axis=1), recv_counts.sum(axis=1)
+    tokens = alltoallv_rows(comm, q[flat_token[order]], send_rows, recv_rows)
+    scales = None if s is None else alltoallv_rows(comm, s[flat_token[order]], send_rows, recv_rows)
+    timer.lap("dispatch")
+
+    # re-route: rank-major -> expert-major (counts as received: N = R source ranks, E local experts)
+    if rank == cfg.corrupt_rank:
+        recv_counts[0, 0] += 1  # a counts matrix that does not match the tokens received
+    gathered = mrr.moe_re_routing(tokens, recv_counts, scales, expert_token_num_type=1, idx_type=0)
+    timer.lap("re-route")
+    # The scatter index is the inverse permutation (shown, and checked, next to the gather one).
+    scattered = mrr.moe_re_routing(tokens, recv_counts, scales, expert_token_num_type=1, idx_type=1)
+    idx_gather, idx_scatter = gathered.permute_token_idx, scattered.permute_token_idx
+    if not np.array_equal(idx_scatter[idx_gather], np.arange(len(idx_gather), dtype=np.int32)):
+        raise RuntimeError("idx_type=1 is not the inverse of idx_type=0")
+    timer.lap("inverse index")
+
+    # experts: local expert j owns rows [bounds[j], bounds[j+1]) of the expert-major tokens
+    deq = dequantise(gathered.permute_tokens, None if scales is None else gathered.permute_per_token_scales)
+    bounds = np.concatenate(([0], np.cumsum(gathered.expert_token_num.astype(np.int64))))
+    expert_out = np.empty((len(deq), cfg.hidden))
+    for j in range(e_local):
+        lo, hi = bounds[j], bounds[j + 1]
+        expert_out[lo:hi] = deq[lo:hi] @ w.experts[rank * e_local + j]
+    timer.lap("experts")
+
+    # restore to the received (rank-major) order: a scatter with the gather index ...
+    restored = np.empty_like(expert_out)
+    restored[idx_gather] = expert_out
+    # ... or, equivalently, a gather with the scatter index.
+    if not np.array_equal(restored, expert_out[idx_scatter]):
+        raise RuntimeError("restoring with idx_type=0 and idx_type=1 disagree")
+    timer.lap("restore")
+
+    # combine: back to the source ranks (the reverse Alltoallv), then the weighted top-k sum
+    back = alltoallv_rows(comm, restored, recv_rows, send_rows)
+    per_slot = np.empty_like(back)
+    per_slot[order] = back  # back to (token, slot) order
+    out = np.einsum("tk,tkh->th", r.weights, per_slot.reshape(cfg.tokens_per_rank, cfg.top_k, cfg.hidden))
+    timer.lap("combine")
+    return out
+
+
+def parse_args(argv: list[str]) -> Config:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tokens", type=int, default=1024, help="tokens per rank T (default 1024)")
+    p.add_argument("--hidden", type=int, default=256, help="hidden size H (default 256)")
+    p.add_argument("--experts", type=int, default=4, help="local experts per rank E (default 4)")
+    p.add_argument("--top-k", type=int, default=2, help="experts per token (default 2)")
+    p.add_argument("--dtype", choices=["int8", "bf16"], default="int8",
+                   help="int8 tokens with float32 per-token scales (default), or bf16 tokens")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--corrupt-rank", type=int, default=-1,
+                   help="this rank corrupts its counts before re-routing (shows the abort path)")
+    a = p.parse_args(argv)
+    return Config(a.tokens, a.hidden, a.experts, a.top_k, a.dtype, a.seed, a.corrupt_rank)
+
+
+def main(argv: list[str]) -> int:
+    comm = MPI.COMM_WORLD
+    cfg = parse_args(argv)
+    try:
+        if not 1 <= cfg.top_k <= comm.size * cfg.local_experts:
+            raise ValueError(f"--top-k must be in [1, {comm.size * cfg.local_experts}], got {cfg.top_k}")
+        w = make_weights(cfg, comm.size)
+        comm.Barrier()
+        timer = Timer()
+        out = moe_layer(comm, cfg, w, timer)
+        total = sum(timer.stages.values())
+        expected = dense_moe(cfg, comm.rank, comm.size, w)
+        err = float(np.max(np.abs(out - expected))) if out.size else 0.0
+        ok = np.allclose(out, expected, rtol=1e-9, atol=1e-9)
+    except Exception as exc:  # any failure on any rank ends the whole job, never a hang
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sys.stderr.write(f"rank {comm.rank}: error: {type(exc).__name__}: {msg}\n")
+        if "--debug" in sys.argv:
+            traceback.print_exc()
+        sys.stderr.flush()
+        comm.Abort(1)
+        return 1
+    stages = " ".join(f"{k} {v * 1e3:.2f} ms" for k, v in timer.stages.items())
+    share = timer.stages["re-route"] / total if total > 0 else 0.0
+    line = (f"rank {comm.rank}/{comm.size}: {cfg.tokens_per_rank} tokens x {cfg.hidden} {cfg.dtype}, "
+            f"{cfg.local_experts} local experts, top-{cfg.top_k}: max |err| {err:.2e} "
+            f"{'ok' if ok else 'MISMATCH'} | {stages} | re-route share {share:.1%}")
+    lines = comm.gather(line, root=0)
+    all_ok = comm.allreduce(bool(ok), op=MPI.LAND)
+    if comm.rank == 0:
+        print("\n".join(lines or []))
+        print("verified" if all_ok else "NOT verified: a rank's output differs from the dense MoE")
+        sys.stdout.flush()
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
