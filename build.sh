@@ -4,7 +4,7 @@
 #   ./build.sh            build and install: the C package (CMake package MoeReRouting) and the
 #                         Python package moe_re_routing, into the active Python environment
 #   ./build.sh demo       build, install, then run the demo (the seed example, verified and timed)
-#   ./build.sh test       build, install, then run every test: C++ (ctest), C++ under
+#   ./build.sh test       build, install, then run every test: C++ (GoogleTest under ctest), C++ under
 #                         AddressSanitizer + UndefinedBehaviorSanitizer, Python (pytest), ruff
 #   ./build.sh bench      build, install, then run the benchmark suite (benchmarks/)
 #   ./build.sh package    CANN only: build the OPP package custom_opp_<os>_<arch>.run
@@ -60,7 +60,23 @@ ctest_tree() {  # ctest_tree <build dir> [extra cmake args...]
     (cd "$dir" && ctest --output-on-failure -j "$JOBS")
 }
 
+# The C++ tests use GoogleTest (find_package(GTest)) from Debian's libgtest-dev. Installed here
+# when it is missing and we are root (CI's fresh machine); otherwise CMake says what is missing.
+gtest_dep() {
+    command -v dpkg-query >/dev/null 2>&1 || return 0
+    if dpkg-query -W -f='${Status}' libgtest-dev 2>/dev/null | grep -q "install ok installed"; then
+        return 0
+    fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "Installing GoogleTest (libgtest-dev)"
+        apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libgtest-dev
+    else
+        echo "build.sh: the C++ tests need GoogleTest: apt-get install libgtest-dev (as root)" >&2
+    fi
+}
+
 run_tests() {
+    gtest_dep
     python_deps pytest ruff
     say "C++ tests (ctest)"
     ctest_tree "$ROOT/build/tests" -DCMAKE_BUILD_TYPE=Release

@@ -10,9 +10,10 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "ascendc_cpu/runtime.h"
 #include "kernel_operator.h"
-#include "mini_test.h"
 #include "tikicpulib.h"
 
 using namespace AscendC;
@@ -73,7 +74,7 @@ extern "C" __global__ __aicore__ void pad_layout_kernel(GM_ADDR src, GM_ADDR dum
     que.FreeTensor(ready);
 }
 
-TEST(DataCopyPadLayoutExactBytes)
+TEST(Emulator, DataCopyPadLayoutExactBytes)
 {
     const uint32_t srcElems = kPadBlocks * (kPadBlockElems + kPadGmGapElems);
     GmBuffer<half> src(srcElems);
@@ -96,19 +97,19 @@ TEST(DataCopyPadLayoutExactBytes)
             if (i >= kPadLeft && i < kPadLeft + kPadBlockElems) {
                 expected = static_cast<float>(100 + b * (kPadBlockElems + kPadGmGapElems) + (i - kPadLeft));
             }
-            CHECK_EQ(static_cast<float>(values[i]), expected);
+            EXPECT_EQ(static_cast<float>(values[i]), expected);
         }
         for (uint32_t byte = 22; byte < 64; ++byte) {
-            CHECK_EQ(static_cast<int>(block[byte]), 0xA5);
+            EXPECT_EQ(static_cast<int>(block[byte]), 0xA5);
         }
     }
     // GM: blocks of 22 B separated by 2 B gaps that keep their old contents.
     for (uint32_t b = 0; b < kPadBlocks; ++b) {
-        CHECK(std::memcmp(out.data + b * 24, dump.data + 64 * b, 22) == 0);
-        CHECK_EQ(static_cast<int>(out[b * 24 + 22]), 0x11);
-        CHECK_EQ(static_cast<int>(out[b * 24 + 23]), 0x11);
+        EXPECT_TRUE(std::memcmp(out.data + b * 24, dump.data + 64 * b, 22) == 0);
+        EXPECT_EQ(static_cast<int>(out[b * 24 + 22]), 0x11);
+        EXPECT_EQ(static_cast<int>(out[b * 24 + 23]), 0x11);
     }
-    CHECK_EQ(static_cast<int>(out[72]), 0x11);
+    EXPECT_EQ(static_cast<int>(out[72]), 0x11);
 }
 
 // UB -> GM with a UB srcStride: rows of 8 int32 written with a 2-block UB gap between rows.
@@ -128,13 +129,13 @@ extern "C" __global__ __aicore__ void pad_out_stride_kernel(GM_ADDR out)
     DataCopyPad(outGm, local, DataCopyExtParams(4, 8 * sizeof(int32_t), 2, 0, 0));
 }
 
-TEST(DataCopyPadUbSourceStride)
+TEST(Emulator, DataCopyPadUbSourceStride)
 {
     GmBuffer<int32_t> out(32);
     ICPU_RUN_KF(pad_out_stride_kernel, 1, out.gm());
     for (int row = 0; row < 4; ++row) {
         for (int i = 0; i < 8; ++i) {
-            CHECK_EQ(out[row * 8 + i], row * 100 + i);
+            EXPECT_EQ(out[row * 8 + i], row * 100 + i);
         }
     }
 }
@@ -157,7 +158,7 @@ extern "C" __global__ __aicore__ void pad_old_params_kernel(GM_ADDR src, GM_ADDR
     que.FreeTensor(local);
 }
 
-TEST(DataCopyPadOlderParamForms)
+TEST(Emulator, DataCopyPadOlderParamForms)
 {
     GmBuffer<int16_t> src(16);
     GmBuffer<int16_t> out(64);
@@ -169,8 +170,8 @@ TEST(DataCopyPadOlderParamForms)
     const int16_t expected0[6] = {0x7fff, 0, 1, 2, 0x7fff, 0x7fff};
     const int16_t expected1[6] = {0x7fff, 5, 6, 7, 0x7fff, 0x7fff};
     for (int i = 0; i < 6; ++i) {
-        CHECK_EQ(out[i], expected0[i]);
-        CHECK_EQ(out[16 + i], expected1[i]);
+        EXPECT_EQ(out[i], expected0[i]);
+        EXPECT_EQ(out[16 + i], expected1[i]);
     }
 }
 
@@ -193,7 +194,7 @@ extern "C" __global__ __aicore__ void datacopy_round_kernel(GM_ADDR src, GM_ADDR
     que.FreeTensor(local);
 }
 
-TEST(DataCopyRoundsDownInFastMode)
+TEST(Emulator, DataCopyRoundsDownInFastMode)
 {
     ModeGuard fast(ascendc_cpu::Mode::kFast);
     GmBuffer<half> src(64);
@@ -207,14 +208,14 @@ TEST(DataCopyRoundsDownInFastMode)
     ascendc_cpu::LaunchResult result;
     ascendc_cpu::Launch(config, [&] { datacopy_round_kernel(src.gm(), out.gm()); }, &result);
     for (int i = 0; i < 16; ++i) {
-        CHECK_EQ(static_cast<float>(out[i]), static_cast<float>(i + 1));
+        EXPECT_EQ(static_cast<float>(out[i]), static_cast<float>(i + 1));
     }
     for (int i = 16; i < 64; ++i) {
-        CHECK_EQ(static_cast<float>(out[i]), -1.0f);
+        EXPECT_EQ(static_cast<float>(out[i]), -1.0f);
     }
-    REQUIRE(result.cores.size() == 1u);
-    CHECK_EQ(result.cores[0].bytesIn, 32u);
-    CHECK_EQ(result.cores[0].bytesOut, 32u);
+    ASSERT_TRUE(result.cores.size() == 1u);
+    EXPECT_EQ(result.cores[0].bytesIn, 32u);
+    EXPECT_EQ(result.cores[0].bytesOut, 32u);
 }
 
 // ---- vector ops ----
@@ -241,7 +242,7 @@ extern "C" __global__ __aicore__ void vector_kernel(GM_ADDR out)
     DataCopy(outGm, all, 1024);
 }
 
-TEST(VectorDuplicateCreateVecIndexAdds)
+TEST(Emulator, VectorDuplicateCreateVecIndexAdds)
 {
     GmBuffer<uint8_t> out(1024);
     ICPU_RUN_KF(vector_kernel, 1, out.gm());
@@ -252,29 +253,29 @@ TEST(VectorDuplicateCreateVecIndexAdds)
         std::memcpy(&f, out.data + 4 * i, 4);
         std::memcpy(&index, out.data + 256 + 4 * i, 4);
         std::memcpy(&shifted, out.data + 512 + 4 * i, 4);
-        CHECK_EQ(f, 2.5f);
-        CHECK_EQ(index, i - 3);
-        CHECK_EQ(shifted, i - 3 + 1000);
+        EXPECT_EQ(f, 2.5f);
+        EXPECT_EQ(index, i - 3);
+        EXPECT_EQ(shifted, i - 3 + 1000);
     }
     for (int i = 0; i < 100; ++i) {
         half h;
         std::memcpy(&h, out.data + 768 + 2 * i, 2);
-        CHECK_EQ(static_cast<float>(h), 1.5f + static_cast<float>(i));
+        EXPECT_EQ(static_cast<float>(h), 1.5f + static_cast<float>(i));
     }
-    CHECK_EQ(static_cast<int>(out[768 + 200]), 0xA5);  // beyond the 100 halves: never written
+    EXPECT_EQ(static_cast<int>(out[768 + 200]), 0xA5);  // beyond the 100 halves: never written
 }
 
-TEST(HalfAndBfloat16Conversions)
+TEST(Emulator, HalfAndBfloat16Conversions)
 {
-    CHECK_EQ(static_cast<float>(half(1.0f)), 1.0f);
-    CHECK_EQ(half(1.0f).bits, 0x3c00);
-    CHECK_EQ(half(-2.0f).bits, 0xc000);
-    CHECK_EQ(half(65504.0f).bits, 0x7bff);
-    CHECK_EQ(half(65520.0f).bits, 0x7c00);
-    CHECK_EQ(half(5.9604645e-8f).bits, 0x0001);
-    CHECK_EQ(static_cast<float>(half(2049.0f)), 2048.0f);  // ties to even
-    CHECK_EQ(bfloat16_t(1.0f).bits, 0x3f80);
-    CHECK_EQ(static_cast<float>(bfloat16_t(3.0f)), 3.0f);
+    EXPECT_EQ(static_cast<float>(half(1.0f)), 1.0f);
+    EXPECT_EQ(half(1.0f).bits, 0x3c00);
+    EXPECT_EQ(half(-2.0f).bits, 0xc000);
+    EXPECT_EQ(half(65504.0f).bits, 0x7bff);
+    EXPECT_EQ(half(65520.0f).bits, 0x7c00);
+    EXPECT_EQ(half(5.9604645e-8f).bits, 0x0001);
+    EXPECT_EQ(static_cast<float>(half(2049.0f)), 2048.0f);  // ties to even
+    EXPECT_EQ(bfloat16_t(1.0f).bits, 0x3f80);
+    EXPECT_EQ(static_cast<float>(bfloat16_t(3.0f)), 3.0f);
 }
 
 // ---- queues: depth 2 double buffering ----
@@ -319,7 +320,7 @@ extern "C" __global__ __aicore__ void double_buffer_kernel(GM_ADDR src, GM_ADDR 
     }
 }
 
-TEST(QueueDepthTwoDoubleBuffering)
+TEST(Emulator, QueueDepthTwoDoubleBuffering)
 {
     const uint32_t blocks = 4;
     const size_t total = static_cast<size_t>(blocks) * kChunkElems * kChunks;
@@ -334,7 +335,7 @@ TEST(QueueDepthTwoDoubleBuffering)
         const int32_t block = static_cast<int32_t>(i / (kChunkElems * kChunks));
         allMatch = allMatch && dst[i] == static_cast<int32_t>(i) + block * 1000000;
     }
-    CHECK(allMatch);
+    EXPECT_TRUE(allMatch);
 }
 
 // ---- SetFlag / WaitFlag pairing and PipeBarrier ----
@@ -377,16 +378,16 @@ extern "C" __global__ __aicore__ void flag_pairing_kernel(GM_ADDR data)
     DataCopyPad(gm[1], local[8], DataCopyExtParams(1, sizeof(int32_t), 0, 0, 0));
 }
 
-TEST(SetFlagWaitFlagPairing)
+TEST(Emulator, SetFlagWaitFlagPairing)
 {
     GmBuffer<int32_t> data(16);
     for (int i = 0; i < 16; ++i) {
         data[i] = i;
     }
     ICPU_RUN_KF(flag_pairing_kernel, 1, data.gm());
-    CHECK_EQ(data[0], 120);
-    CHECK_EQ(data[1], (1 + 1) * 10);
-    CHECK_EQ(data[2], 2);
+    EXPECT_EQ(data[0], 120);
+    EXPECT_EQ(data[1], (1 + 1) * 10);
+    EXPECT_EQ(data[2], 2);
 }
 
 // ---- trace ----
@@ -412,7 +413,7 @@ extern "C" __global__ __aicore__ void trace_kernel(GM_ADDR src, GM_ADDR dst)
     }
 }
 
-TEST(TraceCountersExact)
+TEST(Emulator, TraceCountersExact)
 {
     const uint32_t blocks = 5;
     GmBuffer<uint8_t> src(1500 * blocks);
@@ -425,14 +426,14 @@ TEST(TraceCountersExact)
     config.collectTrace = true;
     ascendc_cpu::LaunchResult result;
     ascendc_cpu::Launch(config, [&] { trace_kernel(src.gm(), dst.gm()); }, &result);
-    CHECK(std::memcmp(src.data, dst.data, src.count) == 0);
-    REQUIRE(result.cores.size() == blocks);
+    EXPECT_TRUE(std::memcmp(src.data, dst.data, src.count) == 0);
+    ASSERT_TRUE(result.cores.size() == blocks);
     for (const ascendc_cpu::CoreTrace &core : result.cores) {
-        CHECK_EQ(core.bytesIn, 1500u);
-        CHECK_EQ(core.bytesOut, 1500u);
-        CHECK_EQ(core.dmaOps, 6u);
-        CHECK_EQ(core.ubHighWater, 2048u + 128u);
-        CHECK(core.seconds >= 0.0);
+        EXPECT_EQ(core.bytesIn, 1500u);
+        EXPECT_EQ(core.bytesOut, 1500u);
+        EXPECT_EQ(core.dmaOps, 6u);
+        EXPECT_EQ(core.ubHighWater, 2048u + 128u);
+        EXPECT_TRUE(core.seconds >= 0.0);
     }
 }
 
@@ -539,7 +540,7 @@ size_t CountOccurrences(const std::string &text, const std::string &needle)
     return count;
 }
 
-TEST(ChromeTraceIsValidJson)
+TEST(Emulator, ChromeTraceIsValidJson)
 {
     const uint32_t blocks = 3;
     GmBuffer<uint8_t> src(1500 * blocks);
@@ -551,23 +552,23 @@ TEST(ChromeTraceIsValidJson)
     config.chromeTracePath = path;
     ascendc_cpu::Launch(config, [&] { trace_kernel(src.gm(), dst.gm()); }, nullptr);
     std::ifstream file(path);
-    REQUIRE(file.good());
+    ASSERT_TRUE(file.good());
     std::stringstream contents;
     contents << file.rdbuf();
     const std::string json = contents.str();
-    CHECK(JsonChecker(json).Valid());
-    CHECK_EQ(CountOccurrences(json, "\"ph\":\"X\""), static_cast<size_t>(6 * blocks));
-    CHECK_EQ(CountOccurrences(json, "\"direction\":\"GM->UB\""), static_cast<size_t>(3 * blocks));
-    CHECK_EQ(CountOccurrences(json, "\"bytes\":500"), static_cast<size_t>(6 * blocks));
+    EXPECT_TRUE(JsonChecker(json).Valid());
+    EXPECT_EQ(CountOccurrences(json, "\"ph\":\"X\""), static_cast<size_t>(6 * blocks));
+    EXPECT_EQ(CountOccurrences(json, "\"direction\":\"GM->UB\""), static_cast<size_t>(3 * blocks));
+    EXPECT_EQ(CountOccurrences(json, "\"bytes\":500"), static_cast<size_t>(6 * blocks));
     for (uint32_t core = 0; core < blocks; ++core) {
-        CHECK(json.find("\"tid\":" + std::to_string(core) + ",\"ts\"") != std::string::npos);
+        EXPECT_TRUE(json.find("\"tid\":" + std::to_string(core) + ",\"ts\"") != std::string::npos);
     }
     std::remove(path.c_str());
 }
 
 // ---- concurrency and launch forms ----
 
-TEST(ConcurrentLaunchFromFourHostThreads)
+TEST(Emulator, ConcurrentLaunchFromFourHostThreads)
 {
     const uint32_t blocks = 4;
     const size_t total = static_cast<size_t>(blocks) * kChunkElems * kChunks;
@@ -597,14 +598,14 @@ TEST(ConcurrentLaunchFromFourHostThreads)
     for (std::thread &thread : threads) {
         thread.join();
     }
-    CHECK_EQ(failures.load(), 0);
+    EXPECT_EQ(failures.load(), 0);
 }
 
-TEST(SequentialLaunchAndThreadCount)
+TEST(Emulator, SequentialLaunchAndThreadCount)
 {
     const uint32_t saved = ascendc_cpu::GetThreadCount();
     ascendc_cpu::SetThreadCount(3);
-    CHECK_EQ(ascendc_cpu::GetThreadCount(), 3u);
+    EXPECT_EQ(ascendc_cpu::GetThreadCount(), 3u);
     const uint32_t blocks = 6;
     const size_t total = static_cast<size_t>(blocks) * kChunkElems * kChunks;
     GmBuffer<int32_t> src(total);
@@ -618,16 +619,16 @@ TEST(SequentialLaunchAndThreadCount)
         config.blockDim = blocks;
         config.sequential = sequential;
         ascendc_cpu::Launch(config, [&] { double_buffer_kernel(src.gm(), dst.gm()); }, nullptr);
-        CHECK_EQ(dst[total - 1], static_cast<int32_t>(total - 1) + 5 * 1000000);
+        EXPECT_EQ(dst[total - 1], static_cast<int32_t>(total - 1) + 5 * 1000000);
     }
     ascendc_cpu::SetThreadCount(saved);
 }
 
-TEST(GmAllocIsAlignedAndRegistered)
+TEST(Emulator, GmAllocIsAlignedAndRegistered)
 {
     for (size_t size : {1u, 31u, 32u, 1000u, 65536u}) {
         void *memory = GmAlloc(size);
-        CHECK(reinterpret_cast<uintptr_t>(memory) % 32 == 0);
+        EXPECT_TRUE(reinterpret_cast<uintptr_t>(memory) % 32 == 0);
         std::memset(memory, 0, size);
         GmFree(memory);
     }
@@ -636,8 +637,8 @@ TEST(GmAllocIsAlignedAndRegistered)
     alignas(32) int32_t host[16] = {};
     ascendc_cpu::ScopedGm registered(host, sizeof(host));
     ICPU_RUN_KF(flag_pairing_kernel, 1, reinterpret_cast<GM_ADDR>(host));
-    CHECK_EQ(host[0], 0);
-    CHECK_EQ(host[1], 10);
+    EXPECT_EQ(host[0], 0);
+    EXPECT_EQ(host[1], 10);
 }
 
 extern "C" __global__ __aicore__ void block_index_kernel(GM_ADDR out)
@@ -648,15 +649,15 @@ extern "C" __global__ __aicore__ void block_index_kernel(GM_ADDR out)
     outGm.SetValue(2 * GetBlockIdx() + 1, static_cast<int32_t>(GetBlockNum()));
 }
 
-TEST(IcpuRunKfWithBlockDim48)
+TEST(Emulator, IcpuRunKfWithBlockDim48)
 {
     GmBuffer<int32_t> out(2 * 48);
     std::memset(out.data, 0xff, 2 * 48 * sizeof(int32_t));
     SetKernelMode(KernelMode::AIV_MODE);
     ICPU_RUN_KF(block_index_kernel, 48, out.gm());
     for (int b = 0; b < 48; ++b) {
-        CHECK_EQ(out[2 * b], b);
-        CHECK_EQ(out[2 * b + 1], 48);
+        EXPECT_EQ(out[2 * b], b);
+        EXPECT_EQ(out[2 * b + 1], 48);
     }
 }
 
@@ -672,7 +673,7 @@ extern "C" __global__ __aicore__ void poison_kernel(GM_ADDR out)
     DataCopy(outGm, buf.Get<uint8_t>(), 256);  // never written: legal, shows the poison
 }
 
-TEST(PoisonedUbVisibleThroughDma)
+TEST(Emulator, PoisonedUbVisibleThroughDma)
 {
     GmBuffer<uint8_t> out(256);
     GmBuffer<uint8_t> scratch(1024);
@@ -683,7 +684,7 @@ TEST(PoisonedUbVisibleThroughDma)
         for (int i = 0; i < 256; ++i) {
             allPoison = allPoison && out[i] == 0xA5;
         }
-        CHECK(allPoison);
+        EXPECT_TRUE(allPoison);
         ICPU_RUN_KF(vector_kernel, 1, scratch.gm());  // writes UB in between
     }
 }
@@ -710,18 +711,18 @@ extern "C" __global__ __aicore__ void tiling_kernel(GM_ADDR out, GM_ADDR tiling)
     }
 }
 
-TEST(TilingMacrosAndTilingKey)
+TEST(Emulator, TilingMacrosAndTilingKey)
 {
     GmBuffer<int32_t> out(4);
     GmBuffer<DemoTiling> tiling(1);
     tiling[0] = DemoTiling{6, 7};
     ICPU_SET_TILING_KEY(7);
     ICPU_RUN_KF(tiling_kernel, 1, out.gm(), tiling.gm());
-    CHECK_EQ(out[0], 42);
-    CHECK_EQ(out[1], 7);
+    EXPECT_EQ(out[0], 42);
+    EXPECT_EQ(out[1], 7);
     ICPU_SET_TILING_KEY(1);
     ICPU_RUN_KF(tiling_kernel, 1, out.gm(), tiling.gm());
-    CHECK_EQ(out[1], 0);
+    EXPECT_EQ(out[1], 0);
 }
 
 // ---- fast mode throughput (reported, loosely checked) ----
@@ -747,7 +748,7 @@ extern "C" __global__ __aicore__ void bandwidth_kernel(GM_ADDR src, GM_ADDR dst,
     }
 }
 
-TEST(FastModeBandwidthReport)
+TEST(Emulator, FastModeBandwidthReport)
 {
     ModeGuard fast(ascendc_cpu::Mode::kFast);
     const uint64_t total = 64ull << 20;
@@ -774,9 +775,9 @@ TEST(FastModeBandwidthReport)
     const double plain = timeIt([&] { std::memcpy(dst.data, src.data, total); });
     std::printf("fast mode: 64 MiB through UB in %.2f ms, plain memcpy %.2f ms (ratio %.2f)\n", emulated * 1e3,
                 plain * 1e3, plain / emulated);
-    CHECK(dst[total - 1] == 3);
+    EXPECT_TRUE(dst[total - 1] == 3);
     // The UB staging doubles the bytes touched, so ~0.5 of memcpy is the ceiling of this layout.
-    CHECK(plain / emulated > 0.25);
+    EXPECT_TRUE(plain / emulated > 0.25);
 }
 
 }  // namespace
@@ -939,7 +940,7 @@ void RunForward(ascendc_cpu::Mode mode, int scenario, std::vector<uint8_t> *out,
     *trace = result.cores.at(0);
 }
 
-TEST(ForwardedCopiesMatchRealCopies)
+TEST(Emulator, ForwardedCopiesMatchRealCopies)
 {
     struct Expect {
         Forward scenario;
@@ -969,29 +970,28 @@ TEST(ForwardedCopiesMatchRealCopies)
         RunForward(ascendc_cpu::Mode::kChecked, scenario, &realOut, &realSrc, &realTrace, &realStats);
         RunForward(ascendc_cpu::Mode::kFast, scenario, &fastOut, &fastSrc, &fastTrace, &fastStats);
         const std::string name = "scenario " + std::to_string(scenario);
-        CHECK_EQ(realStats.forwardedIn + realStats.forwardedOut + realStats.materialised, 0u);
-        CHECK(fastStats.forwardedIn >= 1u);
+        EXPECT_EQ(realStats.forwardedIn + realStats.forwardedOut + realStats.materialised, 0u);
+        EXPECT_TRUE(fastStats.forwardedIn >= 1u);
         if (fastStats.forwardedOut != expect.forwardedOut || fastStats.materialised != expect.materialised) {
-            mini_test::Fail(__FILE__, __LINE__,
-                            name + ": forwarded out " + std::to_string(fastStats.forwardedOut) + ", materialised " +
+            ADD_FAILURE() << name + ": forwarded out " + std::to_string(fastStats.forwardedOut) + ", materialised " +
                                 std::to_string(fastStats.materialised) + "; expected " +
-                                std::to_string(expect.forwardedOut) + ", " + std::to_string(expect.materialised));
+                                std::to_string(expect.forwardedOut) + ", " + std::to_string(expect.materialised);
         }
         if (realOut != fastOut || realSrc != fastSrc) {
-            mini_test::Fail(__FILE__, __LINE__, name + ": fast-mode GM differs from the real copies");
+            ADD_FAILURE() << name + ": fast-mode GM differs from the real copies";
         }
-        CHECK_EQ(fastTrace.bytesIn, realTrace.bytesIn);
-        CHECK_EQ(fastTrace.bytesOut, realTrace.bytesOut);
-        CHECK_EQ(fastTrace.dmaOps, realTrace.dmaOps);
-        CHECK_EQ(fastTrace.ubHighWater, realTrace.ubHighWater);
+        EXPECT_EQ(fastTrace.bytesIn, realTrace.bytesIn);
+        EXPECT_EQ(fastTrace.bytesOut, realTrace.bytesOut);
+        EXPECT_EQ(fastTrace.dmaOps, realTrace.dmaOps);
+        EXPECT_EQ(fastTrace.ubHighWater, realTrace.ubHighWater);
         // The scenario did what it says: the first bytes moved are the source's.
         if (std::memcmp(fastOut.data(), realSrc.data(), 3) != 0 && expect.scenario != Forward::kPipeReset) {
-            mini_test::Fail(__FILE__, __LINE__, name + ": output does not start with the source bytes");
+            ADD_FAILURE() << name + ": output does not start with the source bytes";
         }
     }
 }
 
-TEST(ForwardedCopiesKeepTraceCountersAndChromeTrace)
+TEST(Emulator, ForwardedCopiesKeepTraceCountersAndChromeTrace)
 {
     const uint32_t blocks = 4;
     std::string json[2];
@@ -1010,7 +1010,7 @@ TEST(ForwardedCopiesKeepTraceCountersAndChromeTrace)
         config.collectTrace = true;
         config.chromeTracePath = path;
         ascendc_cpu::Launch(config, [&] { trace_kernel(src.gm(), dst.gm()); }, &results[m]);
-        CHECK(std::memcmp(src.data, dst.data, src.count) == 0);
+        EXPECT_TRUE(std::memcmp(src.data, dst.data, src.count) == 0);
         std::ifstream file(path);
         std::stringstream contents;
         contents << file.rdbuf();
@@ -1018,15 +1018,14 @@ TEST(ForwardedCopiesKeepTraceCountersAndChromeTrace)
         std::remove(path.c_str());
     }
     for (uint32_t core = 0; core < blocks; ++core) {
-        CHECK_EQ(results[1].cores.at(core).bytesIn, 1500u);
-        CHECK_EQ(results[1].cores.at(core).bytesOut, 1500u);
-        CHECK_EQ(results[1].cores.at(core).dmaOps, 6u);
-        CHECK_EQ(results[1].cores.at(core).ubHighWater, results[0].cores.at(core).ubHighWater);
+        EXPECT_EQ(results[1].cores.at(core).bytesIn, 1500u);
+        EXPECT_EQ(results[1].cores.at(core).bytesOut, 1500u);
+        EXPECT_EQ(results[1].cores.at(core).dmaOps, 6u);
+        EXPECT_EQ(results[1].cores.at(core).ubHighWater, results[0].cores.at(core).ubHighWater);
     }
     for (const char *needle : {"\"ph\":\"X\"", "\"direction\":\"GM->UB\"", "\"direction\":\"UB->GM\"", "\"bytes\":500"}) {
-        CHECK_EQ(CountOccurrences(json[1], needle), CountOccurrences(json[0], needle));
+        EXPECT_EQ(CountOccurrences(json[1], needle), CountOccurrences(json[0], needle));
     }
-    CHECK_EQ(CountOccurrences(json[1], "\"ph\":\"X\""), static_cast<size_t>(6 * blocks));
+    EXPECT_EQ(CountOccurrences(json[1], "\"ph\":\"X\""), static_cast<size_t>(6 * blocks));
 }
 
-MINI_TEST_MAIN()

@@ -8,8 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "ascendc_cpu/runtime.h"
-#include "mini_test.h"
 #include "moe_re_routing_host.h"
 #include "tikicpulib.h"
 
@@ -121,8 +122,8 @@ Outputs RunKernel(const Case &c, const std::vector<uint8_t> &tokens, const std::
     MoeReRoutingTilingData tiling{};
     const Result r = ComputeTiling(ProblemOf(c), c.platform, &tiling);
     if (!r.ok()) {
-        ::mini_test::Fail(__FILE__, __LINE__, "tiling: " + r.message);
-        throw ::mini_test::Abort{};
+        ADD_FAILURE() << "tiling: " + r.message;
+        return {};
     }
     const int64_t outScaleRow = c.scaleRowBytes ? c.scaleRowBytes : 4;
     Gm gTokens(tokens.size()), gCounts(counts.size()), gScales(scales.size()), gOutTokens(tokens.size()),
@@ -202,21 +203,20 @@ void CompareWithReference(const Case &c, std::mt19937_64 &rng, double zeroShare,
     const bool same = got.tokens == want.tokens && got.scales == want.scales && got.idx == want.idx &&
                       got.experts == want.experts;
     if (!same) {
-        ::mini_test::Fail(__FILE__, __LINE__,
-                          label + ": A=" + std::to_string(c.A) + " rowBytes=" + std::to_string(c.rowBytes) +
+        ADD_FAILURE() << label + ": A=" + std::to_string(c.A) + " rowBytes=" + std::to_string(c.rowBytes) +
                               " N=" + std::to_string(c.N) + " E=" + std::to_string(c.E) + " cb=" +
                               std::to_string(c.countBytes) + " scale=" + std::to_string(c.scaleRowBytes) +
                               " type=" + std::to_string(c.type) + " idx=" + std::to_string(c.idx) + " ub=" +
                               std::to_string(c.platform.ubBytes) + " tokens " + (got.tokens == want.tokens ? "ok" : "BAD") +
                               " scales " + (got.scales == want.scales ? "ok" : "BAD") + " idx " +
                               (got.idx == want.idx ? "ok" : "BAD") + " experts " +
-                              (got.experts == want.experts ? "ok" : "BAD"));
+                              (got.experts == want.experts ? "ok" : "BAD");
     }
 }
 
 }  // namespace
 
-TEST(random_cases_on_a2_platform)
+TEST(KernelVsReference, random_cases_on_a2_platform)
 {
     std::mt19937_64 rng(7);
     for (int i = 0; i < 60; ++i) {
@@ -227,7 +227,7 @@ TEST(random_cases_on_a2_platform)
     }
 }
 
-TEST(tiny_ub_forces_segments_and_streamed_counts)
+TEST(KernelVsReference, tiny_ub_forces_segments_and_streamed_counts)
 {
     std::mt19937_64 rng(11);
     for (int i = 0; i < 40; ++i) {
@@ -240,7 +240,7 @@ TEST(tiny_ub_forces_segments_and_streamed_counts)
     }
 }
 
-TEST(edge_shapes)
+TEST(KernelVsReference, edge_shapes)
 {
     std::mt19937_64 rng(3);
     const Case cases[] = {
@@ -257,7 +257,7 @@ TEST(edge_shapes)
     for (const Case &c : cases) CompareWithReference(c, rng, 0.3, "edge " + std::to_string(i++));
 }
 
-TEST(many_ranks_walk_rank_major)
+TEST(KernelVsReference, many_ranks_walk_rank_major)
 {
     // 8 KiB of UB holds at most 256 rank cursors: N = 300 .. 700 takes the rank-major walk, with
     // the counts resident or streamed, on one core or many.
@@ -268,13 +268,13 @@ TEST(many_ranks_walk_rank_major)
                static_cast<int64_t>(rng() % 2), static_cast<int64_t>(rng() % 2),
                Platform{1 + static_cast<uint32_t>(rng() % 48), 8192}};
         MoeReRoutingTilingData t{};
-        REQUIRE(ComputeTiling(ProblemOf(c), c.platform, &t).ok());
-        CHECK_EQ(t.walkByRank, 1u);
+        ASSERT_TRUE(ComputeTiling(ProblemOf(c), c.platform, &t).ok());
+        EXPECT_EQ(t.walkByRank, 1u);
         CompareWithReference(c, rng, 0.6, "rank-major case " + std::to_string(i));
     }
 }
 
-TEST(lying_counts_never_leave_the_buffers)
+TEST(KernelVsReference, lying_counts_never_leave_the_buffers)
 {
     // Counts that do not sum to A bypass the host check here. In checked mode the emulator aborts
     // on any GM access outside a buffer, so finishing is the main assertion (the emulator's own
@@ -298,18 +298,18 @@ TEST(lying_counts_never_leave_the_buffers)
         const auto tokens = RandomBytes(rng, c.A * c.rowBytes);
         const auto scales = RandomBytes(rng, c.A * 4);
         const Outputs got = RunKernel(c, tokens, counts, scales);
-        for (int64_t e = 0; e < c.E; ++e) CHECK(got.experts[e] >= 0);
+        for (int64_t e = 0; e < c.E; ++e) EXPECT_TRUE(got.experts[e] >= 0);
     }
 }
 
-TEST(official_icpu_run_kf_entry_point)
+TEST(KernelVsReference, official_icpu_run_kf_entry_point)
 {
     std::mt19937_64 rng(13);
     Case c{1000, 512, 8, 8, 4, 4, 1, 0, Platform{48, 196608}};
     CompareWithReference(c, rng, 0.2, "icpu", true);
 }
 
-TEST(trace_counts_every_byte_once_and_balances_cores)
+TEST(KernelVsReference, trace_counts_every_byte_once_and_balances_cores)
 {
     std::mt19937_64 rng(9);
     Case c{4800, 512, 8, 8, 4, 4, 1, 0, Platform{48, 196608}};
@@ -318,18 +318,17 @@ TEST(trace_counts_every_byte_once_and_balances_cores)
     const auto counts = RandomCounts(rng, c, 0.0);
     ascendc_cpu::LaunchResult trace;
     RunKernel(c, tokens, counts, scales, false, &trace);
-    REQUIRE(trace.cores.size() == 48u);
+    ASSERT_TRUE(trace.cores.size() == 48u);
     uint64_t out = 0;
     uint64_t lo = UINT64_MAX, hi = 0;
     for (const auto &core : trace.cores) {
         out += core.bytesOut;
         lo = std::min<uint64_t>(lo, core.bytesOut);
         hi = std::max<uint64_t>(hi, core.bytesOut);
-        CHECK(core.ubHighWater <= 196608u);
+        EXPECT_TRUE(core.ubHighWater <= 196608u);
     }
     // Out: tokens + scales + index rows, once each, plus expert_token_num (8 int32) from the last core.
-    CHECK_EQ(out, uint64_t(c.A) * (512 + 4 + 4) + 8 * 4);
-    CHECK(hi - lo <= 8 * 4);  // 100 rows per core exactly; only the expert totals differ
+    EXPECT_EQ(out, uint64_t(c.A) * (512 + 4 + 4) + 8 * 4);
+    EXPECT_TRUE(hi - lo <= 8 * 4);  // 100 rows per core exactly; only the expert totals differ
 }
 
-MINI_TEST_MAIN()

@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "mini_test.h"
+#include <gtest/gtest.h>
+
 #include "moe_re_routing_host.h"
 
 using namespace moe_re_routing;
@@ -39,7 +40,7 @@ void CheckInvariants(const Problem &p, const Platform &pf, const MoeReRoutingTil
           << " cores=" << pf.aivCoreNum << " ub=" << pf.ubBytes;
     auto expect = [&](bool ok, const char *what) {
         if (!ok) {
-            ::mini_test::Fail(__FILE__, __LINE__, std::string(what) + " for " + where.str());
+            ADD_FAILURE() << std::string(what) + " for " + where.str();
         }
     };
     expect(t.usedCoreNum >= 1 && t.usedCoreNum <= pf.aivCoreNum, "usedCoreNum in [1, cores]");
@@ -110,7 +111,7 @@ int64_t BitsOf(const std::string &dtype) { return dtype == "int8" ? 8 : dtype ==
 
 }  // namespace
 
-TEST(random_problems_keep_every_invariant_on_every_platform)
+TEST(HostTiling, random_problems_keep_every_invariant_on_every_platform)
 {
     std::mt19937_64 rng(1234);
     auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
@@ -131,7 +132,7 @@ TEST(random_problems_keep_every_invariant_on_every_platform)
             MoeReRoutingTilingData t{};
             Result r = ComputeTiling(p, pf, &t);
             if (!r.ok()) {
-                ::mini_test::Fail(__FILE__, __LINE__, "tiling failed: " + r.message);
+                ADD_FAILURE() << "tiling failed: " + r.message;
                 continue;
             }
             CheckInvariants(p, pf, t);
@@ -139,78 +140,78 @@ TEST(random_problems_keep_every_invariant_on_every_platform)
     }
 }
 
-TEST(long_rows_are_split_into_segments)
+TEST(HostTiling, long_rows_are_split_into_segments)
 {
     const Problem p = MakeProblem(64, 100000, 4, 4, 32, 4, 4);  // 400000-byte rows
     MoeReRoutingTilingData t{};
-    REQUIRE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
-    CHECK_EQ(t.chunkRows, 1u);
-    CHECK(t.segmentBytes < 400000u);
-    CHECK(t.segmentBytes >= 60000u);  // most of the UB still goes to token segments
+    ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    EXPECT_EQ(t.chunkRows, 1u);
+    EXPECT_TRUE(t.segmentBytes < 400000u);
+    EXPECT_TRUE(t.segmentBytes >= 60000u);  // most of the UB still goes to token segments
 }
 
-TEST(seed_shape_uses_every_core_with_large_chunks)
+TEST(HostTiling, seed_shape_uses_every_core_with_large_chunks)
 {
     const Problem p = MakeProblem(16384, 7168, 16, 16, 8, 4, 4);
     MoeReRoutingTilingData t{};
-    REQUIRE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
-    CHECK_EQ(t.usedCoreNum, 48u);
-    CHECK_EQ(t.countsResident, 1u);
-    CHECK(t.chunkRows >= 11u);  // ~90 KiB token buffers: 12 rows of 7168 bytes
-    CHECK(t.ubBytesUsed > 150000u);
+    ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    EXPECT_EQ(t.usedCoreNum, 48u);
+    EXPECT_EQ(t.countsResident, 1u);
+    EXPECT_TRUE(t.chunkRows >= 11u);  // ~90 KiB token buffers: 12 rows of 7168 bytes
+    EXPECT_TRUE(t.ubBytesUsed > 150000u);
 }
 
-TEST(zero_tokens_run_one_core_for_expert_token_num)
+TEST(HostTiling, zero_tokens_run_one_core_for_expert_token_num)
 {
     const Problem p = MakeProblem(0, 128, 8, 8, 16, 4, 4);
     MoeReRoutingTilingData t{};
-    REQUIRE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
-    CHECK_EQ(t.usedCoreNum, 1u);
-    CHECK_EQ(t.rowsPerCore, 0);
+    ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    EXPECT_EQ(t.usedCoreNum, 1u);
+    EXPECT_EQ(t.rowsPerCore, 0);
 }
 
-TEST(large_count_matrices_are_streamed)
+TEST(HostTiling, large_count_matrices_are_streamed)
 {
     const Problem p = MakeProblem(100000, 256, 300, 300, 16, 8, 4);  // 720000 bytes of counts
     MoeReRoutingTilingData t{};
-    REQUIRE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
-    CHECK_EQ(t.countsResident, 0u);
-    CHECK_EQ(t.countTileCols, 4u);
-    CHECK_EQ(t.countTileRanks, 300u);
+    ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    EXPECT_EQ(t.countsResident, 0u);
+    EXPECT_EQ(t.countTileCols, 4u);
+    EXPECT_EQ(t.countTileRanks, 300u);
 }
 
-TEST(many_ranks_walk_rank_major_with_expert_cursors)
+TEST(HostTiling, many_ranks_walk_rank_major_with_expert_cursors)
 {
     const Problem p = MakeProblem(10, 16, 100000, 2, 16, 4, 4);
     MoeReRoutingTilingData t{};
-    REQUIRE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
-    CHECK_EQ(t.walkByRank, 1u);
-    CHECK_EQ(t.cursorBufBytes, 32u);  // two experts
+    ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    EXPECT_EQ(t.walkByRank, 1u);
+    EXPECT_EQ(t.cursorBufBytes, 32u);  // two experts
     const Problem few = MakeProblem(10, 16, 300, 2, 16, 4, 4);
-    REQUIRE(ComputeTiling(few, Platform{48, 196608}, &t).ok());
-    CHECK_EQ(t.walkByRank, 0u);
+    ASSERT_TRUE(ComputeTiling(few, Platform{48, 196608}, &t).ok());
+    EXPECT_EQ(t.walkByRank, 0u);
 }
 
-TEST(too_many_ranks_and_experts_is_a_tiling_error_naming_both)
+TEST(HostTiling, too_many_ranks_and_experts_is_a_tiling_error_naming_both)
 {
     const Problem p = MakeProblem(10, 16, 100000, 100000, 16, 4, 4);
     MoeReRoutingTilingData t{};
     Result r = ComputeTiling(p, Platform{48, 196608}, &t);
-    CHECK_EQ(r.status, kErrTiling);
-    CHECK_CONTAINS(r.message, "N = 100000 ranks and E = 100000 experts");
+    EXPECT_EQ(r.status, kErrTiling);
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "N = 100000 ranks and E = 100000 experts", r.message);
 }
 
-TEST(public_shapes_that_move_a_mebibyte_use_forty_cores_balanced)
+TEST(HostTiling, public_shapes_that_move_a_mebibyte_use_forty_cores_balanced)
 {
     const auto rows = ReadCsv(MOE_RE_ROUTING_PUBLIC_SHAPES);
-    REQUIRE(rows.size() >= 20);
+    ASSERT_TRUE(rows.size() >= 20);
     for (const auto &row : rows) {
         const int64_t A = std::stoll(row[1]), H = std::stoll(row[2]), N = std::stoll(row[3]), E = std::stoll(row[4]);
         const int64_t bits = BitsOf(row[5]);
         const Problem p = MakeProblem(A, H, N, E, bits, row[6] == "int64" ? 8 : 4, row[7] == "yes" ? 4 : 0);
         for (const Platform &pf : kPlatforms) {
             MoeReRoutingTilingData t{};
-            REQUIRE(ComputeTiling(p, pf, &t).ok());
+            ASSERT_TRUE(ComputeTiling(p, pf, &t).ok());
             CheckInvariants(p, pf, t);
             if (A * p.tokenRowBytes < (1 << 20)) {
                 continue;
@@ -223,8 +224,8 @@ TEST(public_shapes_that_move_a_mebibyte_use_forty_cores_balanced)
             }
             const double mean = double(A) / t.usedCoreNum;
             if (t.usedCoreNum < std::min<uint32_t>(40, pf.aivCoreNum) || maxRows / mean > 1.10) {
-                ::mini_test::Fail(__FILE__, __LINE__, "case " + row[0] + ": cores " + std::to_string(t.usedCoreNum) +
-                                                          " max/mean " + std::to_string(maxRows / mean));
+                ADD_FAILURE() << "case " + row[0] + ": cores " + std::to_string(t.usedCoreNum) +
+                                                          " max/mean " + std::to_string(maxRows / mean);
             }
         }
     }

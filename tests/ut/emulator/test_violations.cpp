@@ -1,11 +1,16 @@
-// Deliberately broken kernels, one per emulator rule. `emulator_violations <case>` runs one of them;
-// every case except "control" must end in a rule violation (checked by violation_check.cpp).
+// Deliberately broken kernels, one per emulator rule. Each case is a death test: it runs in its own
+// child process, which must end by abort or a non-zero exit (never by a crash such as SIGSEGV) with
+// "ascendc_cpu: rule violated: <expected>" on stderr. "control" runs a correct kernel and must pass.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include "ascendc_cpu/runtime.h"
 #include "kernel_operator.h"
@@ -414,61 +419,86 @@ const std::map<std::string, Case> &Cases()
     return cases;
 }
 
-}  // namespace
-
-int main(int argc, char **argv)
+// Runs one case in this process: a host-code case, or its kernel through ICPU_RUN_KF.
+void RunCase(const std::string &name)
 {
-    if (argc == 3 && std::strcmp(argv[1], "--expected") == 0) {
-        // Prints the rule text a case must report (used by emulator_violation_check).
-        const std::string name = argv[2];
-        if (HostCases().count(name) != 0) {
-            std::printf("%s", HostCases().at(name).c_str());
-            return 0;
-        }
-        if (Cases().count(name) != 0) {
-            std::printf("%s", Cases().at(name).expected);
-            return 0;
-        }
-        return 2;
-    }
-    if (argc == 2 && std::strcmp(argv[1], "--list") == 0) {
-        for (const auto &entry : HostCases()) {
-            std::printf("%s\n", entry.first.c_str());
-        }
-        for (const auto &entry : Cases()) {
-            std::printf("%s\n", entry.first.c_str());
-        }
-        return 0;
-    }
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: %s <case> | --expected <case> | --list\n", argv[0]);
-        return 2;
-    }
-    const std::string name = argv[1];
     SetKernelMode(KernelMode::AIV_MODE);
-
-    // Cases that are not a kernel body.
     if (name == "block_idx_outside_launch") {
-        return static_cast<int>(GetBlockIdx());  // host code: no emulated core
+        std::printf("block %d\n", static_cast<int>(GetBlockIdx()));  // host code: no emulated core
+        return;
     }
     if (name == "launch_zero_blocks") {
         ascendc_cpu::LaunchConfig config;
         config.blockDim = 0;
         ascendc_cpu::Launch(config, [] {}, nullptr);
-        return 0;
+        return;
     }
-
-    auto found = Cases().find(name);
-    if (found == Cases().end()) {
-        std::fprintf(stderr, "unknown case %s\n", name.c_str());
-        return 2;
-    }
-    const Case &c = found->second;
+    const Case &c = Cases().at(name);
     ascendc_cpu::SetMode(c.fastMode ? ascendc_cpu::Mode::kFast : ascendc_cpu::Mode::kChecked);
     uint8_t *x = static_cast<uint8_t *>(GmAlloc(kElems * sizeof(half)));
     std::memset(x, 0, kElems * sizeof(half));
     ICPU_RUN_KF(c.kernel, c.blockDim, x);
     GmFree(x);
-    std::printf("case %s finished without a violation\n", name.c_str());
-    return 0;
+}
+
+// A rule violation ends the process by abort or by a non-zero exit; a crash (SIGSEGV, ...) fails.
+bool EndedByViolation(int status)
+{
+    const bool aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+    return aborted || (WIFEXITED(status) && WEXITSTATUS(status) != 0);
+}
+
+// The death test's stderr pattern that matches `text` literally.
+std::string LiteralPattern(const std::string &text)
+{
+    std::string out;
+    for (char ch : text) {
+        if (std::strchr("\\^$.|?*+()[]{}", ch) != nullptr) {
+            out += '\\';
+        }
+        out += ch;
+    }
+    return out;
+}
+
+std::vector<std::string> ViolationCases()
+{
+    std::vector<std::string> names;
+    for (const auto &entry : HostCases()) {
+        names.push_back(entry.first);
+    }
+    for (const auto &entry : Cases()) {
+        if (entry.second.expected[0] != '\0') {
+            names.push_back(entry.first);
+        }
+    }
+    return names;
+}
+
+std::string ExpectedText(const std::string &name)
+{
+    const auto host = HostCases().find(name);
+    return host != HostCases().end() ? host->second : std::string(Cases().at(name).expected);
+}
+
+class Violation : public ::testing::TestWithParam<std::string> {};
+
+}  // namespace
+
+TEST_P(Violation, AbortsWithTheRuleText)
+{
+    // Each case's child re-executes this binary, so the emulator's worker threads never cross a fork.
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    const std::string name = GetParam();
+    EXPECT_EXIT(RunCase(name), EndedByViolation,
+                LiteralPattern("ascendc_cpu: rule violated: " + ExpectedText(name)));
+}
+
+INSTANTIATE_TEST_SUITE_P(EmulatorRules, Violation, ::testing::ValuesIn(ViolationCases()),
+                         [](const ::testing::TestParamInfo<std::string> &info) { return info.param; });
+
+TEST(EmulatorRulesControl, CorrectKernelPasses)
+{
+    RunCase("control");
+    SUCCEED();
 }

@@ -3,7 +3,8 @@
 #include <initializer_list>
 #include <vector>
 
-#include "mini_test.h"
+#include <gtest/gtest.h>
+
 #include "moe_re_routing_host.h"
 
 using namespace moe_re_routing;
@@ -49,60 +50,60 @@ Result Check(const OpArgs &a)
 
 }  // namespace
 
-TEST(valid_arguments_give_the_problem)
+TEST(HostChecks, valid_arguments_give_the_problem)
 {
     Problem p;
-    REQUIRE(CheckArgs(Valid(64, 7168, 16, 16, kInt8, kInt64), &p).ok());
-    CHECK_EQ(p.tokenNum, 64);
-    CHECK_EQ(p.hiddenSize, 7168);
-    CHECK_EQ(p.tokenRowBytes, 7168);
-    CHECK_EQ(p.scaleRowBytes, 4);
-    CHECK_EQ(p.outScaleRowBytes, 4);
-    CHECK_EQ(p.countBytes, 8u);
-    CHECK_EQ(p.rankNum, 16);
-    CHECK_EQ(p.expertNum, 16);
+    ASSERT_TRUE(CheckArgs(Valid(64, 7168, 16, 16, kInt8, kInt64), &p).ok());
+    EXPECT_EQ(p.tokenNum, 64);
+    EXPECT_EQ(p.hiddenSize, 7168);
+    EXPECT_EQ(p.tokenRowBytes, 7168);
+    EXPECT_EQ(p.scaleRowBytes, 4);
+    EXPECT_EQ(p.outScaleRowBytes, 4);
+    EXPECT_EQ(p.countBytes, 8u);
+    EXPECT_EQ(p.rankNum, 16);
+    EXPECT_EQ(p.expertNum, 16);
 }
 
-TEST(absent_scales_need_a_float_a_output)
+TEST(HostChecks, absent_scales_need_a_float_a_output)
 {
     OpArgs a = Valid(8, 16, 2, 2, kBf16, kInt32, false);
     Problem p;
-    REQUIRE(CheckArgs(a, &p).ok());
-    CHECK_EQ(p.scaleRowBytes, 0);
-    CHECK_EQ(p.outScaleRowBytes, 4);
+    ASSERT_TRUE(CheckArgs(a, &p).ok());
+    EXPECT_EQ(p.scaleRowBytes, 0);
+    EXPECT_EQ(p.outScaleRowBytes, 4);
     a.permutePerTokenScales = Desc(kE8m0, {8});
     Result r = Check(a);
-    CHECK_EQ(r.status, kErrParamInvalid);
-    CHECK_CONTAINS(r.message, "permute_per_token_scales");
-    CHECK_CONTAINS(r.message, "FLOAT");
+    EXPECT_EQ(r.status, kErrParamInvalid);
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "permute_per_token_scales", r.message);
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "FLOAT", r.message);
 }
 
-TEST(two_d_and_e8m0_scales)
+TEST(HostChecks, two_d_and_e8m0_scales)
 {
     OpArgs a = Valid(8, 64, 2, 2, kInt8);
     a.perTokenScales = Desc(kE8m0, {8, 2});
     a.permutePerTokenScales = Desc(kE8m0, {8, 2});
     Problem p;
-    REQUIRE(CheckArgs(a, &p).ok());
-    CHECK_EQ(p.scaleRowBytes, 2);
-    CHECK_EQ(p.scaleCols, 2);
+    ASSERT_TRUE(CheckArgs(a, &p).ok());
+    EXPECT_EQ(p.scaleRowBytes, 2);
+    EXPECT_EQ(p.scaleCols, 2);
     a.permutePerTokenScales = Desc(kE8m0, {8});
     Result r = Check(a);
-    CHECK_EQ(r.status, kErrParamInvalid);
-    CHECK_CONTAINS(r.message, "permute_per_token_scales has shape [8] but must be [8, 2]");
+    EXPECT_EQ(r.status, kErrParamInvalid);
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "permute_per_token_scales has shape [8] but must be [8, 2]", r.message);
 }
 
-TEST(packed_fp4_rows_are_half_bytes_and_need_even_h)
+TEST(HostChecks, packed_fp4_rows_are_half_bytes_and_need_even_h)
 {
     Problem p;
-    REQUIRE(CheckArgs(Valid(8, 64, 2, 2, kFp4), &p).ok());
-    CHECK_EQ(p.tokenRowBytes, 32);
+    ASSERT_TRUE(CheckArgs(Valid(8, 64, 2, 2, kFp4), &p).ok());
+    EXPECT_EQ(p.tokenRowBytes, 32);
     Result r = Check(Valid(8, 63, 2, 2, kFp4));
-    CHECK_EQ(r.status, kErrParamInvalid);
-    CHECK_CONTAINS(r.message, "H must be even");
+    EXPECT_EQ(r.status, kErrParamInvalid);
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "H must be even", r.message);
 }
 
-TEST(each_bad_parameter_is_named)
+TEST(HostChecks, each_bad_parameter_is_named)
 {
     struct Case {
         const char *what;
@@ -161,39 +162,38 @@ TEST(each_bad_parameter_is_named)
     for (const Case &c : cases) {
         Result r = Check(c.args);
         if (r.status != c.status || r.message.find(c.needle) == std::string::npos) {
-            ::mini_test::Fail(__FILE__, __LINE__,
-                              std::string(c.what) + ": got " + std::to_string(r.status) + " \"" + r.message + "\"");
+            ADD_FAILURE() << std::string(c.what) + ": got " + std::to_string(r.status) + " \"" + r.message + "\"";
         }
     }
 }
 
-TEST(count_values_negative_and_sum)
+TEST(HostChecks, count_values_negative_and_sum)
 {
     Problem p;
-    REQUIRE(CheckArgs(Valid(10, 8, 2, 3), &p).ok());
+    ASSERT_TRUE(CheckArgs(Valid(10, 8, 2, 3), &p).ok());
     std::vector<int32_t> good = {1, 2, 0, 3, 4, 0};
-    CHECK(CheckCountValues(p, good.data()).ok());
+    EXPECT_TRUE(CheckCountValues(p, good.data()).ok());
     std::vector<int32_t> negative = {1, 2, 0, 3, -4, 8};
     Result r = CheckCountValues(p, negative.data());
-    CHECK_EQ(r.status, kErrParamInvalid);
-    CHECK_CONTAINS(r.message, "expert_token_num_per_rank[1, 1] is -4");
+    EXPECT_EQ(r.status, kErrParamInvalid);
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "expert_token_num_per_rank[1, 1] is -4", r.message);
     std::vector<int32_t> big = {1, 2, 0, 3, 4, 60};
     r = CheckCountValues(p, big.data());
-    CHECK_EQ(r.status, kErrParamInvalid);
-    CHECK_CONTAINS(r.message, "expert_token_num_per_rank sums to 70 but tokens has 10 rows");
+    EXPECT_EQ(r.status, kErrParamInvalid);
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "expert_token_num_per_rank sums to 70 but tokens has 10 rows", r.message);
 
     Problem p64;
-    REQUIRE(CheckArgs(Valid(10, 8, 1, 2, kFloat16, kInt64), &p64).ok());
+    ASSERT_TRUE(CheckArgs(Valid(10, 8, 1, 2, kFloat16, kInt64), &p64).ok());
     std::vector<int64_t> overflow = {INT64_MAX, 5};
     r = CheckCountValues(p64, overflow.data());
-    CHECK_EQ(r.status, kErrParamInvalid);
-    CHECK_CONTAINS(r.message, "sums to more than 2^63");
+    EXPECT_EQ(r.status, kErrParamInvalid);
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "sums to more than 2^63", r.message);
 }
 
-TEST(zero_tokens_is_valid)
+TEST(HostChecks, zero_tokens_is_valid)
 {
     Problem p;
-    REQUIRE(CheckArgs(Valid(0, 16, 3, 5), &p).ok());
+    ASSERT_TRUE(CheckArgs(Valid(0, 16, 3, 5), &p).ok());
     std::vector<int32_t> zeros(15, 0);
-    CHECK(CheckCountValues(p, zeros.data()).ok());
+    EXPECT_TRUE(CheckCountValues(p, zeros.data()).ok());
 }

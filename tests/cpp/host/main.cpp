@@ -1,2 +1,0 @@
-#include "mini_test.h"
-MINI_TEST_MAIN()
