@@ -60,23 +60,7 @@ ctest_tree() {  # ctest_tree <build dir> [extra cmake args...]
     (cd "$dir" && ctest --output-on-failure -j "$JOBS")
 }
 
-# The C++ tests use GoogleTest (find_package(GTest)) from Debian's libgtest-dev. Installed here
-# when it is missing and we are root (CI's fresh machine); otherwise CMake says what is missing.
-gtest_dep() {
-    command -v dpkg-query >/dev/null 2>&1 || return 0
-    if dpkg-query -W -f='${Status}' libgtest-dev 2>/dev/null | grep -q "install ok installed"; then
-        return 0
-    fi
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        say "Installing GoogleTest (libgtest-dev)"
-        apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libgtest-dev
-    else
-        echo "build.sh: the C++ tests need GoogleTest: apt-get install libgtest-dev (as root)" >&2
-    fi
-}
-
 run_tests() {
-    gtest_dep
     python_deps pytest ruff
     say "C++ tests (ctest)"
     ctest_tree "$ROOT/build/tests" -DCMAKE_BUILD_TYPE=Release
