@@ -1,5 +1,5 @@
-// Shape and dtype inference of MoeReRouting for the CANN graph (see SPEC.md, "Inputs, attributes,
-// outputs"): permute_tokens = tokens' shape; permute_per_token_scales = scales' shape or [A];
+// Shape and dtype inference of MoeReRouting for the CANN graph (see docs/spec.md, "Inputs" and
+// "Outputs"): permute_tokens = tokens' shape; permute_per_token_scales = scales' shape or [A];
 // permute_token_idx = [A]; expert_token_num = [E].
 #include "moe_re_routing_cann.h"
 

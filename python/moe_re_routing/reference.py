@@ -1,4 +1,4 @@
-"""A numpy reference of MoeReRouting, written straight from the formulas in SPEC.md.
+"""A numpy reference of MoeReRouting, written straight from the formulas in docs/spec.md.
 
 It is independent of the kernel (no tiling, no chunks, no cores): the tests, ``moe-re-routing
 verify`` and the demo compare the operator bit-exactly against it. Rows are moved as whole
@@ -43,7 +43,7 @@ def cell_offsets(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def gather_index(counts: np.ndarray) -> np.ndarray:
     """The gather index ``g`` (int64, ``[A]``): ``permute_tokens[j] = tokens[g[j]]``.
 
-    Built per cell as in SPEC.md: ``g[dst(r, e) + k] = src(r, e) + k`` for ``k < counts[r, e]``.
+    Built per cell as in docs/spec.md: ``g[dst(r, e) + k] = src(r, e) + k`` for ``k < counts[r, e]``.
     """
     c = np.asarray(counts, dtype=np.int64)
     src, dst = cell_offsets(c)

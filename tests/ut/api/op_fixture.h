@@ -1,5 +1,5 @@
 // A MoeReRouting call set up through the public C API only: host buffers, aclTensors over them,
-// outputs pre-filled with a sentinel, and a C++ reference of the operator's contract (SPEC.md).
+// outputs pre-filled with a sentinel, and a C++ reference of the operator's contract (docs/spec.md).
 #ifndef MOE_RE_ROUTING_TEST_OP_FIXTURE_H
 #define MOE_RE_ROUTING_TEST_OP_FIXTURE_H
 

@@ -1,5 +1,5 @@
 // The MoeReRouting kernel through ICPU_RUN_KF on the emulator (checked mode: every rule enforced,
-// GM bounds checked), compared with a C++ reference of SPEC.md, on platforms small enough to force
+// GM bounds checked), compared with a C++ reference of docs/spec.md, on platforms small enough to force
 // every kernel path: rows split into segments, streamed count tiles, many cores, lying counts.
 #include <cstdint>
 #include <algorithm>
@@ -61,7 +61,7 @@ int64_t CountAt(const std::vector<uint8_t> &counts, uint32_t cb, int64_t i)
     return v;
 }
 
-// SPEC.md, written straight from its formulas (honest counts only).
+// docs/spec.md, written straight from its formulas (honest counts only).
 Outputs Reference(const Case &c, const std::vector<uint8_t> &tokens, const std::vector<uint8_t> &counts,
                   const std::vector<uint8_t> &scales)
 {
