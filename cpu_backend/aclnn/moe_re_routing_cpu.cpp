@@ -101,7 +101,19 @@ std::string FormatLastRun(const LastRun &run)
             const ascendc_cpu::CoreTrace &c = run.cores[i];
             os << (i == 0 ? "" : ", ") << "{\"bytes_in\": " << c.bytesIn << ", \"bytes_out\": " << c.bytesOut
                << ", \"dma_ops\": " << c.dmaOps << ", \"ub_high_water\": " << c.ubHighWater
-               << ", \"seconds\": " << c.seconds << "}";
+               << ", \"seconds\": " << c.seconds << ", \"scalar_ub_reads\": " << c.scalarUbReads
+               << ", \"scalar_ub_writes\": " << c.scalarUbWrites << ", \"scalar_gm_reads\": " << c.scalarGmReads
+               << ", \"scalar_gm_writes\": " << c.scalarGmWrites << ", \"scalar_ops\": " << c.ScalarOps()
+               << ", \"vector_ops\": " << c.vectorOps << ", \"vector_repeats\": " << c.vectorRepeats
+               << ", \"set_flags\": " << c.setFlags << ", \"wait_flags\": " << c.waitFlags
+               << ", \"pipe_barriers\": " << c.pipeBarriers << ", \"queue_ops\": " << c.queueOps << ", \"dma\": [";
+            for (size_t k = 0; k < c.dma.size(); ++k) {
+                const ascendc_cpu::DmaOp &d = c.dma[k];
+                os << (k == 0 ? "" : ", ") << "{\"dir\": \"" << d.direction << "\", \"api\": \"" << d.api
+                   << "\", \"bytes\": " << d.bytes << ", \"bursts\": " << d.bursts
+                   << ", \"burst_bytes\": " << d.burstBytes << "}";
+            }
+            os << "]}";
         }
         os << "]";
     }

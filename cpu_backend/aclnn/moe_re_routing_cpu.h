@@ -66,9 +66,13 @@ MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64
                                                       int64_t expertTokenNumType, int64_t idxType);
 
 /* JSON of the last aclnnMoeReRouting run on the calling thread: the tiling fields,
- * "block_dim", "ub_bytes" and, when tracing was on, "cores": [{"bytes_in", "bytes_out",
- * "dma_ops", "ub_high_water", "seconds"}...]. "" when this thread has not run the operator.
- * Valid until the next run on this thread. */
+ * "block_dim", "ub_bytes" and, when tracing was on, "cores": one object per block with
+ * "bytes_in", "bytes_out", "dma_ops", "ub_high_water", "seconds", the instruction counters
+ * "scalar_ub_reads", "scalar_ub_writes", "scalar_gm_reads", "scalar_gm_writes", "scalar_ops" (their
+ * sum), "vector_ops", "vector_repeats", "set_flags", "wait_flags", "pipe_barriers", "queue_ops",
+ * and "dma": every DMA instruction in issue order as {"dir": "GM->UB"|"UB->GM"|"UB->UB",
+ * "api": "DataCopy"|"DataCopyPad", "bytes", "bursts", "burst_bytes"} (docs/cpu_backend.md, Trace).
+ * "" when this thread has not run the operator. Valid until the next run on this thread. */
 MOE_RE_ROUTING_API const char *MoeReRoutingCpuLastRunJson(void);
 
 #ifdef __cplusplus

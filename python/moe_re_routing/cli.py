@@ -305,32 +305,60 @@ def cmd_verify(args: argparse.Namespace) -> int:
 # ---- plan -------------------------------------------------------------------------------------
 
 
+def official_block_dim(n: int, a: int, cores: int) -> int:
+    """blockDim of the official A2/A3 kernel: ``ceil(N / ceil(N / cores))``, 1 when ``A = 0``.
+
+    Args:
+        n: ranks N (>= 1).
+        a: token rows A (>= 0).
+        cores: AIV cores of the platform (>= 1).
+    """
+    if a == 0 or n <= 0:
+        return 1
+    factor = -(-n // cores)  # ranks per core, ceil(N / cores)
+    return -(-n // factor)
+
+
 def official_split(counts: np.ndarray, cores: int, in_row: int, out_row: int) -> list[dict[str, int]]:
-    """Model of the official A2/A3 split: whole source ranks per core, min(N, cores) cores busy,
-    ranks dealt in contiguous balanced groups. Per core: bytes of its ranks' rows in and out."""
+    """Model of the official A2/A3 split: whole source ranks per core, dealt round-robin.
+
+    ``blockDim = ceil(N / ceil(N / cores))`` cores (1 when A = 0); core ``b`` takes ranks
+    ``b, b + blockDim, b + 2 blockDim, ...`` (N = 64 on 48 cores: 32 cores with 2 ranks each).
+
+    Args:
+        counts: ``[N, E]`` integer counts (any integer dtype).
+        cores: AIV cores of the platform.
+        in_row: bytes one row reads (token row + scale row).
+        out_row: bytes one row writes (token row + scale row + index).
+
+    Returns:
+        One dict per core: ``ranks``, ``rows``, ``bytes_in``, ``bytes_out``.
+    """
     n = counts.shape[0]
-    busy = min(n, cores)
     rows = counts.astype(np.int64).sum(axis=1)
-    base, rem = divmod(n, busy)
-    out, r0 = [], 0
-    for k in range(busy):
-        k_ranks = base + (1 if k < rem else 0)
-        r = int(rows[r0 : r0 + k_ranks].sum())
-        out.append({"ranks": k_ranks, "rows": r, "bytes_in": r * in_row, "bytes_out": r * out_row})
-        r0 += k_ranks
+    block_dim = official_block_dim(n, int(rows.sum()), cores)
+    out = []
+    for b in range(block_dim):
+        mine = rows[b::block_dim]
+        r = int(mine.sum())
+        out.append({"ranks": int(mine.size), "rows": r, "bytes_in": r * in_row, "bytes_out": r * out_row})
     return out
 
 
 def _stats(cores: list[dict[str, Any]]) -> dict[str, float]:
     per = [int(c["bytes_in"]) + int(c["bytes_out"]) for c in cores]
     busy = [p for p in per if p > 0]
-    return {
+    stats: dict[str, float] = {
         "core_count": len(per),
         "busy_cores": len(busy),
         "max_bytes": max(per) if per else 0,
         "mean_bytes": (sum(per) / len(per)) if per else 0.0,
         "max_over_mean": (max(per) / (sum(per) / len(per))) if per and sum(per) else 0.0,
     }
+    for key in ("scalar_ops", "vector_ops"):  # instruction counters of the emulator's trace
+        if cores and key in cores[0]:
+            stats[f"max_{key}"] = max(int(c[key]) for c in cores)
+    return stats
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -388,14 +416,25 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if k not in skip:
             print(f"  {k:20s} {v}")
     print(f"schedule (ours: destination rows split over cores):  {len(cores_list)} blocks")
-    print(f"  {'core':>4} {'bytes_in':>12} {'bytes_out':>12} {'dma_ops':>8}")
+    print(
+        f"  {'core':>4} {'bytes_in':>12} {'bytes_out':>12} {'dma_ops':>8} {'scalar_ops':>10} "
+        f"{'vector_ops':>10}"
+    )
     for i, c in enumerate(cores_list):
-        print(f"  {i:>4} {c['bytes_in']:>12} {c['bytes_out']:>12} {c['dma_ops']:>8}")
+        print(
+            f"  {i:>4} {c['bytes_in']:>12} {c['bytes_out']:>12} {c['dma_ops']:>8} {c['scalar_ops']:>10} "
+            f"{c['vector_ops']:>10}"
+        )
     print(
         f"  total in {total_in} B, out {total_out} B; payload read {mb['read']} B, written {mb['written']} B"
     )
+    if cores_list:
+        print(
+            f"  busiest core by instructions: {report['ours'].get('max_scalar_ops', 0)} scalar (UB + GM "
+            f"element accesses), {report['ours'].get('max_vector_ops', 0)} vector"
+        )
     o, s = report["official_model"], report["ours"]
-    print("comparison with the official A2/A3 split (whole source ranks per core, model):")
+    print("comparison with the official A2/A3 split (whole source ranks per core, round-robin; model):")
     print(f"  {'':10s} {'busy cores':>10} {'max B/core':>14} {'mean B/core':>14} {'max/mean':>9}")
     print(
         f"  {'ours':10s} {s['busy_cores']:>10} {s['max_bytes']:>14} {s['mean_bytes']:>14.0f} "

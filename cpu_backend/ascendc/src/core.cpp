@@ -162,6 +162,20 @@ void IssueTo(CoreContext &core, Unit unit)
     }
 }
 
+void FenceUnits(CoreContext &core, Unit producer, Unit consumer)
+{
+    ++core.setFlags;
+    ++core.waitFlags;
+    if (!core.checked) {
+        return;
+    }
+    IssueTo(core, producer);
+    for (int unit = 0; unit < kUnitCount; ++unit) {
+        const uint64_t seen = unit == producer ? core.seq : core.known[producer][unit];
+        core.known[consumer][unit] = std::max(core.known[consumer][unit], seen);
+    }
+}
+
 void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes)
 {
     const size_t offset = static_cast<size_t>(static_cast<const uint8_t *>(address) - core.ubBase);
@@ -207,6 +221,7 @@ void SetFlagImpl(AscendC::HardEvent event, int32_t eventId)
     }
     slot.set = true;
     ++core.flagsSet;
+    ++core.setFlags;
     if (!core.checked) {
         return;  // the snapshot only feeds the hazard checker
     }
@@ -229,6 +244,7 @@ void WaitFlagImpl(AscendC::HardEvent event, int32_t eventId)
     }
     slot.set = false;
     --core.flagsSet;
+    ++core.waitFlags;
     if (!core.checked) {
         return;
     }
@@ -245,6 +261,7 @@ void WaitFlagImpl(AscendC::HardEvent event, int32_t eventId)
 void PipeBarrierImpl(pipe_t pipe)
 {
     CoreContext &core = RequireCore("PipeBarrier");
+    ++core.pipeBarriers;
     if (pipe == PIPE_ALL && core.checked) {
         for (auto &row : core.known) {
             std::fill(row, row + kUnitCount, core.seq);

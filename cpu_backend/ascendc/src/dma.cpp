@@ -48,10 +48,27 @@ void CheckGm(const CoreContext &core, const char *api, const GmOperand &gm, uint
     }
 }
 
-void Record(CoreContext &core, const char *direction, double startUs, uint64_t bytes)
+void Record(CoreContext &core, const char *direction, double startUs, uint64_t bytes, const DmaLayout &layout)
 {
     if (core.events != nullptr) {
-        core.events->push_back(DmaEvent{startUs - core.launchStartUs, NowUs() - startUs, bytes, direction});
+        core.events->push_back(DmaEvent{startUs - core.launchStartUs, NowUs() - startUs, bytes, direction,
+                                        layout.blockCount, layout.blockBytes});
+    }
+}
+
+// Counts one DMA instruction and, when the launch collects a trace, logs it (no-ops included).
+void Issue(CoreContext &core, const char *api, const char *direction, const DmaLayout &layout)
+{
+    ++core.dmaOps;
+    if (core.dmaLog != nullptr) {
+        DmaOp op;
+        op.direction = direction;
+        op.api = std::strncmp(api, "DataCopyPad", 11) == 0 ? "DataCopyPad" : "DataCopy";
+        const bool noOp = layout.blockCount == 0 || layout.blockBytes == 0;
+        op.bursts = noOp ? 0 : layout.blockCount;
+        op.burstBytes = noOp ? 0 : layout.blockBytes;
+        op.bytes = static_cast<uint64_t>(op.bursts) * op.burstBytes;
+        core.dmaLog->push_back(op);
     }
 }
 
@@ -228,7 +245,7 @@ uint32_t RoundDownDataCopyBytes(const CoreContext &core, const char *direction, 
 void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const GmOperand &src, const DmaLayout &layout,
                const PadFill &pad, bool forwardable)
 {
-    ++core.dmaOps;
+    Issue(core, api, "GM->UB", layout);
     if (layout.blockCount == 0 || layout.blockBytes == 0) {
         return;  // a documented no-op
     }
@@ -245,7 +262,7 @@ void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const G
     if (!core.checked && forwardable && !padded && layout.blockCount == 1 &&
         ForwardIn(core, dst.address, src.address, total)) {
         core.bytesIn += total;
-        Record(core, "GM->UB", startUs, total);
+        Record(core, "GM->UB", startUs, total, layout);
         return;
     }
     MaterialiseUb(core, dst.address, ubExtent);
@@ -278,13 +295,13 @@ void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const G
         }
     }
     core.bytesIn += total;
-    Record(core, "GM->UB", startUs, total);
+    Record(core, "GM->UB", startUs, total, layout);
 }
 
 void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const UbOperand &src, const DmaLayout &layout,
                bool forwardable)
 {
-    ++core.dmaOps;
+    Issue(core, api, "UB->GM", layout);
     if (layout.blockCount == 0 || layout.blockBytes == 0) {
         return;
     }
@@ -302,7 +319,7 @@ void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const U
         MaterialiseGmWriteSlow(core, dst.address, gmExtent);  // mirrors keep their issue-time GM bytes
         if (forwardable && layout.blockCount == 1 && ForwardOut(core, dst.address, src.address, total)) {
             core.bytesOut += total;
-            Record(core, "UB->GM", startUs, total);
+            Record(core, "UB->GM", startUs, total, layout);
             return;
         }
         MaterialiseUb(core, src.address, ubExtent);
@@ -326,12 +343,12 @@ void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const U
         }
     }
     core.bytesOut += total;
-    Record(core, "UB->GM", startUs, total);
+    Record(core, "UB->GM", startUs, total, layout);
 }
 
 void DmaUbToUb(CoreContext &core, const char *api, const UbOperand &dst, const UbOperand &src, const DmaLayout &layout)
 {
-    ++core.dmaOps;
+    Issue(core, api, "UB->UB", layout);
     if (layout.blockCount == 0 || layout.blockBytes == 0) {
         return;
     }
@@ -356,7 +373,7 @@ void DmaUbToUb(CoreContext &core, const char *api, const UbOperand &dst, const U
     for (uint32_t block = 0; block < layout.blockCount; ++block) {
         std::memmove(dst.address + block * layout.dstPitch, src.address + block * layout.srcPitch, layout.blockBytes);
     }
-    Record(core, "UB->UB", startUs, static_cast<uint64_t>(layout.blockCount) * layout.blockBytes);
+    Record(core, "UB->UB", startUs, static_cast<uint64_t>(layout.blockCount) * layout.blockBytes, layout);
 }
 
 }  // namespace detail

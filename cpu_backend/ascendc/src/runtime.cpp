@@ -107,8 +107,13 @@ struct Job {
     std::mutex doneMutex;
     std::condition_variable doneCv;
 
-    std::vector<CoreTrace> traces;
+    std::vector<CoreTrace> traces;  // one per block when collectTrace or a Chrome trace is asked for
     std::vector<std::vector<DmaEvent>> events;
+    struct Span {
+        double startUs;
+        double durationUs;
+    };
+    std::vector<Span> blockSpans;  // per block, relative to startUs (Chrome trace only)
 };
 
 // One CoreContext per thread and nesting depth (a block may itself launch), reused by every block
@@ -170,6 +175,7 @@ void RunBlock(Job &job, uint32_t blockIdx)
     core.blockIdx = blockIdx;
     core.blockDim = job.config.blockDim;
     core.checked = job.checked;
+    core.arch = job.config.arch;
     core.ubBytes = job.config.ubBytes;
     core.ubBase = t_memory.Ub(job.config.ubBytes);
     core.tilingKey = job.tilingKey;
@@ -185,8 +191,13 @@ void RunBlock(Job &job, uint32_t blockIdx)
         core.events = &job.events[blockIdx];
         core.launchStartUs = job.startUs;
     }
+    const bool traced = !job.traces.empty();
+    if (job.config.collectTrace) {
+        job.traces[blockIdx].dma.clear();
+        core.dmaLog = &job.traces[blockIdx].dma;
+    }
 
-    const bool timed = job.config.collectTrace;  // the clock is read only when someone asks for it
+    const bool timed = traced;  // the clock is read only when someone asks for it
     scope.Enter();
     const double startUs = timed ? detail::NowUs() : 0.0;
     (*job.body)();
@@ -197,13 +208,26 @@ void RunBlock(Job &job, uint32_t blockIdx)
         t_memory.seq = core.seq + 1;
     }
 
-    if (job.config.collectTrace) {
+    if (traced) {
         CoreTrace &trace = job.traces[blockIdx];
         trace.bytesIn = core.bytesIn;
         trace.bytesOut = core.bytesOut;
         trace.dmaOps = core.dmaOps;
         trace.ubHighWater = core.ubHighWater;
         trace.seconds = (endUs - startUs) * 1e-6;
+        trace.scalarUbReads = core.scalarUbReads;
+        trace.scalarUbWrites = core.scalarUbWrites;
+        trace.scalarGmReads = core.scalarGmReads;
+        trace.scalarGmWrites = core.scalarGmWrites;
+        trace.vectorOps = core.vectorOps;
+        trace.vectorRepeats = core.vectorRepeats;
+        trace.setFlags = core.setFlags;
+        trace.waitFlags = core.waitFlags;
+        trace.pipeBarriers = core.pipeBarriers;
+        trace.queueOps = core.queueOps;
+        if (job.recordEvents) {
+            job.blockSpans[blockIdx] = {startUs - job.startUs, endUs - startUs};
+        }
     }
 }
 
@@ -378,12 +402,25 @@ void WriteChromeTrace(const std::string &path, const Job &job)
         std::fprintf(file, "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"args\":{\"name\":\"core %u\"}}",
                      first ? "" : ",\n", core, core);
         first = false;
+        // The block's instruction counters (see CoreTrace) as one counter event at the block's end.
+        const CoreTrace &t = job.traces[core];
+        const auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+        std::fprintf(file,
+                     ",\n{\"name\":\"core %u counters\",\"cat\":\"counters\",\"ph\":\"C\",\"pid\":1,\"tid\":%u,"
+                     "\"ts\":%.3f,\"args\":{\"scalar_ub_reads\":%llu,\"scalar_ub_writes\":%llu,"
+                     "\"scalar_gm_reads\":%llu,\"scalar_gm_writes\":%llu,\"scalar_ops\":%llu,\"vector_ops\":%llu,"
+                     "\"vector_repeats\":%llu,\"set_flags\":%llu,\"wait_flags\":%llu,\"pipe_barriers\":%llu,"
+                     "\"queue_ops\":%llu,\"dma_ops\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu}}",
+                     core, core, job.blockSpans[core].startUs + job.blockSpans[core].durationUs, u(t.scalarUbReads),
+                     u(t.scalarUbWrites), u(t.scalarGmReads), u(t.scalarGmWrites), u(t.ScalarOps()), u(t.vectorOps),
+                     u(t.vectorRepeats), u(t.setFlags), u(t.waitFlags), u(t.pipeBarriers), u(t.queueOps), u(t.dmaOps),
+                     u(t.bytesIn), u(t.bytesOut));
         for (const DmaEvent &event : job.events[core]) {
             std::fprintf(file,
                          ",\n{\"name\":\"%s\",\"cat\":\"dma\",\"ph\":\"X\",\"pid\":1,\"tid\":%u,\"ts\":%.3f,\"dur\":%.3f,"
-                         "\"args\":{\"direction\":\"%s\",\"bytes\":%llu}}",
+                         "\"args\":{\"direction\":\"%s\",\"bytes\":%llu,\"bursts\":%u,\"burst_bytes\":%u}}",
                          event.direction, core, event.startUs, event.durationUs, event.direction,
-                         static_cast<unsigned long long>(event.bytes));
+                         static_cast<unsigned long long>(event.bytes), event.bursts, event.burstBytes);
         }
     }
     std::fprintf(file, "\n]}\n");
@@ -416,11 +453,12 @@ void Launch(const LaunchConfig &config, const std::function<void()> &body, Launc
     job->tilingKey = detail::HostTilingKey();
     job->recordEvents = !config.chromeTracePath.empty();
     job->startUs = job->recordEvents ? detail::NowUs() : 0.0;
-    if (config.collectTrace) {
+    if (config.collectTrace || job->recordEvents) {
         job->traces.resize(config.blockDim);
     }
     if (job->recordEvents) {
         job->events.resize(config.blockDim);
+        job->blockSpans.resize(config.blockDim);
     }
 
     const bool onCaller = config.sequential || config.blockDim == 1 || GetThreadCount() <= 1;

@@ -322,7 +322,7 @@ extern "C" __global__ __aicore__ void hazard_v_mte3_kernel(GM_ADDR x)
     GlobalTensor<int32_t> xGm;
     xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
     LocalTensor<int32_t> local = buf.Get<int32_t>();
-    CreateVecIndex(local, int32_t(0), 8);
+    Duplicate(local, int32_t(4), 8);
     DataCopyPad(xGm, local, DataCopyExtParams(1, 32, 0, 0, 0));  // no WaitFlag<V_MTE3>
 }
 

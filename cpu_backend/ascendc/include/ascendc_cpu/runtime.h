@@ -19,13 +19,51 @@ enum class Mode {
                // structural checks (UB capacity, alignment, parameter ranges, queues, flags) stay
 };
 
-// Per-core traffic of one launch.
+// The AI Core architecture whose API implementation the emulator follows where it differs by SoC.
+enum class Arch {
+    kDavC220,  // Atlas A2/A3 (Ascend910B, Ascend910_93): the default
+    kDav3510,  // Ascend 950
+};
+
+// One DMA instruction as issued (DataCopy / DataCopyPad), in issue order.
+struct DmaOp {
+    const char *direction = "";  // "GM->UB", "UB->GM" or "UB->UB"
+    const char *api = "";        // "DataCopy" or "DataCopyPad"
+    uint64_t bytes = 0;          // data bytes moved (without padding); 0 for a no-op
+    uint32_t bursts = 0;         // blockCount (1 for the contiguous forms)
+    uint32_t burstBytes = 0;     // data bytes per burst (blockLen in bytes)
+};
+
+// Per-core record of one launch (LaunchConfig::collectTrace). Counts are per instruction issued by
+// the kernel through the emulated API, identical in checked and fast mode; the kernel's own
+// register arithmetic and control flow are invisible to the emulator and not counted.
 struct CoreTrace {
     uint64_t bytesIn = 0;      // GM -> UB bytes
     uint64_t bytesOut = 0;     // UB -> GM bytes
     uint64_t dmaOps = 0;       // DataCopy / DataCopyPad instructions
     uint64_t ubHighWater = 0;  // highest UB byte offset allocated by TPipe::InitBuffer
     double seconds = 0.0;      // wall time of this block on the CPU
+
+    // Scalar unit (PIPE_S): element accesses through LocalTensor::GetValue/SetValue (UB) and
+    // GlobalTensor::GetValue/SetValue (GM, through the data cache). On dav-c220 the scalar stores
+    // CreateVecIndex makes for its first 32 B count as scalarUbWrites.
+    uint64_t scalarUbReads = 0;
+    uint64_t scalarUbWrites = 0;
+    uint64_t scalarGmReads = 0;
+    uint64_t scalarGmWrites = 0;
+    // Vector unit (PIPE_V): instructions issued (Duplicate, Adds, the vector part of CreateVecIndex
+    // as the SoC's implementation issues it) and their repeats (256 B of destination each, rounded up).
+    uint64_t vectorOps = 0;
+    uint64_t vectorRepeats = 0;
+    // Synchronisation: explicit SetFlag / WaitFlag (including the fence inside CreateVecIndex on
+    // dav-c220), PipeBarrier, and queue operations (AllocTensor, EnQue, DeQue, FreeTensor).
+    uint64_t setFlags = 0;
+    uint64_t waitFlags = 0;
+    uint64_t pipeBarriers = 0;
+    uint64_t queueOps = 0;
+    std::vector<DmaOp> dma;  // every DMA instruction of the block, in issue order
+
+    uint64_t ScalarOps() const { return scalarUbReads + scalarUbWrites + scalarGmReads + scalarGmWrites; }
 };
 
 struct LaunchConfig {
@@ -34,6 +72,7 @@ struct LaunchConfig {
     bool sequential = false;       // run blocks one after another on the calling thread
     bool collectTrace = false;     // fill LaunchResult::cores
     std::string chromeTracePath;   // when non-empty, write a Chrome trace JSON of DMA ops per core
+    Arch arch = Arch::kDavC220;    // whose API implementation and documented rules apply
 };
 
 struct LaunchResult {

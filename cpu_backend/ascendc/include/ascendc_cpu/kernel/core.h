@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ascendc_cpu/kernel/types.h"
+#include "ascendc_cpu/runtime.h"
 
 #if defined(__GNUC__)
 #define ASCENDC_CPU_PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -32,6 +33,8 @@ struct DmaEvent {
     double durationUs;
     uint64_t bytes;
     const char *direction;  // "GM->UB", "UB->GM", "UB->UB"
+    uint32_t bursts;
+    uint32_t burstBytes;
 };
 
 struct FlagSlot {
@@ -56,6 +59,7 @@ struct CoreContext {
     uint32_t blockIdx = 0;
     uint32_t blockDim = 1;
     bool checked = true;  // Mode::kChecked: per-byte work (poison, GM regions, hazards) enabled
+    Arch arch = Arch::kDavC220;
     uint8_t *ubBase = nullptr;
     uint32_t ubBytes = 0;
     uint32_t ubTop = 0;        // first UB byte not owned by a live TPipe
@@ -88,6 +92,17 @@ struct CoreContext {
     uint64_t bytesIn = 0;
     uint64_t bytesOut = 0;
     uint64_t dmaOps = 0;
+    uint64_t scalarUbReads = 0;
+    uint64_t scalarUbWrites = 0;
+    uint64_t scalarGmReads = 0;
+    uint64_t scalarGmWrites = 0;
+    uint64_t vectorOps = 0;
+    uint64_t vectorRepeats = 0;
+    uint64_t setFlags = 0;
+    uint64_t waitFlags = 0;
+    uint64_t pipeBarriers = 0;
+    uint64_t queueOps = 0;
+    std::vector<DmaOp> *dmaLog = nullptr;     // non-null when the launch collects a trace
     std::vector<DmaEvent> *events = nullptr;  // non-null when a Chrome trace is recorded
     double launchStartUs = 0.0;
 
@@ -98,6 +113,7 @@ struct CoreContext {
         blockIdx = 0;
         blockDim = 1;
         checked = true;
+        arch = Arch::kDavC220;
         ubBase = nullptr;
         ubBytes = 0;
         ubTop = 0;
@@ -118,6 +134,17 @@ struct CoreContext {
         bytesIn = 0;
         bytesOut = 0;
         dmaOps = 0;
+        scalarUbReads = 0;
+        scalarUbWrites = 0;
+        scalarGmReads = 0;
+        scalarGmWrites = 0;
+        vectorOps = 0;
+        vectorRepeats = 0;
+        setFlags = 0;
+        waitFlags = 0;
+        pipeBarriers = 0;
+        queueOps = 0;
+        dmaLog = nullptr;
         events = nullptr;
         launchStartUs = 0.0;
     }
@@ -149,6 +176,17 @@ void ClearUbHazards(CoreContext &core, const void *address, size_t bytes);
 // An instruction issued by the scalar unit to `unit` starts after everything the scalar unit has
 // already waited for.
 void IssueTo(CoreContext &core, Unit unit);
+// SetFlag immediately followed by WaitFlag from `producer` to `consumer`, inside an API's
+// implementation (no event slot is taken; counted as one SetFlag and one WaitFlag).
+void FenceUnits(CoreContext &core, Unit producer, Unit consumer);
+
+// ---- counters (both modes) ----
+// One vector instruction writing `bytes` of destination: its repeats are 256 B each.
+inline void CountVector(CoreContext &core, uint64_t bytes)
+{
+    ++core.vectorOps;
+    core.vectorRepeats += (bytes + 255) / 256;
+}
 
 // ---- forwarded copies (fast mode) ----
 // Performs the pending GM->UB copy of every mirror overlapping UB [address, address + bytes) and

@@ -64,15 +64,20 @@ public:
 
     T GetValue(uint64_t offset) const
     {
-        const T *element = CheckedElement(offset, "GlobalTensor::GetValue");
+        ascendc_cpu::detail::CoreContext *core = ascendc_cpu::detail::CurrentCore();
+        const T *element = CheckedElement(core, offset, "GlobalTensor::GetValue");
+        if (core != nullptr) {
+            ++core->scalarGmReads;
+        }
         return ascendc_cpu::detail::LoadScalar<T>(element);
     }
 
     void SetValue(uint64_t offset, T value)
     {
-        T *element = CheckedElement(offset, "GlobalTensor::SetValue");
         ascendc_cpu::detail::CoreContext *core = ascendc_cpu::detail::CurrentCore();
+        T *element = CheckedElement(core, offset, "GlobalTensor::SetValue");
         if (core != nullptr) {
+            ++core->scalarGmWrites;
             ascendc_cpu::detail::MaterialiseGmWrite(*core, element, sizeof(T));
         }
         ascendc_cpu::detail::StoreScalar<T>(element, value);
@@ -85,14 +90,13 @@ public:
 private:
     friend struct ascendc_cpu::detail::TensorAccess;
 
-    T *CheckedElement(uint64_t offset, const char *api) const
+    T *CheckedElement(const ascendc_cpu::detail::CoreContext *core, uint64_t offset, const char *api) const
     {
         T *element = address_ + offset;
         if (address_ == nullptr ||
             (tensorEnd_ != nullptr && (element < tensorBegin_ || element + 1 > tensorEnd_))) {
             ascendc_cpu::detail::GmOutOfBounds(api, element, sizeof(T), tensorBegin_, tensorEnd_);
         }
-        const ascendc_cpu::detail::CoreContext *core = ascendc_cpu::detail::CurrentCore();
         if (core == nullptr || core->checked) {
             ascendc_cpu::detail::CheckGmRegistered(element, sizeof(T), api);
         }
@@ -115,6 +119,7 @@ public:
     T GetValue(uint32_t index) const
     {
         const T *element = CheckedElement(index, "LocalTensor::GetValue");
+        ++core_->scalarUbReads;
         ascendc_cpu::detail::MaterialiseUb(*core_, element, sizeof(T));
         if (core_->checked) {
             ascendc_cpu::detail::CheckUbRead(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T),
@@ -126,6 +131,7 @@ public:
     void SetValue(uint32_t index, T value) const
     {
         T *element = CheckedElement(index, "LocalTensor::SetValue");
+        ++core_->scalarUbWrites;
         ascendc_cpu::detail::MaterialiseUb(*core_, element, sizeof(T));
         if (core_->checked) {
             ascendc_cpu::detail::NoteUbWrite(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T));

@@ -1,5 +1,6 @@
 // The vector instructions a data-movement kernel needs: Duplicate, CreateVecIndex, Adds.
-// Operands must start 32-byte aligned in UB; they run on the vector unit (PIPE_V).
+// Operands must start 32-byte aligned in UB; they run on the vector unit (PIPE_V), except the
+// scalar first block of CreateVecIndex on dav-c220.
 #ifndef ASCENDC_CPU_KERNEL_VECTOR_H
 #define ASCENDC_CPU_KERNEL_VECTOR_H
 
@@ -7,6 +8,7 @@
 #include <type_traits>
 
 #include "ascendc_cpu/kernel/core.h"
+#include "ascendc_cpu/kernel/sync.h"
 #include "ascendc_cpu/kernel/tensor.h"
 
 namespace ascendc_cpu {
@@ -20,16 +22,26 @@ struct IsOneOf<T, First, Rest...>
     : std::integral_constant<bool, std::is_same<T, First>::value || IsOneOf<T, Rest...>::value> {
 };
 
+// Checks alignment and extent of one vector operand (both modes).
+template <typename T>
+inline void CheckVectorOperand(const AscendC::LocalTensor<T> &tensor, uint64_t count, const char *api,
+                               const char *operand)
+{
+    CoreContext &core = TensorAccess::Core(tensor);
+    const UbOperand ub = TensorAccess::Ub(tensor, api);
+    CheckUbAligned(core, ub.address, api, operand);
+    CheckUbRange(core, api, ub.address, static_cast<size_t>(count * sizeof(T)), ub.bufferBegin, ub.bufferEnd);
+}
+
 // Checks one vector operand and returns its first element; notes the access for the hazard checker.
 template <typename T>
 inline T *VectorOperand(const AscendC::LocalTensor<T> &tensor, uint64_t count, bool write, const char *api,
                         const char *operand)
 {
+    CheckVectorOperand(tensor, count, api, operand);
     CoreContext &core = TensorAccess::Core(tensor);
     const UbOperand ub = TensorAccess::Ub(tensor, api);
-    CheckUbAligned(core, ub.address, api, operand);
     const size_t bytes = static_cast<size_t>(count * sizeof(T));
-    CheckUbRange(core, api, ub.address, bytes, ub.bufferBegin, ub.bufferEnd);
     MaterialiseUb(core, ub.address, bytes);
     if (core.checked) {
         IssueTo(core, kVector);
@@ -62,6 +74,82 @@ inline T AddScalar(const T &a, const T &b)
     }
 }
 
+template <typename T>
+inline T IndexValue(const T &firstValue, uint32_t i)
+{
+    if constexpr (std::is_integral<T>::value) {
+        return AddScalar<T>(firstValue, static_cast<T>(i));
+    } else {
+        return T(static_cast<float>(firstValue) + static_cast<float>(i));
+    }
+}
+
+// One vector Adds instruction: dst[i] = src[i] + scalarValue, i < count; `api` names it in messages.
+template <typename T>
+inline void AddsImpl(const AscendC::LocalTensor<T> &dstLocal, const AscendC::LocalTensor<T> &srcLocal,
+                     const T &scalarValue, uint32_t count, const char *api)
+{
+    const T *src = VectorOperand(srcLocal, count, false, api, "src");
+    T *dst = VectorOperand(dstLocal, count, true, api, "dst");
+    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
+    for (uint32_t i = 0; i < count; ++i) {
+        dst[i] = AddScalar<T>(src[i], scalarValue);
+    }
+}
+
+// CreateVecIndex as the dav-c220 (Atlas A2/A3) implementation runs it: the first 32-byte block
+// (or all of `count`, when smaller) by scalar stores on PIPE_S, then an S->V fence, then vector
+// Adds that each extend the run from the block or repeat before it, one block at a time up to one
+// repeat (256 B), then one repeat at a time, with PipeBarrier<PIPE_V> between them.
+template <typename T>
+inline void CreateVecIndexDavC220(const AscendC::LocalTensor<T> &dst, const T &firstValue, uint32_t count)
+{
+    constexpr uint32_t kBlock = 32 / sizeof(T);
+    constexpr uint32_t kRepeat = 256 / sizeof(T);
+    const char *api = "CreateVecIndex";
+    CoreContext &core = TensorAccess::Core(dst);
+    T *out = TensorAccess::Data(dst);
+    const uint32_t head = count < kBlock ? count : kBlock;
+    for (uint32_t i = 0; i < head; ++i) {  // LocalTensor::SetValue semantics
+        ++core.scalarUbWrites;
+        MaterialiseUb(core, out + i, sizeof(T));
+        if (core.checked) {
+            NoteUbWrite(core, kScalar, out + i, sizeof(T));
+        }
+        out[i] = IndexValue<T>(firstValue, i);
+    }
+    FenceUnits(core, kScalar, kVector);  // SetFlag/WaitFlag<HardEvent::S_V>
+    if (count <= kBlock) {
+        return;
+    }
+    const T blockStep = static_cast<T>(kBlock);
+    const uint32_t blockLoops = count >= kRepeat ? kRepeat / kBlock - 1 : count / kBlock - 1;
+    for (uint32_t i = 0; i < blockLoops; ++i) {
+        AddsImpl(dst[(i + 1) * kBlock], dst[i * kBlock], blockStep, kBlock, api);
+        PipeBarrierImpl(PIPE_V);
+    }
+    const uint32_t blockTail = count >= kRepeat ? 0 : count % kBlock;
+    if (blockTail > 0) {
+        const uint32_t at = count / kBlock * kBlock;
+        AddsImpl(dst[at], dst[at - kBlock], blockStep, blockTail, api);
+        PipeBarrierImpl(PIPE_V);
+    }
+    if (count <= kRepeat) {
+        return;
+    }
+    const T repeatStep = static_cast<T>(kRepeat);
+    const uint32_t repeatLoops = count / kRepeat - 1;
+    for (uint32_t i = 0; i < repeatLoops; ++i) {
+        AddsImpl(dst[(i + 1) * kRepeat], dst[i * kRepeat], repeatStep, kRepeat, api);
+        PipeBarrierImpl(PIPE_V);
+    }
+    const uint32_t repeatTail = count % kRepeat;
+    if (repeatTail > 0) {
+        const uint32_t at = count / kRepeat * kRepeat;
+        AddsImpl(dst[at], dst[at - kRepeat], repeatStep, repeatTail, api);
+    }
+}
+
 }  // namespace detail
 }  // namespace ascendc_cpu
 
@@ -76,25 +164,30 @@ inline void Duplicate(const LocalTensor<T> &dstLocal, const T &scalarValue, cons
                   "Duplicate supports half, bfloat16_t, int16_t, uint16_t, int32_t, uint32_t, float");
     CheckVectorCount(count, "Duplicate");
     T *dst = VectorOperand(dstLocal, static_cast<uint64_t>(count), true, "Duplicate", "dst");
+    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
     for (int32_t i = 0; i < count; ++i) {
         dst[i] = scalarValue;
     }
 }
 
-// dst[i] = firstValue + i for i in [0, count).
+// dst[i] = firstValue + i for i in [0, count). How it runs depends on the architecture (see
+// CreateVecIndexDavC220 below); on dav-3510 it is one vector instruction.
 template <typename T>
 inline void CreateVecIndex(LocalTensor<T> dst, const T &firstValue, uint32_t count)
 {
     using namespace ascendc_cpu::detail;
     static_assert(IsOneOf<T, half, int16_t, int32_t, float>::value,
                   "CreateVecIndex supports half, int16_t, int32_t, float");
+    CoreContext &core = TensorAccess::Core(dst);
+    if (core.arch == ascendc_cpu::Arch::kDavC220) {
+        CheckVectorOperand(dst, count, "CreateVecIndex", "dst");
+        CreateVecIndexDavC220(dst, firstValue, count);
+        return;
+    }
     T *out = VectorOperand(dst, count, true, "CreateVecIndex", "dst");
+    CountVector(core, static_cast<uint64_t>(count) * sizeof(T));
     for (uint32_t i = 0; i < count; ++i) {
-        if constexpr (std::is_integral<T>::value) {
-            out[i] = AddScalar<T>(firstValue, static_cast<T>(i));
-        } else {
-            out[i] = T(static_cast<float>(firstValue) + static_cast<float>(i));
-        }
+        out[i] = IndexValue<T>(firstValue, i);
     }
 }
 
@@ -106,11 +199,7 @@ inline void Adds(const LocalTensor<T> &dstLocal, const LocalTensor<T> &srcLocal,
     using namespace ascendc_cpu::detail;
     static_assert(IsOneOf<T, half, int16_t, int32_t, float>::value, "Adds supports half, int16_t, int32_t, float");
     CheckVectorCount(count, "Adds");
-    const T *src = VectorOperand(srcLocal, static_cast<uint64_t>(count), false, "Adds", "src");
-    T *dst = VectorOperand(dstLocal, static_cast<uint64_t>(count), true, "Adds", "dst");
-    for (int32_t i = 0; i < count; ++i) {
-        dst[i] = AddScalar<T>(src[i], scalarValue);
-    }
+    AddsImpl(dstLocal, srcLocal, scalarValue, static_cast<uint32_t>(count), "Adds");
 }
 
 }  // namespace AscendC
