@@ -1,6 +1,6 @@
 // The one table of data types MoeReRouting knows: codes (aclDataType values), names, sizes and the
 // roles each type may play. Everything else (checks, tiling, the C API, the Python layer via
-// MoeReRoutingCpuDtypeTable) reads this table; nothing retypes it.
+// MoeReRoutingDtypeTable and MoeReRoutingDtypeRole) reads this table; nothing retypes it.
 #ifndef MOE_RE_ROUTING_DTYPES_H
 #define MOE_RE_ROUTING_DTYPES_H
 
@@ -25,8 +25,7 @@ struct DtypeInfo {
 };
 
 // aclDataType numeric values (acl_base.h). Types with no role are listed so that messages can
-// name them. The CPU backend's acl header static_asserts that its
-// enum agrees with these.
+// name them. A unit test (tests/ut/api) checks that the CPU backend's aclDataType enum agrees.
 inline constexpr DtypeInfo kDtypeTable[] = {
     {0, "FLOAT", 32, kRoleTokens | kRoleScales},
     {1, "FLOAT16", 16, kRoleTokens | kRoleTokensOfficial},

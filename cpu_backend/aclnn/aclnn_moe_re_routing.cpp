@@ -37,51 +37,6 @@ static_assert(ACLNN_SUCCESS == kSuccess && ACLNN_ERR_PARAM_NULLPTR == kErrParamN
 static_assert(ACL_FORMAT_NCHW == kFormatNCHW && ACL_FORMAT_NHWC == kFormatNHWC && ACL_FORMAT_ND == kFormatND,
               "aclFormat values and op_host format constants disagree");
 
-struct AclDtypeName {
-    aclDataType code;
-    const char *name;
-};
-#define MRR_ACL_DTYPE(name) {ACL_##name, #name}
-constexpr AclDtypeName kAclDtypeNames[] = {
-    MRR_ACL_DTYPE(FLOAT),        MRR_ACL_DTYPE(FLOAT16),       MRR_ACL_DTYPE(INT8),
-    MRR_ACL_DTYPE(INT32),        MRR_ACL_DTYPE(UINT8),         MRR_ACL_DTYPE(INT16),
-    MRR_ACL_DTYPE(UINT16),       MRR_ACL_DTYPE(UINT32),        MRR_ACL_DTYPE(INT64),
-    MRR_ACL_DTYPE(UINT64),       MRR_ACL_DTYPE(DOUBLE),        MRR_ACL_DTYPE(BOOL),
-    MRR_ACL_DTYPE(STRING),       MRR_ACL_DTYPE(COMPLEX64),     MRR_ACL_DTYPE(COMPLEX128),
-    MRR_ACL_DTYPE(BF16),         MRR_ACL_DTYPE(INT4),          MRR_ACL_DTYPE(UINT1),
-    MRR_ACL_DTYPE(COMPLEX32),    MRR_ACL_DTYPE(HIFLOAT8),      MRR_ACL_DTYPE(FLOAT8_E5M2),
-    MRR_ACL_DTYPE(FLOAT8_E4M3FN), MRR_ACL_DTYPE(FLOAT8_E8M0),  MRR_ACL_DTYPE(FLOAT6_E3M2),
-    MRR_ACL_DTYPE(FLOAT6_E2M3),  MRR_ACL_DTYPE(FLOAT4_E2M1),   MRR_ACL_DTYPE(FLOAT4_E1M2),
-};
-#undef MRR_ACL_DTYPE
-
-constexpr bool SameName(const char *a, const char *b)
-{
-    while (*a != '\0' && *a == *b) {
-        ++a;
-        ++b;
-    }
-    return *a == *b;
-}
-
-// Every entry of the operator's dtype table names an aclDataType of the same value.
-constexpr bool DtypeTableMatchesAcl()
-{
-    for (const DtypeInfo &d : kDtypeTable) {
-        bool found = false;
-        for (const AclDtypeName &acl : kAclDtypeNames) {
-            if (SameName(acl.name, d.name)) {
-                found = acl.code == d.code;
-            }
-        }
-        if (!found) {
-            return false;
-        }
-    }
-    return true;
-}
-static_assert(DtypeTableMatchesAcl(), "kDtypeTable codes disagree with the aclDataType enum of acl/acl_base.h");
-
 // Problems that move less than this run their blocks one after another on the caller: the
 // thread-pool hand-off would cost more than the copy.
 constexpr int64_t kSequentialBytes = 64 * 1024;

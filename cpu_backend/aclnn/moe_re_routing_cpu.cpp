@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -170,6 +171,23 @@ int32_t MoeReRoutingDtypeTable(const MoeReRoutingDtypeInfo **table)
         *table = moe_re_routing::cpu::kCDtypeTable.data();
     }
     return moe_re_routing::kDtypeCount;
+}
+
+uint32_t MoeReRoutingDtypeRole(const char *role)
+{
+    static const std::pair<const char *, uint32_t> kRoles[] = {
+        {"tokens", moe_re_routing::kRoleTokens},
+        {"tokens_official", moe_re_routing::kRoleTokensOfficial},
+        {"counts", moe_re_routing::kRoleCounts},
+        {"scales", moe_re_routing::kRoleScales},
+        {"packed4", moe_re_routing::kRolePacked4},
+    };
+    for (const auto &entry : kRoles) {
+        if (role != nullptr && std::strcmp(role, entry.first) == 0) {
+            return entry.second;
+        }
+    }
+    return 0;
 }
 
 const char *MoeReRoutingStatusName(aclnnStatus status)

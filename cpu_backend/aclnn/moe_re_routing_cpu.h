@@ -15,16 +15,20 @@ extern "C" {
 
 #define MOE_RE_ROUTING_API __attribute__((visibility("default")))
 
-/* One row of the operator's dtype table (see op_host/moe_re_routing_dtypes.h for the roles). */
+/* One row of the operator's dtype table (op_host/moe_re_routing_dtypes.h). */
 typedef struct {
     int32_t code;      /* aclDataType */
     const char *name;  /* e.g. "BF16" */
     uint32_t bits;     /* bits per element (4 for packed fp4) */
-    uint32_t roles;    /* 1 tokens, 2 official tokens, 4 counts, 8 scales, 16 packed two per byte */
+    uint32_t roles;    /* mask of the role bits MoeReRoutingDtypeRole returns */
 } MoeReRoutingDtypeInfo;
 
 /* Sets *table to the dtype table and returns its length. */
 MOE_RE_ROUTING_API int32_t MoeReRoutingDtypeTable(const MoeReRoutingDtypeInfo **table);
+
+/* The bit of a role in MoeReRoutingDtypeInfo.roles: "tokens", "tokens_official" (accepted by the
+ * official operator), "counts", "scales" or "packed4" (two elements per byte); 0 for other names. */
+MOE_RE_ROUTING_API uint32_t MoeReRoutingDtypeRole(const char *role);
 
 /* "ACLNN_ERR_PARAM_INVALID" etc.; "UNKNOWN" for other values. */
 MOE_RE_ROUTING_API const char *MoeReRoutingStatusName(aclnnStatus status);

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple, Optional, Union
 
 import numpy as np
 
-from ._ffi import ffi, lib
+from ._ffi import facts, ffi
 from .errors import param_type_error
 
 try:  # bf16 / fp8 numpy types
@@ -54,20 +54,12 @@ EXPLICIT_TO_ACL: dict[str, str] = {
     "float8_e8m0": "FLOAT8_E8M0",
 }
 
-# aclDataType codes of the public CANN enum, used ONLY when the loaded library has no
-# MoeReRoutingDtypeTable (CANN's cust_opapi). A test checks they agree with the C table.
-_CANN_FALLBACK_CODES: dict[str, tuple[int, int]] = {
-    "FLOAT": (0, 32), "FLOAT16": (1, 16), "INT8": (2, 8), "INT32": (3, 32), "UINT8": (4, 8),
-    "INT16": (6, 16), "UINT16": (7, 16), "INT64": (9, 64), "BF16": (27, 16), "HIFLOAT8": (34, 8),
-    "FLOAT8_E5M2": (35, 8), "FLOAT8_E4M3FN": (36, 8), "FLOAT8_E8M0": (37, 8),
-    "FLOAT4_E2M1": (40, 4), "FLOAT4_E1M2": (41, 4),
-}  # fmt: skip
-
-ROLE_TOKENS = 1
-ROLE_TOKENS_OFFICIAL = 2
-ROLE_COUNTS = 4
-ROLE_SCALES = 8
-ROLE_PACKED4 = 16
+# Role bits of TableEntry.roles, from C (MoeReRoutingDtypeRole).
+ROLE_TOKENS: int = int(facts.MoeReRoutingDtypeRole(b"tokens"))
+ROLE_TOKENS_OFFICIAL: int = int(facts.MoeReRoutingDtypeRole(b"tokens_official"))
+ROLE_COUNTS: int = int(facts.MoeReRoutingDtypeRole(b"counts"))
+ROLE_SCALES: int = int(facts.MoeReRoutingDtypeRole(b"scales"))
+ROLE_PACKED4: int = int(facts.MoeReRoutingDtypeRole(b"packed4"))
 
 
 class TableEntry(NamedTuple):
@@ -78,17 +70,14 @@ class TableEntry(NamedTuple):
 
 
 def _read_table() -> dict[str, TableEntry]:
-    if lib.has("MoeReRoutingDtypeTable"):
-        pp = ffi.new("MoeReRoutingDtypeInfo **")
-        n = lib.MoeReRoutingDtypeTable(pp)
-        out = {}
-        for i in range(n):
-            e = pp[0][i]
-            name = ffi.string(e.name).decode()
-            out[name] = TableEntry(int(e.code), name, int(e.bits), int(e.roles))
-        return out
-    # CANN: roles unknown (-1 = any); validation happens in the operator anyway.
-    return {k: TableEntry(c, k, b, -1) for k, (c, b) in _CANN_FALLBACK_CODES.items()}
+    pp = ffi.new("MoeReRoutingDtypeInfo **")
+    n = facts.MoeReRoutingDtypeTable(pp)
+    out = {}
+    for i in range(n):
+        e = pp[0][i]
+        name = ffi.string(e.name).decode()
+        out[name] = TableEntry(int(e.code), name, int(e.bits), int(e.roles))
+    return out
 
 
 _TABLE = _read_table()
@@ -142,7 +131,7 @@ def supported_names(role: int) -> list[str]:
     names = []
     for np_name, a in NUMPY_TO_ACL.items():
         e = _TABLE.get(a)
-        if e is not None and (e.roles == -1 or e.roles & role):
+        if e is not None and e.roles & role:
             names.append(np_name)
     return names
 

@@ -12,8 +12,13 @@ Lookup order of the library that provides the aclnn and AscendCL functions:
 
 ``$MOE_RE_ROUTING_BACKEND=cpu`` skips step 2, ``=cann`` makes a failure in step 2 an error.
 
-The cdef below mirrors the C headers exactly (aclnn_moe_re_routing.h, acl/acl.h,
+The cdef below declares what Python calls from the C headers (aclnn_moe_re_routing.h, acl/acl.h,
 aclnn/acl_meta.h and cpu_backend/aclnn/moe_re_routing_cpu.h); enums are ``int`` in the C ABI.
+tests/python/test_ffi.py parses the installed headers and checks every declaration against them.
+
+The operator's facts that live in C (the dtype table and its roles) are always read from the
+package's own library (:data:`facts`), whichever backend runs the operator: CANN's libraries do not
+export them.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import cffi
 
 from .errors import MoeReRoutingError
 
-__all__ = ["BackendInfo", "backend", "cmake_prefix", "ffi", "lib"]
+__all__ = ["CDEF", "BackendInfo", "backend", "cmake_prefix", "facts", "ffi", "lib"]
 
 CDEF = r"""
 typedef int aclError;
@@ -74,6 +79,7 @@ typedef struct {
     uint32_t roles;
 } MoeReRoutingDtypeInfo;
 int32_t MoeReRoutingDtypeTable(const MoeReRoutingDtypeInfo **table);
+uint32_t MoeReRoutingDtypeRole(const char *role);
 const char *MoeReRoutingStatusName(aclnnStatus status);
 const char *MoeReRoutingVersion(void);
 aclnnStatus MoeReRoutingCpuSetPlatform(uint32_t aivCoreNum, uint32_t ubBytes);
@@ -219,6 +225,13 @@ def _load() -> tuple[_Lib, BackendInfo]:
                 raise MoeReRoutingError(-1, f"cannot load the CANN libraries: {exc}") from exc
             warnings.warn(f"CANN libraries not loadable ({exc}); using the CPU backend", stacklevel=3)
 
+    path = _package_library()
+    handle = ffi.dlopen(str(path), ffi.RTLD_NOW)
+    return _Lib([handle], "cpu"), BackendInfo("cpu", [str(path)])
+
+
+def _package_library() -> Path:
+    """The package's own ``lib/libmoe_re_routing.so`` (CPU backend, installed by ``pip install .``)."""
     path = _PACKAGE_DIR / "lib" / LIBRARY_NAME
     if not path.is_file() and (_PACKAGE_DIR / "lib64" / LIBRARY_NAME).is_file():
         path = _PACKAGE_DIR / "lib64" / LIBRARY_NAME
@@ -228,8 +241,10 @@ def _load() -> tuple[_Lib, BackendInfo]:
             f"{path} not found: install the package with `pip install .` from the repository root, "
             "or set MOE_RE_ROUTING_LIBRARY to a built libmoe_re_routing.so",
         )
-    handle = ffi.dlopen(str(path), ffi.RTLD_NOW)
-    return _Lib([handle], "cpu"), BackendInfo("cpu", [str(path)])
+    return path
 
 
 lib, backend = _load()
+#: The library the operator's facts are read from (dtype table, roles): ``lib`` itself when it
+#: exports them, else the package's own CPU-backend library.
+facts = lib if lib.has("MoeReRoutingDtypeTable") else _Lib([ffi.dlopen(str(_package_library()))], "cpu")

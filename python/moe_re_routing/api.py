@@ -229,8 +229,8 @@ _run_host = (
 _from_buffer = ffi.from_buffer
 _new = ffi.new
 _NULL = ffi.NULL
-_ACL_FLOAT = 0
-_ACL_INT32 = 3
+_ACL_FLOAT = _dtypes.acl_code("FLOAT")
+_ACL_INT32 = _dtypes.acl_code("INT32")
 _codes: dict[np.dtype, Optional[int]] = {}  # numpy dtype -> ACL code, None: general path
 
 

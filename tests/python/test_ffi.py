@@ -25,14 +25,15 @@ def test_status_values_agree_with_c():
     assert runtime.status_name(12345) == "UNKNOWN"
 
 
-def test_dtype_table_from_c_and_cann_fallback_agree():
+def test_dtype_table_and_roles_from_c():
     table = mrr.dtype_table()
     assert table["BF16"].code == 27 and table["BF16"].bits == 16
+    roles = (_dtypes.ROLE_TOKENS, _dtypes.ROLE_TOKENS_OFFICIAL, _dtypes.ROLE_COUNTS, _dtypes.ROLE_SCALES)
+    assert sorted((*roles, _dtypes.ROLE_PACKED4)) == [1, 2, 4, 8, 16]
     assert table["FLOAT4_E2M1"].roles & _dtypes.ROLE_PACKED4
-    for name, (code, bits) in _dtypes._CANN_FALLBACK_CODES.items():
-        assert table[name].code == code and table[name].bits == bits
-    # The fallback covers every dtype the operator accepts in some role.
-    assert {n for n, e in table.items() if e.roles} <= set(_dtypes._CANN_FALLBACK_CODES)
+    assert table["BF16"].roles & _dtypes.ROLE_TOKENS_OFFICIAL
+    assert table["INT64"].roles == _dtypes.ROLE_COUNTS
+    assert table["FLOAT8_E8M0"].roles == _dtypes.ROLE_SCALES
     # Every numpy mapping names an ACL type of the table with the right size.
     for np_name, acl in _dtypes.NUMPY_TO_ACL.items():
         dt = _dtypes.numpy_dtype_for(acl)

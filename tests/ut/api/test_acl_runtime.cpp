@@ -185,6 +185,52 @@ TEST(AclRuntime, dtype_table_from_c)
     EXPECT_TRUE(sawBf16);
 }
 
+// Every entry of the operator's dtype table names an aclDataType enumerator of the same value.
+TEST(AclRuntime, dtype_table_agrees_with_the_acl_enum)
+{
+    struct Named {
+        aclDataType code;
+        const char *name;
+    };
+#define MRR_ACL_DTYPE(name) Named{ACL_##name, #name}
+    const Named enumerators[] = {
+        MRR_ACL_DTYPE(FLOAT),         MRR_ACL_DTYPE(FLOAT16),     MRR_ACL_DTYPE(INT8),
+        MRR_ACL_DTYPE(INT32),         MRR_ACL_DTYPE(UINT8),       MRR_ACL_DTYPE(INT16),
+        MRR_ACL_DTYPE(UINT16),        MRR_ACL_DTYPE(UINT32),      MRR_ACL_DTYPE(INT64),
+        MRR_ACL_DTYPE(UINT64),        MRR_ACL_DTYPE(DOUBLE),      MRR_ACL_DTYPE(BOOL),
+        MRR_ACL_DTYPE(STRING),        MRR_ACL_DTYPE(COMPLEX64),   MRR_ACL_DTYPE(COMPLEX128),
+        MRR_ACL_DTYPE(BF16),          MRR_ACL_DTYPE(INT4),        MRR_ACL_DTYPE(UINT1),
+        MRR_ACL_DTYPE(COMPLEX32),     MRR_ACL_DTYPE(HIFLOAT8),    MRR_ACL_DTYPE(FLOAT8_E5M2),
+        MRR_ACL_DTYPE(FLOAT8_E4M3FN), MRR_ACL_DTYPE(FLOAT8_E8M0), MRR_ACL_DTYPE(FLOAT6_E3M2),
+        MRR_ACL_DTYPE(FLOAT6_E2M3),   MRR_ACL_DTYPE(FLOAT4_E2M1), MRR_ACL_DTYPE(FLOAT4_E1M2),
+    };
+#undef MRR_ACL_DTYPE
+    const MoeReRoutingDtypeInfo *table = nullptr;
+    const int32_t n = MoeReRoutingDtypeTable(&table);
+    ASSERT_GT(n, 0);
+    for (int32_t i = 0; i < n; ++i) {
+        bool found = false;
+        for (const Named &e : enumerators) {
+            if (std::string(e.name) == table[i].name) {
+                found = true;
+                EXPECT_EQ(table[i].code, static_cast<int32_t>(e.code)) << table[i].name;
+            }
+        }
+        EXPECT_TRUE(found) << table[i].name << " is not an aclDataType enumerator";
+    }
+}
+
+TEST(AclRuntime, dtype_roles_by_name)
+{
+    EXPECT_EQ(MoeReRoutingDtypeRole("tokens"), 1u);
+    EXPECT_EQ(MoeReRoutingDtypeRole("tokens_official"), 2u);
+    EXPECT_EQ(MoeReRoutingDtypeRole("counts"), 4u);
+    EXPECT_EQ(MoeReRoutingDtypeRole("scales"), 8u);
+    EXPECT_EQ(MoeReRoutingDtypeRole("packed4"), 16u);
+    EXPECT_EQ(MoeReRoutingDtypeRole("other"), 0u);
+    EXPECT_EQ(MoeReRoutingDtypeRole(nullptr), 0u);
+}
+
 TEST(AclRuntime, status_names_and_version)
 {
     EXPECT_EQ(std::string(MoeReRoutingStatusName(ACLNN_ERR_PARAM_INVALID)), std::string("ACLNN_ERR_PARAM_INVALID"));
