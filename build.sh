@@ -40,7 +40,7 @@ build_cann() {
 python_deps() {
     say "Python dependencies"
     "$PYTHON" -m pip install -q --disable-pip-version-check \
-        "numpy>=1.22" "cffi>=1.15" ml_dtypes "scikit-build-core>=0.10" ninja "$@"
+        "numpy>=1.22" "cffi>=1.15" ml_dtypes "scikit-build-core>=0.11" ninja "$@"
 }
 
 install_cpu() {

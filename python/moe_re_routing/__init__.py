@@ -11,6 +11,8 @@ when an installed custom OPP is found (see :mod:`moe_re_routing._ffi`).
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from ._dtypes import dtype_table
 from ._ffi import backend, cmake_prefix
 from .api import DeviceTensor, MoeReRoutingResult, moe_re_routing, moe_re_routing_device
@@ -39,7 +41,7 @@ from .runtime import (
     version,
 )
 
-__version__ = "0.1.0"
+__version__: str = _metadata.version("moe-re-routing")
 
 __all__ = [
     "DeviceTensor",
