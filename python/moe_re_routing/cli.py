@@ -12,6 +12,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from .workload import make_case, mismatched_outputs, payload, random_bytes, random_counts, token_dtypes
+
 __all__ = ["main"]
 
 
@@ -43,108 +45,6 @@ class Progress:
         sys.stderr.flush()
 
 
-def uniform_counts(n: int, e: int, a: int, dtype: Any) -> np.ndarray:
-    """The benchmark's fill: each cell A // (N*E), the last cell takes the remainder."""
-    c = np.full(n * e, a // (n * e), dtype=np.int64)
-    c[-1] += a - int(c.sum())
-    return c.reshape(n, e).astype(dtype)
-
-
-def random_counts(
-    rng: np.random.Generator, n: int, e: int, a: int, dtype: Any, zero_frac: float = 0.0
-) -> np.ndarray:
-    """[N, E] counts summing to A, multinomial over random weights; ~zero_frac cells forced empty."""
-    w = rng.random(n * e)
-    if zero_frac > 0:
-        w[rng.random(n * e) < zero_frac] = 0.0
-    if w.sum() == 0:
-        w[int(rng.integers(n * e))] = 1.0
-    c = rng.multinomial(a, w / w.sum()) if a > 0 else np.zeros(n * e, np.int64)
-    return c.reshape(n, e).astype(dtype)
-
-
-def random_bytes(rng: np.random.Generator, shape: Sequence[int], dtype: Any) -> np.ndarray:
-    dt = np.dtype(dtype)
-    n = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
-    return rng.integers(0, 256, size=n, dtype=np.uint8).view(dt).reshape(tuple(shape))
-
-
-def token_dtypes() -> list[tuple[str, np.dtype, Optional[str]]]:
-    """Every tokens dtype of the C table: (ACL name, numpy carrier, explicit tokens_dtype or None)."""
-    from ._dtypes import EXPLICIT_TO_ACL, NUMPY_TO_ACL, ROLE_TOKENS, dtype_table, numpy_dtype_for
-
-    out = []
-    for name, e in dtype_table().items():
-        if e.roles != -1 and not e.roles & ROLE_TOKENS:
-            continue
-        explicit = None
-        if name not in NUMPY_TO_ACL.values() or (
-            numpy_dtype_for(name) == np.dtype(np.uint8) and name != "UINT8"
-        ):
-            explicit = next((k for k, v in EXPLICIT_TO_ACL.items() if v == name), name)
-        out.append((name, numpy_dtype_for(name), explicit))
-    return out
-
-
-def _dtype_arg(name: str) -> tuple[np.dtype, Optional[str], bool]:
-    """CLI dtype name -> (carrier numpy dtype, explicit tokens_dtype, packed fp4)."""
-    from ._dtypes import EXPLICIT_TO_ACL, NUMPY_TO_ACL, numpy_dtype_for
-
-    key = name.lower()
-    if key in EXPLICIT_TO_ACL:
-        acl = EXPLICIT_TO_ACL[key]
-        return numpy_dtype_for(acl), key, acl.startswith("FLOAT4")
-    aliases = {
-        "fp16": "float16",
-        "bf16": "bfloat16",
-        "fp32": "float32",
-        "float": "float32",
-        "half": "float16",
-    }
-    key = aliases.get(key, key)
-    if key in NUMPY_TO_ACL:
-        return numpy_dtype_for(NUMPY_TO_ACL[key]), None, False
-    raise SystemExit(
-        f"unknown dtype {name!r}; expected one of {sorted(set(NUMPY_TO_ACL) | set(EXPLICIT_TO_ACL))}"
-    )
-
-
-def make_case(
-    rng: np.random.Generator,
-    a: int,
-    h: int,
-    n: int,
-    e: int,
-    dtype: str,
-    count_dtype: str,
-    scales: bool,
-    counts: str = "uniform",
-) -> dict[str, Any]:
-    """Random inputs of a shape: tokens [A, H] (fp4: [A, H/2] uint8), counts, optional [A] scales."""
-    carrier, explicit, packed = _dtype_arg(dtype)
-    if packed and h % 2:
-        raise SystemExit(f"fp4 needs an even H, got {h}")
-    cols = h // 2 if packed else h
-    cdt = np.dtype(count_dtype)
-    c = uniform_counts(n, e, a, cdt) if counts == "uniform" else random_counts(rng, n, e, a, cdt)
-    return {
-        "tokens": random_bytes(rng, (a, cols), carrier),
-        "counts": c,
-        "scales": rng.random(a, dtype=np.float32) if scales else None,
-        "tokens_dtype": explicit,
-    }
-
-
-def moved_bytes(case: dict[str, Any]) -> dict[str, int]:
-    """Bytes the operator must read and write (payload, excluding metadata re-reads)."""
-    t, c, s = case["tokens"], case["counts"], case["scales"]
-    a = t.shape[0]
-    e = c.shape[1]
-    read = t.nbytes + c.nbytes + (s.nbytes if s is not None else 0)
-    written = t.nbytes + (s.nbytes if s is not None else 4 * a) + 4 * a + e * c.itemsize
-    return {"read": int(read), "written": int(written), "total": int(read + written)}
-
-
 def best_of(fn: Callable[[], Any], repeat: int) -> float:
     best = float("inf")
     for _ in range(max(repeat, 1)):
@@ -161,21 +61,6 @@ def _set_mode(mode: Optional[str]) -> None:
         set_mode(mode)
 
 
-def _compare(res: Any, ref: Any) -> list[str]:
-    names = ["permute_tokens", "permute_per_token_scales", "permute_token_idx", "expert_token_num"]
-    bad = []
-    for name, x, y in zip(names, res, ref):
-        if (
-            x.shape != y.shape
-            or x.dtype != y.dtype
-            or not np.array_equal(
-                np.ascontiguousarray(x).view(np.uint8), np.ascontiguousarray(y).view(np.uint8)
-            )
-        ):
-            bad.append(name)
-    return bad
-
-
 # ---- demo -------------------------------------------------------------------------------------
 
 
@@ -190,14 +75,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"MoeReRouting demo: tokens [{a}, {h}] int8, counts [{n}, {e}] int32 (random, sum {a}), "
         f"per_token_scales [{a}] float32"
     )
-    case = {
-        "tokens": rng.integers(-128, 128, size=(a, h), dtype=np.int8),
-        "counts": random_counts(rng, n, e, a, np.int32),
-        "scales": rng.random(a, dtype=np.float32),
-    }
-    res = moe_re_routing(case["tokens"], case["counts"], case["scales"])
-    ref = moe_re_routing_reference(case["tokens"], case["counts"], case["scales"])
-    bad = _compare(res, ref)
+    tokens = rng.integers(-128, 128, size=(a, h), dtype=np.int8)
+    counts = random_counts(rng, n, e, a, np.int32)
+    scales = rng.random(a, dtype=np.float32)
+    res = moe_re_routing(tokens, counts, scales)
+    ref = moe_re_routing_reference(tokens, counts, scales)
+    bad = mismatched_outputs(res, ref)
     if bad:
         print(f"MISMATCH against the numpy reference in: {', '.join(bad)}")
         return 1
@@ -206,12 +89,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "permute_token_idx, expert_token_num"
     )
     out = tuple(res)
-    t = best_of(lambda: moe_re_routing(case["tokens"], case["counts"], case["scales"], out=out), args.repeat)
-    mb = moved_bytes(case)
+    t = best_of(lambda: moe_re_routing(tokens, counts, scales, out=out), args.repeat)
+    mb = payload(tokens, counts, scales)
     print(
-        f"time (best of {args.repeat}): {t * 1e3:.2f} ms   moved {mb['total'] / 1e6:.1f} MB "
-        f"(read {mb['read'] / 1e6:.1f} + written {mb['written'] / 1e6:.1f})   "
-        f"{mb['total'] / t / 1e9:.2f} GB/s"
+        f"time (best of {args.repeat}): {t * 1e3:.2f} ms   moved {mb.total / 1e6:.1f} MB "
+        f"(read {mb.read / 1e6:.1f} + written {mb.written / 1e6:.1f})   "
+        f"{mb.total / t / 1e9:.2f} GB/s"
     )
     print(f"expert_token_num: {res.expert_token_num.tolist()}")
     return 0
@@ -291,7 +174,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 scales_dtype=c["scales_dtype"],
             )
             ref = moe_re_routing_reference(c["tokens"], c["counts"], c["scales"], c["ttype"], c["itype"])
-            bad = _compare(res, ref)
+            bad = mismatched_outputs(res, ref)
         except Exception as exc:
             bad = [f"{type(exc).__name__}: {exc}"]
         if bad:
@@ -361,32 +244,32 @@ def _stats(cores: list[dict[str, Any]]) -> dict[str, float]:
     return stats
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
+def _plan_report(args: argparse.Namespace) -> dict[str, Any]:
+    """Runs the shape traced on the requested platform; the tiling, our per-core schedule, the
+    payload and the official split's model, as ``plan --json`` prints them."""
     from . import moe_re_routing, runtime
 
-    _set_mode(args.mode)
     runtime.set_platform(args.cores, args.ub)
     runtime.set_trace(True)
     rng = np.random.default_rng(args.seed)
     case = make_case(
         rng, args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.counts
     )
-    moe_re_routing(case["tokens"], case["counts"], case["scales"], tokens_dtype=case["tokens_dtype"])
+    moe_re_routing(case.tokens, case.counts, case.scales, tokens_dtype=case.tokens_dtype)
     run = runtime.last_run()
     cores_list = run.get("cores", [])
-    a = args.A
-    row = case["tokens"].shape[1] * case["tokens"].itemsize if a else 0
-    srow = case["scales"].itemsize if case["scales"] is not None else 0
+    row = case.tokens.shape[1] * case.tokens.itemsize if args.A else 0
+    srow = case.scales.itemsize if case.scales is not None else 0
     in_row, out_row = row + srow, row + (srow or 4) + 4
-    mb = moved_bytes(case)
+    mb = payload(case.tokens, case.counts, case.scales)
     total_in = sum(int(c["bytes_in"]) for c in cores_list)
     total_out = sum(int(c["bytes_out"]) for c in cores_list)
-    official = official_split(case["counts"], args.cores, in_row, out_row)
+    official = official_split(case.counts, args.cores, in_row, out_row)
     report = dict(run)
     report.update(
         {
             "problem": {
-                "A": a,
+                "A": args.A,
                 "H": args.H,
                 "N": args.N,
                 "E": args.E,
@@ -396,24 +279,28 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 "counts": args.counts,
             },
             "platform": {"cores": args.cores, "ub_bytes_per_core": args.ub},
-            "payload": mb,
+            "payload": {"read": mb.read, "written": mb.written, "total": mb.total},
             "totals": {"bytes_in": total_in, "bytes_out": total_out, "bytes": total_in + total_out},
             "ours": _stats(cores_list),
             "official_model": {"cores": official, **_stats(official)},
         }
     )
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return 0
+    return report
+
+
+def _print_plan(report: dict[str, Any]) -> None:
+    """The text form of :func:`_plan_report`."""
+    pb, pf, mb, totals = report["problem"], report["platform"], report["payload"], report["totals"]
+    cores_list = report.get("cores", [])
     print(
-        f"MoeReRouting plan: A={a} H={args.H} N={args.N} E={args.E} tokens={args.dtype} "
-        f"counts={args.count_dtype} scales={'[A] float32' if args.scales else 'none'}"
+        f"MoeReRouting plan: A={pb['A']} H={pb['H']} N={pb['N']} E={pb['E']} tokens={pb['dtype']} "
+        f"counts={pb['count_dtype']} scales={'[A] float32' if pb['scales'] else 'none'}"
     )
-    print(f"platform: {args.cores} AIV cores, UB {args.ub} B per core")
+    print(f"platform: {pf['cores']} AIV cores, UB {pf['ub_bytes_per_core']} B per core")
     print("tiling:")
-    skip = {"cores"}
-    for k, v in run.items():
-        if k not in skip:
+    added = {"cores", "problem", "platform", "payload", "totals", "ours", "official_model"}
+    for k, v in report.items():
+        if k not in added:
             print(f"  {k:20s} {v}")
     print(f"schedule (ours: destination rows split over cores):  {len(cores_list)} blocks")
     print(
@@ -426,7 +313,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
             f"{c['vector_ops']:>10}"
         )
     print(
-        f"  total in {total_in} B, out {total_out} B; payload read {mb['read']} B, written {mb['written']} B"
+        f"  total in {totals['bytes_in']} B, out {totals['bytes_out']} B; "
+        f"payload read {mb['read']} B, written {mb['written']} B"
     )
     if cores_list:
         print(
@@ -446,6 +334,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     )
     if s["max_bytes"]:
         print(f"  the busiest core moves {o['max_bytes'] / s['max_bytes']:.1f}x less with our split")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    _set_mode(args.mode)
+    report = _plan_report(args)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_plan(report)
     return 0
 
 

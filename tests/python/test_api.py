@@ -7,8 +7,8 @@ import pytest
 
 import moe_re_routing as mrr
 from moe_re_routing._dtypes import numpy_dtype_for
-from moe_re_routing.cli import token_dtypes
 from moe_re_routing.reference import moe_re_routing_reference
+from moe_re_routing.workload import token_dtypes
 
 from conftest import assert_bytes_equal, assert_result_equal, random_counts, random_rows
 
