@@ -3,6 +3,7 @@
 // kernel (op_kernel/) on the Ascend C emulator with the NPU's block split.
 #include "aclnn_moe_re_routing.h"
 
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "acl_cpu_internal.h"
 #include "ascendc_cpu/runtime.h"
@@ -17,6 +19,7 @@
 #include "moe_re_routing_cpu_state.h"
 #include "moe_re_routing_dtypes.h"
 #include "moe_re_routing_host.h"
+#include "time_model.h"
 
 // The kernel entry `moe_re_routing` of op_kernel/moe_re_routing.cpp (GM_ADDR is uint8_t* on the CPU
 // build). Its C name equals our namespace's, so it is declared under another C++ name bound to
@@ -186,6 +189,28 @@ void RegisterExecutor(aclOpExecutor *executor)
     r.live.insert(executor);
 }
 
+// MOE_RE_ROUTING_PROFILE_DIR / MoeReRoutingCpuSetProfileDir: an msprof-shaped directory of
+// modelled times for this run (docs/time_model.md). A directory that cannot be written costs the
+// call nothing but a warning on stderr: the operator's result is already complete.
+void WriteRunProfile(const std::string &dir, const aclOpExecutor &ex, const ascendc_cpu::LaunchConfig &config,
+                     const std::vector<ascendc_cpu::CoreTrace> &cores)
+{
+    const MoeReRoutingTilingData &t = ex.tiling;
+    model::ProfileRun run;
+    run.shapeText = "A " + std::to_string(t.tokenNum) + ", token row " + std::to_string(t.tokenRowBytes) +
+                    " B, N " + std::to_string(t.rankNum) + ", E " + std::to_string(t.expertNum) + ", counts " +
+                    std::to_string(t.countBytes) + " B, scale row " + std::to_string(t.scaleRowBytes) + " B";
+    run.blockDim = config.blockDim;
+    run.cores = cores;
+    std::string error;
+    const std::string path = model::WriteProfile(dir, run, &error);
+    if (path.empty()) {
+        std::fprintf(stderr, "moe_re_routing: warning: no profile written (MOE_RE_ROUTING_PROFILE_DIR): %s\n",
+                     error.c_str());
+    }
+    model::SetLastProfilePath(path);
+}
+
 std::unique_ptr<aclOpExecutor> TakeExecutor(aclOpExecutor *executor)
 {
     ExecutorRegistry &r = Executors();
@@ -317,7 +342,8 @@ aclnnStatus Execute(void *workspace, uint64_t workspaceSize, aclOpExecutor *exec
     config.ubBytes = ex->platform.ubBytes;
     const int64_t movedBytes = ex->bytes[0] + ex->bytes[2] + ex->bytes[3] + ex->bytes[4] + ex->bytes[5];
     config.sequential = movedBytes < kSequentialBytes;
-    config.collectTrace = trace.enabled;
+    const std::string profileDir = model::CurrentProfileDir();
+    config.collectTrace = trace.enabled || !profileDir.empty();
     config.chromeTracePath = trace.chromeTracePath;
     ascendc_cpu::LaunchResult launched;
     try {
@@ -345,6 +371,9 @@ aclnnStatus Execute(void *workspace, uint64_t workspaceSize, aclOpExecutor *exec
     } catch (...) {
         acl_cpu::RecordStreamError(stream, ACL_ERROR_FAILURE);
         return Fail(kErrRuntime, "the kernel launch failed with an unknown exception");
+    }
+    if (!profileDir.empty()) {
+        WriteRunProfile(profileDir, *ex, config, launched.cores);
     }
     cpu::SetLastRun(ex->tiling, config, &launched.cores);
     return kSuccess;

@@ -16,6 +16,7 @@
 #include "ascendc_cpu/runtime.h"
 #include "moe_re_routing_cpu_state.h"
 #include "moe_re_routing_dtypes.h"
+#include "time_model.h"
 
 namespace moe_re_routing {
 namespace cpu {
@@ -293,6 +294,19 @@ const char *MoeReRoutingCpuLastRunJson(void)
         last.formatted = true;
     }
     return last.json.c_str();
+}
+
+int32_t MoeReRoutingCpuLastRunModelCores(MoeReRoutingModelCore *cores, int32_t capacity)
+{
+    const moe_re_routing::cpu::ThreadLastRun &last = moe_re_routing::cpu::t_lastRun;
+    if (!last.present || !last.run.traced) {
+        return 0;
+    }
+    const int32_t n = static_cast<int32_t>(last.run.cores.size());
+    for (int32_t i = 0; i < n && i < capacity && cores != nullptr; ++i) {
+        cores[i] = moe_re_routing::model::FromTrace(last.run.cores[i]);
+    }
+    return n;
 }
 
 }  // extern "C"

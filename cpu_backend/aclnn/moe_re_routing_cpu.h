@@ -79,6 +79,53 @@ MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64
  * "" when this thread has not run the operator. Valid until the next run on this thread. */
 MOE_RE_ROUTING_API const char *MoeReRoutingCpuLastRunJson(void);
 
+/* ---- Time model (docs/time_model.md): modelled Atlas A2 times from the emulator's trace ---- */
+
+/* One core's trace as the model reads it (ascendc_cpu::CoreTrace / the last-run JSON "cores"). */
+typedef struct {
+    double bytesIn;       /* GM -> UB data bytes */
+    double bytesOut;      /* UB -> GM data bytes */
+    double dmaInOps;      /* GM -> UB DMA instructions that move data */
+    double dmaOutOps;     /* UB -> GM DMA instructions that move data */
+    double gmScalarOps;   /* scalar GM reads + writes (GlobalTensor::GetValue/SetValue) */
+    double scalarUbOps;   /* scalar UB reads + writes (LocalTensor::GetValue/SetValue) */
+    double vectorOps;     /* vector instructions */
+} MoeReRoutingModelCore;
+
+/* Modelled busy time of each unit of one core, in microseconds; coreUs is the core's time. */
+typedef struct {
+    double mte2Us;
+    double mte3Us;
+    double scalarUs;
+    double vectorUs;
+    double coreUs;
+} MoeReRoutingModelCoreTime;
+
+#define MOE_RE_ROUTING_MODEL_PARAM_COUNT 7
+
+/* The model's parameter names (e.g. "launch_us") and calibrated values, in evaluation order.
+ * Returns MOE_RE_ROUTING_MODEL_PARAM_COUNT. */
+MOE_RE_ROUTING_API int32_t MoeReRoutingModelParameters(const char *const **names, const double **values);
+
+/* Modelled kernel time in microseconds of a run whose cores did `cores[0..coreNum)`, with
+ * `params` (MOE_RE_ROUTING_MODEL_PARAM_COUNT values; NULL = the calibrated ones). perCore may be
+ * NULL. Returns a negative value for coreNum < 1 or a null cores pointer. */
+MOE_RE_ROUTING_API double MoeReRoutingModelEvaluate(const MoeReRoutingModelCore *cores, int32_t coreNum,
+                                                    const double *params, MoeReRoutingModelCoreTime *perCore);
+
+/* The calling thread's last run as model input, one entry per core (tracing must have been on):
+ * fills cores[0..min(n, capacity)) and returns n (0 when there is no traced run). */
+MOE_RE_ROUTING_API int32_t MoeReRoutingCpuLastRunModelCores(MoeReRoutingModelCore *cores, int32_t capacity);
+
+/* msprof-shaped profiles of later aclnnMoeReRouting runs (any thread): each run writes
+ * <dir>/OPPROF_<timestamp>_<id>/ with OpBasicInfo.csv, PipeUtilization.csv, trace.json and a
+ * README.txt, all times *modelled*. NULL or "" turns it off. The initial value is the environment
+ * variable MOE_RE_ROUTING_PROFILE_DIR. */
+MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetProfileDir(const char *dir);
+
+/* The directory the calling thread's last profiled run wrote ("" when none). */
+MOE_RE_ROUTING_API const char *MoeReRoutingCpuLastProfilePath(void);
+
 #ifdef __cplusplus
 }
 #endif

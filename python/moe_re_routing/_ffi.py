@@ -89,6 +89,28 @@ int32_t MoeReRoutingCpuGetMode(void);
 aclnnStatus MoeReRoutingCpuSetThreads(uint32_t threads);
 aclnnStatus MoeReRoutingCpuSetTrace(int32_t enabled, const char *chromeTracePath);
 const char *MoeReRoutingCpuLastRunJson(void);
+typedef struct {
+    double bytesIn;
+    double bytesOut;
+    double dmaInOps;
+    double dmaOutOps;
+    double gmScalarOps;
+    double scalarUbOps;
+    double vectorOps;
+} MoeReRoutingModelCore;
+typedef struct {
+    double mte2Us;
+    double mte3Us;
+    double scalarUs;
+    double vectorUs;
+    double coreUs;
+} MoeReRoutingModelCoreTime;
+int32_t MoeReRoutingModelParameters(const char *const **names, const double **values);
+double MoeReRoutingModelEvaluate(const MoeReRoutingModelCore *cores, int32_t coreNum,
+                                 const double *params, MoeReRoutingModelCoreTime *perCore);
+int32_t MoeReRoutingCpuLastRunModelCores(MoeReRoutingModelCore *cores, int32_t capacity);
+aclnnStatus MoeReRoutingCpuSetProfileDir(const char *dir);
+const char *MoeReRoutingCpuLastProfilePath(void);
 aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *tokens,
                                    void *expertTokenNumPerRank, void *perTokenScales,
                                    void *permuteTokens, void *permutePerTokenScales,

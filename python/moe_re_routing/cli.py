@@ -454,6 +454,10 @@ def build_parser() -> argparse.ArgumentParser:
     _bench_arguments(b)
     b.set_defaults(func=cmd_bench)
 
+    from .timemodel_cli import add_parsers as _timemodel_parsers
+
+    _timemodel_parsers(sub)
+
     i = sub.add_parser("info", help="backend, library, version, platform, versions, cmake prefix")
     i.add_argument("--cmake-prefix", action="store_true", help="print only the CMake prefix path")
     i.add_argument("--json", action="store_true")

@@ -1,0 +1,89 @@
+"""``moe-re-routing model`` and ``moe-re-routing profile`` (docs/time_model.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+__all__ = ["add_parsers"]
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    """Prints the modelled times of the official kernel and ours next to the public numbers."""
+    from . import timemodel
+
+    rep = timemodel.model_report(with_ours=not args.no_ours)
+    if args.json:
+        print(json.dumps(rep, indent=2))
+    else:
+        print(timemodel.format_report(rep))
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    """Runs one call and writes an msprof-shaped directory of modelled times."""
+    from . import timemodel
+    from .errors import MoeReRoutingError
+
+    for name in ("A", "H", "N", "E"):
+        value = getattr(args, name)
+        if value < (0 if name == "A" else 1):
+            print(
+                f"moe-re-routing profile: {name} must be >= {0 if name == 'A' else 1}, got {value}",
+                file=sys.stderr,
+            )
+            return 2
+    if args.soc != timemodel.CALIBRATION_PLATFORM["soc"]:
+        print(
+            f"moe-re-routing profile: --soc must be {timemodel.CALIBRATION_PLATFORM['soc']} "
+            f"(the only SoC the model is calibrated for), got {args.soc}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        timemodel.itemsize(args.dtype)
+    except KeyError:
+        print(
+            f"moe-re-routing profile: --dtype must be one of float16, bfloat16, int8, got {args.dtype}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        path = timemodel.profile(
+            args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.output
+        )
+    except MoeReRoutingError as e:
+        print(f"moe-re-routing profile: {e}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    """Registers ``model`` and ``profile`` on the CLI's subparsers."""
+    m = sub.add_parser(
+        "model",
+        help="modelled Atlas A2 times (official kernel, leave-one-out, ours) next to the public numbers",
+    )
+    m.add_argument("--json", action="store_true", help="print JSON")
+    m.add_argument("--no-ours", action="store_true", help="skip running our kernel (official model only)")
+    m.set_defaults(func=cmd_model)
+
+    p = sub.add_parser(
+        "profile",
+        help="run one call and write an msprof-shaped OPPROF_* directory of MODELLED times",
+    )
+    p.add_argument("A", type=int)
+    p.add_argument("H", type=int)
+    p.add_argument("N", type=int)
+    p.add_argument("E", type=int)
+    p.add_argument(
+        "--dtype", default="bfloat16", choices=["float16", "bfloat16", "int8"], help="tokens dtype"
+    )
+    p.add_argument("--count-dtype", default="int32", choices=["int32", "int64"])
+    p.add_argument("--scales", action="store_true", help="with per_token_scales [A] float32")
+    p.add_argument("--soc", default="Ascend910B", help="SoC the times are modelled for (only Ascend910B)")
+    p.add_argument("--output", required=True, help="directory that receives OPPROF_<timestamp>_<id>/")
+    p.set_defaults(func=cmd_profile)
