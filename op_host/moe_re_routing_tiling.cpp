@@ -9,12 +9,13 @@
 //   counts           the whole [N, E] matrix when it fits the counts budget, else column tiles
 //   expert staging   expert_token_num values before their DMA out (last core only uses it)
 //   zero buffer      zeros for permute_per_token_scales when no scales are given
-//   data queues      bufferNum x (token chunk + scale chunk + index chunk), the rest of UB
+//   data queues      bufferNum x (token chunk + scale chunk + index chunk) + the index ramp, the rest of UB
 #include <algorithm>
 #include <cstdint>
 #include <string>
 
 #include "moe_re_routing_host.h"
+#include "moe_re_routing_split.h"
 
 namespace moe_re_routing {
 namespace {
@@ -48,8 +49,9 @@ void PlanCores(const Problem &problem, const Platform &platform, MoeReRoutingTil
     int64_t cores = std::max<int64_t>(1, traffic / kMinBytesPerCore);
     cores = std::min<int64_t>({cores, platform.aivCoreNum, std::max<int64_t>(A, 1)});
     t->usedCoreNum = static_cast<uint32_t>(cores);
-    t->rowsPerCore = A / cores;
-    t->rowsRemainder = A % cores;
+    const MoeReRoutingRowSplit split = MoeReRoutingSplitRows(A, cores);
+    t->rowsPerCore = split.rowsPerCore;
+    t->rowsRemainder = split.rowsRemainder;
 }
 
 // Metadata buffers: cursors, counts (resident or column tiles), expert staging, zeros.
@@ -96,12 +98,14 @@ Result PlanMetadata(const Problem &problem, int64_t ub, int64_t maxCoreRows, Moe
     return Result{};
 }
 
-// Data chunks of one buffer (perBuffer bytes for token + scale + index): whole rows when a row
-// fits, else one row at a time in segments (scales likewise if needed).
-void PlanDataChunks(const Problem &problem, int64_t perBuffer, int64_t maxCoreRows, MoeReRoutingTilingData *t)
+// Data chunks from dataBudget bytes for kBufferNum x (token + scale + index) buffers plus the index
+// ramp (one more index buffer): whole rows when a row fits, else one row at a time in segments
+// (scales likewise if needed).
+void PlanDataChunks(const Problem &problem, int64_t dataBudget, int64_t maxCoreRows, MoeReRoutingTilingData *t)
 {
-    const int64_t perRow = problem.tokenRowBytes + problem.scaleRowBytes + kIdxBytes;
-    int64_t rows = perBuffer / perRow;
+    const int64_t perBuffer = (dataBudget - kBlockBytes) / kBufferNum;  // after a ramp of one block
+    const int64_t perRow = kBufferNum * (problem.tokenRowBytes + problem.scaleRowBytes + kIdxBytes) + kIdxBytes;
+    int64_t rows = dataBudget / perRow;
     if (rows >= 1) {
         rows = std::min<int64_t>(rows, std::max<int64_t>(maxCoreRows, 1));
         t->chunkRows = static_cast<uint32_t>(rows);
@@ -124,9 +128,10 @@ void PlanDataChunks(const Problem &problem, int64_t perBuffer, int64_t maxCoreRo
 
 void CoreRowRange(const MoeReRoutingTilingData &tiling, uint32_t blockIdx, int64_t *begin, int64_t *end)
 {
-    const int64_t b = blockIdx;
-    *begin = b * tiling.rowsPerCore + std::min<int64_t>(b, tiling.rowsRemainder);
-    *end = *begin + tiling.rowsPerCore + (b < tiling.rowsRemainder ? 1 : 0);
+    const MoeReRoutingRowRange range =
+        MoeReRoutingCoreRows(MoeReRoutingRowSplit{tiling.rowsPerCore, tiling.rowsRemainder}, blockIdx);
+    *begin = range.begin;
+    *end = range.end;
 }
 
 Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRoutingTilingData *tiling)
@@ -156,18 +161,19 @@ Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRout
     }
 
     const int64_t fixedBytes = t.cursorBufBytes + t.countBufBytes + t.expertBufBytes + t.zeroBufBytes;
-    // Each data queue loses at most 31 bytes to rounding per buffer.
-    const int64_t dataBudget = ub - fixedBytes - kDataQueueNum * kBufferNum * kBlockBytes;
-    const int64_t perBuffer = dataBudget / kBufferNum;
+    // Each data queue loses at most 31 bytes to rounding per buffer, the index ramp (one more
+    // index buffer, read by the vector unit only) as much again.
+    const int64_t dataBudget = ub - fixedBytes - (kDataQueueNum * kBufferNum + 1) * kBlockBytes;
+    const int64_t perBuffer = (dataBudget - kBlockBytes) / kBufferNum;
     if (perBuffer < kMinBlocksPerBuffer * kBlockBytes) {
         return TilingError("UB of " + std::to_string(ub) + " bytes leaves " + std::to_string(dataBudget) +
                            " bytes for data after " + std::to_string(fixedBytes) + " bytes of metadata (N = " +
                            std::to_string(problem.rankNum) + ", E = " + std::to_string(problem.expertNum) + ")");
     }
-    PlanDataChunks(problem, perBuffer, maxCoreRows, &t);
+    PlanDataChunks(problem, dataBudget, maxCoreRows, &t);
 
-    t.ubBytesUsed = static_cast<uint32_t>(fixedBytes + kBufferNum * (int64_t{t.tokenBufBytes} + t.scaleBufBytes +
-                                                                      t.idxBufBytes));
+    t.ubBytesUsed = static_cast<uint32_t>(fixedBytes + t.idxBufBytes +
+                                          kBufferNum * (int64_t{t.tokenBufBytes} + t.scaleBufBytes + t.idxBufBytes));
     if (t.ubBytesUsed > ub) {
         return TilingError("internal: UB plan of " + std::to_string(t.ubBytesUsed) + " bytes exceeds " +
                            std::to_string(ub));

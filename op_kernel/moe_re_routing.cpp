@@ -15,13 +15,15 @@
  * or write outside the tensors.
  */
 #include "kernel_operator.h"
+#include "moe_re_routing_split.h"
 #include "moe_re_routing_tiling_data.h"
 
 using namespace AscendC;
 
 namespace {
 
-constexpr int32_t kBufferNum = 2;  // double buffering; must equal MoeReRoutingTilingData::bufferNum
+constexpr int32_t kBufferNum = 2;  // buffers per data queue (double buffering); == MoeReRoutingTilingData::bufferNum
+constexpr int32_t kQueueDepth = 1;  // at most one EnQue outstanding per queue (the documented default)
 
 template <typename CountT>
 class MoeReRoutingKernel {
@@ -34,11 +36,12 @@ public:
     {
         t_ = tiling;
         pipe_ = pipe;
-        const uint32_t blockIdx = static_cast<uint32_t>(GetBlockIdx());
-        const int64_t remainder = t_->rowsRemainder;
-        rowBegin_ = blockIdx * t_->rowsPerCore + (blockIdx < remainder ? blockIdx : remainder);
-        rowEnd_ = rowBegin_ + t_->rowsPerCore + (blockIdx < remainder ? 1 : 0);
-        isLastCore_ = blockIdx + 1 == t_->usedCoreNum;
+        const int64_t blockIdx = GetBlockIdx();
+        const MoeReRoutingRowRange rows =
+            MoeReRoutingCoreRows(MoeReRoutingRowSplit{t_->rowsPerCore, t_->rowsRemainder}, blockIdx);
+        rowBegin_ = rows.begin;
+        rowEnd_ = rows.end;
+        isLastCore_ = blockIdx + 1 == static_cast<int64_t>(t_->usedCoreNum);
 
         const int64_t A = t_->tokenNum;
         tokensGm_.SetGlobalBuffer((__gm__ uint8_t *)tokens, A * t_->tokenRowBytes);
@@ -56,6 +59,7 @@ public:
         }
         pipe->InitBuffer(tokenQue_, kBufferNum, t_->tokenBufBytes);
         pipe->InitBuffer(idxQue_, kBufferNum, t_->idxBufBytes);
+        pipe->InitBuffer(rampBuf_, t_->idxBufBytes);
         pipe->InitBuffer(cursorBuf_, t_->cursorBufBytes);
         pipe->InitBuffer(countBuf_, t_->countBufBytes);
         pipe->InitBuffer(expertBuf_, t_->expertBufBytes);
@@ -66,6 +70,7 @@ public:
         if (t_->scaleRowBytes == 0) {
             ZeroFillScales();
         }
+        BuildRamp();
         cursor_ = cursorBuf_.Get<int64_t>();
         counts_ = countBuf_.Get<CountT>();
         expertStage_ = expertBuf_.Get<CountT>();
@@ -259,7 +264,7 @@ private:
     // Moves `rows` rows of `rowBytes` from src row `srcRow` to dst row `dstRow` through `que`,
     // whose buffers hold `bufBytes`: several rows per burst, or a row in segments when it is larger.
     __aicore__ inline void MoveRows(GlobalTensor<uint8_t> &src, GlobalTensor<uint8_t> &dst,
-                                    TQueBind<TPosition::VECIN, TPosition::VECOUT, kBufferNum> &que, int64_t srcRow,
+                                    TQueBind<TPosition::VECIN, TPosition::VECOUT, kQueueDepth> &que, int64_t srcRow,
                                     int64_t dstRow, int64_t rows, int64_t rowBytes, uint32_t bufBytes)
     {
         if (rowBytes <= static_cast<int64_t>(bufBytes)) {
@@ -281,7 +286,7 @@ private:
     }
 
     __aicore__ inline void MoveBytes(GlobalTensor<uint8_t> &src, GlobalTensor<uint8_t> &dst,
-                                     TQueBind<TPosition::VECIN, TPosition::VECOUT, kBufferNum> &que,
+                                     TQueBind<TPosition::VECIN, TPosition::VECOUT, kQueueDepth> &que,
                                      int64_t srcOffset, int64_t dstOffset, uint32_t bytes)
     {
         DataCopyExtParams params{1, bytes, 0, 0, 0};
@@ -294,14 +299,25 @@ private:
         que.FreeTensor(chunk);
     }
 
-    // permute_token_idx[pos + k] = first + k for k < n, generated in UB by CreateVecIndex.
+    // ramp[i] = i, built once in a buffer that no DMA touches. CreateVecIndex may write its first
+    // 32 bytes with scalar stores (dav-c220); the S->V fence orders them before the Adds that read
+    // the ramp, so every index run below is pure vector work.
+    __aicore__ inline void BuildRamp()
+    {
+        ramp_ = rampBuf_.Get<int32_t>();
+        CreateVecIndex(ramp_, static_cast<int32_t>(0), t_->idxBufBytes / static_cast<uint32_t>(sizeof(int32_t)));
+        Fence<HardEvent::S_V>();
+    }
+
+    // permute_token_idx[pos + k] = first + k for k < n: ramp + first (Adds, PIPE_V) into a VECOUT
+    // buffer, whose AllocTensor orders the previous MTE3 read of it before the vector write.
     __aicore__ inline void WriteIndexRun(int64_t pos, int64_t first, int64_t n)
     {
         const int64_t perBurst = t_->idxBufBytes / static_cast<int64_t>(sizeof(int32_t));
         for (int64_t done = 0; done < n; done += perBurst) {
             const int64_t k = n - done < perBurst ? n - done : perBurst;
             LocalTensor<int32_t> run = idxQue_.AllocTensor<int32_t>();
-            CreateVecIndex(run, static_cast<int32_t>(first + done), static_cast<uint32_t>(k));
+            Adds(run, ramp_, static_cast<int32_t>(first + done), static_cast<int32_t>(k));
             idxQue_.EnQue(run);
             run = idxQue_.DeQue<int32_t>();
             DataCopyExtParams params{1, static_cast<uint32_t>(k * sizeof(int32_t)), 0, 0, 0};
@@ -359,17 +375,19 @@ private:
     GlobalTensor<CountT> countsGm_;
     GlobalTensor<CountT> expertTokenNumGm_;
 
-    TQueBind<TPosition::VECIN, TPosition::VECOUT, kBufferNum> tokenQue_;
-    TQueBind<TPosition::VECIN, TPosition::VECOUT, kBufferNum> scaleQue_;
-    TQue<TPosition::VECOUT, kBufferNum> idxQue_;
-    TBuf<TPosition::VECCALC> cursorBuf_;
-    TBuf<TPosition::VECCALC> countBuf_;
-    TBuf<TPosition::VECCALC> expertBuf_;
-    TBuf<TPosition::VECCALC> zeroBuf_;
+    TQueBind<TPosition::VECIN, TPosition::VECOUT, kQueueDepth> tokenQue_;
+    TQueBind<TPosition::VECIN, TPosition::VECOUT, kQueueDepth> scaleQue_;
+    TQue<TPosition::VECOUT, kQueueDepth> idxQue_;
+    TBuf<TPosition::VECCALC> cursorBuf_;  // scalar only
+    TBuf<TPosition::VECCALC> rampBuf_;    // vector only
+    TBuf<TPosition::VECIN> countBuf_;     // GM -> UB
+    TBuf<TPosition::VECOUT> expertBuf_;   // UB -> GM
+    TBuf<TPosition::VECOUT> zeroBuf_;     // UB -> GM
 
     LocalTensor<int64_t> cursor_;
     LocalTensor<CountT> counts_;
     LocalTensor<CountT> expertStage_;
+    LocalTensor<int32_t> ramp_;
 };
 
 }  // namespace

@@ -32,7 +32,8 @@ struct MoeReRoutingTilingData {
     uint32_t segmentBytes;      // bytes of a row moved per DMA block (== tokenRowBytes unless rows are split)
     uint32_t tokenBufBytes;     // bytes of one token buffer in UB
     uint32_t scaleBufBytes;     // bytes of one scale buffer in UB (0 when no scales input)
-    uint32_t idxBufBytes;       // bytes of one index buffer in UB (>= chunkRows * 4, 32 B multiple)
+    uint32_t idxBufBytes;       // bytes of one index buffer in UB (>= chunkRows * 4, 32 B multiple); the
+                                // index ramp (0, 1, 2, ...) the runs are made from has the same size
 
     // Counts metadata in UB.
     uint32_t countsResident;    // 1: the whole [N, E] matrix is loaded once; 0: streamed in tiles

@@ -50,8 +50,9 @@ void CheckInvariants(const Problem &p, const Platform &pf, const MoeReRoutingTil
     for (uint32_t b : bufs) {
         expect(b % 32 == 0, "buffers are 32-byte multiples");
     }
+    // ... + the index ramp (one index buffer's size)
     const uint64_t sum = uint64_t{t.cursorBufBytes} + t.countBufBytes + t.expertBufBytes + t.zeroBufBytes +
-                         uint64_t{t.bufferNum} * (uint64_t{t.tokenBufBytes} + t.scaleBufBytes + t.idxBufBytes);
+                         t.idxBufBytes + uint64_t{t.bufferNum} * (uint64_t{t.tokenBufBytes} + t.scaleBufBytes + t.idxBufBytes);
     expect(sum == t.ubBytesUsed, "ubBytesUsed is the sum of the buffers");
     expect(t.bufferNum == 2, "double buffered");
     expect(t.cursorBufBytes >= (t.walkByRank ? p.expertNum : p.rankNum) * 8, "one int64 cursor per rank or expert");
