@@ -5,11 +5,13 @@
 // bytes, whatever N and E are; each core writes one contiguous output range.
 //
 // UB layout per core (every buffer a multiple of 32 B):
-//   cursors          N int64 source offsets (or E destination offsets), updated while walking counts
-//   counts           the whole [N, E] matrix when it fits the counts budget, else column tiles
+//   cursors          N int32 source rows, one per rank, advanced while walking the cells
+//   counts           2 queue buffers of raw count tiles (R ranks x 8 experts), the int32 work area
+//                    (every tile when they fit UB / 3: resident; else one), row-sum and fold tiles
 //   expert staging   expert_token_num values before their DMA out (last core only uses it)
 //   zero buffer      zeros for permute_per_token_scales when no scales are given
-//   data queues      bufferNum x (token chunk + scale chunk + index chunk) + the index ramp, the rest of UB
+//   data queues      bufferNum x (token chunk + scale chunk + index chunk), the rest of UB, and
+//                    index-sized work buffers: the ramp, in gather mode also the run offsets
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -26,11 +28,15 @@ constexpr uint32_t kDataQueueNum = 3;          // token, scale and index queues
 constexpr int64_t kIdxBytes = 4;               // one int32 permute_token_idx value per row
 constexpr int64_t kZeroScaleBytes = 4;         // without scales, one FLOAT zero per output row
 constexpr int64_t kMinBytesPerCore = 16384;    // below this a core's launch costs more than its work
-constexpr uint32_t kMaxBlockCount = 4095;      // DataCopyPad blockCount limit
 constexpr uint32_t kZeroBufMaxBytes = 4096;    // zeros written per DMA when there are no scales
 constexpr uint32_t kExpertStageMaxCols = 512;  // expert_token_num values staged per DMA
-constexpr int64_t kCursorUbDivisor = 4;        // the cursors may take at most 1/4 of UB
-constexpr int64_t kCountUbDivisor = 6;         // the count matrix (or its tiles) at most 1/6 of UB
+constexpr int64_t kCountUbDivisor = 3;         // count metadata (cursors, tiles) at most 1/3 of UB when
+                                               // that suffices, else what the data path leaves
+constexpr int64_t kCountLanes = 8;             // experts per count tile: 32 bytes of int32 per rank
+constexpr int64_t kCursorBytes = 4;            // one int32 source cursor per rank
+constexpr int64_t kMaxTileRanks = 2048;        // ranks per count tile: a power of two within the
+                                               // DataCopyPad blockCount limit (4095)
+constexpr int64_t kMinDataBytes = 1024;        // the data path's minimum: 7 buffers of >= 32 B, rounding
 constexpr int64_t kScaleSegmentDivisor = 4;    // split rows: scales take at most 1/4 of a buffer
 constexpr int64_t kMinBlocksPerBuffer = 4;     // token, scale and index buffers of 32 B at least
 
@@ -54,57 +60,92 @@ void PlanCores(const Problem &problem, const Platform &platform, MoeReRoutingTil
     t->rowsRemainder = split.rowsRemainder;
 }
 
-// Metadata buffers: cursors, counts (resident or column tiles), expert staging, zeros.
+// Metadata buffers. The kernel reads the counts as tiles of R ranks x kCountLanes experts (R a
+// power of two), int32 [R][8] in UB after conversion: two queue buffers of raw tiles
+// (R * 8 * countBytes each), the int32 work area (every tile when resident, else one), the row-sum
+// and fold tiles (R * 32 each), and one int32 source cursor per rank. Plus expert staging and zeros.
 Result PlanMetadata(const Problem &problem, int64_t ub, int64_t maxCoreRows, MoeReRoutingTilingData *t)
 {
     const int64_t N = problem.rankNum;
     const int64_t E = problem.expertNum;
     const int64_t cb = problem.countBytes;
-    // Cursors: one int64 per rank (expert-major walk), or per expert (rank-major walk) when the
-    // ranks' do not fit their share of UB.
-    const int64_t cursorBudget = ub / kCursorUbDivisor;
-    int64_t cursorBytes = RoundUp(N * 8, kBlockBytes);
-    if (cursorBytes > cursorBudget) {
-        t->walkByRank = 1;
-        cursorBytes = RoundUp(E * 8, kBlockBytes);
-    }
-    if (cursorBytes > cursorBudget) {
-        return TilingError("expert_token_num_per_rank has N = " + std::to_string(N) + " ranks and E = " +
-                           std::to_string(E) + " experts: neither N nor E int64 cursors fit a quarter of the " +
-                           std::to_string(ub) + "-byte UB");
-    }
-    const int64_t countBudget = RoundDown(ub / kCountUbDivisor, kBlockBytes);
-    const int64_t matrixBytes = RoundUp(N * E * cb, kBlockBytes);
-    if (matrixBytes <= countBudget) {
-        t->countsResident = 1;
-        t->countBufBytes = static_cast<uint32_t>(matrixBytes);
-        t->countTileCols = static_cast<uint32_t>(E);
-        t->countTileRanks = static_cast<uint32_t>(N);
-    } else {
-        // Column tiles of 32 bytes per rank (8 int32 or 4 int64 experts): one strided DataCopyPad
-        // with blockCount = ranks loads [ranks x cols], each rank's block 32 B aligned in UB.
-        t->countsResident = 0;
-        t->countTileCols = static_cast<uint32_t>(kBlockBytes / cb);
-        t->countTileRanks = static_cast<uint32_t>(std::min<int64_t>({N, kMaxBlockCount, countBudget / kBlockBytes}));
-        t->countBufBytes = static_cast<uint32_t>(countBudget);
-    }
     const int64_t expertCols = std::min<int64_t>(E, kExpertStageMaxCols);
     t->expertBufBytes = static_cast<uint32_t>(RoundUp(expertCols * cb, kBlockBytes));
     t->zeroBufBytes = problem.scaleRowBytes == 0
                           ? static_cast<uint32_t>(std::min<int64_t>(
                                 RoundUp(std::max<int64_t>(maxCoreRows, 1) * kZeroScaleBytes, kBlockBytes), kZeroBufMaxBytes))
                           : 0;
+
+    const int64_t strips = (E + kCountLanes - 1) / kCountLanes;
+    int64_t cursorBytes = RoundUp(N * kCursorBytes, kBlockBytes);
+    const int64_t tileInt32Bytes = kCountLanes * kCursorBytes;  // one rank's 8 lanes of int32
+    auto tileBytes = [&](int64_t ranks) {  // raw queue buffers, row-sum tile, fold tile
+        return int64_t{kBufferNum} * ranks * kCountLanes * cb + 2 * ranks * tileInt32Bytes;
+    };
+    int64_t allRanks = 1;  // N rounded up to a power of two
+    while (allRanks < N) {
+        allRanks *= 2;
+    }
+    const int64_t share = RoundDown(ub / kCountUbDivisor, kBlockBytes);
+    const int64_t residentBytes = strips * allRanks * tileInt32Bytes;
+    int64_t ranks = allRanks;
+    if (allRanks <= kMaxTileRanks && cursorBytes + tileBytes(allRanks) + residentBytes <= share) {
+        t->countsResident = 1;
+        t->countWorkBytes = static_cast<uint32_t>(residentBytes);
+    } else {
+        // Streamed: the largest tile that fits the share; when the N cursors alone crowd it out,
+        // whatever the data path does not need at its minimum.
+        int64_t limit = share;
+        if (cursorBytes + tileBytes(1) + tileInt32Bytes > share) {
+            limit = ub - t->expertBufBytes - t->zeroBufBytes - kMinDataBytes;
+        }
+        ranks = std::min<int64_t>(allRanks, kMaxTileRanks);
+        while (ranks > 1 && cursorBytes + tileBytes(ranks) + ranks * tileInt32Bytes > limit) {
+            ranks /= 2;
+        }
+        if (cursorBytes + tileBytes(ranks) + ranks * tileInt32Bytes > limit) {
+            // Slab walk: cursors for one slab of R ranks, one int32 destination row per expert.
+            const int64_t columnBytes = RoundUp(E * kCursorBytes, kBlockBytes);
+            auto slabBytes = [&](int64_t r) {
+                return RoundUp(r * kCursorBytes, kBlockBytes) + columnBytes + tileBytes(r) + r * tileInt32Bytes;
+            };
+            ranks = std::min<int64_t>(allRanks, kMaxTileRanks);
+            while (ranks > 1 && slabBytes(ranks) > limit) {
+                ranks /= 2;
+            }
+            if (slabBytes(ranks) > limit) {
+                return TilingError("expert_token_num_per_rank has N = " + std::to_string(N) + " ranks and E = " +
+                                   std::to_string(E) + " experts: neither N nor E int32 cursors (" +
+                                   std::to_string(cursorBytes) + " and " + std::to_string(columnBytes) +
+                                   " bytes) fit the " + std::to_string(ub) + "-byte UB with one count tile");
+            }
+            cursorBytes = RoundUp(ranks * kCursorBytes, kBlockBytes);
+            t->columnBufBytes = static_cast<uint32_t>(columnBytes);
+        }
+        t->countsResident = 0;
+        t->countWorkBytes = static_cast<uint32_t>(ranks * tileInt32Bytes);
+    }
+    t->countTileCols = static_cast<uint32_t>(kCountLanes);
+    t->countTileRanks = static_cast<uint32_t>(ranks);
+    t->countBufBytes = static_cast<uint32_t>(ranks * kCountLanes * cb);
+    t->countSumBytes = static_cast<uint32_t>(ranks * tileInt32Bytes);
     t->cursorBufBytes = static_cast<uint32_t>(cursorBytes);
     return Result{};
 }
 
-// Data chunks from dataBudget bytes for kBufferNum x (token + scale + index) buffers plus the index
-// ramp (one more index buffer): whole rows when a row fits, else one row at a time in segments
-// (scales likewise if needed).
+// Index-sized work buffers of the kernel (vector/scalar only, no DMA): the ramp 0, 1, 2, ..., and in
+// gather mode the offsets (source - destination row) of the runs batched into one index chunk.
+int64_t IdxWorkBuffers(const Problem &problem) { return problem.idxType == 0 ? 2 : 1; }
+
+// Data chunks from dataBudget bytes for kBufferNum x (token + scale + index) buffers plus the
+// index work buffers: whole rows when a row fits, else one row at a time in segments (scales
+// likewise if needed).
 void PlanDataChunks(const Problem &problem, int64_t dataBudget, int64_t maxCoreRows, MoeReRoutingTilingData *t)
 {
-    const int64_t perBuffer = (dataBudget - kBlockBytes) / kBufferNum;  // after a ramp of one block
-    const int64_t perRow = kBufferNum * (problem.tokenRowBytes + problem.scaleRowBytes + kIdxBytes) + kIdxBytes;
+    const int64_t idxWork = IdxWorkBuffers(problem);
+    const int64_t perBuffer = (dataBudget - idxWork * kBlockBytes) / kBufferNum;  // index work of one block each
+    const int64_t perRow =
+        kBufferNum * (problem.tokenRowBytes + problem.scaleRowBytes + kIdxBytes) + idxWork * kIdxBytes;
     int64_t rows = dataBudget / perRow;
     if (rows >= 1) {
         rows = std::min<int64_t>(rows, std::max<int64_t>(maxCoreRows, 1));
@@ -160,11 +201,12 @@ Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRout
         return metadata;
     }
 
-    const int64_t fixedBytes = t.cursorBufBytes + t.countBufBytes + t.expertBufBytes + t.zeroBufBytes;
-    // Each data queue loses at most 31 bytes to rounding per buffer, the index ramp (one more
-    // index buffer, read by the vector unit only) as much again.
-    const int64_t dataBudget = ub - fixedBytes - (kDataQueueNum * kBufferNum + 1) * kBlockBytes;
-    const int64_t perBuffer = (dataBudget - kBlockBytes) / kBufferNum;
+    const int64_t fixedBytes = t.cursorBufBytes + t.columnBufBytes + int64_t{kBufferNum} * t.countBufBytes + t.countWorkBytes +
+                               2 * int64_t{t.countSumBytes} + t.expertBufBytes + t.zeroBufBytes;
+    // Each data queue loses at most 31 bytes to rounding per buffer, each index work buffer as much.
+    const int64_t idxWork = IdxWorkBuffers(problem);
+    const int64_t dataBudget = ub - fixedBytes - (kDataQueueNum * kBufferNum + idxWork) * kBlockBytes;
+    const int64_t perBuffer = (dataBudget - idxWork * kBlockBytes) / kBufferNum;
     if (perBuffer < kMinBlocksPerBuffer * kBlockBytes) {
         return TilingError("UB of " + std::to_string(ub) + " bytes leaves " + std::to_string(dataBudget) +
                            " bytes for data after " + std::to_string(fixedBytes) + " bytes of metadata (N = " +
@@ -172,7 +214,7 @@ Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRout
     }
     PlanDataChunks(problem, dataBudget, maxCoreRows, &t);
 
-    t.ubBytesUsed = static_cast<uint32_t>(fixedBytes + t.idxBufBytes +
+    t.ubBytesUsed = static_cast<uint32_t>(fixedBytes + idxWork * t.idxBufBytes +
                                           kBufferNum * (int64_t{t.tokenBufBytes} + t.scaleBufBytes + t.idxBufBytes));
     if (t.ubBytesUsed > ub) {
         return TilingError("internal: UB plan of " + std::to_string(t.ubBytesUsed) + " bytes exceeds " +

@@ -1,18 +1,34 @@
 /*
  * MoeReRouting AI Core kernel (vector cores only).
  *
- * Each core owns the destination rows [rowBegin, rowEnd) given by the tiling: equal rows, hence
- * equal bytes, on every core whatever N and E are. The core walks the count matrix in destination
- * order (expert-major: for e, for r) keeping one source cursor per rank in UB, and for every
- * (rank, expert) cell that overlaps its rows moves that run of rows GM -> UB -> GM in chunks as
- * large as its UB buffers allow, double-buffered, one DataCopyPad burst each (a cell's rows are
- * contiguous in both layouts). The same cell range yields the index run, generated in UB by
- * CreateVecIndex, and the scale rows. The last core also totals each expert column in UB and
- * writes expert_token_num by DMA.
+ * Each core owns the destination rows [rowBegin, rowEnd) of the split in moe_re_routing_split.h:
+ * equal rows, hence equal bytes, on every core whatever N and E are. It moves the rows of every
+ * (rank, expert) cell that overlaps its range GM -> UB -> GM in chunks as large as its UB buffers
+ * allow, double-buffered, one DataCopyPad burst each (a cell's rows are contiguous in both layouts),
+ * with the cell's scale rows and index run.
  *
- * Device-side safety: counts are clamped to [0, A] and every run is cut to [0, A) on both sides,
- * so lying counts (possible on an NPU, where the host cannot read them) never make the kernel read
- * or write outside the tensors.
+ * Count metadata with O(N + E + own cells) scalar work per core. The counts are read as tiles of
+ * R ranks x 8 experts, converted to int32 [R][8] in UB by vector instructions (Cast for int64):
+ *   1. column totals: per tile, a log2(R)-step vector fold over the ranks; the scalar unit reads 8
+ *      lanes per tile, keeps the running expert base and stops at the column holding this core's
+ *      first row (the last core reads every column: it writes expert_token_num);
+ *   2. rank cursors: per slab of R ranks, the tiles are summed by vector Adds into [R][8] lanes; the
+ *      scalar unit reads 8 lanes per rank twice (before the first column: the partial row sums;
+ *      after all of them: the row totals), so cursor[r] = source row of cell (r, first column);
+ *   3. walk: from the first column in destination order (for e: for r), moving the overlap of each
+ *      cell with [rowBegin, rowEnd), until the range is done.
+ * When every tile fits the UB budget the counts are loaded once (resident); otherwise they are
+ * streamed tile by tile through a double-buffered VECIN queue, the next tile prefetched while the
+ * current one is used, so a reload never waits for data DMAs issued after that prefetch.
+ *
+ * Synchronisation is explicit: queues for the data path (VECIN->VECOUT) and the index (VECOUT),
+ * SetFlag/WaitFlag with ids from TPipe::FetchEventID everywhere else; nothing relies on
+ * compiler-inserted synchronisation. DMA buffers are VECIN (GM -> UB) or VECOUT (UB -> GM).
+ *
+ * Device-side safety: every count the scalar unit reads (cells, column and row sums, which the
+ * vector unit may have wrapped) is clamped to [0, A], bases and cursors saturate at A, and every run
+ * is cut to [0, A) on both sides, so lying counts (possible on an NPU, where the host cannot read
+ * them) never make the kernel read or write outside the tensors.
  */
 #include "kernel_operator.h"
 #include "moe_re_routing_split.h"
@@ -22,8 +38,9 @@ using namespace AscendC;
 
 namespace {
 
-constexpr int32_t kBufferNum = 2;  // buffers per data queue (double buffering); == MoeReRoutingTilingData::bufferNum
+constexpr int32_t kBufferNum = 2;   // buffers per queue (double buffering); == MoeReRoutingTilingData::bufferNum
 constexpr int32_t kQueueDepth = 1;  // at most one EnQue outstanding per queue (the documented default)
+constexpr int64_t kLanes = 8;       // experts per count tile: one 32-byte block of int32 per rank
 
 template <typename CountT>
 class MoeReRoutingKernel {
@@ -42,6 +59,9 @@ public:
         rowBegin_ = rows.begin;
         rowEnd_ = rows.end;
         isLastCore_ = blockIdx + 1 == static_cast<int64_t>(t_->usedCoreNum);
+        tileRanks_ = t_->countTileRanks;
+        slabs_ = (t_->rankNum + tileRanks_ - 1) / tileRanks_;
+        strips_ = (t_->expertNum + kLanes - 1) / kLanes;
 
         const int64_t A = t_->tokenNum;
         tokensGm_.SetGlobalBuffer((__gm__ uint8_t *)tokens, A * t_->tokenRowBytes);
@@ -60,8 +80,18 @@ public:
         pipe->InitBuffer(tokenQue_, kBufferNum, t_->tokenBufBytes);
         pipe->InitBuffer(idxQue_, kBufferNum, t_->idxBufBytes);
         pipe->InitBuffer(rampBuf_, t_->idxBufBytes);
+        if (t_->idxType == 0) {
+            pipe->InitBuffer(deltaBuf_, t_->idxBufBytes);
+        }
         pipe->InitBuffer(cursorBuf_, t_->cursorBufBytes);
-        pipe->InitBuffer(countBuf_, t_->countBufBytes);
+        bySlab_ = t_->columnBufBytes != 0;
+        if (bySlab_) {
+            pipe->InitBuffer(columnBuf_, t_->columnBufBytes);
+        }
+        pipe->InitBuffer(countQue_, kBufferNum, t_->countBufBytes);
+        pipe->InitBuffer(workBuf_, t_->countWorkBytes);
+        pipe->InitBuffer(accBuf_, t_->countSumBytes);
+        pipe->InitBuffer(foldBuf_, t_->countSumBytes);
         pipe->InitBuffer(expertBuf_, t_->expertBufBytes);
     }
 
@@ -71,19 +101,27 @@ public:
             ZeroFillScales();
         }
         BuildRamp();
-        cursor_ = cursorBuf_.Get<int64_t>();
-        counts_ = countBuf_.Get<CountT>();
+        cursor_ = cursorBuf_.Get<int32_t>();
+        if (bySlab_) {
+            column_ = columnBuf_.Get<int32_t>();
+        }
+        work_ = workBuf_.Get<int32_t>();
+        acc_ = accBuf_.Get<int32_t>();
+        fold_ = foldBuf_.Get<int32_t>();
         expertStage_ = expertBuf_.Get<CountT>();
         if (t_->countsResident != 0) {
-            LoadAllCounts();
+            LoadResident();
         }
-        if (t_->walkByRank == 0) {
-            ForEachCount<CountPass::kRankBases>();
-            WalkExpertMajor();
-        } else {
-            ForEachCount<CountPass::kExpertTotals>();
-            FinishExpertBases();
-            ForEachCount<CountPass::kRankMajorMoves>();
+        FindFirstColumn();
+        if (firstExpert_ < t_->expertNum) {
+            SetRankCursors();  // walks each slab right after its cursors when bySlab_
+            if (!bySlab_) {
+                Walk();
+            }
+        }
+        DropPrefetch();
+        if (t_->idxType == 0) {
+            FlushGatherIndex();
         }
     }
 
@@ -98,140 +136,299 @@ private:
         WaitFlag<event>(id);
     }
 
-    // ---- counts -------------------------------------------------------------------------------
-
     __aicore__ inline int64_t Clamp(int64_t count) const
     {
         return count < 0 ? 0 : (count > t_->tokenNum ? t_->tokenNum : count);
     }
 
-    // Scalar reads of `counts_` must finish before a DMA overwrites it, and the DMA must finish
-    // before the next scalar read.
-    __aicore__ inline void LoadCountsBlocks(uint64_t gmOffset, uint16_t blockCount, uint32_t blockBytes,
-                                            uint32_t gmGapBytes)
+    __aicore__ inline int64_t Saturate(int64_t value) const { return value > t_->tokenNum ? t_->tokenNum : value; }
+
+    __aicore__ inline int64_t SlabRanks(int64_t slab) const
     {
-        Fence<HardEvent::S_MTE2>();
-        DataCopyExtParams params{blockCount, blockBytes, gmGapBytes, 0, 0};
-        DataCopyPadExtParams<CountT> pad{false, 0, 0, 0};
-        DataCopyPad(counts_, countsGm_[gmOffset], params, pad);
-        Fence<HardEvent::MTE2_S>();
+        const int64_t left = t_->rankNum - slab * tileRanks_;
+        return left < tileRanks_ ? left : tileRanks_;
     }
 
-    __aicore__ inline void LoadAllCounts()
-    {
-        const uint32_t bytes = static_cast<uint32_t>(t_->rankNum * t_->expertNum * t_->countBytes);
-        LoadCountsBlocks(0, 1, bytes, 0);
-    }
+    // ---- count tiles ----------------------------------------------------------------------------
+    // Tile (slab s, strip t): ranks [s*R, s*R + R), experts [8t, 8t + 8), as int32 [R][8] in UB;
+    // ranks and experts past the matrix are 0.
 
-    // The passes over the counts in row-major order (rank r, expert e), with the count clamped.
-    enum class CountPass { kRankBases, kExpertTotals, kRankMajorMoves };
-
-    // Runs pass `kPass` over every count: from the resident matrix, or from contiguous loads of
-    // the staging buffer. Rank and expert are tracked by counters, not divisions: the scalar unit
-    // divides slowly.
-    template <CountPass kPass>
-    __aicore__ inline void ForEachCount()
+    // Issues the DMA of tile (s, t) into a buffer of the count queue and enqueues it.
+    __aicore__ inline void IssueTile(int64_t slab, int64_t strip)
     {
         const int64_t E = t_->expertNum;
-        const int64_t total = t_->rankNum * E;
-        const int64_t perLoad = t_->countsResident != 0 ? total : t_->countBufBytes / t_->countBytes;
-        int64_t rank = 0;
-        int64_t expert = 0;
-        for (int64_t offset = 0; offset < total; offset += perLoad) {
-            const int64_t n = total - offset < perLoad ? total - offset : perLoad;
-            if (t_->countsResident == 0) {
-                LoadCountsBlocks(static_cast<uint64_t>(offset), 1, static_cast<uint32_t>(n * t_->countBytes), 0);
-            }
-            for (int64_t i = 0; i < n; ++i) {
-                const int64_t count = Clamp(static_cast<int64_t>(counts_.GetValue(static_cast<uint32_t>(i))));
-                if (kPass == CountPass::kRankBases) {
-                    // cursor[r] = tokens from ranks before r (row-major exclusive prefix)
-                    if (expert == 0) {
-                        cursor_.SetValue(static_cast<uint32_t>(rank), running_);
-                    }
-                    running_ += count;
-                } else if (kPass == CountPass::kExpertTotals) {
-                    // cursor[e] = tokens for expert e (column totals)
-                    const int64_t before = rank == 0 ? 0 : cursor_.GetValue(static_cast<uint32_t>(expert));
-                    cursor_.SetValue(static_cast<uint32_t>(expert), before + count);
-                } else {
-                    // cells in source order; the destination comes from the expert cursor
-                    const int64_t dst = cursor_.GetValue(static_cast<uint32_t>(expert));
-                    cursor_.SetValue(static_cast<uint32_t>(expert), dst + count);
-                    MoveCell(srcCursor_, dst, count);
-                    srcCursor_ += count;
-                }
-                if (++expert == E) {
-                    expert = 0;
-                    ++rank;
-                }
-            }
+        const int64_t ranks = SlabRanks(slab);
+        const int64_t cols = E - strip * kLanes < kLanes ? E - strip * kLanes : kLanes;
+        const uint32_t rankPitch = static_cast<uint32_t>(kLanes * sizeof(CountT));  // 32 or 64 bytes
+        LocalTensor<CountT> raw = countQue_.AllocTensor<CountT>();
+        if (ranks < tileRanks_ || cols < kLanes) {
+            // Lanes and ranks the DMA does not write must read as 0.
+            Duplicate(raw.template ReinterpretCast<int32_t>(), static_cast<int32_t>(0),
+                      static_cast<int32_t>(t_->countBufBytes / sizeof(int32_t)));
+            Fence<HardEvent::V_MTE2>();
+        }
+        const uint32_t blockBytes = static_cast<uint32_t>(cols * static_cast<int64_t>(sizeof(CountT)));
+        const uint32_t footprint = (blockBytes + 31) / 32 * 32;  // each rank's block starts 32 B aligned
+        DataCopyExtParams params{static_cast<uint16_t>(ranks), blockBytes,
+                                 static_cast<uint32_t>((E - cols) * static_cast<int64_t>(sizeof(CountT))),
+                                 (rankPitch - footprint) / 32, 0};
+        DataCopyPadExtParams<CountT> pad{footprint != blockBytes, 0,
+                                         static_cast<uint8_t>((footprint - blockBytes) / sizeof(CountT)), 0};
+        DataCopyPad(raw, countsGm_[static_cast<uint64_t>(slab * tileRanks_ * E + strip * kLanes)], params, pad);
+        countQue_.EnQue(raw);
+        pendingSlab_ = slab;
+        pendingStrip_ = strip;
+    }
+
+    // Dequeues the tile in flight, issues the DMA of tile (nextSlab, nextStrip) when nextSlab >= 0
+    // (it overlaps with the use of this one), and converts this one to int32 into `dst`: Cast for
+    // int64 counts, a copy (Adds 0) for int32, so the queue buffer is free again at once.
+    __aicore__ inline void TakeTile(const LocalTensor<int32_t> &dst, int64_t nextSlab, int64_t nextStrip)
+    {
+        LocalTensor<CountT> raw = countQue_.DeQue<CountT>();
+        pendingSlab_ = -1;
+        if (nextSlab >= 0) {
+            IssueTile(nextSlab, nextStrip);
+        }
+        const int32_t n = static_cast<int32_t>(tileRanks_ * kLanes);
+        if constexpr (sizeof(CountT) == sizeof(int64_t)) {
+            Cast(dst, raw.template ReinterpretCast<int64_t>(), RoundMode::CAST_NONE, static_cast<uint32_t>(n));
+        } else {
+            Adds(dst, raw.template ReinterpretCast<int32_t>(), static_cast<int32_t>(0), n);
+        }
+        countQue_.FreeTensor(raw);
+    }
+
+    // A prefetched tile nobody asked for is dequeued and dropped (no queue entry or flag may outlive
+    // the kernel).
+    __aicore__ inline void DropPrefetch()
+    {
+        if (pendingSlab_ >= 0) {
+            LocalTensor<CountT> raw = countQue_.DeQue<CountT>();
+            countQue_.FreeTensor(raw);
+            pendingSlab_ = -1;
         }
     }
 
-    // Rank-major walk: the last core writes expert_token_num from the column totals, then every
-    // core turns them into destination bases (column-major exclusive prefix).
-    __aicore__ inline void FinishExpertBases()
+    // Resident counts: every strip through the count queue (the next one prefetched) into work_.
+    __aicore__ inline void LoadResident()
     {
-        int64_t running = 0;
-        for (int64_t e = 0; e < t_->expertNum; ++e) {
-            const int64_t total = cursor_.GetValue(static_cast<uint32_t>(e));
-            cursor_.SetValue(static_cast<uint32_t>(e), running);
-            running += total;
-            if (isLastCore_) {
-                StageExpertValue(e, t_->expertTokenNumType == 1 ? total : running);
-            }
+        IssueTile(0, 0);
+        for (int64_t strip = 0; strip < strips_; ++strip) {
+            TakeTile(work_[static_cast<uint32_t>(strip * tileRanks_ * kLanes)], strip + 1 < strips_ ? 0 : -1,
+                     strip + 1);
         }
+        Fence<HardEvent::V_S>();
     }
 
-    // ---- destination-order walk ---------------------------------------------------------------
-
-    // Expert-major walk, pass 2: cells in destination order, one source cursor per rank. A core
-    // stops once its rows are done; the last core walks every expert to total them.
-    __aicore__ inline void WalkExpertMajor()
+    // The int32 tile (slab, strip), ready for scalar and vector reads. Streamed counts: loads it
+    // (unless it is the current one), and prefetches tile (nextSlab, nextStrip) when nextSlab >= 0.
+    __aicore__ inline LocalTensor<int32_t> Tile(int64_t slab, int64_t strip, int64_t nextSlab, int64_t nextStrip)
     {
-        const int64_t N = t_->rankNum;
+        if (t_->countsResident != 0) {
+            return work_[static_cast<uint32_t>(strip * tileRanks_ * kLanes)];
+        }
+        if (slab == currentSlab_ && strip == currentStrip_) {
+            return work_;
+        }
+        if (pendingSlab_ != slab || pendingStrip_ != strip) {
+            DropPrefetch();
+            IssueTile(slab, strip);
+        }
+        Fence<HardEvent::S_V>();  // scalar reads of the previous tile are done before it is overwritten
+        TakeTile(work_, nextSlab, nextStrip);
+        Fence<HardEvent::V_S>();
+        currentSlab_ = slab;
+        currentStrip_ = strip;
+        return work_;
+    }
+
+    // ---- pass 1: column totals, expert bases, expert_token_num ----------------------------------
+
+    // fold_[0, 8) = column sums of `tile` over its ranks: a copy, then log2(R) halving Adds.
+    __aicore__ inline void FoldRanks(const LocalTensor<int32_t> &tile)
+    {
+        Fence<HardEvent::S_V>();  // the scalar reads of the previous fold are done
+        Adds(fold_, tile, static_cast<int32_t>(0), static_cast<int32_t>(tileRanks_ * kLanes));
+        for (int64_t half = tileRanks_ / 2; half >= 1; half /= 2) {
+            Add(fold_, fold_, fold_[static_cast<uint32_t>(half * kLanes)], static_cast<int32_t>(half * kLanes));
+        }
+        Fence<HardEvent::V_S>();
+    }
+
+    // Finds the column holding this core's first row and its base (the rows of earlier experts).
+    // The last core reads every column and writes expert_token_num; the others stop at their column.
+    __aicore__ inline void FindFirstColumn()
+    {
         const int64_t E = t_->expertNum;
-        const int64_t tileCols = t_->countTileCols;
-        const int64_t tileRanks = t_->countTileRanks;
-        // Distance between one rank's count and the next one's in UB: a matrix row when resident,
-        // one 32-byte block per rank in a column tile.
-        const int64_t stride = t_->countsResident != 0 ? E : 32 / static_cast<int64_t>(sizeof(CountT));
-        for (int64_t e0 = 0; e0 < E; e0 += tileCols) {
-            const int64_t cols = E - e0 < tileCols ? E - e0 : tileCols;
-            for (int64_t e = e0; e < e0 + cols; ++e) {
-                if (!isLastCore_ && dstCursor_ >= rowEnd_) {
-                    return;  // this core's rows are done; only the last core totals every expert
+        int64_t base = 0;
+        firstExpert_ = E;
+        endExpert_ = E;
+        for (int64_t strip = 0; strip < strips_; ++strip) {
+            int64_t sums[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
+            for (int64_t slab = 0; slab < slabs_; ++slab) {
+                const bool lastOfStrip = slab + 1 == slabs_;
+                const int64_t nextStrip = lastOfStrip ? strip + 1 : strip;
+                const bool hasNext = !(lastOfStrip && nextStrip == strips_);
+                FoldRanks(Tile(slab, strip, hasNext ? (lastOfStrip ? 0 : slab + 1) : -1, nextStrip));
+                for (int64_t k = 0; k < kLanes; ++k) {
+                    sums[k] += fold_.GetValue(static_cast<uint32_t>(k));
                 }
-                const int64_t columnStart = dstCursor_;
-                for (int64_t r0 = 0; r0 < N; r0 += tileRanks) {
-                    const int64_t ranks = N - r0 < tileRanks ? N - r0 : tileRanks;
-                    if (t_->countsResident == 0 && (e == e0 || tileRanks < N)) {
-                        LoadCountsBlocks(static_cast<uint64_t>(r0 * E + e0), static_cast<uint16_t>(ranks),
-                                         static_cast<uint32_t>(cols * t_->countBytes),
-                                         static_cast<uint32_t>((E - cols) * t_->countBytes));
-                    }
-                    int64_t local = t_->countsResident != 0 ? r0 * E + e : e - e0;
-                    for (int64_t r = r0; r < r0 + ranks; ++r, local += stride) {
-                        VisitCell(r, Clamp(static_cast<int64_t>(counts_.GetValue(static_cast<uint32_t>(local)))));
-                    }
+            }
+            const int64_t cols = E - strip * kLanes < kLanes ? E - strip * kLanes : kLanes;
+            for (int64_t k = 0; k < cols; ++k) {
+                const int64_t expert = strip * kLanes + k;
+                const int64_t total = Clamp(sums[k]);
+                if (firstExpert_ == E && rowBegin_ < base + total) {
+                    firstExpert_ = expert;
+                    firstBase_ = base;
                 }
+                if (bySlab_ && firstExpert_ < E && endExpert_ == E && base < rowEnd_) {
+                    column_.SetValue(static_cast<uint32_t>(expert - firstExpert_), static_cast<int32_t>(base));
+                }
+                if (endExpert_ == E && base >= rowEnd_) {
+                    endExpert_ = expert;  // this column and the later ones start after the core's rows
+                }
+                base = Saturate(base + total);
                 if (isLastCore_) {
-                    StageExpertValue(e, t_->expertTokenNumType == 1 ? dstCursor_ - columnStart : dstCursor_);
+                    StageExpertValue(expert, t_->expertTokenNumType == 1 ? total : base);
+                }
+            }
+            // The last core reads every column (expert_token_num); another stops once it knows its
+            // first column, or in the slab walk its first column after its rows.
+            if (!isLastCore_ && (bySlab_ ? endExpert_ < E : firstExpert_ < E)) {
+                break;
+            }
+        }
+    }
+
+    // ---- pass 2: rank cursors ---------------------------------------------------------------------
+
+    __aicore__ inline int64_t LaneSum(const LocalTensor<int32_t> &tile, int64_t rank, int64_t lanes) const
+    {
+        int64_t sum = 0;
+        for (int64_t k = 0; k < lanes; ++k) {
+            sum += tile.GetValue(static_cast<uint32_t>(rank * kLanes + k));
+        }
+        return sum;
+    }
+
+    // cursor[r] = source row of cell (r, firstExpert_): the rows of ranks before r plus those of
+    // rank r for experts before firstExpert_. Per slab: tiles summed by vector Adds into acc_.
+    __aicore__ inline void SetRankCursors()
+    {
+        const int64_t firstStrip = firstExpert_ / kLanes;
+        const int64_t firstLane = firstExpert_ % kLanes;
+        int64_t ranksBefore = 0;  // rows of the ranks of earlier slabs (saturated at A)
+        for (int64_t slab = 0; slab < slabs_; ++slab) {
+            const int64_t ranks = SlabRanks(slab);
+            Fence<HardEvent::S_V>();  // acc_ of the previous slab has been read
+            Duplicate(acc_, static_cast<int32_t>(0), static_cast<int32_t>(tileRanks_ * kLanes));
+            for (int64_t strip = 0; strip < strips_; ++strip) {
+                const bool lastOfSlab = strip + 1 == strips_;
+                const int64_t nextSlab = lastOfSlab ? slab + 1 : slab;
+                const int64_t next = lastOfSlab && nextSlab == slabs_ ? -1 : nextSlab;
+                const LocalTensor<int32_t> tile = Tile(slab, strip, next, lastOfSlab ? 0 : strip + 1);
+                if (strip == firstStrip) {
+                    Fence<HardEvent::V_S>();
+                    for (int64_t r = 0; r < ranks; ++r) {
+                        const int64_t partial = Clamp(LaneSum(acc_, r, kLanes) + LaneSum(tile, r, firstLane));
+                        cursor_.SetValue(CursorIndex(slab, r), static_cast<int32_t>(partial));
+                    }
+                    Fence<HardEvent::S_V>();
+                }
+                Add(acc_, acc_, tile, static_cast<int32_t>(tileRanks_ * kLanes));
+            }
+            Fence<HardEvent::V_S>();
+            for (int64_t r = 0; r < ranks; ++r) {
+                const uint32_t rank = CursorIndex(slab, r);
+                cursor_.SetValue(rank, static_cast<int32_t>(Saturate(ranksBefore + cursor_.GetValue(rank))));
+                ranksBefore = Saturate(ranksBefore + Clamp(LaneSum(acc_, r, kLanes)));
+            }
+            if (bySlab_) {
+                WalkSlab(slab);
+            }
+        }
+    }
+
+    // Cursors: one per rank, or (bySlab_) one per rank of the current slab.
+    __aicore__ inline uint32_t CursorIndex(int64_t slab, int64_t r) const
+    {
+        return static_cast<uint32_t>(bySlab_ ? r : slab * tileRanks_ + r);
+    }
+
+    // ---- pass 3: the walk -------------------------------------------------------------------------
+
+    // Cells in destination order from (0, firstExpert_) until this core's rows are done.
+    __aicore__ inline void Walk()
+    {
+        const int64_t E = t_->expertNum;
+        int64_t dst = firstBase_;
+        for (int64_t expert = firstExpert_; expert < E; ++expert) {
+            const int64_t strip = expert / kLanes;
+            const int64_t lane = expert % kLanes;
+            for (int64_t slab = 0; slab < slabs_; ++slab) {
+                // The tile this walk needs after this one: with one slab, the next strip's (the
+                // current tile serves the 8 columns of its strip); else the next slab, then the next
+                // column's first slab.
+                int64_t nextSlab = slab + 1;
+                int64_t nextStrip = strip;
+                if (slabs_ == 1) {
+                    nextSlab = strip + 1 < strips_ ? 0 : -1;
+                    nextStrip = strip + 1;
+                } else if (nextSlab == slabs_) {
+                    nextSlab = expert + 1 < E ? 0 : -1;
+                    nextStrip = (expert + 1) / kLanes;
+                }
+                const LocalTensor<int32_t> tile = Tile(slab, strip, nextSlab, nextStrip);
+                const int64_t ranks = SlabRanks(slab);
+                for (int64_t r = 0; r < ranks; ++r) {
+                    const int64_t count = Clamp(tile.GetValue(static_cast<uint32_t>(r * kLanes + lane)));
+                    if (count == 0) {
+                        continue;  // an empty cell moves nothing and leaves the cursor where it is
+                    }
+                    const uint32_t rank = static_cast<uint32_t>(slab * tileRanks_ + r);
+                    const int64_t src = cursor_.GetValue(rank);
+                    cursor_.SetValue(rank, static_cast<int32_t>(Saturate(src + count)));
+                    MoveCell(src, dst, count);
+                    dst += count;
+                    if (dst >= rowEnd_) {
+                        return;
+                    }
                 }
             }
         }
     }
 
-    // Cell (r, current expert) holds `count` rows: source rows start at cursor[r], destination rows
-    // at the running destination cursor.
-    __aicore__ inline void VisitCell(int64_t rank, int64_t count)
+    // Slab walk (too many ranks for one cursor each): the cells of one slab's ranks in the core's
+    // columns [firstExpert_, endExpert_), column_[e] = destination row of the next cell of column e
+    // (the expert base, then advanced over each slab's cells). A slab stops at the first column whose
+    // next cell starts after the core's rows: every later column starts later still.
+    __aicore__ inline void WalkSlab(int64_t slab)
     {
-        const int64_t src = cursor_.GetValue(static_cast<uint32_t>(rank));
-        cursor_.SetValue(static_cast<uint32_t>(rank), src + count);
-        const int64_t dst = dstCursor_;
-        dstCursor_ += count;
-        MoveCell(src, dst, count);
+        const int64_t ranks = SlabRanks(slab);
+        for (int64_t expert = firstExpert_; expert < endExpert_; ++expert) {
+            const uint32_t column = static_cast<uint32_t>(expert - firstExpert_);
+            int64_t dst = column_.GetValue(column);
+            if (dst >= rowEnd_) {
+                return;
+            }
+            const int64_t strip = expert / kLanes;
+            const bool nextStripInRange = (strip + 1) * kLanes < endExpert_;
+            const LocalTensor<int32_t> tile = Tile(slab, strip, nextStripInRange ? slab : (slab + 1 < slabs_ ? slab + 1 : -1),
+                                                   nextStripInRange ? strip + 1 : 0);
+            for (int64_t r = 0; r < ranks; ++r) {
+                const int64_t count = Clamp(tile.GetValue(static_cast<uint32_t>(r * kLanes + expert % kLanes)));
+                if (count == 0) {
+                    continue;
+                }
+                const int64_t src = cursor_.GetValue(static_cast<uint32_t>(r));
+                cursor_.SetValue(static_cast<uint32_t>(r), static_cast<int32_t>(Saturate(src + count)));
+                MoveCell(src, dst, count);
+                dst = Saturate(dst + count);
+            }
+            column_.SetValue(column, static_cast<int32_t>(dst));
+        }
     }
 
     // Moves the rows of a cell (source rows from `src`, destination rows from `dst`) that fall in
@@ -253,7 +450,7 @@ private:
             MoveRows(scalesGm_, permuteScalesGm_, scaleQue_, srcRow, lo, rows, t_->scaleRowBytes, t_->scaleBufBytes);
         }
         if (t_->idxType == 0) {
-            WriteIndexRun(lo, srcRow, rows);  // gather: idx[dst + k] = src + k
+            AppendGatherIndex(lo, srcRow, rows);  // gather: idx[dst + k] = src + k
         } else {
             WriteIndexRun(srcRow, lo, rows);  // scatter: idx[src + k] = dst + k
         }
@@ -305,6 +502,9 @@ private:
     __aicore__ inline void BuildRamp()
     {
         ramp_ = rampBuf_.Get<int32_t>();
+        if (t_->idxType == 0) {
+            delta_ = deltaBuf_.Get<int32_t>();
+        }
         CreateVecIndex(ramp_, static_cast<int32_t>(0), t_->idxBufBytes / static_cast<uint32_t>(sizeof(int32_t)));
         Fence<HardEvent::S_V>();
     }
@@ -324,6 +524,64 @@ private:
             DataCopyPad(permuteIdxGm_[pos + done], run, params);
             idxQue_.FreeTensor(run);
         }
+    }
+
+    // Gather mode: the core's index rows are its destination rows, contiguous across cells visited in
+    // destination order, so the runs of consecutive cells share one index chunk and one DMA. delta_[j] = source - destination
+    // row of the run holding chunk row j (written by the scalar unit up to the first 32-byte
+    // boundary of a run, by Duplicate after it); the flush makes the chunk ramp + delta + base with
+    // two vector instructions. delta_ is never touched by a DMA.
+    __aicore__ inline void AppendGatherIndex(int64_t dstRow, int64_t srcRow, int64_t n)
+    {
+        const int64_t capacity = t_->idxBufBytes / static_cast<int64_t>(sizeof(int32_t));
+        while (n > 0) {
+            if (idxFill_ > 0 && dstRow != idxBase_ + idxFill_) {
+                FlushGatherIndex();  // not adjacent (the slab walk visits cells out of destination order)
+            }
+            if (idxFill_ == 0) {
+                if (deltaInUse_) {
+                    Fence<HardEvent::V_S>();  // the previous flush has read delta_
+                    deltaInUse_ = false;
+                }
+                idxBase_ = dstRow;
+            }
+            const int64_t m = n < capacity - idxFill_ ? n : capacity - idxFill_;
+            const int32_t offset = static_cast<int32_t>(srcRow - dstRow);
+            const int64_t toBoundary = (kLanes - idxFill_ % kLanes) % kLanes;
+            const int64_t head = m < toBoundary ? m : toBoundary;
+            for (int64_t j = 0; j < head; ++j) {
+                delta_.SetValue(static_cast<uint32_t>(idxFill_ + j), offset);
+            }
+            if (m > head) {
+                Duplicate(delta_[static_cast<uint32_t>(idxFill_ + head)], offset, static_cast<int32_t>(m - head));
+            }
+            idxFill_ += m;
+            dstRow += m;
+            srcRow += m;
+            n -= m;
+            if (idxFill_ == capacity) {
+                FlushGatherIndex();
+            }
+        }
+    }
+
+    __aicore__ inline void FlushGatherIndex()
+    {
+        if (idxFill_ == 0) {
+            return;
+        }
+        Fence<HardEvent::S_V>();  // the scalar writes of delta_ are visible to the vector unit
+        const int32_t n = static_cast<int32_t>(idxFill_);
+        LocalTensor<int32_t> run = idxQue_.AllocTensor<int32_t>();
+        Add(run, ramp_, delta_, n);
+        Adds(run, run, static_cast<int32_t>(idxBase_), n);
+        idxQue_.EnQue(run);
+        run = idxQue_.DeQue<int32_t>();
+        DataCopyExtParams params{1, static_cast<uint32_t>(n * static_cast<int32_t>(sizeof(int32_t))), 0, 0, 0};
+        DataCopyPad(permuteIdxGm_[idxBase_], run, params);
+        idxQue_.FreeTensor(run);
+        idxFill_ = 0;
+        deltaInUse_ = true;
     }
 
     // permute_per_token_scales is zero-filled FLOAT [A] when no scales are given: this core's rows.
@@ -360,11 +618,22 @@ private:
     int64_t rowBegin_ = 0;
     int64_t rowEnd_ = 0;
     bool isLastCore_ = false;
+    int64_t tileRanks_ = 1;  // R: ranks per count tile (a power of two)
+    int64_t slabs_ = 1;      // ceil(N / R)
+    int64_t strips_ = 1;     // ceil(E / 8)
 
-    int64_t dstCursor_ = 0;    // destination row of the next cell in expert-major order
-    int64_t running_ = 0;      // running row-major total in the rank-bases pass
-    int64_t srcCursor_ = 0;    // source row of the next cell in the rank-major walk
+    int64_t firstExpert_ = 0;  // column holding rowBegin_ (E: none)
+    int64_t firstBase_ = 0;    // destination row of cell (0, firstExpert_)
+    int64_t endExpert_ = 0;    // first column starting at or after rowEnd_ (E: none)
+    bool bySlab_ = false;      // slab walk: cursors for one slab, a destination row per column
     int64_t expertStaged_ = 0;
+    int64_t idxBase_ = 0;       // gather mode: destination row of the open index chunk's first row
+    int64_t idxFill_ = 0;       // gather mode: rows in the open index chunk
+    bool deltaInUse_ = false;   // gather mode: a flush's vector read of delta_ may be in flight
+    int64_t currentSlab_ = -1;  // streamed counts: the tile in work_
+    int64_t currentStrip_ = -1;
+    int64_t pendingSlab_ = -1;  // streamed counts: the tile in the count queue (-1: none)
+    int64_t pendingStrip_ = -1;
 
     GlobalTensor<uint8_t> tokensGm_;
     GlobalTensor<uint8_t> permuteTokensGm_;
@@ -378,16 +647,25 @@ private:
     TQueBind<TPosition::VECIN, TPosition::VECOUT, kQueueDepth> tokenQue_;
     TQueBind<TPosition::VECIN, TPosition::VECOUT, kQueueDepth> scaleQue_;
     TQue<TPosition::VECOUT, kQueueDepth> idxQue_;
-    TBuf<TPosition::VECCALC> cursorBuf_;  // scalar only
-    TBuf<TPosition::VECCALC> rampBuf_;    // vector only
-    TBuf<TPosition::VECIN> countBuf_;     // GM -> UB
+    TQue<TPosition::VECIN, kQueueDepth> countQue_;  // count tiles as loaded (CountT)
+    TBuf<TPosition::VECCALC> cursorBuf_;  // scalar only: int32 source cursor per rank (of the slab)
+    TBuf<TPosition::VECCALC> columnBuf_;  // scalar only (slab walk): int32 destination row per column
+    TBuf<TPosition::VECCALC> rampBuf_;    // vector only: 0, 1, 2, ...
+    TBuf<TPosition::VECCALC> deltaBuf_;   // gather mode, scalar and vector only: run offsets
+    TBuf<TPosition::VECCALC> workBuf_;    // int32 tiles: all of them (resident) or the current one
+    TBuf<TPosition::VECCALC> accBuf_;     // int32 [R][8] running row sums
+    TBuf<TPosition::VECCALC> foldBuf_;    // int32 [R][8] fold of a tile over its ranks
     TBuf<TPosition::VECOUT> expertBuf_;   // UB -> GM
     TBuf<TPosition::VECOUT> zeroBuf_;     // UB -> GM
 
-    LocalTensor<int64_t> cursor_;
-    LocalTensor<CountT> counts_;
+    LocalTensor<int32_t> cursor_;
+    LocalTensor<int32_t> column_;
+    LocalTensor<int32_t> work_;
+    LocalTensor<int32_t> acc_;
+    LocalTensor<int32_t> fold_;
     LocalTensor<CountT> expertStage_;
     LocalTensor<int32_t> ramp_;
+    LocalTensor<int32_t> delta_;
 };
 
 }  // namespace

@@ -33,17 +33,20 @@ struct MoeReRoutingTilingData {
     uint32_t tokenBufBytes;     // bytes of one token buffer in UB
     uint32_t scaleBufBytes;     // bytes of one scale buffer in UB (0 when no scales input)
     uint32_t idxBufBytes;       // bytes of one index buffer in UB (>= chunkRows * 4, 32 B multiple); the
-                                // index ramp (0, 1, 2, ...) the runs are made from has the same size
+                                // index ramp (0, 1, 2, ...) and, in gather mode, the run offsets of an
+                                // index chunk have the same size
 
-    // Counts metadata in UB.
-    uint32_t countsResident;    // 1: the whole [N, E] matrix is loaded once; 0: streamed in tiles
-    uint32_t countBufBytes;     // bytes of the counts staging buffer
-    uint32_t countTileCols;     // experts per column tile when streamed (countTileCols*countBytes % 32 == 0)
-    uint32_t countTileRanks;    // ranks per column-tile load when streamed (<= 4095)
-    uint32_t walkByRank;        // 0: walk cells expert-major with one source cursor per rank (N cursors);
-                                // 1: walk rank-major with one destination cursor per expert (E cursors),
-                                //    chosen when N cursors do not fit UB
-    uint32_t cursorBufBytes;    // bytes of the cursors (N or E int64, 32 B multiple)
+    // Counts metadata in UB: tiles of countTileRanks ranks x countTileCols experts, int32 after
+    // conversion (see the kernel's header comment).
+    uint32_t countsResident;    // 1: every tile is loaded once and stays; 0: tiles are streamed
+    uint32_t countBufBytes;     // bytes of one raw count tile as loaded (two queue buffers)
+    uint32_t countTileCols;     // experts per tile: 8 (one 32-byte block of int32 per rank)
+    uint32_t countTileRanks;    // ranks per tile R: a power of two, <= 2048
+    uint32_t countWorkBytes;    // bytes of the int32 work area: every tile (resident) or one
+    uint32_t countSumBytes;     // bytes of each of the int32 row-sum and fold tiles (R * 32)
+    uint32_t cursorBufBytes;    // bytes of the source cursors (N int32, or R in the slab walk; 32 B multiple)
+    uint32_t columnBufBytes;    // slab walk (N cursors do not fit): bytes of one int32 destination row
+                                // per expert (E int32, 32 B multiple); 0: the column walk
     uint32_t expertBufBytes;    // bytes of the expert_token_num staging buffer
     uint32_t zeroBufBytes;      // bytes of the zero buffer used to fill absent scales (0 when scales given)
     uint32_t ubBytesUsed;       // total UB the kernel allocates per core (for reports and checks)

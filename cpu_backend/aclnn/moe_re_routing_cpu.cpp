@@ -80,7 +80,7 @@ thread_local ThreadLastRun t_lastRun;
 
 std::string FormatLastRun(const LastRun &run)
 {
-    static_assert(sizeof(MoeReRoutingTilingData) == 144,
+    static_assert(sizeof(MoeReRoutingTilingData) == 152,
                   "MoeReRoutingTilingData changed: list the new field in FormatLastRun");
     const MoeReRoutingTilingData &t = run.tiling;
     std::ostringstream os;
@@ -91,7 +91,7 @@ std::string FormatLastRun(const LastRun &run)
     MRR_FIELD(idxType); MRR_FIELD(usedCoreNum); MRR_FIELD(rowsPerCore); MRR_FIELD(rowsRemainder);
     MRR_FIELD(bufferNum); MRR_FIELD(chunkRows); MRR_FIELD(segmentBytes); MRR_FIELD(tokenBufBytes);
     MRR_FIELD(scaleBufBytes); MRR_FIELD(idxBufBytes); MRR_FIELD(countsResident); MRR_FIELD(countBufBytes);
-    MRR_FIELD(countTileCols); MRR_FIELD(countTileRanks); MRR_FIELD(walkByRank); MRR_FIELD(cursorBufBytes); MRR_FIELD(expertBufBytes);
+    MRR_FIELD(countTileCols); MRR_FIELD(countTileRanks); MRR_FIELD(countWorkBytes); MRR_FIELD(countSumBytes); MRR_FIELD(cursorBufBytes); MRR_FIELD(columnBufBytes); MRR_FIELD(expertBufBytes);
     MRR_FIELD(zeroBufBytes); MRR_FIELD(ubBytesUsed);
 #undef MRR_FIELD
     os << "\"block_dim\": " << run.blockDim << ", \"ub_bytes\": " << t.ubBytesUsed

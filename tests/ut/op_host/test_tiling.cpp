@@ -45,17 +45,26 @@ void CheckInvariants(const Problem &p, const Platform &pf, const MoeReRoutingTil
     };
     expect(t.usedCoreNum >= 1 && t.usedCoreNum <= pf.aivCoreNum, "usedCoreNum in [1, cores]");
     expect(t.ubBytesUsed <= pf.ubBytes, "UB budget respected");
-    const uint32_t bufs[] = {t.tokenBufBytes, t.scaleBufBytes, t.idxBufBytes, t.countBufBytes,
-                             t.cursorBufBytes, t.expertBufBytes, t.zeroBufBytes};
+    const uint32_t bufs[] = {t.tokenBufBytes, t.scaleBufBytes, t.idxBufBytes, t.countBufBytes, t.countWorkBytes,
+                             t.countSumBytes, t.cursorBufBytes, t.expertBufBytes, t.zeroBufBytes};
     for (uint32_t b : bufs) {
         expect(b % 32 == 0, "buffers are 32-byte multiples");
     }
-    // ... + the index ramp (one index buffer's size)
-    const uint64_t sum = uint64_t{t.cursorBufBytes} + t.countBufBytes + t.expertBufBytes + t.zeroBufBytes +
-                         t.idxBufBytes + uint64_t{t.bufferNum} * (uint64_t{t.tokenBufBytes} + t.scaleBufBytes + t.idxBufBytes);
+    // Metadata (two raw count-tile buffers, work area, row-sum and fold tiles, cursors, expert
+    // staging, zeros), the index ramp and in gather mode the run offsets (one index buffer's size
+    // each), and the data queues.
+    const uint64_t idxWork = p.idxType == 0 ? 2 : 1;
+    const uint64_t sum = uint64_t{t.cursorBufBytes} + t.columnBufBytes + uint64_t{t.bufferNum} * t.countBufBytes + t.countWorkBytes +
+                         2 * uint64_t{t.countSumBytes} + t.expertBufBytes + t.zeroBufBytes + idxWork * t.idxBufBytes +
+                         uint64_t{t.bufferNum} * (uint64_t{t.tokenBufBytes} + t.scaleBufBytes + t.idxBufBytes);
     expect(sum == t.ubBytesUsed, "ubBytesUsed is the sum of the buffers");
     expect(t.bufferNum == 2, "double buffered");
-    expect(t.cursorBufBytes >= (t.walkByRank ? p.expertNum : p.rankNum) * 8, "one int64 cursor per rank or expert");
+    if (t.columnBufBytes == 0) {
+        expect(t.cursorBufBytes >= p.rankNum * 4, "column walk: one int32 cursor per rank");
+    } else {
+        expect(t.cursorBufBytes >= t.countTileRanks * 4, "slab walk: one int32 cursor per rank of a slab");
+        expect(t.columnBufBytes >= p.expertNum * 4 && t.columnBufBytes % 32 == 0, "slab walk: one int32 per expert");
+    }
     expect(t.idxBufBytes >= 32 && t.tokenBufBytes >= 32, "data buffers non-empty");
     expect((p.scaleRowBytes == 0) == (t.scaleBufBytes == 0), "scale buffer iff scales");
     expect((p.scaleRowBytes == 0) == (t.zeroBufBytes != 0), "zero buffer iff no scales");
@@ -68,12 +77,18 @@ void CheckInvariants(const Problem &p, const Platform &pf, const MoeReRoutingTil
     } else {
         expect(t.segmentBytes <= t.tokenBufBytes && t.segmentBytes > 0, "segment fits its buffer");
     }
+    // Count tiles: R ranks (a power of two, a DataCopyPad blockCount) x 8 experts.
+    const uint64_t R = t.countTileRanks;
+    const uint64_t strips = (p.expertNum + 7) / 8;
+    expect(t.countTileCols == 8, "count tile is 8 experts wide");
+    expect(R >= 1 && R <= 2048 && (R & (R - 1)) == 0, "count tile ranks a power of two in [1, 2048]");
+    expect(t.countBufBytes == R * 8 * t.countBytes, "raw count tile holds R x 8 counts");
+    expect(t.countSumBytes == R * 32, "row-sum and fold tiles hold R x 8 int32");
     if (t.countsResident) {
-        expect(uint64_t{t.countBufBytes} >= uint64_t(p.rankNum * p.expertNum) * t.countBytes, "resident counts fit");
+        expect(R >= uint64_t(p.rankNum), "resident: one slab holds every rank");
+        expect(t.countWorkBytes == strips * R * 32, "resident: the work area holds every tile");
     } else {
-        expect(t.countTileCols * t.countBytes == 32, "count tile is one 32-byte block per rank");
-        expect(t.countTileRanks >= 1 && t.countTileRanks <= 4095, "count tile ranks in [1, 4095]");
-        expect(uint64_t{t.countTileRanks} * 32 <= t.countBufBytes, "count tile fits");
+        expect(t.countWorkBytes == R * 32, "streamed: the work area holds one tile");
     }
     // Rows: contiguous, complete, balanced within one row.
     int64_t next = 0;
@@ -177,20 +192,38 @@ TEST(HostTiling, large_count_matrices_are_streamed)
     MoeReRoutingTilingData t{};
     ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
     EXPECT_EQ(t.countsResident, 0u);
-    EXPECT_EQ(t.countTileCols, 4u);
-    EXPECT_EQ(t.countTileRanks, 300u);
+    EXPECT_EQ(t.countTileCols, 8u);
+    EXPECT_EQ(t.countTileRanks, 256u);  // 2 slabs: int64 tiles of 512 ranks exceed UB / 3
+    CheckInvariants(p, Platform{48, 196608}, t);
 }
 
-TEST(HostTiling, many_ranks_walk_rank_major_with_expert_cursors)
+TEST(HostTiling, many_ranks_stream_slabs_of_count_tiles)
 {
-    const Problem p = MakeProblem(10, 16, 100000, 2, 16, 4, 4);
+    // N = 7000: 28000 bytes of cursors; the counts are streamed in slabs of R < N ranks.
+    const Problem p = MakeProblem(10, 16, 7000, 2, 16, 8, 4);
     MoeReRoutingTilingData t{};
     ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
-    EXPECT_EQ(t.walkByRank, 1u);
-    EXPECT_EQ(t.cursorBufBytes, 32u);  // two experts
-    const Problem few = MakeProblem(10, 16, 300, 2, 16, 4, 4);
-    ASSERT_TRUE(ComputeTiling(few, Platform{48, 196608}, &t).ok());
-    EXPECT_EQ(t.walkByRank, 0u);
+    CheckInvariants(p, Platform{48, 196608}, t);
+    EXPECT_EQ(t.countsResident, 0u);
+    EXPECT_LT(int64_t{t.countTileRanks}, 7000);
+    EXPECT_EQ(t.cursorBufBytes, 28000u);
+    // Many experts need no per-expert buffer at all.
+    const Problem wide = MakeProblem(10, 16, 2, 100000, 16, 4, 4);
+    ASSERT_TRUE(ComputeTiling(wide, Platform{48, 196608}, &t).ok());
+    CheckInvariants(wide, Platform{48, 196608}, t);
+}
+
+TEST(HostTiling, ranks_beyond_the_cursor_budget_take_the_slab_walk)
+{
+    const Problem p = MakeProblem(10, 16, 100000, 2, 16, 4, 4);  // 400000 bytes of rank cursors
+    MoeReRoutingTilingData t{};
+    ASSERT_TRUE(ComputeTiling(p, Platform{48, 188160}, &t).ok());
+    CheckInvariants(p, Platform{48, 188160}, t);
+    EXPECT_EQ(t.columnBufBytes, 32u);  // two experts
+    EXPECT_EQ(t.cursorBufBytes, t.countTileRanks * 4);
+    const Problem few = MakeProblem(10, 16, 7000, 2, 16, 4, 4);
+    ASSERT_TRUE(ComputeTiling(few, Platform{48, 188160}, &t).ok());
+    EXPECT_EQ(t.columnBufBytes, 0u);
 }
 
 TEST(HostTiling, too_many_ranks_and_experts_is_a_tiling_error_naming_both)

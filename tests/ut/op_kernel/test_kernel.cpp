@@ -61,7 +61,8 @@ int64_t CountAt(const std::vector<uint8_t> &counts, uint32_t cb, int64_t i)
     return v;
 }
 
-// docs/spec.md, written straight from its formulas (honest counts only).
+// docs/spec.md's formulas (honest counts only): src(r, e) is the row-major exclusive prefix of the
+// counts, dst(r, e) the column-major one, both kept as running sums so large N x E stay cheap.
 Outputs Reference(const Case &c, const std::vector<uint8_t> &tokens, const std::vector<uint8_t> &counts,
                   const std::vector<uint8_t> &scales)
 {
@@ -71,16 +72,17 @@ Outputs Reference(const Case &c, const std::vector<uint8_t> &tokens, const std::
     o.scales.assign(c.A * outScaleRow, 0);
     o.idx.assign(c.A, 0);
     o.experts.assign(c.E, 0);
+    std::vector<int64_t> columnBase(c.E, 0);  // dst(0, e): rows of every rank for experts before e
+    for (int64_t e = 1; e < c.E; ++e) {
+        columnBase[e] = columnBase[e - 1];
+        for (int64_t i = 0; i < c.N; ++i) columnBase[e] += CountAt(counts, c.countBytes, i * c.E + e - 1);
+    }
+    std::vector<int64_t> columnRun(c.E, 0);  // rows of ranks before r for expert e
+    int64_t src = 0;                         // row-major running prefix
     for (int64_t r = 0; r < c.N; ++r) {
         for (int64_t e = 0; e < c.E; ++e) {
-            int64_t src = 0, dst = 0;
-            for (int64_t i = 0; i < c.N; ++i)
-                for (int64_t j = 0; j < c.E; ++j) {
-                    const int64_t v = CountAt(counts, c.countBytes, i * c.E + j);
-                    if (i < r || (i == r && j < e)) src += v;
-                    if (j < e || (j == e && i < r)) dst += v;
-                }
             const int64_t n = CountAt(counts, c.countBytes, r * c.E + e);
+            const int64_t dst = columnBase[e] + columnRun[e];
             for (int64_t k = 0; k < n; ++k) {
                 std::memcpy(&o.tokens[(dst + k) * c.rowBytes], &tokens[(src + k) * c.rowBytes], c.rowBytes);
                 if (c.scaleRowBytes) {
@@ -90,6 +92,8 @@ Outputs Reference(const Case &c, const std::vector<uint8_t> &tokens, const std::
                 else o.idx[src + k] = static_cast<int32_t>(dst + k);
             }
             o.experts[e] += n;
+            columnRun[e] += n;
+            src += n;
         }
     }
     if (c.type == 0)
@@ -257,10 +261,10 @@ TEST(KernelVsReference, edge_shapes)
     for (const Case &c : cases) CompareWithReference(c, rng, 0.3, "edge " + std::to_string(i++));
 }
 
-TEST(KernelVsReference, many_ranks_walk_rank_major)
+TEST(KernelVsReference, many_ranks_stream_rank_slabs)
 {
-    // 8 KiB of UB holds at most 256 rank cursors: N = 300 .. 700 takes the rank-major walk, with
-    // the counts resident or streamed, on one core or many.
+    // 8 KiB of UB: N = 300 .. 700 ranks need several slabs of count tiles (the counts are streamed),
+    // on one core or many.
     std::mt19937_64 rng(17);
     for (int i = 0; i < 16; ++i) {
         Case c{static_cast<int64_t>(rng() % 900), 1 + static_cast<int64_t>(rng() % 200), 300 + static_cast<int64_t>(rng() % 400),
@@ -269,8 +273,9 @@ TEST(KernelVsReference, many_ranks_walk_rank_major)
                Platform{1 + static_cast<uint32_t>(rng() % 48), 8192}};
         MoeReRoutingTilingData t{};
         ASSERT_TRUE(ComputeTiling(ProblemOf(c), c.platform, &t).ok());
-        EXPECT_EQ(t.walkByRank, 1u);
-        CompareWithReference(c, rng, 0.6, "rank-major case " + std::to_string(i));
+        EXPECT_EQ(t.countsResident, 0u);
+        EXPECT_LT(int64_t{t.countTileRanks}, c.N);
+        CompareWithReference(c, rng, 0.6, "rank-slab case " + std::to_string(i));
     }
 }
 
@@ -281,7 +286,7 @@ TEST(KernelVsReference, lying_counts_never_leave_the_buffers)
     // tests prove that an out-of-bounds DMA or scalar access aborts).
     std::mt19937_64 rng(5);
     for (int variant = 0; variant < 8; ++variant) {
-        // variants 4..7: 8 KiB UB and 300 ranks, so the rank-major walk meets the same lies
+        // variants 4..7: 8 KiB UB and 300 ranks, so streamed slabs of count tiles meet the same lies
         const bool rankMajor = variant >= 4;
         Case c{96, 40, rankMajor ? 300 : 4, 4, 8, 4, 1, variant % 2, Platform{8, rankMajor ? 8192u : 196608u}};
         std::vector<int64_t> v(c.N * c.E);
@@ -300,6 +305,192 @@ TEST(KernelVsReference, lying_counts_never_leave_the_buffers)
         const Outputs got = RunKernel(c, tokens, counts, scales);
         for (int64_t e = 0; e < c.E; ++e) EXPECT_TRUE(got.experts[e] >= 0);
     }
+}
+
+TEST(KernelVsReference, lying_counts_of_every_kind_on_every_count_path)
+{
+    // Lies at the int32 and int64 extremes and sums far above or below A, with the counts resident
+    // (A2 UB, 32 x 256), streamed in one slab (E = 300), streamed in several slabs (N = 300 on
+    // 8 KiB) and in the slab walk (N = 1800 on 8 KiB), on many cores and in both index modes. Finishing in checked mode means no access left
+    // the buffers; expert_token_num stays in [0, A] (every total saturates at A).
+    std::mt19937_64 rng(23);
+    struct Shape {
+        int64_t N, E;
+        uint32_t ub;
+    };
+    const Shape shapes[] = {{32, 256, 188160}, {4, 300, 188160}, {300, 5, 8192}, {1800, 3, 8192}};
+    for (const Shape &shape : shapes) {
+        for (uint32_t cb : {4u, 8u}) {
+            for (int variant = 0; variant < 6; ++variant) {
+                Case c{96, 40, shape.N, shape.E, cb, 4, variant % 2, (variant / 2) % 2, Platform{8, shape.ub}};
+                std::vector<uint8_t> counts(c.N * c.E * cb);
+                for (int64_t i = 0; i < c.N * c.E; ++i) {
+                    int64_t x = 0;
+                    switch (variant) {
+                        case 0: x = 50; break;                                          // sums far above A
+                        case 1: x = (i % 97 == 0) ? 1 : 0; break;                       // sums below A
+                        case 2: x = static_cast<int64_t>(rng() % 5) - 2; break;         // negatives
+                        case 3: x = (i % 2) ? INT64_MAX : INT64_MIN; break;             // int64 extremes
+                        case 4: x = (i % 2) ? INT32_MAX : INT32_MIN; break;             // int32 extremes
+                        default: x = (i % 3 == 0) ? int64_t{1} << 32 : 96; break;       // low word 0, or A each
+                    }
+                    if (cb == 8) {
+                        std::memcpy(&counts[i * 8], &x, 8);
+                    } else {
+                        const int32_t v = static_cast<int32_t>(x);
+                        std::memcpy(&counts[i * 4], &v, 4);
+                    }
+                }
+                const auto tokens = RandomBytes(rng, c.A * c.rowBytes);
+                const auto scales = RandomBytes(rng, c.A * 4);
+                const Outputs got = RunKernel(c, tokens, counts, scales);
+                for (int64_t e = 0; e < c.E; ++e) {
+                    EXPECT_TRUE(got.experts[e] >= 0 && got.experts[e] <= c.A)
+                        << "N=" << c.N << " E=" << c.E << " cb=" << cb << " variant " << variant << " expert " << e
+                        << ": " << got.experts[e];
+                }
+            }
+        }
+    }
+}
+
+TEST(KernelVsReference, large_rank_and_expert_counts)
+{
+    // N or E >= 300 and N = 7000 on the A2 UB that Ascend C leaves (188160 bytes): slabs of count
+    // tiles, many strips, sparse decode counts (A = 64 over 32 x 256 cells).
+    std::mt19937_64 rng(29);
+    const Case cases[] = {
+        {3000, 16, 7000, 2, 8, 4, 1, 0, Platform{48, 188160}},
+        {3000, 16, 7000, 3, 4, 0, 0, 1, Platform{48, 188160}},
+        {5000, 8, 300, 300, 4, 4, 1, 1, Platform{48, 188160}},
+        {5000, 8, 300, 300, 8, 0, 0, 0, Platform{40, 188160}},
+        {2000, 8, 3, 1000, 8, 4, 1, 0, Platform{48, 188160}},
+        {64, 7168, 32, 256, 4, 4, 1, 0, Platform{48, 188160}},
+        {64, 7168, 32, 256, 8, 4, 0, 1, Platform{48, 188160}},
+        {700, 64, 32, 256, 8, 4, 1, 0, Platform{48, 188160}},
+    };
+    int i = 0;
+    for (const Case &c : cases) {
+        MoeReRoutingTilingData t{};
+        ASSERT_TRUE(ComputeTiling(ProblemOf(c), c.platform, &t).ok());
+        CompareWithReference(c, rng, 0.5, "large " + std::to_string(i++) + " resident=" +
+                                              std::to_string(t.countsResident) + " R=" + std::to_string(t.countTileRanks));
+    }
+}
+
+TEST(KernelVsReference, tiny_ub_takes_every_count_tile_path)
+{
+    // Each case names the path it must take; the tiling is checked so the case keeps testing it.
+    std::mt19937_64 rng(31);
+    struct PathCase {
+        Case c;
+        uint32_t resident;
+        bool severalSlabs;
+    };
+    const PathCase cases[] = {
+        {{200, 24, 5, 13, 4, 4, 1, 0, Platform{4, 8192}}, 1, false},    // resident, int32, partial strip
+        {{200, 24, 3, 10, 8, 0, 0, 1, Platform{4, 8192}}, 1, false},    // resident, int64, strip of 2 (gap)
+        {{200, 24, 3, 14, 8, 4, 1, 0, Platform{4, 8192}}, 1, false},    // resident, int64, strip of 6
+        {{300, 24, 16, 200, 4, 4, 0, 0, Platform{3, 8192}}, 0, false},  // streamed, one slab
+        {{300, 24, 100, 13, 8, 4, 1, 1, Platform{5, 8192}}, 0, true},   // streamed slabs, partial strips
+        {{300, 24, 37, 9, 4, 0, 0, 0, Platform{7, 8192}}, 0, true},     // streamed slabs, partial slab
+    };
+    int i = 0;
+    for (const PathCase &pc : cases) {
+        MoeReRoutingTilingData t{};
+        ASSERT_TRUE(ComputeTiling(ProblemOf(pc.c), pc.c.platform, &t).ok());
+        EXPECT_EQ(t.countsResident, pc.resident) << "case " << i;
+        EXPECT_EQ(int64_t{t.countTileRanks} < pc.c.N, pc.severalSlabs) << "case " << i;
+        CompareWithReference(pc.c, rng, 0.3, "path " + std::to_string(i++));
+    }
+}
+
+TEST(KernelVsReference, ranks_beyond_the_cursor_budget_take_the_slab_walk)
+{
+    // N int32 cursors do not fit: one slab's cursors and one destination row per expert instead,
+    // each slab walked right after its cursors (8 KiB UB; and N = 50000 on the A2 UB).
+    std::mt19937_64 rng(37);
+    const Case cases[] = {
+        {2000, 24, 1800, 3, 8, 4, 1, 0, Platform{6, 8192}},
+        {2000, 24, 1800, 13, 4, 0, 0, 1, Platform{1, 8192}},
+        {1500, 8, 2500, 9, 4, 4, 0, 0, Platform{5, 8192}},
+        {3000, 8, 50000, 4, 8, 4, 1, 0, Platform{48, 188160}},
+    };
+    int i = 0;
+    for (const Case &c : cases) {
+        MoeReRoutingTilingData t{};
+        ASSERT_TRUE(ComputeTiling(ProblemOf(c), c.platform, &t).ok());
+        EXPECT_NE(t.columnBufBytes, 0u) << "case " << i;
+        CompareWithReference(c, rng, 0.7, "slab walk " + std::to_string(i++));
+    }
+}
+
+// Counts [N, E] with `cells` distinct cells of one row each (A = cells), the rest empty.
+std::vector<uint8_t> OneRowCells(const Case &c, std::mt19937_64 &rng)
+{
+    std::vector<int32_t> v(c.N * c.E, 0);
+    for (int64_t k = 0; k < c.A;) {
+        int32_t &cell = v[rng() % v.size()];
+        if (cell == 0) {
+            cell = 1;
+            ++k;
+        }
+    }
+    std::vector<uint8_t> out(v.size() * 4);
+    std::memcpy(out.data(), v.data(), out.size());
+    return out;
+}
+
+TEST(KernelVsReference, decode_count_metadata_costs_o_n_plus_e_scalar_operations_per_core)
+{
+    // A = 64 rows of 7168 int8 with f32 scales over N x E = 32 x 256 on 48 cores. Walking every
+    // cell reads each of the N * E = 8192 counts at least twice on every core (rank bases, then
+    // the walk); the vector passes leave O(N + E + own cells) scalar operations: here under N * E / 4.
+    std::mt19937_64 rng(41);
+    Case c{64, 7168, 32, 256, 4, 4, 1, 0, Platform{48, 188160}};
+    for (int fill = 0; fill < 2; ++fill) {
+        std::vector<uint8_t> counts;
+        if (fill == 0) {
+            counts = OneRowCells(c, rng);
+        } else {  // the public benchmark's fill: A // (N * E) = 0 per cell, the last cell the rest
+            std::vector<int32_t> v(c.N * c.E, 0);
+            v.back() = static_cast<int32_t>(c.A);
+            counts.resize(v.size() * 4);
+            std::memcpy(counts.data(), v.data(), counts.size());
+        }
+        const auto tokens = RandomBytes(rng, c.A * c.rowBytes);
+        const auto scales = RandomBytes(rng, c.A * 4);
+        ascendc_cpu::LaunchResult trace;
+        const Outputs got = RunKernel(c, tokens, counts, scales, false, &trace);
+        const Outputs want = Reference(c, tokens, counts, scales);
+        EXPECT_TRUE(got.tokens == want.tokens && got.idx == want.idx && got.scales == want.scales &&
+                    got.experts == want.experts);
+        uint64_t most = 0;
+        for (const auto &core : trace.cores) most = std::max<uint64_t>(most, core.ScalarOps());
+        EXPECT_LE(most, uint64_t(c.N * c.E / 4)) << "fill " << fill;
+    }
+}
+
+TEST(KernelVsReference, gather_index_of_small_cells_is_one_dma_per_chunk)
+{
+    // One core, 64 one-row cells: the gather index rows are the core's destination rows, so the
+    // runs of adjacent cells share one index DMA; each cell still moves its token and scale rows.
+    std::mt19937_64 rng(43);
+    Case c{64, 32, 16, 16, 4, 4, 1, 0, Platform{1, 188160}};
+    const auto counts = OneRowCells(c, rng);
+    const auto tokens = RandomBytes(rng, c.A * c.rowBytes);
+    const auto scales = RandomBytes(rng, c.A * 4);
+    MoeReRoutingTilingData t{};
+    ASSERT_TRUE(ComputeTiling(ProblemOf(c), c.platform, &t).ok());
+    ASSERT_GE(t.idxBufBytes, uint32_t(c.A * 4));  // one index chunk holds every row
+    ascendc_cpu::LaunchResult trace;
+    const Outputs got = RunKernel(c, tokens, counts, scales, false, &trace);
+    EXPECT_TRUE(got.idx == Reference(c, tokens, counts, scales).idx);
+    ASSERT_EQ(trace.cores.size(), 1u);
+    uint64_t out = 0;
+    for (const auto &op : trace.cores[0].dma) out += std::string(op.direction) == "UB->GM" ? 1 : 0;
+    // 64 token runs + 64 scale runs + 1 index chunk + 1 expert_token_num
+    EXPECT_EQ(out, uint64_t(2 * c.A + 2));
 }
 
 TEST(KernelVsReference, official_icpu_run_kf_entry_point)

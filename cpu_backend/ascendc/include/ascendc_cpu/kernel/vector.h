@@ -1,4 +1,5 @@
-// The vector instructions a data-movement kernel needs: Duplicate, CreateVecIndex, Adds.
+// The vector instructions a data-movement kernel needs: Duplicate, CreateVecIndex, Adds, and for
+// count metadata Add (element-wise sum of two tensors) and Cast (int64 -> int32).
 // Operands must start 32-byte aligned in UB; they run on the vector unit (PIPE_V), except the
 // scalar first block of CreateVecIndex on dav-c220.
 #ifndef ASCENDC_CPU_KERNEL_VECTOR_H
@@ -200,6 +201,56 @@ inline void Adds(const LocalTensor<T> &dstLocal, const LocalTensor<T> &srcLocal,
     static_assert(IsOneOf<T, half, int16_t, int32_t, float>::value, "Adds supports half, int16_t, int32_t, float");
     CheckVectorCount(count, "Adds");
     AddsImpl(dstLocal, srcLocal, scalarValue, static_cast<uint32_t>(count), "Adds");
+}
+
+// dst[i] = src0[i] + src1[i] for i in [0, count). dst may equal either source; integer sums wrap.
+template <typename T>
+inline void Add(const LocalTensor<T> &dstLocal, const LocalTensor<T> &src0Local, const LocalTensor<T> &src1Local,
+                const int32_t &count)
+{
+    using namespace ascendc_cpu::detail;
+    static_assert(IsOneOf<T, half, int16_t, int32_t, float>::value, "Add supports half, int16_t, int32_t, float");
+    CheckVectorCount(count, "Add");
+    const T *src0 = VectorOperand(src0Local, static_cast<uint64_t>(count), false, "Add", "src0");
+    const T *src1 = VectorOperand(src1Local, static_cast<uint64_t>(count), false, "Add", "src1");
+    T *dst = VectorOperand(dstLocal, static_cast<uint64_t>(count), true, "Add", "dst");
+    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
+    for (int32_t i = 0; i < count; ++i) {
+        dst[i] = AddScalar<T>(src0[i], src1[i]);
+    }
+}
+
+// Precision conversion modes (the documented enum, in its order).
+enum class RoundMode {
+    CAST_NONE = 0,
+    CAST_RINT,
+    CAST_FLOOR,
+    CAST_CEIL,
+    CAST_ROUND,
+    CAST_TRUNC,
+    CAST_ODD,
+};
+
+// dst[i] = src[i] converted, for i in [0, count). Only int64_t -> int32_t with CAST_NONE is
+// emulated (the one mode A2/A3 offer for that conversion). The result for a value outside int32_t
+// is not documented; the emulator keeps the low 32 bits, so a kernel must not rely on saturation.
+template <typename T, typename U>
+inline void Cast(const LocalTensor<T> &dstLocal, const LocalTensor<U> &srcLocal, const RoundMode &roundMode,
+                 const uint32_t count)
+{
+    using namespace ascendc_cpu::detail;
+    static_assert(std::is_same<T, int32_t>::value && std::is_same<U, int64_t>::value,
+                  "Cast: the emulator provides int64_t -> int32_t only");
+    if (roundMode != RoundMode::CAST_NONE) {
+        Violation("vector params", "Cast int64_t -> int32_t supports only RoundMode::CAST_NONE (got %d)",
+                  static_cast<int>(roundMode));
+    }
+    const U *src = VectorOperand(srcLocal, count, false, "Cast", "src");
+    T *dst = VectorOperand(dstLocal, count, true, "Cast", "dst");
+    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
+    for (uint32_t i = 0; i < count; ++i) {
+        dst[i] = static_cast<T>(static_cast<uint32_t>(static_cast<uint64_t>(src[i])));
+    }
 }
 
 }  // namespace AscendC
