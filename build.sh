@@ -5,7 +5,7 @@
 #                         Python package moe_re_routing, into the active Python environment
 #   ./build.sh demo       build, install, then run the demo (the seed example, verified and timed)
 #   ./build.sh test       build, install, then run every test: C++ (GoogleTest under ctest), C++ under
-#                         AddressSanitizer + UndefinedBehaviorSanitizer, Python (pytest), ruff
+#                         AddressSanitizer + UndefinedBehaviorSanitizer, Python (pytest), ruff, mypy
 #   ./build.sh bench      build, install, then run the benchmark suite (benchmarks/)
 #   ./build.sh package    CANN only: build the OPP package custom_opp_<os>_<arch>.run
 #
@@ -61,13 +61,15 @@ ctest_tree() {  # ctest_tree <build dir> [extra cmake args...]
 }
 
 run_tests() {
-    python_deps pytest ruff
+    python_deps pytest ruff mypy
     say "C++ tests (ctest)"
     ctest_tree "$ROOT/build/tests" -DCMAKE_BUILD_TYPE=Release
     say "C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer"
     ASAN_OPTIONS=detect_leaks=1 ctest_tree "$ROOT/build/asan" -DCMAKE_BUILD_TYPE=Debug -DMOE_RE_ROUTING_SANITIZE=ON
     say "ruff"
     "$PYTHON" -m ruff check python tests/python benchmarks examples
+    say "mypy (the package, configured in pyproject.toml)"
+    "$PYTHON" -m mypy
     say "Python tests (pytest)"
     "$PYTHON" -m pytest -q tests/python
 }

@@ -15,7 +15,13 @@ from importlib import metadata as _metadata
 
 from ._dtypes import dtype_table
 from ._ffi import backend, cmake_prefix
-from .api import DeviceTensor, MoeReRoutingResult, moe_re_routing, moe_re_routing_device
+from .api import (
+    DeviceTensor,
+    MoeReRoutingDeviceResult,
+    MoeReRoutingResult,
+    moe_re_routing,
+    moe_re_routing_device,
+)
 from .errors import (
     MoeReRoutingError,
     MoeReRoutingNullError,
@@ -45,6 +51,7 @@ __version__: str = _metadata.version("moe-re-routing")
 
 __all__ = [
     "DeviceTensor",
+    "MoeReRoutingDeviceResult",
     "MoeReRoutingError",
     "MoeReRoutingNullError",
     "MoeReRoutingResult",

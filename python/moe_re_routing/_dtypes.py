@@ -8,17 +8,13 @@ name. Types numpy has no dtype for are carried in ``uint8`` arrays and named exp
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional, Union
+from typing import Any, NamedTuple, Union
 
+import ml_dtypes  # bf16 / fp8 numpy types (a dependency)
 import numpy as np
 
 from ._ffi import facts, ffi
 from .errors import param_type_error
-
-try:  # bf16 / fp8 numpy types
-    import ml_dtypes
-except ImportError:  # pragma: no cover - ml_dtypes is a dependency, but keep import working
-    ml_dtypes = None
 
 __all__ = ["DtypeSpec", "acl_code", "dtype_table", "numpy_dtype_for", "resolve"]
 
@@ -99,8 +95,9 @@ def _carrier(acl_name: str) -> np.dtype:
             try:
                 return np.dtype(np_name)
             except TypeError:
-                if ml_dtypes is not None and hasattr(ml_dtypes, np_name):
-                    return np.dtype(getattr(ml_dtypes, np_name))
+                if hasattr(ml_dtypes, np_name):
+                    carrier: np.dtype = np.dtype(getattr(ml_dtypes, np_name))
+                    return carrier
     return np.dtype(np.uint8)
 
 
@@ -197,8 +194,8 @@ def resolve(param: str, array_dtype: np.dtype, explicit: DtypeLike = None, role:
     return spec
 
 
-def to_np_dtype(value: DtypeLike, param: str) -> tuple[np.dtype, Optional[DtypeSpec]]:
-    """A DeviceTensor dtype argument -> (carrier numpy dtype, explicit spec or None)."""
+def to_np_dtype(value: DtypeLike, param: str) -> tuple[np.dtype, DtypeSpec]:
+    """A DeviceTensor dtype argument -> (carrier numpy dtype, its ACL dtype)."""
     if isinstance(value, str):
         key = value.lower()
         acl = (

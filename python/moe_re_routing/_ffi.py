@@ -219,12 +219,12 @@ def _open_system_lib(name: str) -> Any:
 def _load() -> tuple[_Lib, BackendInfo]:
     explicit = os.environ.get("MOE_RE_ROUTING_LIBRARY")
     if explicit:
-        path = os.path.abspath(explicit)
-        handle = ffi.dlopen(path, ffi.RTLD_NOW)
+        explicit_path = os.path.abspath(explicit)
+        handle = ffi.dlopen(explicit_path, ffi.RTLD_NOW)
         lib = _Lib([handle], "explicit")
         name = "cpu" if lib.has("MoeReRoutingCpuGetPlatform") else "cann"
         lib._backend = name
-        return lib, BackendInfo(name, [path])
+        return lib, BackendInfo(name, [explicit_path])
 
     choice = os.environ.get("MOE_RE_ROUTING_BACKEND", "auto").lower()
     if choice not in ("auto", "cpu", "cann"):

@@ -9,9 +9,11 @@ message.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple, Optional, Union
+from types import TracebackType
+from typing import Any, NamedTuple, Optional, Protocol, Union, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _dtypes
 from ._dtypes import ROLE_COUNTS, ROLE_SCALES, ROLE_TOKENS, DtypeLike, DtypeSpec
@@ -24,14 +26,32 @@ from .errors import (
 )
 from .runtime import _recent_msg, as_stream, check_acl, free, malloc, memcpy, status_name
 
-__all__ = ["DeviceTensor", "MoeReRoutingResult", "moe_re_routing", "moe_re_routing_device"]
+__all__ = [
+    "ArrayInput",
+    "DeviceTensor",
+    "MoeReRoutingDeviceResult",
+    "MoeReRoutingResult",
+    "StreamLike",
+    "moe_re_routing",
+    "moe_re_routing_device",
+]
 
 ACL_FORMAT_ND = 2
 _KDL_CPU = 1
 
 
+class _SupportsDLPack(Protocol):
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+#: A host input: a numpy array, anything ``np.asarray`` accepts, or a host DLPack tensor.
+ArrayInput = Union[npt.ArrayLike, _SupportsDLPack]
+#: An ``aclrtStream``: an int address or a cffi pointer (``None``: this thread's default stream).
+StreamLike = Union[int, object, None]
+
+
 class MoeReRoutingResult(NamedTuple):
-    """The four outputs, in the order of ``torch_npu.npu_moe_re_routing``.
+    """The four outputs of a host call, in the order of ``torch_npu.npu_moe_re_routing``.
 
     permute_tokens: ``[A, H]`` (fp4: ``[A, H/2]`` uint8), dtype of ``tokens``; expert-major rows.
     permute_per_token_scales: shape and dtype of ``per_token_scales`` (``[A]`` or ``[A, S]``), or
@@ -42,10 +62,10 @@ class MoeReRoutingResult(NamedTuple):
         running total (type 0).
     """
 
-    permute_tokens: Any
-    permute_per_token_scales: Any
-    permute_token_idx: Any
-    expert_token_num: Any
+    permute_tokens: np.ndarray
+    permute_per_token_scales: np.ndarray
+    permute_token_idx: np.ndarray
+    expert_token_num: np.ndarray
 
 
 class DeviceTensor:
@@ -61,11 +81,21 @@ class DeviceTensor:
         strides: view strides in elements (default: row-major contiguous). The operator requires
             contiguous tensors; other strides are passed through and rejected by the C checks.
 
-    The object does not own the memory; the caller keeps it alive until the call returns (or, with
-    an explicit ``stream``, until the stream has been synchronised).
+    A tensor made with the constructor does not own the memory: the caller keeps it alive until
+    the call returns (or, with an explicit ``stream``, until the stream has been synchronised).
+    Tensors from :meth:`from_array` and :meth:`empty` own theirs: release it with :meth:`free`, or
+    use the tensor as a context manager (``with DeviceTensor.empty(...) as t:``), which frees owned
+    memory on exit and leaves borrowed memory alone.
     """
 
-    __slots__ = ("dtype", "ptr", "shape", "spec", "strides")
+    __slots__ = ("dtype", "owned", "ptr", "shape", "spec", "strides")
+
+    ptr: int
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    spec: DtypeSpec
+    strides: Optional[tuple[int, ...]]
+    owned: bool
 
     def __init__(
         self, ptr: int, shape: Sequence[int], dtype: DtypeLike, *, strides: Optional[Sequence[int]] = None
@@ -76,6 +106,7 @@ class DeviceTensor:
         self.shape = tuple(int(d) for d in shape)
         self.dtype, self.spec = _dtypes.to_np_dtype(dtype, "DeviceTensor")
         self.strides = None if strides is None else tuple(int(s) for s in strides)
+        self.owned = False
 
     @property
     def nbytes(self) -> int:
@@ -95,13 +126,16 @@ class DeviceTensor:
             shape[-1] *= 2
         ptr = malloc(a.nbytes)
         memcpy(ptr, a, a.nbytes, "h2d")
-        return cls(ptr, shape, dtype if dtype is not None else a.dtype)
+        t = cls(ptr, shape, dtype if dtype is not None else a.dtype)
+        t.owned = True
+        return t
 
     @classmethod
     def empty(cls, shape: Sequence[int], dtype: DtypeLike) -> DeviceTensor:
         """New uninitialised device memory of ``shape``/``dtype``; free with :meth:`free`."""
         t = cls(0, shape, dtype)
         t.ptr = malloc(t.nbytes)
+        t.owned = True
         return t
 
     def to_numpy(self) -> np.ndarray:
@@ -118,9 +152,33 @@ class DeviceTensor:
         if self.ptr:
             free(self.ptr)
             self.ptr = 0
+        self.owned = False
+
+    def __enter__(self) -> DeviceTensor:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        """Frees the memory if this tensor owns it (:meth:`from_array`, :meth:`empty`)."""
+        if self.owned:
+            self.free()
 
     def __repr__(self) -> str:
         return f"DeviceTensor(ptr=0x{self.ptr:x}, shape={self.shape}, dtype={self.spec.acl_name})"
+
+
+class MoeReRoutingDeviceResult(NamedTuple):
+    """The four outputs of a device call: the ``out`` DeviceTensors, in the order and with the
+    contents described in :class:`MoeReRoutingResult`."""
+
+    permute_tokens: DeviceTensor
+    permute_per_token_scales: DeviceTensor
+    permute_token_idx: DeviceTensor
+    expert_token_num: DeviceTensor
 
 
 # ---- one aclTensor argument ------------------------------------------------------------------------
@@ -209,7 +267,7 @@ def _launch(args: list[Optional[_Arg]], token_type: int, idx_type: int, stream: 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-def _check_attr(name: str, value: Any) -> int:
+def _check_attr(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise param_type_error(f"{name} must be an int (0 or 1), got {type(value).__name__} {value!r}")
     if not _INT64_MIN <= int(value) <= _INT64_MAX:  # the C attribute is int64: say so, not OverflowError
@@ -229,8 +287,6 @@ _run_host = (
 _from_buffer = ffi.from_buffer
 _new = ffi.new
 _NULL = ffi.NULL
-_ACL_FLOAT = _dtypes.acl_code("FLOAT")
-_ACL_INT32 = _dtypes.acl_code("INT32")
 _codes: dict[np.dtype, Optional[int]] = {}  # numpy dtype -> ACL code, None: general path
 
 
@@ -247,58 +303,58 @@ def _code(dt: np.dtype) -> Optional[int]:
     return code
 
 
-def _fast_out(o: Any) -> Optional[int]:
-    if type(o) is not np.ndarray or not o.flags.c_contiguous or not o.flags.writeable:
-        return None
-    return _code(o.dtype)
+def _new_outputs(t: np.ndarray, c: np.ndarray, s: Optional[np.ndarray]) -> MoeReRoutingResult:
+    """Fresh outputs for tokens ``t`` ``[A, ...]``, counts ``c`` ``[N, E]`` and scales ``s``:
+    tokens and scales like the inputs (float32 ``[A]`` without scales), int32 ``[A]`` index,
+    ``[E]`` counts of the counts' dtype."""
+    a_rows = t.shape[0] if t.ndim >= 1 else 0
+    e_cols = c.shape[-1] if c.ndim >= 1 else 1
+    return MoeReRoutingResult(
+        np.empty(t.shape, dtype=t.dtype),
+        np.empty(s.shape, dtype=s.dtype) if s is not None else np.empty(a_rows, dtype=np.float32),
+        np.empty(a_rows, dtype=np.int32),
+        np.empty(e_cols, dtype=c.dtype),
+    )
 
 
-def _fast_host(t: Any, c: Any, s: Any, ttype: Any, itype: Any, out: Any) -> Optional[MoeReRoutingResult]:
-    """The result, or None when the call needs the general path."""
-    if (
-        _run_host is None
-        or type(t) is not np.ndarray
-        or type(c) is not np.ndarray
-        or type(ttype) is not int
-        or type(itype) is not int
-        or t.ndim != 2
-        or not t.flags.c_contiguous
-        or not c.flags.c_contiguous
-    ):
-        return None
-    tc = _code(t.dtype)
-    cc = _code(c.dtype)
-    if tc is None or cc is None:
-        return None
-    if s is None:
-        desc = [tc, 2, *t.shape, cc, c.ndim, *c.shape, -1, 0]
-    else:
-        if type(s) is not np.ndarray or not s.flags.c_contiguous:
+def _fast_desc(arrays: Sequence[Optional[object]]) -> Optional[list[int]]:
+    """The ``desc`` of MoeReRoutingCpuRunHost for seven host arrays (``None``: absent scales), or
+    ``None`` when one of them needs the general path (not a contiguous numpy array, an output
+    that is read-only, a dtype numpy cannot name the ACL type of)."""
+    desc: list[int] = []
+    for i, x in enumerate(arrays):
+        if x is None:
+            desc += [-1, 0]
+            continue
+        if type(x) is not np.ndarray or not x.flags.c_contiguous or (i >= 3 and not x.flags.writeable):
             return None
-        sc = _code(s.dtype)
-        if sc is None:
+        code = _code(x.dtype)
+        if code is None:
             return None
-        desc = [tc, 2, *t.shape, cc, c.ndim, *c.shape, sc, s.ndim, *s.shape]
+        desc += [code, x.ndim, *x.shape]
+    return desc
+
+
+def _fast_host(
+    t: object, c: object, s: object, ttype: object, itype: object, out: object
+) -> Optional[MoeReRoutingResult]:
+    """The result through MoeReRoutingCpuRunHost, or None when the call needs the general path
+    (which then validates and raises)."""
+    if _run_host is None or type(ttype) is not int or type(itype) is not int:
+        return None
+    if type(t) is not np.ndarray or type(c) is not np.ndarray or t.ndim != 2:
+        return None
+    if s is not None and type(s) is not np.ndarray:
+        return None
     if out is None:
-        a_rows = t.shape[0]
-        o_tok = np.empty(t.shape, dtype=t.dtype)
-        o_idx = np.empty(a_rows, dtype=np.int32)
-        o_cnt = np.empty(c.shape[-1] if c.ndim >= 1 else 1, dtype=c.dtype)
-        if s is None:
-            o_sc = np.empty(a_rows, dtype=np.float32)
-            desc += [tc, 2, *t.shape, _ACL_FLOAT, 1, a_rows, _ACL_INT32, 1, a_rows, cc, 1, o_cnt.shape[0]]
-        else:
-            o_sc = np.empty(s.shape, dtype=s.dtype)
-            desc += [tc, 2, *t.shape, sc, s.ndim, *s.shape, _ACL_INT32, 1, a_rows, cc, 1, o_cnt.shape[0]]
+        outputs = _new_outputs(t, c, s)
+    elif isinstance(out, (tuple, list)) and len(out) == 4:
+        outputs = MoeReRoutingResult(*out)
     else:
-        if type(out) not in (tuple, list, MoeReRoutingResult) or len(out) != 4:
-            return None
-        o_tok, o_sc, o_idx, o_cnt = out
-        for o in out:
-            code = _fast_out(o)
-            if code is None:
-                return None
-            desc += [code, o.ndim, *o.shape]
+        return None
+    desc = _fast_desc((t, c, s, *outputs))
+    if desc is None:
+        return None
     try:
         st = _run_host(
             _new("int64_t[]", desc),
@@ -306,10 +362,7 @@ def _fast_host(t: Any, c: Any, s: Any, ttype: Any, itype: Any, out: Any) -> Opti
             _from_buffer(t),
             _from_buffer(c),
             _NULL if s is None else _from_buffer(s),
-            _from_buffer(o_tok),
-            _from_buffer(o_sc),
-            _from_buffer(o_idx),
-            _from_buffer(o_cnt),
+            *(_from_buffer(o) for o in outputs),
             ttype,
             itype,
         )
@@ -317,7 +370,7 @@ def _fast_host(t: Any, c: Any, s: Any, ttype: Any, itype: Any, out: Any) -> Opti
         return None
     if st != 0:
         return None
-    return MoeReRoutingResult(o_tok, o_sc, o_idx, o_cnt)
+    return outputs
 
 
 # ---- host (numpy) path ---------------------------------------------------------------------------
@@ -351,6 +404,14 @@ def _as_input(x: Any, name: str, required: bool) -> Optional[np.ndarray]:
     return x if x.flags.c_contiguous else np.ascontiguousarray(x)
 
 
+def _required_input(x: object, name: str) -> np.ndarray:
+    """:func:`_as_input` of a required argument (None raises MoeReRoutingNullError)."""
+    a = _as_input(x, name, True)
+    if a is None:  # not reached: _as_input raises MoeReRoutingNullError for a required argument
+        raise param_type_error(f"{name} is required, got None")
+    return a
+
+
 def _ptr(a: np.ndarray) -> int:
     return int(a.__array_interface__["data"][0])
 
@@ -362,7 +423,7 @@ def _host_arg(a: np.ndarray, spec: DtypeSpec) -> _Arg:
     return _Arg(dims, None, spec, _ptr(a))
 
 
-def _check_out(o: Any, name: str) -> np.ndarray:
+def _check_out(o: object, name: str) -> np.ndarray:
     if not isinstance(o, np.ndarray):
         raise param_type_error(f"out.{name} must be a numpy array, got {type(o).__name__}")
     if o.dtype.hasobject:
@@ -374,19 +435,49 @@ def _check_out(o: Any, name: str) -> np.ndarray:
     return o
 
 
+@overload
 def moe_re_routing(
-    tokens: Any,
-    expert_token_num_per_rank: Any,
-    per_token_scales: Any = None,
+    tokens: DeviceTensor,
+    expert_token_num_per_rank: DeviceTensor,
+    per_token_scales: Optional[DeviceTensor] = None,
     *,
     expert_token_num_type: int = 1,
     idx_type: int = 0,
-    out: Optional[Sequence[Any]] = None,
+    out: Sequence[DeviceTensor],
+    tokens_dtype: None = None,
+    scales_dtype: None = None,
+    stream: StreamLike = None,
+) -> MoeReRoutingDeviceResult: ...
+
+
+@overload
+def moe_re_routing(
+    tokens: ArrayInput,
+    expert_token_num_per_rank: ArrayInput,
+    per_token_scales: Optional[ArrayInput] = None,
+    *,
+    expert_token_num_type: int = 1,
+    idx_type: int = 0,
+    out: Optional[Sequence[np.ndarray]] = None,
     tokens_dtype: DtypeLike = None,
     scales_dtype: DtypeLike = None,
-    stream: Union[int, Any, None] = None,
-) -> MoeReRoutingResult:
-    """Reorder tokens from rank-major to expert-major order (MoeReRouting).
+    stream: None = None,
+) -> MoeReRoutingResult: ...
+
+
+def moe_re_routing(
+    tokens: Union[ArrayInput, DeviceTensor],
+    expert_token_num_per_rank: Union[ArrayInput, DeviceTensor],
+    per_token_scales: Union[ArrayInput, DeviceTensor, None] = None,
+    *,
+    expert_token_num_type: int = 1,
+    idx_type: int = 0,
+    out: Union[Sequence[np.ndarray], Sequence[DeviceTensor], None] = None,
+    tokens_dtype: DtypeLike = None,
+    scales_dtype: DtypeLike = None,
+    stream: StreamLike = None,
+) -> Union[MoeReRoutingResult, MoeReRoutingDeviceResult]:
+    """Reorder tokens from rank-major to expert-major order (MoeReRouting; docs/spec.md).
 
     Args:
         tokens: ``[A, H]`` float16, bfloat16 (``ml_dtypes.bfloat16``), int8, float8_e4m3fn,
@@ -405,9 +496,10 @@ def moe_re_routing(
         stream: only with :class:`DeviceTensor` arguments (see :func:`moe_re_routing_device`).
 
     Inputs may be numpy arrays, anything ``np.asarray`` accepts, DLPack host tensors
-    (``__dlpack__``), or :class:`DeviceTensor` (then ``out`` is required; see
-    :func:`moe_re_routing_device`). Non-contiguous numpy inputs are copied to a contiguous array
-    first; on the CPU backend contiguous inputs and the outputs are used in place (zero-copy).
+    (``__dlpack__``), or :class:`DeviceTensor` (then ``out`` is required and the result is a
+    :class:`MoeReRoutingDeviceResult`; see :func:`moe_re_routing_device`). Non-contiguous numpy
+    inputs are copied to a contiguous array first; on the CPU backend contiguous inputs and the
+    outputs are used in place (zero-copy).
 
     Returns:
         :class:`MoeReRoutingResult` ``(permute_tokens, permute_per_token_scales, permute_token_idx,
@@ -422,12 +514,12 @@ def moe_re_routing(
         if out is None:
             raise param_type_error("out= (four DeviceTensor outputs) is required with DeviceTensor inputs")
         return moe_re_routing_device(
-            tokens,
-            expert_token_num_per_rank,
-            per_token_scales,
+            tokens,  # type: ignore[arg-type]  # moe_re_routing_device checks every argument
+            expert_token_num_per_rank,  # type: ignore[arg-type]
+            per_token_scales,  # type: ignore[arg-type]
             expert_token_num_type=expert_token_num_type,
             idx_type=idx_type,
-            out=out,
+            out=out,  # type: ignore[arg-type]
             stream=stream,
         )
     if stream is not None:
@@ -438,57 +530,80 @@ def moe_re_routing(
         )
         if fast is not None:
             return fast
+    return _host_call(
+        tokens, expert_token_num_per_rank, per_token_scales, expert_token_num_type, idx_type, out,
+        tokens_dtype, scales_dtype,
+    )  # fmt: skip
+
+
+def _host_outputs(
+    t: np.ndarray, c: np.ndarray, s: Optional[np.ndarray], out: object
+) -> MoeReRoutingResult:
+    """The caller's ``out`` arrays, checked, or new ones."""
+    if out is None:
+        return _new_outputs(t, c, s)
+    if isinstance(out, (str, bytes)) or not isinstance(out, Sequence) or len(out) != 4:
+        raise param_type_error(
+            "out must be a sequence of four arrays (permute_tokens, permute_per_token_scales, "
+            f"permute_token_idx, expert_token_num), got {type(out).__name__}"
+        )
+    return MoeReRoutingResult(
+        _check_out(out[0], "permute_tokens"),
+        _check_out(out[1], "permute_per_token_scales"),
+        _check_out(out[2], "permute_token_idx"),
+        _check_out(out[3], "expert_token_num"),
+    )
+
+
+def _host_call(
+    tokens: object,
+    counts: object,
+    scales: object,
+    expert_token_num_type: object,
+    idx_type: object,
+    out: object,
+    tokens_dtype: DtypeLike,
+    scales_dtype: DtypeLike,
+) -> MoeReRoutingResult:
+    """The general host path: every argument converted and checked, then the aclnn calls."""
     ttype = _check_attr("expert_token_num_type", expert_token_num_type)
     itype = _check_attr("idx_type", idx_type)
-    t = _as_input(tokens, "tokens", True)
-    c = _as_input(expert_token_num_per_rank, "expert_token_num_per_rank", True)
-    s = _as_input(per_token_scales, "per_token_scales", False)
-    assert t is not None and c is not None
+    t = _required_input(tokens, "tokens")
+    c = _required_input(counts, "expert_token_num_per_rank")
+    s = _as_input(scales, "per_token_scales", False)
     tspec = _dtypes.resolve("tokens", t.dtype, tokens_dtype, ROLE_TOKENS)
     cspec = _dtypes.resolve("expert_token_num_per_rank", c.dtype, None, ROLE_COUNTS)
     sspec = None if s is None else _dtypes.resolve("per_token_scales", s.dtype, scales_dtype, ROLE_SCALES)
     if s is None and scales_dtype is not None:
         raise param_type_error("scales_dtype given but per_token_scales is None")
-
-    a_rows = t.shape[0] if t.ndim >= 1 else 0
-    e_cols = c.shape[-1] if c.ndim >= 1 else 1
-    if out is None:
-        o_tok = np.empty(t.shape, dtype=t.dtype)
-        o_sc = np.empty(s.shape, dtype=s.dtype) if s is not None else np.empty(a_rows, dtype=np.float32)
-        o_idx = np.empty(a_rows, dtype=np.int32)
-        o_cnt = np.empty(e_cols, dtype=c.dtype)
-    else:
-        if isinstance(out, (str, bytes)) or not isinstance(out, Sequence) or len(out) != 4:
-            raise param_type_error(
-                "out must be a sequence of four arrays (permute_tokens, permute_per_token_scales, "
-                f"permute_token_idx, expert_token_num), got {type(out).__name__}"
-            )
-        o_tok = _check_out(out[0], "permute_tokens")
-        o_sc = _check_out(out[1], "permute_per_token_scales")
-        o_idx = _check_out(out[2], "permute_token_idx")
-        o_cnt = _check_out(out[3], "expert_token_num")
-    otspec = _dtypes.resolve("out.permute_tokens", o_tok.dtype, tokens_dtype, ROLE_TOKENS)
-    osspec = _dtypes.resolve(
-        "out.permute_per_token_scales", o_sc.dtype, scales_dtype if s is not None else None, ROLE_SCALES
-    )
-    oispec = _dtypes.resolve("out.permute_token_idx", o_idx.dtype)
-    ocspec = _dtypes.resolve("out.expert_token_num", o_cnt.dtype)
-
-    host = [
+    o = _host_outputs(t, c, s, out)
+    host: list[tuple[Optional[np.ndarray], Optional[DtypeSpec]]] = [
         (t, tspec),
         (c, cspec),
         (s, sspec),
-        (o_tok, otspec),
-        (o_sc, osspec),
-        (o_idx, oispec),
-        (o_cnt, ocspec),
+        (
+            o.permute_tokens,
+            _dtypes.resolve("out.permute_tokens", o.permute_tokens.dtype, tokens_dtype, ROLE_TOKENS),
+        ),
+        (
+            o.permute_per_token_scales,
+            _dtypes.resolve(
+                "out.permute_per_token_scales",
+                o.permute_per_token_scales.dtype,
+                scales_dtype if s is not None else None,
+                ROLE_SCALES,
+            ),
+        ),
+        (o.permute_token_idx, _dtypes.resolve("out.permute_token_idx", o.permute_token_idx.dtype)),
+        (o.expert_token_num, _dtypes.resolve("out.expert_token_num", o.expert_token_num.dtype)),
     ]
     if backend.name == "cpu":
-        args = [None if arr is None else _host_arg(arr, spec) for arr, spec in host]  # zero-copy
+        # zero-copy: the arrays themselves are the tensors
+        args = [None if arr is None or spec is None else _host_arg(arr, spec) for arr, spec in host]
         _launch(args, ttype, itype, as_stream(None), True)
     else:
         _run_staged(host, ttype, itype)
-    return MoeReRoutingResult(o_tok, o_sc, o_idx, o_cnt)
+    return o
 
 
 def _run_staged(host: list[tuple[Optional[np.ndarray], Optional[DtypeSpec]]], ttype: int, itype: int) -> None:
@@ -519,7 +634,7 @@ def _run_staged(host: list[tuple[Optional[np.ndarray], Optional[DtypeSpec]]], tt
 # ---- device path -----------------------------------------------------------------------------------
 
 
-def _dev_arg(x: Any, name: str) -> _Arg:
+def _dev_arg(x: object, name: str) -> _Arg:
     if not isinstance(x, DeviceTensor):
         raise param_type_error(f"{name} must be a DeviceTensor, got {type(x).__name__}")
     return _Arg(list(x.shape), None if x.strides is None else list(x.strides), x.spec, x.ptr)
@@ -533,8 +648,8 @@ def moe_re_routing_device(
     expert_token_num_type: int = 1,
     idx_type: int = 0,
     out: Sequence[DeviceTensor],
-    stream: Union[int, Any, None] = None,
-) -> MoeReRoutingResult:
+    stream: StreamLike = None,
+) -> MoeReRoutingDeviceResult:
     """MoeReRouting on device buffers, with no host copies.
 
     Shapes and dtypes as in :func:`moe_re_routing` (DeviceTensor shapes are in elements, so fp4
@@ -544,7 +659,7 @@ def moe_re_routing_device(
     except that a non-zero workspace is released after a synchronise. With ``stream=None`` the call
     runs on this thread's default stream and returns after it has finished.
 
-    Returns ``MoeReRoutingResult`` of the ``out`` DeviceTensors.
+    Returns :class:`MoeReRoutingDeviceResult` of the ``out`` DeviceTensors.
     """
     ttype = _check_attr("expert_token_num_type", expert_token_num_type)
     itype = _check_attr("idx_type", idx_type)
@@ -563,4 +678,4 @@ def moe_re_routing_device(
         None if per_token_scales is None else _dev_arg(per_token_scales, "per_token_scales"),
     ] + [_dev_arg(o, f"out.{n}") for o, n in zip(out, names)]
     _launch(args, ttype, itype, as_stream(stream), stream is None)
-    return MoeReRoutingResult(*out)
+    return MoeReRoutingDeviceResult(*out)

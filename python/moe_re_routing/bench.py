@@ -47,7 +47,7 @@ _DATA = Path(__file__).resolve().parent / "data"
 SUITES = ("public", "decode", "scaling", "all", "quick")
 VARIANTS = ("ours_alloc", "ours_out", "np_take", "memcpy")
 
-SEED_SHAPE = {
+SEED_SHAPE: dict[str, Any] = {
     "A": 16384,
     "H": 7168,
     "N": 16,
@@ -161,7 +161,8 @@ def _np_dtype(name: str) -> np.dtype:
     except TypeError:
         import ml_dtypes
 
-        return np.dtype(getattr(ml_dtypes, name))
+        carrier: np.dtype = np.dtype(getattr(ml_dtypes, name))
+        return carrier
 
 
 def uniform_counts(n: int, e: int, a: int, dtype: Any) -> np.ndarray:

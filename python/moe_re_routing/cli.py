@@ -105,7 +105,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _verify_case(rng: np.random.Generator, i: int, max_rows: int, dtypes: list) -> dict[str, Any]:
     """One random case; the first few cover the edge shapes in order."""
-    specials = [
+    specials: list[dict[str, Any]] = [
         dict(a=0, n=3, e=4),
         dict(a=1, n=1, e=1),
         dict(a=37, n=1, e=5),

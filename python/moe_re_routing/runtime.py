@@ -103,7 +103,7 @@ def stream_for_thread() -> Any:
     return s
 
 
-def as_stream(stream: Union[int, Any, None]) -> Any:
+def as_stream(stream: object) -> Any:
     """An ``aclrtStream`` from None (this thread's stream), an int address or a cffi pointer."""
     if stream is None:
         return stream_for_thread()
@@ -117,7 +117,7 @@ def as_stream(stream: Union[int, Any, None]) -> Any:
     )
 
 
-def synchronize(stream: Union[int, Any, None] = None) -> None:
+def synchronize(stream: object = None) -> None:
     """aclrtSynchronizeStream on ``stream`` (default: this thread's stream)."""
     check_acl(lib.aclrtSynchronizeStream(as_stream(stream)), "aclrtSynchronizeStream")
 
@@ -195,14 +195,14 @@ def _need_cpu(what: str) -> None:
 def version() -> str:
     """Version of the loaded C library ("unknown" on CANN)."""
     if lib.has("MoeReRoutingVersion"):
-        return ffi.string(lib.MoeReRoutingVersion()).decode()
+        return str(ffi.string(lib.MoeReRoutingVersion()).decode())
     return "unknown"
 
 
 def status_name(code: int) -> str:
     """aclnn status name from the C library ("ACLNN_ERR_PARAM_INVALID"); "UNKNOWN" otherwise."""
     if lib.has("MoeReRoutingStatusName"):
-        return ffi.string(lib.MoeReRoutingStatusName(int(code))).decode()
+        return str(ffi.string(lib.MoeReRoutingStatusName(int(code))).decode())
     return "UNKNOWN"
 
 

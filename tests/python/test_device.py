@@ -132,3 +132,32 @@ def test_dlpack_non_cpu_rejected(rng):
     t = random_rows(rng, (4, 2), np.float16)
     with pytest.raises(ValueError, match=r"tokens.*DLPack device"):
         mrr.moe_re_routing(_DLPackOnly(t, device=(2, 0)), np.array([[4]], np.int32))
+
+
+def test_device_tensor_as_context_manager_frees_only_owned_memory(rng):
+    a, h = 64, 16
+    t = random_rows(rng, (a, h), np.float16)
+    c = random_counts(rng, 2, 3, a, np.int32)
+    with mrr.DeviceTensor.from_array(t) as dt, mrr.DeviceTensor.from_array(c) as dc, mrr.DeviceTensor.empty(
+        (a, h), np.float16
+    ) as o_tok, mrr.DeviceTensor.empty((a,), np.float32) as o_sc, mrr.DeviceTensor.empty(
+        (a,), np.int32
+    ) as o_idx, mrr.DeviceTensor.empty((3,), np.int32) as o_cnt:
+        assert dt.owned and o_cnt.owned and dt.ptr != 0
+        res = mrr.moe_re_routing(dt, dc, out=(o_tok, o_sc, o_idx, o_cnt))
+        assert isinstance(res, mrr.MoeReRoutingDeviceResult) and res.permute_tokens is o_tok
+        assert_result_equal([o.to_numpy() for o in res], moe_re_routing_reference(t, c))
+        # A borrowed view of the same memory is not freed by its own `with`.
+        with mrr.DeviceTensor(dt.ptr, (a, h), np.float16) as view:
+            assert not view.owned
+        assert view.ptr == dt.ptr
+        assert np.array_equal(dt.to_numpy().view(np.uint16), t.view(np.uint16))
+    assert dt.ptr == 0 and not dt.owned and o_cnt.ptr == 0  # freed on exit
+
+
+def test_device_tensor_context_manager_frees_on_error():
+    d = mrr.DeviceTensor.empty((8,), np.int32)
+    with pytest.raises(RuntimeError, match="inside"), d:
+        assert d.ptr != 0
+        raise RuntimeError("inside")
+    assert d.ptr == 0
