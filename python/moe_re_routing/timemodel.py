@@ -285,7 +285,8 @@ def fit(shapes: Sequence[dict[str, Any]], iterations: int = 200) -> dict[str, fl
         return p
 
     def resid(x: np.ndarray) -> np.ndarray:
-        return np.log(predict(params_of(x))) - obs
+        r: np.ndarray = np.log(predict(params_of(x))) - obs
+        return r
 
     x = np.log([_START[k] for k in FREE_PARAMETERS])
     r = resid(x)
@@ -470,7 +471,7 @@ def profile(
     lib.MoeReRoutingCpuSetProfileDir(ffi.new("char[]", os.fsencode(output)))
     try:
         moe_re_routing(tokens, counts, sc)
-        path = ffi.string(lib.MoeReRoutingCpuLastProfilePath()).decode()
+        path = str(ffi.string(lib.MoeReRoutingCpuLastProfilePath()).decode())
     finally:  # back to what the environment asks for
         env = os.environ.get("MOE_RE_ROUTING_PROFILE_DIR")
         lib.MoeReRoutingCpuSetProfileDir(ffi.new("char[]", os.fsencode(env)) if env else ffi.NULL)
