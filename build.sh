@@ -7,7 +7,8 @@
 #   ./build.sh test       build, install, then run every test: C++ (GoogleTest under ctest), C++ under
 #                         AddressSanitizer + UndefinedBehaviorSanitizer, Python (pytest), ruff, mypy
 #   ./build.sh bench      build, install, then run the benchmark suite (benchmarks/)
-#   ./build.sh package    CANN only: build the OPP package custom_opp_<os>_<arch>.run
+#   ./build.sh package    CANN only: configure, then build the targets `binary package`: the OPP
+#                         package build/cann/custom_opp_<os>_<arch>.run (docs/cann_build.md)
 #
 # Backend: with the CANN toolkit (ASCEND_HOME_PATH or ASCEND_TOOLKIT_HOME set) the CANN path is
 # taken and said so; otherwise the CPU backend (the kernel on the Ascend C emulator).
@@ -31,9 +32,13 @@ cann_home() {
 }
 
 build_cann() {
-    say "CANN toolkit found at $(cann_home): building the OPP package (backend: cann)"
+    # The ASC CMake package reads ASCEND_HOME_PATH at configure and build time.
+    export ASCEND_HOME_PATH=${ASCEND_HOME_PATH:-$(cann_home)}
+    say "CANN toolkit found at $ASCEND_HOME_PATH: building the OPP package (backend: cann)"
     cmake -S "$ROOT" -B "$ROOT/build/cann" -DMOE_RE_ROUTING_BACKEND=cann -DCMAKE_BUILD_TYPE=Release
-    cmake --build "$ROOT/build/cann" --target package -j "$JOBS"
+    # binary: the kernel per SoC of ASCEND_COMPUTE_UNIT and its binary configuration (not part of
+    # ALL); package: ALL, then install and pack custom_opp_<os>_<arch>.run (docs/cann_build.md).
+    cmake --build "$ROOT/build/cann" --target binary package -j "$JOBS"
     say "package: $(ls "$ROOT"/build/cann/custom_opp_*.run 2>/dev/null || echo 'see build/cann')"
 }
 

@@ -1,13 +1,15 @@
 // Tiling of MoeReRouting for the CANN build: TilingContext -> OpArgs -> CheckArgs (the same
 // checks as the CPU backend) -> ComputeTiling for the SoC's AIV core count and UB size -> the
 // plain MoeReRoutingTilingData copied into the raw tiling buffer. Count values live in device
-// memory here and are not read: the kernel stays inside [0, A) whatever they hold.
-#include <cstdio>
+// memory here and are not read: the kernel stays inside [0, A) whatever they hold. Rejections are
+// reported with the node name through CANN's error manager (moe_re_routing_cann_log.h), so the
+// application reads them from aclGetRecentErrMsg().
 #include <cstring>
 #include <string>
 
 #include "graph/utils/type_utils.h"
 #include "moe_re_routing_cann.h"
+#include "moe_re_routing_cann_log.h"
 #include "moe_re_routing_dtypes.h"
 #include "moe_re_routing_host.h"
 #include "tiling/platform/platform_ascendc.h"
@@ -48,11 +50,10 @@ TensorDesc Describe(const gert::StorageShape *shape, const gert::CompileTimeTens
     return t;
 }
 
-ge::graphStatus Reject(gert::TilingContext *context, const Result &result)
+ge::graphStatus Reject(const gert::TilingContext *context, const Result &result)
 {
-    // Reported through the framework's log; the status maps to the aclnn error of the call.
-    (void)context;
-    std::fprintf(stderr, "[MoeReRouting] tiling rejected (%d): %s\n", result.status, result.message.c_str());
+    ReportCannError(context, "Tiling",
+                    "rejected (status " + std::to_string(result.status) + "): " + result.message);
     return ge::GRAPH_FAILED;
 }
 
@@ -112,7 +113,7 @@ ge::graphStatus TilingMoeReRouting(gert::TilingContext *context)
     context->SetBlockDim(tiling.usedCoreNum);
     size_t *workspaces = context->GetWorkspaceSizes(1);
     if (workspaces == nullptr) {
-        return ge::GRAPH_FAILED;
+        return Reject(context, Result{kErrTiling, "the framework passed no workspace size array"});
     }
     workspaces[0] = ascendcPlatform.GetLibApiWorkSpaceSize();  // the kernel itself needs none
     return ge::GRAPH_SUCCESS;

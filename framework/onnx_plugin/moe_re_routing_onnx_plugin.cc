@@ -5,6 +5,7 @@
 //
 // ATC hands the ONNX node's attributes to ParseParamsByOperatorFn as the JSON string attribute
 // "attribute" of the source operator ({"attribute": [{"name": ..., "type": ..., "i": ...}]}).
+#include <exception>
 #include <string>
 
 #include "graph/operator.h"
@@ -24,6 +25,17 @@ int64_t IntOf(const nlohmann::json &value)
     return value.is_string() ? std::stoll(value.get<std::string>()) : value.get<int64_t>();
 }
 
+// AttributeProto.type as a number (2) or as its enum name ("INT").
+bool IsIntAttribute(const nlohmann::json &attr)
+{
+    const auto type = attr.find("type");
+    if (type == attr.end()) {
+        return false;
+    }
+    return type->is_string() ? type->get<std::string>() == "INT"
+                             : type->is_number_integer() && type->get<int>() == kOnnxAttributeInt;
+}
+
 Status ParseMoeReRouting(const ge::Operator &onnxOp, ge::Operator &op)
 {
     int64_t expertTokenNumType = kDefaultExpertTokenNumType;
@@ -34,16 +46,22 @@ Status ParseMoeReRouting(const ge::Operator &onnxOp, ge::Operator &op)
         if (parsed.is_discarded() || !parsed.contains("attribute")) {
             return FAILED;
         }
-        for (const nlohmann::json &attr : parsed["attribute"]) {
-            if (!attr.contains("name") || !attr.contains("i") || attr.value("type", 0) != kOnnxAttributeInt) {
-                continue;
+        // A malformed attribute (wrong JSON type, unparsable integer) fails the conversion with
+        // FAILED instead of letting an exception escape into ATC.
+        try {
+            for (const nlohmann::json &attr : parsed["attribute"]) {
+                if (!attr.is_object() || !attr.contains("name") || !attr.contains("i") || !IsIntAttribute(attr)) {
+                    continue;
+                }
+                const std::string name = attr["name"].get<std::string>();
+                if (name == "expert_token_num_type") {
+                    expertTokenNumType = IntOf(attr["i"]);
+                } else if (name == "idx_type") {
+                    idxType = IntOf(attr["i"]);
+                }
             }
-            const std::string name = attr["name"].get<std::string>();
-            if (name == "expert_token_num_type") {
-                expertTokenNumType = IntOf(attr["i"]);
-            } else if (name == "idx_type") {
-                idxType = IntOf(attr["i"]);
-            }
+        } catch (const std::exception &) {
+            return FAILED;
         }
     }
     // Range checks happen once, in the operator's tiling (CheckArgs), for every entry point alike.
