@@ -12,7 +12,9 @@
 #
 # Backend: with the CANN toolkit (ASCEND_HOME_PATH or ASCEND_TOOLKIT_HOME set) the CANN path is
 # taken and said so; otherwise the CPU backend (the kernel on the Ascend C emulator).
-# Environment: JOBS (parallel build jobs, default: nproc), PYTHON (default: python3).
+# Environment: JOBS (parallel build jobs, default: nproc), PYTHON (default: python3),
+# MOE_RE_ROUTING_FETCH_ORT_HEADERS=0 (do not try to fetch the ONNX Runtime headers; without them the
+# ONNX Runtime adapter is skipped, everything else builds).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -48,9 +50,16 @@ python_deps() {
         "numpy>=1.22" "cffi>=1.15" ml_dtypes "scikit-build-core>=0.11" ninja "$@"
 }
 
+onnxruntime_headers() {  # best effort: framework/onnxruntime/ is skipped without them
+    if [ "${MOE_RE_ROUTING_FETCH_ORT_HEADERS:-1}" = 1 ]; then
+        "$ROOT/framework/onnxruntime/fetch_headers.sh" || true
+    fi
+}
+
 install_cpu() {
     say "No CANN toolkit: building the CPU backend and installing the Python package"
     python_deps
+    onnxruntime_headers
     "$PYTHON" -m pip install -q --disable-pip-version-check --no-build-isolation "$ROOT"
     local prefix
     prefix=$("$PYTHON" -m moe_re_routing info --cmake-prefix)

@@ -1,5 +1,7 @@
 // ONNX adapter for ATC: maps a MoeReRouting node of an ONNX model to the CANN operator
-// MoeReRouting with the attributes expert_token_num_type and idx_type. Inputs and outputs keep
+// MoeReRouting with the attributes expert_token_num_type and idx_type. The node is the one ONNX
+// Runtime runs (custom domain, moe_re_routing_onnx_node.h; docs/onnxruntime.md); a MoeReRouting
+// node in the default domain (opsets 11/13/17) is accepted too. Inputs and outputs keep
 // their order (tokens, expert_token_num_per_rank, per_token_scales; permute_tokens,
 // permute_per_token_scales, permute_token_idx, expert_token_num).
 //
@@ -9,6 +11,7 @@
 #include <string>
 
 #include "graph/operator.h"
+#include "moe_re_routing_onnx_node.h"
 #include "nlohmann/json.hpp"
 #include "register/register.h"
 
@@ -16,8 +19,8 @@ namespace domi {
 namespace {
 
 constexpr int kOnnxAttributeInt = 2;               // onnx.AttributeProto.INT
-constexpr int64_t kDefaultExpertTokenNumType = 1;  // count
-constexpr int64_t kDefaultIdxType = 0;             // gather
+constexpr int64_t kDefaultExpertTokenNumType = MOE_RE_ROUTING_ONNX_DEFAULT_EXPERT_TOKEN_NUM_TYPE;  // count
+constexpr int64_t kDefaultIdxType = MOE_RE_ROUTING_ONNX_DEFAULT_IDX_TYPE;                         // gather
 
 // Protobuf JSON writes int64 as a string; accept both spellings.
 int64_t IntOf(const nlohmann::json &value)
@@ -54,9 +57,9 @@ Status ParseMoeReRouting(const ge::Operator &onnxOp, ge::Operator &op)
                     continue;
                 }
                 const std::string name = attr["name"].get<std::string>();
-                if (name == "expert_token_num_type") {
+                if (name == MOE_RE_ROUTING_ONNX_ATTR_EXPERT_TOKEN_NUM_TYPE) {
                     expertTokenNumType = IntOf(attr["i"]);
-                } else if (name == "idx_type") {
+                } else if (name == MOE_RE_ROUTING_ONNX_ATTR_IDX_TYPE) {
                     idxType = IntOf(attr["i"]);
                 }
             }
@@ -74,8 +77,8 @@ Status ParseMoeReRouting(const ge::Operator &onnxOp, ge::Operator &op)
 
 REGISTER_CUSTOM_OP("MoeReRouting")
     .FrameworkType(ONNX)
-    .OriginOpType({ge::AscendString("ai.onnx::11::MoeReRouting"), ge::AscendString("ai.onnx::13::MoeReRouting"),
-                   ge::AscendString("ai.onnx::17::MoeReRouting")})
+    .OriginOpType({ge::AscendString(MOE_RE_ROUTING_ONNX_ATC_ORIGIN_TYPE), ge::AscendString("ai.onnx::11::MoeReRouting"),
+                   ge::AscendString("ai.onnx::13::MoeReRouting"), ge::AscendString("ai.onnx::17::MoeReRouting")})
     .ParseParamsByOperatorFn(ParseMoeReRouting)
     .ImplyType(ImplyType::TVM);
 

@@ -358,6 +358,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
 # ---- info -------------------------------------------------------------------------------------
 
 
+def _integration_info() -> dict[str, str]:
+    """``"available"`` or ``"unavailable: <reason>"`` per framework integration (no runtime import)."""
+    from ._integrations import INTEGRATIONS, status
+
+    out = {}
+    for name in INTEGRATIONS:
+        reason = status(name)
+        out[name] = "available" if reason is None else f"unavailable: {reason}"
+    return out
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from ._ffi import backend, cmake_prefix
 
@@ -386,6 +397,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if backend.name == "cpu":
         cores, ub = runtime.get_platform()
         info.update({"platform_cores": cores, "platform_ub_bytes": ub, "mode": runtime.get_mode()})
+    info.update(_integration_info())
     if args.json:
         print(json.dumps(info, indent=2))
     else:
@@ -458,7 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _timemodel_parsers(sub)
 
-    i = sub.add_parser("info", help="backend, library, version, platform, versions, cmake prefix")
+    i = sub.add_parser(
+        "info", help="backend, library, version, platform, versions, framework integrations, cmake prefix"
+    )
     i.add_argument("--cmake-prefix", action="store_true", help="print only the CMake prefix path")
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_info)

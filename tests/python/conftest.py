@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 # libmoe_re_routing defaults to the fast emulator mode (production); the tests run every hardware
@@ -27,6 +28,38 @@ def assert_bytes_equal(actual: np.ndarray, expected: np.ndarray, name: str = "")
 def assert_result_equal(res, ref) -> None:
     for n, a, b in zip(OUTPUT_NAMES, res, ref):
         assert_bytes_equal(a, b, n)
+
+
+_REQUIRE_RUNTIMES = os.environ.get("MOE_RE_ROUTING_REQUIRE_RUNTIMES") == "1"
+
+
+def require_module(name: str):
+    """Import ``name`` or skip the calling test module, saying why; with
+    MOE_RE_ROUTING_REQUIRE_RUNTIMES=1 (CI installs the runtimes) a missing module is an error."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        if _REQUIRE_RUNTIMES:
+            raise
+        pytest.skip(f"{name} is not installed ({e}); .ci/run installs it", allow_module_level=True)
+
+
+def require_integration(integration: str, module_level: bool = True) -> None:
+    """Skip the calling test module (or test) when ``integration`` ("onnxruntime", "mindspore")
+    cannot be used: its runtime is not installed or its adapter library was not built (the reason
+    ``moe-re-routing info`` gives). With MOE_RE_ROUTING_REQUIRE_RUNTIMES=1 that is a failure."""
+    from moe_re_routing._integrations import status
+
+    reason = status(integration)
+    if reason is not None:
+        if _REQUIRE_RUNTIMES:
+            pytest.fail(f"{integration} integration unavailable: {reason}", pytrace=False)
+        pytest.skip(f"{integration} integration unavailable: {reason}", allow_module_level=module_level)
+
+
+def require_integration_status(integration: str) -> None:
+    """:func:`require_integration` inside a test (skips that test only)."""
+    require_integration(integration, module_level=False)
 
 
 @pytest.fixture

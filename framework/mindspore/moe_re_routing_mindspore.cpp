@@ -1,0 +1,185 @@
+// MindSpore AOT custom operator of MoeReRouting on the CPU (docs/mindspore.md):
+//   ops.Custom("<this library>:MoeReRouting", out_shape=None, out_dtype=..., func_type="aot", reg_info=...)
+// MindSpore calls, by name prefix:
+//   MoeReRoutingInit        once per kernel: reads the attributes (set with add_prim_attr) into the
+//                           kernel data of the AotExtra object,
+//   MoeReRoutingInferShape  the four output shapes (C++ shape inference, multi-output form;
+//                           reads the attribute has_per_token_scales),
+//   MoeReRouting            the run: params = 3 inputs (an absent per_token_scales is a null pointer
+//                           with dtype "none") then the 4 outputs, all host memory.
+//
+// MindSpore's CPU kernels use the pre-C++11 std::string ABI, and AotExtra passes std::string by
+// value: this file is compiled with -D_GLIBCXX_USE_CXX11_ABI=0 (framework/mindspore/CMakeLists.txt).
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "moe_re_routing_framework.h"
+
+namespace mindspore {
+
+// The layout MindSpore's AotKernelData / AotExtra have (virtual functions in declaration order,
+// then the members); MindSpore ships no self-contained header for them. Only the calls below are
+// made through it.
+class AotKernelData {
+public:
+    AotKernelData() = default;
+    virtual ~AotKernelData() = default;
+};
+
+class AotExtra {
+public:
+    AotExtra() = default;
+    virtual ~AotExtra() = default;
+    virtual bool HasAttr(std::string name) = 0;
+    virtual bool GetAttrBool(std::string name) = 0;
+    virtual int64_t GetAttrInt(std::string name) = 0;
+    virtual float GetAttrFloat(std::string name) = 0;
+    virtual std::string GetAttrStr(std::string name) = 0;
+    virtual std::vector<int64_t> GetAttrIntVec(std::string name) = 0;
+    virtual std::vector<float> GetAttrFloatVec(std::string name) = 0;
+    virtual std::vector<std::vector<int64_t>> GetAttrInt2DVec(std::string name) = 0;
+    virtual std::vector<std::vector<float>> GetAttrFloat2DVec(std::string name) = 0;
+
+    void SetKernelData(AotKernelData *data) { kernelData_ = data; }
+    const AotKernelData *KernelData() const { return kernelData_; }
+
+private:
+    std::vector<size_t> workspace_;
+    AotKernelData *kernelData_ = nullptr;
+};
+
+}  // namespace mindspore
+
+namespace {
+
+namespace fw = moe_re_routing::framework;
+
+constexpr const char *kAttrExpertTokenNumType = "expert_token_num_type";
+constexpr const char *kAttrIdxType = "idx_type";
+constexpr const char *kAttrHasScales = "has_per_token_scales";  // set by moe_re_routing.mindspore
+constexpr int64_t kDefaultExpertTokenNumType = 1;  // count
+constexpr int64_t kDefaultIdxType = 0;             // gather
+
+struct Attributes : mindspore::AotKernelData {
+    int64_t expertTokenNumType = kDefaultExpertTokenNumType;
+    int64_t idxType = kDefaultIdxType;
+};
+
+int64_t IntAttr(mindspore::AotExtra *extra, const char *name, int64_t fallback)
+{
+    return extra != nullptr && extra->HasAttr(name) ? extra->GetAttrInt(name) : fallback;
+}
+
+// MindSpore dtype strings -> aclDataType (the operator's checks decide which each input takes).
+struct TypePair {
+    const char *name;
+    int32_t acl;
+};
+constexpr TypePair kTypes[] = {
+    {"float32", 0},  {"float", 0},        {"float16", 1},       {"int8", 2},         {"int32", 3},
+    {"uint8", 4},    {"int16", 6},        {"uint16", 7},        {"uint32", 8},       {"int64", 9},
+    {"uint64", 10},  {"float64", 11},     {"double", 11},       {"bool", 12},        {"bfloat16", 27},
+    {"hifloat8", 34}, {"float8e5m2", 35}, {"float8e4m3fn", 36}, {"float8_e5m2", 35}, {"float8_e4m3fn", 36},
+};
+
+int32_t AclOf(const char *name)
+{
+    for (const TypePair &p : kTypes) {
+        if (std::strcmp(p.name, name) == 0) {
+            return p.acl;
+        }
+    }
+    return fw::kAbsent;
+}
+
+const char *const kInputNames[fw::kInputCount] = {"tokens", "expert_token_num_per_rank", "per_token_scales"};
+
+bool Absent(void *data, int ndim, const char *dtype)
+{
+    return data == nullptr && ndim == 0 && (dtype == nullptr || std::strcmp(dtype, "none") == 0);
+}
+
+// The run; throws std::runtime_error with the operator's message on failure (see MoeReRouting).
+void RunOrThrow(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *extra)
+{
+    if (nparam != fw::kTensorCount) {
+        throw std::runtime_error("MoeReRouting: expected " + std::to_string(fw::kTensorCount) +
+                                 " parameters (3 inputs, 4 outputs), got " + std::to_string(nparam));
+    }
+    fw::Tensor tensors[fw::kTensorCount];
+    for (int i = 0; i < fw::kTensorCount; ++i) {
+        if (i == fw::kScalesInput && Absent(params[i], ndims[i], dtypes[i])) {
+            continue;
+        }
+        tensors[i].dtype = AclOf(dtypes[i]);
+        if (tensors[i].dtype == fw::kAbsent) {
+            throw std::runtime_error(std::string("MoeReRouting: ") +
+                                     (i < fw::kInputCount ? kInputNames[i] : "an output") + " has dtype " +
+                                     dtypes[i] + ", which has no aclDataType counterpart");
+        }
+        tensors[i].dims.assign(shapes[i], shapes[i] + ndims[i]);
+        tensors[i].data = params[i];
+    }
+    const auto *data = extra == nullptr
+                           ? nullptr
+                           : static_cast<const Attributes *>(static_cast<mindspore::AotExtra *>(extra)->KernelData());
+    const Attributes fallback;
+    const Attributes &attrs = data != nullptr ? *data : fallback;
+    std::string message;
+    if (fw::Run(tensors, attrs.expertTokenNumType, attrs.idxType, &message) != 0) {
+        throw std::runtime_error("MoeReRouting: " + message);
+    }
+}
+
+}  // namespace
+
+#define MOE_RE_ROUTING_MS_API extern "C" __attribute__((visibility("default")))
+
+MOE_RE_ROUTING_MS_API int MoeReRoutingInit(int *, int64_t **, const char **, mindspore::AotExtra *extra)
+{
+    try {
+        auto *attrs = new Attributes;
+        attrs->expertTokenNumType = IntAttr(extra, kAttrExpertTokenNumType, kDefaultExpertTokenNumType);
+        attrs->idxType = IntAttr(extra, kAttrIdxType, kDefaultIdxType);
+        extra->SetKernelData(attrs);  // MindSpore deletes it with the kernel
+        return 0;
+    } catch (...) {
+        return 1;
+    }
+}
+
+// Output shapes from the input shapes. MindSpore hands this function the shapes of the inputs it
+// was given: with per_token_scales None there are two, and nothing in ndims/shapes says so (reading
+// a third entry reads past MindSpore's arrays). The Python side therefore sets the primitive
+// attribute "has_per_token_scales" (0/1); without it, two inputs are assumed.
+MOE_RE_ROUTING_MS_API std::vector<std::vector<int64_t>> MoeReRoutingInferShape(int *ndims, int64_t **shapes,
+                                                                               mindspore::AotExtra *extra)
+{
+    const int inputs = IntAttr(extra, kAttrHasScales, 0) != 0 ? fw::kInputCount : fw::kScalesInput;
+    fw::Tensor tensors[fw::kTensorCount];
+    for (int i = 0; i < inputs; ++i) {
+        tensors[i].dtype = 0;  // any present dtype: InferOutputs needs only presence and shapes here
+        tensors[i].dims.assign(shapes[i], shapes[i] + ndims[i]);
+    }
+    fw::InferOutputs(tensors, tensors + fw::kInputCount);
+    std::vector<std::vector<int64_t>> out;
+    for (int o = 0; o < fw::kOutputCount; ++o) {
+        out.push_back(tensors[fw::kInputCount + o].dims);
+    }
+    return out;
+}
+
+// Returns 0 on success. On bad input it throws std::runtime_error carrying the operator's message
+// (e.g. "expert_token_num_per_rank sums to 70 but tokens has 64 rows"): MindSpore's CPU AOT kernel
+// catches std::exception around this call and raises it as a Python RuntimeError with that text,
+// which a bare non-zero return code would not carry.
+MOE_RE_ROUTING_MS_API int MoeReRouting(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
+                                       void *, void *extra)
+{
+    RunOrThrow(nparam, params, ndims, shapes, dtypes, extra);
+    return 0;
+}

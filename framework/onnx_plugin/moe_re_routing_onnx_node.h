@@ -1,0 +1,23 @@
+// The ONNX node of MoeReRouting, shared by the ATC plugin (moe_re_routing_onnx_plugin.cc) and the
+// ONNX Runtime custom-operator library (framework/onnxruntime/): one domain, one op type, one
+// domain version, the attribute names and their defaults. The Python module
+// moe_re_routing.onnxruntime repeats these values and a test checks them against this header.
+// Node spec: docs/onnxruntime.md.
+#ifndef MOE_RE_ROUTING_ONNX_NODE_H
+#define MOE_RE_ROUTING_ONNX_NODE_H
+
+#define MOE_RE_ROUTING_ONNX_DOMAIN "moe_re_routing"
+#define MOE_RE_ROUTING_ONNX_DOMAIN_VERSION 1
+#define MOE_RE_ROUTING_ONNX_OP_TYPE "MoeReRouting"
+// ATC's ONNX parser names a node "<domain>::<opset version of the domain>::<op type>".
+#define MOE_RE_ROUTING_ONNX_STR_(x) #x
+#define MOE_RE_ROUTING_ONNX_STR(x) MOE_RE_ROUTING_ONNX_STR_(x)
+#define MOE_RE_ROUTING_ONNX_ATC_ORIGIN_TYPE \
+    MOE_RE_ROUTING_ONNX_DOMAIN "::" MOE_RE_ROUTING_ONNX_STR(MOE_RE_ROUTING_ONNX_DOMAIN_VERSION) "::" MOE_RE_ROUTING_ONNX_OP_TYPE
+
+#define MOE_RE_ROUTING_ONNX_ATTR_EXPERT_TOKEN_NUM_TYPE "expert_token_num_type"
+#define MOE_RE_ROUTING_ONNX_ATTR_IDX_TYPE "idx_type"
+#define MOE_RE_ROUTING_ONNX_DEFAULT_EXPERT_TOKEN_NUM_TYPE 1  // count
+#define MOE_RE_ROUTING_ONNX_DEFAULT_IDX_TYPE 0               // gather
+
+#endif  // MOE_RE_ROUTING_ONNX_NODE_H

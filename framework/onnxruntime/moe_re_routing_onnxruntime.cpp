@@ -1,0 +1,441 @@
+// ONNX Runtime custom-operator library of MoeReRouting (docs/onnxruntime.md).
+//
+// Written against the ONNX Runtime C API only: every callback returns an OrtStatus (CreateKernelV2,
+// KernelComputeV2, InferOutputShapeFn) and catches everything, so no C++ exception crosses into
+// ONNX Runtime. The library needs no link against libonnxruntime: the API table arrives through
+// RegisterCustomOps. The node (domain, op type, attributes) is moe_re_routing_onnx_node.h, the
+// one the ATC plugin accepts too.
+#include <onnxruntime_c_api.h>
+
+#include <exception>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "moe_re_routing_framework.h"
+#include "moe_re_routing_onnx_node.h"
+
+namespace {
+
+namespace fw = moe_re_routing::framework;
+
+// The API table handed to RegisterCustomOps (ORT_API_VERSION of the headers we built with; a
+// runtime of that version or newer provides it).
+const OrtApi *g_api = nullptr;
+
+// ONNX element type <-> aclDataType of the operator's dtype table. Only types with an aclDataType
+// counterpart are listed; the aclnn checks decide which of them each input accepts (ONNX has no
+// HIFLOAT8 or FLOAT4_E1M2; ONNX Runtime 1.32 rejects FLOAT8E8M0 inputs of custom operators).
+// FLOAT4E2M1 (packed two per byte, the aclTensor convention too) is newer than the oldest headers
+// we build with: named by its ONNX value.
+constexpr auto kOnnxFloat4E2M1 = static_cast<ONNXTensorElementDataType>(23);
+
+struct TypePair {
+    ONNXTensorElementDataType onnx;
+    int32_t acl;
+    const char *name;
+};
+constexpr TypePair kTypes[] = {
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, 0, "float"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16, 1, "float16"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8, 2, "int8"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32, 3, "int32"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8, 4, "uint8"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16, 6, "int16"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16, 7, "uint16"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32, 8, "uint32"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, 9, "int64"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64, 10, "uint64"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE, 11, "double"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL, 12, "bool"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16, 27, "bfloat16"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT8E5M2, 35, "float8e5m2"},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT8E4M3FN, 36, "float8e4m3fn"},
+    {kOnnxFloat4E2M1, 40, "float4e2m1"},
+};
+
+int32_t AclOf(ONNXTensorElementDataType type)
+{
+    for (const TypePair &p : kTypes) {
+        if (p.onnx == type) {
+            return p.acl;
+        }
+    }
+    return fw::kAbsent;
+}
+
+ONNXTensorElementDataType OnnxOf(int32_t acl)
+{
+    for (const TypePair &p : kTypes) {
+        if (p.acl == acl) {
+            return p.onnx;
+        }
+    }
+    return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+}
+
+const char *const kInputNames[fw::kInputCount] = {"tokens", "expert_token_num_per_rank", "per_token_scales"};
+
+std::string UnmappedTypeMessage(size_t input, int type)
+{
+    std::string known;
+    for (const TypePair &p : kTypes) {
+        known += known.empty() ? "" : ", ";
+        known += p.name;
+    }
+    return std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": ") + kInputNames[input] + " has ONNX element type " +
+           std::to_string(type) + ", which has no aclDataType counterpart; expected one of the types the operator "
+           "takes among: " + known;
+}
+
+OrtStatus *Error(const std::string &message)
+{
+    return g_api->CreateStatus(ORT_INVALID_ARGUMENT, message.c_str());
+}
+
+OrtStatus *Fail(const std::string &message)
+{
+    return g_api->CreateStatus(ORT_FAIL, message.c_str());
+}
+
+// Element type and dimensions of a type/shape info (not released here).
+OrtStatus *ReadInfo(const OrtTensorTypeAndShapeInfo *info, ONNXTensorElementDataType *type,
+                    std::vector<int64_t> *dims, std::vector<const char *> *symbols)
+{
+    if (OrtStatus *s = g_api->GetTensorElementType(info, type)) {
+        return s;
+    }
+    size_t rank = 0;
+    if (OrtStatus *s = g_api->GetDimensionsCount(info, &rank)) {
+        return s;
+    }
+    dims->assign(rank, 0);
+    if (OrtStatus *s = g_api->GetDimensions(info, dims->data(), rank)) {
+        return s;
+    }
+    if (symbols != nullptr) {
+        symbols->assign(rank, nullptr);
+        if (OrtStatus *s = g_api->GetSymbolicDimensions(info, symbols->data(), rank)) {
+            return s;
+        }
+    }
+    return nullptr;
+}
+
+// ---- the kernel ------------------------------------------------------------------------------
+
+struct Kernel {
+    int64_t expertTokenNumType = MOE_RE_ROUTING_ONNX_DEFAULT_EXPERT_TOKEN_NUM_TYPE;
+    int64_t idxType = MOE_RE_ROUTING_ONNX_DEFAULT_IDX_TYPE;
+};
+
+// An int attribute, or its default when the node does not carry it (the C API returns a status
+// for a missing attribute; the value range is checked by the operator).
+int64_t IntAttribute(const OrtKernelInfo *info, const char *name, int64_t fallback)
+{
+    int64_t value = fallback;
+    if (OrtStatus *s = g_api->KernelInfoGetAttribute_int64(info, name, &value)) {
+        g_api->ReleaseStatus(s);
+        return fallback;
+    }
+    return value;
+}
+
+OrtStatus *CreateKernel(const OrtCustomOp *, const OrtApi *, const OrtKernelInfo *info, void **kernel) noexcept
+{
+    try {
+        auto *k = new Kernel;
+        k->expertTokenNumType = IntAttribute(info, MOE_RE_ROUTING_ONNX_ATTR_EXPERT_TOKEN_NUM_TYPE,
+                                             MOE_RE_ROUTING_ONNX_DEFAULT_EXPERT_TOKEN_NUM_TYPE);
+        k->idxType = IntAttribute(info, MOE_RE_ROUTING_ONNX_ATTR_IDX_TYPE, MOE_RE_ROUTING_ONNX_DEFAULT_IDX_TYPE);
+        *kernel = k;
+        return nullptr;
+    } catch (const std::exception &e) {
+        return Fail(std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": ") + e.what());
+    }
+}
+
+void DestroyKernel(void *kernel) noexcept
+{
+    delete static_cast<Kernel *>(kernel);
+}
+
+OrtStatus *ComputeImpl(const Kernel &kernel, OrtKernelContext *context)
+{
+    fw::Tensor tensors[fw::kTensorCount];
+    size_t inputCount = 0;
+    if (OrtStatus *s = g_api->KernelContext_GetInputCount(context, &inputCount)) {
+        return s;
+    }
+    for (size_t i = 0; i < static_cast<size_t>(fw::kInputCount) && i < inputCount; ++i) {
+        const OrtValue *value = nullptr;
+        if (OrtStatus *s = g_api->KernelContext_GetInput(context, i, &value)) {
+            return s;
+        }
+        if (value == nullptr) {  // an absent optional input (empty name in the node)
+            continue;
+        }
+        OrtTensorTypeAndShapeInfo *info = nullptr;
+        if (OrtStatus *s = g_api->GetTensorTypeAndShape(value, &info)) {
+            return s;
+        }
+        ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+        OrtStatus *s = ReadInfo(info, &type, &tensors[i].dims, nullptr);
+        g_api->ReleaseTensorTypeAndShapeInfo(info);
+        if (s != nullptr) {
+            return s;
+        }
+        tensors[i].dtype = AclOf(type);
+        if (tensors[i].dtype == fw::kAbsent) {
+            return Error(UnmappedTypeMessage(i, type));
+        }
+        // The operator only reads its inputs; ORT hands them out as const OrtValue.
+        if (OrtStatus *st = g_api->GetTensorMutableData(const_cast<OrtValue *>(value), &tensors[i].data)) {
+            return st;
+        }
+    }
+    if (tensors[0].dtype == fw::kAbsent || tensors[1].dtype == fw::kAbsent) {
+        return Error(std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": ") + kInputNames[tensors[0].dtype == fw::kAbsent ? 0 : 1] +
+                     " is required");
+    }
+    fw::InferOutputs(tensors, tensors + fw::kInputCount);
+    for (int o = 0; o < fw::kOutputCount; ++o) {
+        fw::Tensor &t = tensors[fw::kInputCount + o];
+        OrtValue *value = nullptr;
+        if (OrtStatus *s = g_api->KernelContext_GetOutput(context, o, t.dims.data(), t.dims.size(), &value)) {
+            return s;
+        }
+        if (value == nullptr) {
+            return Fail(std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": output ") + std::to_string(o) + " was not allocated");
+        }
+        if (OrtStatus *s = g_api->GetTensorMutableData(value, &t.data)) {
+            return s;
+        }
+    }
+    std::string message;
+    if (fw::Run(tensors, kernel.expertTokenNumType, kernel.idxType, &message) != 0) {
+        return Error(std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": ") + message);
+    }
+    return nullptr;
+}
+
+OrtStatus *Compute(void *kernel, OrtKernelContext *context) noexcept
+{
+    try {
+        return ComputeImpl(*static_cast<const Kernel *>(kernel), context);
+    } catch (const std::exception &e) {
+        return Fail(std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": ") + e.what());
+    } catch (...) {
+        return Fail(MOE_RE_ROUTING_ONNX_OP_TYPE ": unknown exception");
+    }
+}
+
+// ---- shape and type inference ------------------------------------------------------------------
+// Outputs follow the inputs' element types and (symbolic) dimensions, so a graph needs no output
+// annotations. An input type with no aclDataType is an error here (ONNX Runtime logs it, and fails
+// the session only with session.strict_shape_type_inference=1); the run reports it again.
+
+OrtStatus *InferImpl(OrtShapeInferContext *context)
+{
+    size_t inputCount = 0;
+    if (OrtStatus *s = g_api->ShapeInferContext_GetInputCount(context, &inputCount)) {
+        return s;
+    }
+    fw::Tensor tensors[fw::kTensorCount];
+    std::vector<const char *> symbols[fw::kInputCount];
+    for (size_t i = 0; i < static_cast<size_t>(fw::kInputCount) && i < inputCount; ++i) {
+        OrtTensorTypeAndShapeInfo *info = nullptr;  // owned by the context: not released here
+        if (OrtStatus *s = g_api->ShapeInferContext_GetInputTypeShape(context, i, &info)) {
+            if (i == fw::kScalesInput) {  // an absent optional input has no type
+                g_api->ReleaseStatus(s);
+                continue;
+            }
+            return s;
+        }
+        if (info == nullptr) {
+            continue;
+        }
+        ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+        if (OrtStatus *s = ReadInfo(info, &type, &tensors[i].dims, &symbols[i])) {
+            return s;
+        }
+        if (type == ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED) {
+            continue;
+        }
+        tensors[i].dtype = AclOf(type);
+        if (tensors[i].dtype == fw::kAbsent) {
+            return Error(UnmappedTypeMessage(i, type));
+        }
+    }
+    if (tensors[0].dtype == fw::kAbsent || tensors[1].dtype == fw::kAbsent) {
+        return nullptr;  // nothing to infer from; the run reports what is missing
+    }
+    fw::InferOutputs(tensors, tensors + fw::kInputCount);
+    // Where each output dimension comes from, for its symbolic name: permute_tokens = tokens' dims,
+    // scales out = per_token_scales' dims or tokens' dim 0, idx = tokens' dim 0, expert_token_num =
+    // the counts' last dim.
+    const char *const none = "";
+    auto symbolOf = [&](int input, size_t dim) -> const char * {
+        const std::vector<const char *> &s = symbols[input];
+        return dim < s.size() && s[dim] != nullptr ? s[dim] : none;
+    };
+    const size_t countsLast = tensors[1].dims.empty() ? 0 : tensors[1].dims.size() - 1;
+    for (int o = 0; o < fw::kOutputCount; ++o) {
+        const fw::Tensor &t = tensors[fw::kInputCount + o];
+        std::vector<const char *> names(t.dims.size(), none);
+        for (size_t d = 0; d < t.dims.size(); ++d) {
+            if (o == 0) {
+                names[d] = symbolOf(0, d);
+            } else if (o == 1 && tensors[fw::kScalesInput].dtype != fw::kAbsent) {
+                names[d] = symbolOf(fw::kScalesInput, d);
+            } else if (o == 3) {
+                names[d] = tensors[1].dims.empty() ? none : symbolOf(1, countsLast);
+            } else {
+                names[d] = tensors[0].dims.empty() ? none : symbolOf(0, 0);
+            }
+        }
+        OrtTensorTypeAndShapeInfo *info = nullptr;
+        if (OrtStatus *s = g_api->CreateTensorTypeAndShapeInfo(&info)) {
+            return s;
+        }
+        OrtStatus *s = g_api->SetTensorElementType(info, OnnxOf(t.dtype));
+        if (s == nullptr) {
+            s = g_api->SetDimensions(info, t.dims.data(), t.dims.size());
+        }
+        if (s == nullptr) {
+            s = g_api->SetSymbolicDimensions(info, names.data(), names.size());
+        }
+        if (s == nullptr) {
+            s = g_api->ShapeInferContext_SetOutputTypeShape(context, o, info);
+        }
+        g_api->ReleaseTensorTypeAndShapeInfo(info);
+        if (s != nullptr) {
+            return s;
+        }
+    }
+    return nullptr;
+}
+
+OrtStatus *Infer(const OrtCustomOp *, OrtShapeInferContext *context) noexcept
+{
+    try {
+        return InferImpl(context);
+    } catch (const std::exception &e) {
+        return Fail(std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": ") + e.what());
+    } catch (...) {
+        return Fail(MOE_RE_ROUTING_ONNX_OP_TYPE ": unknown exception");
+    }
+}
+
+// ---- the schema ------------------------------------------------------------------------------
+
+const char *OpName(const OrtCustomOp *) noexcept
+{
+    return MOE_RE_ROUTING_ONNX_OP_TYPE;
+}
+
+const char *ProviderType(const OrtCustomOp *) noexcept
+{
+    return nullptr;  // the CPU execution provider
+}
+
+ONNXTensorElementDataType InputType(const OrtCustomOp *, size_t) noexcept
+{
+    return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;  // any: the operator's checks decide
+}
+
+size_t InputCount(const OrtCustomOp *) noexcept
+{
+    return fw::kInputCount;
+}
+
+ONNXTensorElementDataType OutputType(const OrtCustomOp *, size_t index) noexcept
+{
+    return index == 2 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+}
+
+size_t OutputCount(const OrtCustomOp *) noexcept
+{
+    return fw::kOutputCount;
+}
+
+OrtCustomOpInputOutputCharacteristic InputCharacteristic(const OrtCustomOp *, size_t index) noexcept
+{
+    return index == static_cast<size_t>(fw::kScalesInput) ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
+}
+
+OrtCustomOpInputOutputCharacteristic OutputCharacteristic(const OrtCustomOp *, size_t) noexcept
+{
+    return INPUT_OUTPUT_REQUIRED;
+}
+
+OrtMemType InputMemoryType(const OrtCustomOp *, size_t) noexcept
+{
+    return OrtMemTypeDefault;
+}
+
+int StartVersion(const OrtCustomOp *) noexcept
+{
+    return MOE_RE_ROUTING_ONNX_DOMAIN_VERSION;
+}
+
+OrtCustomOp MakeOp()
+{
+    OrtCustomOp op{};
+    op.version = ORT_API_VERSION;
+    op.GetName = OpName;
+    op.GetExecutionProviderType = ProviderType;
+    op.GetInputType = InputType;
+    op.GetInputTypeCount = InputCount;
+    op.GetOutputType = OutputType;
+    op.GetOutputTypeCount = OutputCount;
+    op.KernelDestroy = DestroyKernel;
+    op.GetInputCharacteristic = InputCharacteristic;
+    op.GetOutputCharacteristic = OutputCharacteristic;
+    op.GetInputMemoryType = InputMemoryType;
+    op.CreateKernelV2 = CreateKernel;
+    op.KernelComputeV2 = Compute;
+    op.InferOutputShapeFn = Infer;
+    op.GetStartVersion = StartVersion;
+    return op;
+}
+
+// The op and its domain live as long as the process: every session created from options this
+// library was registered with refers to them.
+const OrtCustomOp g_op = MakeOp();
+OrtCustomOpDomain *g_domain = nullptr;
+std::mutex g_domainMutex;
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) OrtStatus *ORT_API_CALL
+RegisterCustomOps(OrtSessionOptions *options, const OrtApiBase *apiBase)
+{
+    const OrtApi *api = apiBase->GetApi(ORT_API_VERSION);
+    if (api == nullptr) {
+        // Older than the headers we were built with: report it through the oldest API table.
+        const OrtApi *oldest = apiBase->GetApi(1);
+        const std::string message = std::string("libmoe_re_routing_onnxruntime was built for ONNX Runtime API ") +
+                                    std::to_string(ORT_API_VERSION) + " but the runtime is " +
+                                    apiBase->GetVersionString();
+        return oldest == nullptr ? nullptr : oldest->CreateStatus(ORT_FAIL, message.c_str());
+    }
+    try {
+        std::lock_guard<std::mutex> lock(g_domainMutex);
+        g_api = api;
+        if (g_domain == nullptr) {
+            OrtCustomOpDomain *domain = nullptr;
+            if (OrtStatus *s = api->CreateCustomOpDomain(MOE_RE_ROUTING_ONNX_DOMAIN, &domain)) {
+                return s;
+            }
+            if (OrtStatus *s = api->CustomOpDomain_Add(domain, &g_op)) {
+                api->ReleaseCustomOpDomain(domain);
+                return s;
+            }
+            g_domain = domain;
+        }
+        return api->AddCustomOpDomain(options, g_domain);
+    } catch (const std::exception &e) {
+        return api->CreateStatus(ORT_FAIL, e.what());
+    }
+}

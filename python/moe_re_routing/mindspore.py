@@ -1,0 +1,200 @@
+"""MoeReRouting as a MindSpore custom operator (docs/mindspore.md). Importing this module imports
+MindSpore.
+
+On the CPU the operator is ``ops.Custom(func_type="aot")`` on ``libmoe_re_routing_mindspore.so``
+(built by this package): C++ shape inference, the attributes as primitive attributes, the optional
+scales as ``None``. :func:`moe_re_routing` works in PyNative mode and inside a GRAPH-mode ``Cell``;
+:class:`MoeReRouting` is the same as a ``Cell``::
+
+    import mindspore as ms
+    from moe_re_routing.mindspore import moe_re_routing
+    y, y_scales, idx, per_expert = moe_re_routing(tokens, counts, scales)   # ms.Tensor in, out
+
+On Ascend (``device_target="Ascend"``) the primitive is ``ops.Custom("aclnnMoeReRouting",
+func_type="aot")``, MindSpore's route to the aclnn operator of an installed OPP package
+(``build.sh package``); written to MindSpore's documented interface, untested here (no NPU).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Optional
+
+import mindspore as ms
+import numpy as np
+from mindspore import ops
+from mindspore.ops import constexpr
+
+from . import _integrations
+from .errors import param_type_error
+
+__all__ = [
+    "ACLNN_FUNC",
+    "OP_NAME",
+    "MoeReRouting",
+    "available",
+    "custom_op",
+    "library_path",
+    "moe_re_routing",
+    "tensor",
+    "to_numpy",
+]
+
+OP_NAME = "MoeReRouting"  # the library's entry point (and its Init / InferShape companions)
+ACLNN_FUNC = "aclnnMoeReRouting"  # the Ascend route: the OPP package's aclnn entry point
+_INPUTS = ("tokens", "expert_token_num_per_rank", "per_token_scales")
+_OUTPUTS = ("permute_tokens", "permute_per_token_scales", "permute_token_idx", "expert_token_num")
+_ATTRS = ("expert_token_num_type", "idx_type")
+# Tells the library's C++ shape inference whether per_token_scales is given: MindSpore passes it
+# the shapes of the given inputs only, without their count.
+_HAS_SCALES_ATTR = "has_per_token_scales"
+
+
+def library_path() -> str:
+    """Path of the AOT library (``$MOE_RE_ROUTING_MS_LIBRARY`` overrides)."""
+    return _integrations.library_path("mindspore")
+
+
+def available() -> Optional[str]:
+    """None when the integration can be used, else the reason (``moe-re-routing info`` shows it)."""
+    return _integrations.status("mindspore")
+
+
+def _out_dtype(tokens: Any, counts: Any, scales: Any) -> tuple[Any, Any, Any, Any]:
+    # An absent per_token_scales arrives as None: the scales output is then float32 [A] zeros.
+    scales_out = scales if isinstance(scales, ms.dtype.TensorType) else ms.float32
+    return (tokens, scales_out, ms.int32, counts)
+
+
+def _reg_info(target: str, attrs: tuple[int, int]) -> Any:
+    reg = ops.CustomRegOp(OP_NAME)
+    for i, name in enumerate(_INPUTS):
+        reg = reg.input(i, name, "optional" if name == "per_token_scales" else "required")
+    for i, name in enumerate(_OUTPUTS):
+        reg = reg.output(i, name)
+    if target == "Ascend":  # the aclnn route takes the attributes, in order, from the registration
+        for name, value in zip(_ATTRS, attrs):
+            reg = reg.attr(name, "required", "int", value=value)
+    any_type = [ops.DataType.None_None] * (len(_INPUTS) + len(_OUTPUTS))
+    return reg.dtype_format(*any_type).target(target).get_op_info()
+
+
+_ops: dict[tuple[str, int, int, bool], Any] = {}
+_ops_lock = threading.Lock()
+
+
+def custom_op(expert_token_num_type: int = 1, idx_type: int = 0, has_scales: bool = True) -> Any:
+    """The ``ops.Custom`` primitive for one attribute pair (cached per device target, pair and
+    ``has_scales``: whether it will be called with a per_token_scales tensor or with None).
+
+    CPU: ``"<libmoe_re_routing_mindspore.so>:MoeReRouting"``; output shapes come from the
+    library's ``MoeReRoutingInferShape`` (``out_shape=None`` + ``reg_info``), the attributes
+    (``add_prim_attr``) are read by its ``MoeReRoutingInit``. Ascend: ``"aclnnMoeReRouting"`` with
+    the attributes in ``reg_info`` (untested here: no NPU). Attribute values are range-checked by
+    the operator when it runs.
+
+    Raises:
+        MoeReRoutingTypeError: an attribute is not an int.
+    """
+    for name, value in zip(_ATTRS, (expert_token_num_type, idx_type)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise param_type_error(f"{name} must be an int, got {type(value).__name__}")
+    target = ms.get_context("device_target")
+    key = (target, int(expert_token_num_type), int(idx_type), bool(has_scales))
+    with _ops_lock:
+        op = _ops.get(key)
+        if op is None:
+            if target == "Ascend":
+                reg = _reg_info("Ascend", key[1:3])
+                op = ops.Custom(ACLNN_FUNC, None, _out_dtype, func_type="aot", reg_info=reg)
+            else:
+                func = f"{library_path()}:{OP_NAME}"
+                op = ops.Custom(func, None, _out_dtype, func_type="aot", reg_info=_reg_info("CPU", key[1:3]))
+                op.add_prim_attr(_ATTRS[0], key[1])  # read by MoeReRoutingInit
+                op.add_prim_attr(_ATTRS[1], key[2])
+                op.add_prim_attr(_HAS_SCALES_ATTR, int(key[3]))  # read by MoeReRoutingInferShape
+            _ops[key] = op
+    return op
+
+
+@constexpr
+def _compile_time_op(expert_token_num_type: int, idx_type: int, has_scales: bool) -> Any:
+    """:func:`custom_op`, evaluated in Python when GRAPH mode compiles a caller of moe_re_routing."""
+    return custom_op(expert_token_num_type, idx_type, has_scales)
+
+
+def moe_re_routing(
+    tokens: Any,
+    expert_token_num_per_rank: Any,
+    per_token_scales: Any = None,
+    *,
+    expert_token_num_type: int = 1,
+    idx_type: int = 0,
+) -> tuple[Any, Any, Any, Any]:
+    """Reorder rank-major tokens expert-major (PyNative, or inside a GRAPH-mode ``Cell``).
+
+    Args:
+        tokens: ``ms.Tensor [A, H]``: int8, uint8, int16, uint16, int32, float16, bfloat16,
+            float32, float8_e4m3fn, float8_e5m2 or hifloat8.
+        expert_token_num_per_rank: ``ms.Tensor [N, E]``, int32 or int64, summing to A.
+        per_token_scales: ``ms.Tensor [A]`` or ``[A, S]`` float32, or None.
+        expert_token_num_type: 1 count (default), 0 cumsum.
+        idx_type: 0 gather (default), 1 scatter.
+
+    Returns:
+        ``(permute_tokens [A, H], permute_per_token_scales (as per_token_scales, or float32 [A]
+        zeros), permute_token_idx int32 [A], expert_token_num [E] (dtype of the counts))``, each a
+        ``ms.Tensor`` (docs/spec.md).
+
+    Raises:
+        RuntimeError: raised by MindSpore for bad input, carrying the operator's message (e.g.
+            ``expert_token_num_per_rank sums to 70 but tokens has 64 rows``); nothing is written.
+    """
+    op = _compile_time_op(expert_token_num_type, idx_type, per_token_scales is not None)
+    return op(tokens, expert_token_num_per_rank, per_token_scales)
+
+
+class MoeReRouting(ms.nn.Cell):
+    """``nn.Cell`` running the operator (GRAPH or PyNative mode).
+
+    ``MoeReRouting(expert_token_num_type=1, idx_type=0)(tokens, counts, per_token_scales=None)``
+    returns the same four tensors as :func:`moe_re_routing`.
+    """
+
+    def __init__(self, expert_token_num_type: int = 1, idx_type: int = 0) -> None:
+        super().__init__()
+        self.op_with_scales = custom_op(expert_token_num_type, idx_type, True)
+        self.op_without_scales = custom_op(expert_token_num_type, idx_type, False)
+
+    def construct(self, tokens: Any, counts: Any, per_token_scales: Any = None) -> Any:
+        if per_token_scales is None:
+            return self.op_without_scales(tokens, counts, None)
+        return self.op_with_scales(tokens, counts, per_token_scales)
+
+
+# ---- numpy <-> ms.Tensor, bit-exact also for the types MindSpore's numpy bridge does not take ------
+
+
+def tensor(array: np.ndarray, dtype: Optional[str] = None) -> Any:
+    """A ``ms.Tensor`` holding the bytes of ``array``, bit-exact: bf16 / fp8 from ``ml_dtypes``
+    arrays, hifloat8 from uint8 bytes with ``dtype="hifloat8"``."""
+    arr = np.ascontiguousarray(array)
+    name = dtype if dtype is not None else arr.dtype.name
+    ms_dtype = getattr(ms, name, None)
+    if not isinstance(ms_dtype, ms.dtype.Type):
+        raise param_type_error(f"tensor: dtype {name} has no MindSpore counterpart")
+    return ms.Tensor.convert_bytes_to_tensor(arr.tobytes(), arr.shape, ms_dtype)
+
+
+def to_numpy(t: Any) -> np.ndarray:
+    """A numpy copy of a ``ms.Tensor``: bf16 / fp8 as ``ml_dtypes`` arrays, hifloat8 as uint8 bytes."""
+    import ml_dtypes
+
+    carriers = {
+        "bfloat16": ml_dtypes.bfloat16, "float8e4m3fn": ml_dtypes.float8_e4m3fn,
+        "float8e5m2": ml_dtypes.float8_e5m2, "hifloat8": np.uint8,
+    }  # fmt: skip
+    carrier = carriers.get(str(t.dtype).lower())
+    if carrier is None:
+        return np.array(t.asnumpy(), copy=True)
+    return np.frombuffer(t.get_bytes(), dtype=carrier).reshape(tuple(t.shape)).copy()

@@ -1,0 +1,229 @@
+"""MoeReRouting as an ONNX Runtime custom operator (docs/onnxruntime.md).
+
+The node: op type ``MoeReRouting`` in the custom domain ``moe_re_routing`` (version 1); inputs
+``tokens [A, H]``, ``expert_token_num_per_rank [N, E]`` (int32/int64), optional
+``per_token_scales [A]`` or ``[A, S]`` (float32); int attributes ``expert_token_num_type``
+(default 1) and ``idx_type`` (default 0); outputs ``permute_tokens``, ``permute_per_token_scales``,
+``permute_token_idx``, ``expert_token_num`` (types and shapes inferred: graph outputs need no
+annotations). It runs in ``onnxruntime`` through ``libmoe_re_routing_onnxruntime.so`` (built by
+this package) and is the node the ATC plugin (``framework/onnx_plugin/``) maps to the CANN operator.
+
+    import onnxruntime as ort
+    from moe_re_routing import onnxruntime as mrr_ort
+    node = mrr_ort.make_node(["tokens", "counts", "scales"], ["y", "y_scales", "idx", "per_expert"])
+    model = onnx.helper.make_model(graph, opset_imports=mrr_ort.opset_imports())
+    sess = ort.InferenceSession(model.SerializeToString(), mrr_ort.session_options())
+
+Only ``onnx`` (for :func:`make_node`, :func:`opset_imports`, :func:`for_atc`) and ``onnxruntime``
+(for :func:`session_options`, :func:`ortvalue`, :func:`to_numpy`) are imported on use.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from typing import Any, Optional
+
+import numpy as np
+
+from . import _integrations
+from .errors import param_type_error, param_value_error
+
+__all__ = [
+    "ATTRIBUTES",
+    "DOMAIN",
+    "DOMAIN_VERSION",
+    "INPUTS",
+    "OP_TYPE",
+    "OUTPUTS",
+    "available",
+    "for_atc",
+    "library_path",
+    "make_node",
+    "opset_imports",
+    "ortvalue",
+    "session_options",
+    "to_numpy",
+]
+
+# The node; framework/onnx_plugin/moe_re_routing_onnx_node.h holds the same values for the C++
+# side (ONNX Runtime library and ATC plugin) and a test checks that they agree.
+DOMAIN = "moe_re_routing"
+DOMAIN_VERSION = 1
+OP_TYPE = "MoeReRouting"
+INPUTS = ("tokens", "expert_token_num_per_rank", "per_token_scales")
+OUTPUTS = ("permute_tokens", "permute_per_token_scales", "permute_token_idx", "expert_token_num")
+ATTRIBUTES = {"expert_token_num_type": 1, "idx_type": 0}  # name -> default
+
+DEFAULT_ONNX_OPSET = 17
+_ONNX_DEFAULT_DOMAIN_ALIAS = "ai.onnx"
+_FLOAT4E2M1 = 23  # onnx.TensorProto.FLOAT4E2M1: two elements a byte
+
+
+def library_path() -> str:
+    """Path of the custom-operator library (``$MOE_RE_ROUTING_ORT_LIBRARY`` overrides).
+
+    Raises:
+        FileNotFoundError: the package was built without the ONNX Runtime headers (see
+            ``framework/onnxruntime/fetch_headers.sh``; reinstall after running it).
+    """
+    return _integrations.library_path("onnxruntime")
+
+
+def available() -> Optional[str]:
+    """None when the integration can be used, else the reason (``moe-re-routing info`` shows it)."""
+    return _integrations.status("onnxruntime")
+
+
+def make_node(
+    inputs: Sequence[Optional[str]], outputs: Sequence[str], *, name: Optional[str] = None, **attrs: int
+) -> Any:
+    """An ``onnx.NodeProto`` of the MoeReRouting node.
+
+    Args:
+        inputs: 2 or 3 value names: tokens, expert_token_num_per_rank[, per_token_scales]; a None
+            or ``""`` third input means no scales.
+        outputs: 4 value names (permute_tokens, permute_per_token_scales, permute_token_idx,
+            expert_token_num).
+        name: the node name (optional).
+        attrs: ``expert_token_num_type`` / ``idx_type`` (ints); absent ones take the defaults.
+
+    Raises:
+        MoeReRoutingTypeError / MoeReRoutingValueError: unknown attribute, non-int value, wrong
+        number of inputs or outputs (the value ranges are checked by the operator at run time).
+    """
+    from onnx import helper
+
+    for key, value in attrs.items():
+        if key not in ATTRIBUTES:
+            raise param_type_error(
+                f"make_node: unknown attribute {key!r}; expected one of {sorted(ATTRIBUTES)}"
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise param_type_error(f"make_node: attribute {key} must be an int, got {type(value).__name__}")
+    names = ["" if v is None else str(v) for v in inputs]
+    if len(names) not in (2, 3) or not names[0] or not names[1]:
+        raise param_value_error(
+            "make_node: inputs must be [tokens, expert_token_num_per_rank] or [..., per_token_scales], "
+            f"got {inputs!r}"
+        )
+    while names and names[-1] == "":  # trailing absent optional input: leave it out
+        names.pop()
+    if len(outputs) != len(OUTPUTS):
+        raise param_value_error(
+            f"make_node: outputs must be {len(OUTPUTS)} names {OUTPUTS}, got {list(outputs)!r}"
+        )
+    node = helper.make_node(OP_TYPE, names, list(outputs), name=name, domain=DOMAIN)
+    node.attribute.extend(helper.make_attribute(k, int(v)) for k, v in attrs.items())
+    return node
+
+
+def opset_imports(onnx_opset: int = DEFAULT_ONNX_OPSET) -> list[Any]:
+    """The model's ``opset_import``: the default ONNX domain at ``onnx_opset`` and ours."""
+    from onnx import helper
+
+    return [helper.make_opsetid("", onnx_opset), helper.make_opsetid(DOMAIN, DOMAIN_VERSION)]
+
+
+def session_options(options: Any = None) -> Any:
+    """``onnxruntime.SessionOptions`` (``options`` or a new one) with the library registered."""
+    import onnxruntime
+
+    opts = onnxruntime.SessionOptions() if options is None else options
+    opts.register_custom_ops_library(library_path())
+    return opts
+
+
+def for_atc(model: Any) -> Any:
+    """A copy of ``model`` that ATC's ONNX parser accepts, in one call; ONNX Runtime runs it unchanged.
+
+    ATC names a node ``<domain>::<opset>::<op type>`` and takes the domain of a node without one
+    from the model's only opset import: with our domain imported too, a default-domain node has no
+    single answer and ATC rejects the model. This spells the default domain out as ``ai.onnx`` in
+    every node (subgraphs included) and in the opset imports; ONNX Runtime and the ONNX spec treat
+    ``ai.onnx`` and ``""`` as the same domain. The MoeReRouting node itself is unchanged.
+    """
+    import onnx
+
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    for opset in out.opset_import:
+        if opset.domain == "":
+            opset.domain = _ONNX_DEFAULT_DOMAIN_ALIAS
+
+    def visit(graph: Any) -> None:
+        for node in graph.node:
+            if node.domain == "":
+                node.domain = _ONNX_DEFAULT_DOMAIN_ALIAS
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    visit(attr.g)
+                for sub in attr.graphs:
+                    visit(sub)
+
+    visit(out.graph)
+    return out
+
+
+# ---- numpy <-> OrtValue for the types numpy cannot hand to onnxruntime directly ----------------
+
+
+def _onnx_type(array: np.ndarray) -> int:
+    from onnx import helper
+
+    try:
+        return int(helper.np_dtype_to_tensor_dtype(array.dtype))
+    except (KeyError, TypeError, ValueError) as e:
+        raise param_type_error(f"ortvalue: numpy dtype {array.dtype} has no ONNX element type") from e
+
+
+def ortvalue(array: np.ndarray, onnx_type: Optional[int] = None) -> Any:
+    """An ``onnxruntime.OrtValue`` holding a copy of ``array`` (bf16 / fp8 via ``ml_dtypes`` too).
+
+    Args:
+        array: a numpy array; for ``onnx_type=TensorProto.FLOAT4E2M1`` a uint8 array of packed
+            bytes ``[..., H/2]`` (the OrtValue then has ``H`` elements in its last dimension).
+        onnx_type: the ONNX element type; default: from the array's dtype.
+    """
+    import onnxruntime
+
+    arr = np.ascontiguousarray(array)
+    etype = _onnx_type(arr) if onnx_type is None else int(onnx_type)
+    shape = list(arr.shape)
+    if etype == _FLOAT4E2M1 and arr.dtype == np.uint8:
+        if not shape:
+            raise param_value_error("ortvalue: a packed FLOAT4E2M1 array needs at least one dimension")
+        shape[-1] *= 2
+    value = onnxruntime.OrtValue.ortvalue_from_shape_and_type(shape, etype)
+    if value.tensor_size_in_bytes() != arr.nbytes:
+        raise param_value_error(
+            f"ortvalue: {arr.nbytes} bytes of {arr.dtype} do not fill an ONNX type {etype} tensor "
+            f"of shape {shape}"
+        )
+    if arr.nbytes:
+        ctypes.memmove(value.data_ptr(), arr.ctypes.data, arr.nbytes)
+    return value
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """A numpy copy of an ``OrtValue`` tensor: bf16 / fp8 as ``ml_dtypes`` arrays, FLOAT4E2M1 as
+    packed uint8 ``[..., H/2]``, other types as ``value.numpy()`` gives them."""
+    from onnx import helper
+
+    type_name = value.data_type()  # "tensor(bfloat16)"
+    etype = {
+        "tensor(bfloat16)": 16, "tensor(float8e4m3fn)": 17, "tensor(float8e5m2)": 19,
+        "tensor(float4e2m1)": _FLOAT4E2M1,
+    }.get(type_name)  # fmt: skip
+    if etype is None:
+        return np.array(value.numpy(), copy=True)
+    shape = list(value.shape())
+    if etype == _FLOAT4E2M1:
+        dtype = np.dtype(np.uint8)
+        shape[-1] //= 2
+    else:
+        dtype = np.dtype(helper.tensor_dtype_to_np_dtype(etype))
+    out = np.empty(shape, dtype=dtype)
+    if out.nbytes:
+        ctypes.memmove(out.ctypes.data, value.data_ptr(), out.nbytes)
+    return out
