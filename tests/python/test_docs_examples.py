@@ -33,7 +33,9 @@ def test_doc_example_runs(doc, integration, expected, tmp_path):
     require_integration_status(integration)
     script = tmp_path / "example.py"  # a file: GRAPH mode reads a Cell's source
     script.write_text(example(doc))
-    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    p = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     assert expected in p.stdout, p.stdout
     assert "expert_token_num" in p.stdout
