@@ -16,7 +16,15 @@ import pytest
 from moe_re_routing.workload import OUTPUT_NAMES, bytes_mismatch, random_counts
 from moe_re_routing.workload import random_bytes as random_rows
 
-__all__ = ["assert_bytes_equal", "assert_result_equal", "random_counts", "random_rows"]
+__all__ = [
+    "assert_bytes_equal",
+    "assert_result_equal",
+    "random_counts",
+    "random_rows",
+    "require_integration",
+    "require_integration_status",
+    "require_module",
+]
 
 
 def assert_bytes_equal(actual: np.ndarray, expected: np.ndarray, name: str = "") -> None:
