@@ -77,7 +77,7 @@ ctest_tree() {  # ctest_tree <build dir> [extra cmake args...]
 run_tests() {
     python_deps pytest ruff mypy
     say "C++ tests (ctest)"
-    ctest_tree "$ROOT/build/tests" -DCMAKE_BUILD_TYPE=Release
+    ctest_tree "$ROOT/build/tests" -DCMAKE_BUILD_TYPE=Release -DMOE_RE_ROUTING_TEST_PYTHON="$PYTHON"
     say "C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer"
     ASAN_OPTIONS=detect_leaks=1 ctest_tree "$ROOT/build/asan" -DCMAKE_BUILD_TYPE=Debug -DMOE_RE_ROUTING_SANITIZE=ON
     say "ruff"

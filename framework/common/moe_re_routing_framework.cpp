@@ -5,7 +5,7 @@
 
 #include "acl/acl.h"
 #include "aclnn_moe_re_routing.h"
-#ifdef MOE_RE_ROUTING_FRAMEWORK_CANN
+#ifdef MOE_RE_ROUTING_FRAMEWORK_DEVICE_COPY
 #include <cstdlib>
 #include <mutex>
 
@@ -13,6 +13,10 @@
 #else
 #include "moe_re_routing_cpu.h"
 #endif
+
+// The CPU backend's status names ("ACLNN_ERR_PARAM_INVALID"); CANN's libraries have no such
+// function, so it is looked up weakly and the code alone is printed there.
+extern "C" const char *MoeReRoutingStatusName(aclnnStatus status) __attribute__((weak));
 
 namespace moe_re_routing {
 namespace framework {
@@ -44,11 +48,8 @@ namespace {
 
 std::string Describe(int32_t status)
 {
-#ifdef MOE_RE_ROUTING_FRAMEWORK_CANN
-    std::string text = "aclnn status " + std::to_string(status);
-#else
-    std::string text = std::string(MoeReRoutingStatusName(status)) + " (" + std::to_string(status) + ")";
-#endif
+    const char *name = MoeReRoutingStatusName != nullptr ? MoeReRoutingStatusName(status) : "aclnn status";
+    std::string text = std::string(name) + " (" + std::to_string(status) + ")";
     const char *recent = aclGetRecentErrMsg();
     if (recent != nullptr && recent[0] != '\0') {
         text += ": ";
@@ -57,9 +58,10 @@ std::string Describe(int32_t status)
     return text;
 }
 
-#ifdef MOE_RE_ROUTING_FRAMEWORK_CANN
-// ---- CANN: host buffers -> device memory -> aclnn -> host buffers ---------------------------------
-// Untested here (no NPU): written to the documented AscendCL / aclnn calling sequence.
+#ifdef MOE_RE_ROUTING_FRAMEWORK_DEVICE_COPY
+// ---- host buffers -> device memory -> aclnn -> host buffers (the CANN path) ---------------------
+// Written to the documented AscendCL / aclnn calling sequence. Not run on an NPU here; the tests
+// run this path against the CPU backend's AscendCL subset (framework/onnxruntime/CMakeLists.txt).
 
 constexpr int32_t kRuntimeError = 361001;  // ACLNN_ERR_RUNTIME_ERROR
 
@@ -166,7 +168,7 @@ private:
 int32_t Run(const Tensor tensors[kTensorCount], int64_t expertTokenNumType, int64_t idxType, std::string *message)
 {
     int32_t status = 0;
-#ifdef MOE_RE_ROUTING_FRAMEWORK_CANN
+#ifdef MOE_RE_ROUTING_FRAMEWORK_DEVICE_COPY
     status = DeviceCall().Run(tensors, expertTokenNumType, idxType);
 #else
     // MoeReRoutingCpuRunHost: aclCreateTensor x7 + the two aclnn phases on host memory, in one call.

@@ -35,8 +35,10 @@ void InferOutputs(const Tensor inputs[kInputCount], Tensor outputs[kOutputCount]
 
 // Runs MoeReRouting on host buffers (inputs then outputs, in the order of
 // aclnnMoeReRoutingGetWorkspaceSize). Returns the aclnn status; on failure *message is
-// "<STATUS NAME> (<code>): <aclGetRecentErrMsg()>". The CPU backend runs the buffers in place; with
-// MOE_RE_ROUTING_FRAMEWORK_CANN the buffers are copied to and from device memory around the call.
+// "<STATUS NAME> (<code>): <aclGetRecentErrMsg()>". The CPU backend runs the buffers in place
+// (MoeReRoutingCpuRunHost); with MOE_RE_ROUTING_FRAMEWORK_DEVICE_COPY (the CANN build) they are
+// copied to device memory (aclrtMalloc/aclrtMemcpy), run with the two aclnn phases on a stream, and
+// the outputs copied back.
 int32_t Run(const Tensor tensors[kTensorCount], int64_t expertTokenNumType, int64_t idxType, std::string *message);
 
 }  // namespace framework

@@ -142,10 +142,14 @@ void RunOrThrow(int nparam, void **params, int *ndims, int64_t **shapes, const c
 MOE_RE_ROUTING_MS_API int MoeReRoutingInit(int *, int64_t **, const char **, mindspore::AotExtra *extra)
 {
     try {
-        auto *attrs = new Attributes;
+        // Ours if set (a re-initialised kernel): update it instead of leaking it.
+        auto *attrs = const_cast<Attributes *>(static_cast<const Attributes *>(extra->KernelData()));
+        if (attrs == nullptr) {
+            attrs = new Attributes;
+            extra->SetKernelData(attrs);  // MindSpore deletes it with the kernel
+        }
         attrs->expertTokenNumType = IntAttr(extra, kAttrExpertTokenNumType, kDefaultExpertTokenNumType);
         attrs->idxType = IntAttr(extra, kAttrIdxType, kDefaultIdxType);
-        extra->SetKernelData(attrs);  // MindSpore deletes it with the kernel
         return 0;
     } catch (...) {
         return 1;

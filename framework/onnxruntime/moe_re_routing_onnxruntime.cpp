@@ -7,6 +7,7 @@
 // one the ATC plugin accepts too.
 #include <onnxruntime_c_api.h>
 
+#include <atomic>
 #include <exception>
 #include <mutex>
 #include <string>
@@ -20,8 +21,13 @@ namespace {
 namespace fw = moe_re_routing::framework;
 
 // The API table handed to RegisterCustomOps (ORT_API_VERSION of the headers we built with; a
-// runtime of that version or newer provides it).
-const OrtApi *g_api = nullptr;
+// runtime of that version or newer provides it). Set before any session can call back into us.
+std::atomic<const OrtApi *> g_apiTable{nullptr};
+
+const OrtApi *Api()
+{
+    return g_apiTable.load(std::memory_order_acquire);
+}
 
 // ONNX element type <-> aclDataType of the operator's dtype table. Only types with an aclDataType
 // counterpart are listed; the aclnn checks decide which of them each input accepts (ONNX has no
@@ -90,32 +96,32 @@ std::string UnmappedTypeMessage(size_t input, int type)
 
 OrtStatus *Error(const std::string &message)
 {
-    return g_api->CreateStatus(ORT_INVALID_ARGUMENT, message.c_str());
+    return Api()->CreateStatus(ORT_INVALID_ARGUMENT, message.c_str());
 }
 
 OrtStatus *Fail(const std::string &message)
 {
-    return g_api->CreateStatus(ORT_FAIL, message.c_str());
+    return Api()->CreateStatus(ORT_FAIL, message.c_str());
 }
 
 // Element type and dimensions of a type/shape info (not released here).
 OrtStatus *ReadInfo(const OrtTensorTypeAndShapeInfo *info, ONNXTensorElementDataType *type,
                     std::vector<int64_t> *dims, std::vector<const char *> *symbols)
 {
-    if (OrtStatus *s = g_api->GetTensorElementType(info, type)) {
+    if (OrtStatus *s = Api()->GetTensorElementType(info, type)) {
         return s;
     }
     size_t rank = 0;
-    if (OrtStatus *s = g_api->GetDimensionsCount(info, &rank)) {
+    if (OrtStatus *s = Api()->GetDimensionsCount(info, &rank)) {
         return s;
     }
     dims->assign(rank, 0);
-    if (OrtStatus *s = g_api->GetDimensions(info, dims->data(), rank)) {
+    if (OrtStatus *s = Api()->GetDimensions(info, dims->data(), rank)) {
         return s;
     }
     if (symbols != nullptr) {
         symbols->assign(rank, nullptr);
-        if (OrtStatus *s = g_api->GetSymbolicDimensions(info, symbols->data(), rank)) {
+        if (OrtStatus *s = Api()->GetSymbolicDimensions(info, symbols->data(), rank)) {
             return s;
         }
     }
@@ -134,8 +140,8 @@ struct Kernel {
 int64_t IntAttribute(const OrtKernelInfo *info, const char *name, int64_t fallback)
 {
     int64_t value = fallback;
-    if (OrtStatus *s = g_api->KernelInfoGetAttribute_int64(info, name, &value)) {
-        g_api->ReleaseStatus(s);
+    if (OrtStatus *s = Api()->KernelInfoGetAttribute_int64(info, name, &value)) {
+        Api()->ReleaseStatus(s);
         return fallback;
     }
     return value;
@@ -164,24 +170,24 @@ OrtStatus *ComputeImpl(const Kernel &kernel, OrtKernelContext *context)
 {
     fw::Tensor tensors[fw::kTensorCount];
     size_t inputCount = 0;
-    if (OrtStatus *s = g_api->KernelContext_GetInputCount(context, &inputCount)) {
+    if (OrtStatus *s = Api()->KernelContext_GetInputCount(context, &inputCount)) {
         return s;
     }
     for (size_t i = 0; i < static_cast<size_t>(fw::kInputCount) && i < inputCount; ++i) {
         const OrtValue *value = nullptr;
-        if (OrtStatus *s = g_api->KernelContext_GetInput(context, i, &value)) {
+        if (OrtStatus *s = Api()->KernelContext_GetInput(context, i, &value)) {
             return s;
         }
         if (value == nullptr) {  // an absent optional input (empty name in the node)
             continue;
         }
         OrtTensorTypeAndShapeInfo *info = nullptr;
-        if (OrtStatus *s = g_api->GetTensorTypeAndShape(value, &info)) {
+        if (OrtStatus *s = Api()->GetTensorTypeAndShape(value, &info)) {
             return s;
         }
         ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
         OrtStatus *s = ReadInfo(info, &type, &tensors[i].dims, nullptr);
-        g_api->ReleaseTensorTypeAndShapeInfo(info);
+        Api()->ReleaseTensorTypeAndShapeInfo(info);
         if (s != nullptr) {
             return s;
         }
@@ -190,7 +196,7 @@ OrtStatus *ComputeImpl(const Kernel &kernel, OrtKernelContext *context)
             return Error(UnmappedTypeMessage(i, type));
         }
         // The operator only reads its inputs; ORT hands them out as const OrtValue.
-        if (OrtStatus *st = g_api->GetTensorMutableData(const_cast<OrtValue *>(value), &tensors[i].data)) {
+        if (OrtStatus *st = Api()->GetTensorMutableData(const_cast<OrtValue *>(value), &tensors[i].data)) {
             return st;
         }
     }
@@ -202,13 +208,13 @@ OrtStatus *ComputeImpl(const Kernel &kernel, OrtKernelContext *context)
     for (int o = 0; o < fw::kOutputCount; ++o) {
         fw::Tensor &t = tensors[fw::kInputCount + o];
         OrtValue *value = nullptr;
-        if (OrtStatus *s = g_api->KernelContext_GetOutput(context, o, t.dims.data(), t.dims.size(), &value)) {
+        if (OrtStatus *s = Api()->KernelContext_GetOutput(context, o, t.dims.data(), t.dims.size(), &value)) {
             return s;
         }
         if (value == nullptr) {
             return Fail(std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": output ") + std::to_string(o) + " was not allocated");
         }
-        if (OrtStatus *s = g_api->GetTensorMutableData(value, &t.data)) {
+        if (OrtStatus *s = Api()->GetTensorMutableData(value, &t.data)) {
             return s;
         }
     }
@@ -238,16 +244,16 @@ OrtStatus *Compute(void *kernel, OrtKernelContext *context) noexcept
 OrtStatus *InferImpl(OrtShapeInferContext *context)
 {
     size_t inputCount = 0;
-    if (OrtStatus *s = g_api->ShapeInferContext_GetInputCount(context, &inputCount)) {
+    if (OrtStatus *s = Api()->ShapeInferContext_GetInputCount(context, &inputCount)) {
         return s;
     }
     fw::Tensor tensors[fw::kTensorCount];
     std::vector<const char *> symbols[fw::kInputCount];
     for (size_t i = 0; i < static_cast<size_t>(fw::kInputCount) && i < inputCount; ++i) {
         OrtTensorTypeAndShapeInfo *info = nullptr;  // owned by the context: not released here
-        if (OrtStatus *s = g_api->ShapeInferContext_GetInputTypeShape(context, i, &info)) {
+        if (OrtStatus *s = Api()->ShapeInferContext_GetInputTypeShape(context, i, &info)) {
             if (i == fw::kScalesInput) {  // an absent optional input has no type
-                g_api->ReleaseStatus(s);
+                Api()->ReleaseStatus(s);
                 continue;
             }
             return s;
@@ -295,20 +301,20 @@ OrtStatus *InferImpl(OrtShapeInferContext *context)
             }
         }
         OrtTensorTypeAndShapeInfo *info = nullptr;
-        if (OrtStatus *s = g_api->CreateTensorTypeAndShapeInfo(&info)) {
+        if (OrtStatus *s = Api()->CreateTensorTypeAndShapeInfo(&info)) {
             return s;
         }
-        OrtStatus *s = g_api->SetTensorElementType(info, OnnxOf(t.dtype));
+        OrtStatus *s = Api()->SetTensorElementType(info, OnnxOf(t.dtype));
         if (s == nullptr) {
-            s = g_api->SetDimensions(info, t.dims.data(), t.dims.size());
+            s = Api()->SetDimensions(info, t.dims.data(), t.dims.size());
         }
         if (s == nullptr) {
-            s = g_api->SetSymbolicDimensions(info, names.data(), names.size());
+            s = Api()->SetSymbolicDimensions(info, names.data(), names.size());
         }
         if (s == nullptr) {
-            s = g_api->ShapeInferContext_SetOutputTypeShape(context, o, info);
+            s = Api()->ShapeInferContext_SetOutputTypeShape(context, o, info);
         }
-        g_api->ReleaseTensorTypeAndShapeInfo(info);
+        Api()->ReleaseTensorTypeAndShapeInfo(info);
         if (s != nullptr) {
             return s;
         }
@@ -422,7 +428,7 @@ RegisterCustomOps(OrtSessionOptions *options, const OrtApiBase *apiBase)
     }
     try {
         std::lock_guard<std::mutex> lock(g_domainMutex);
-        g_api = api;
+        g_apiTable.store(api, std::memory_order_release);
         if (g_domain == nullptr) {
             OrtCustomOpDomain *domain = nullptr;
             if (OrtStatus *s = api->CreateCustomOpDomain(MOE_RE_ROUTING_ONNX_DOMAIN, &domain)) {
