@@ -130,7 +130,7 @@ def moe_re_routing(
     *,
     expert_token_num_type: int = 1,
     idx_type: int = 0,
-) -> tuple[Any, Any, Any, Any]:
+) -> Any:
     """Reorder rank-major tokens expert-major (PyNative, or inside a GRAPH-mode ``Cell``).
 
     Args:
