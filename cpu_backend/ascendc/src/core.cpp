@@ -176,7 +176,27 @@ void FenceUnits(CoreContext &core, Unit producer, Unit consumer)
     }
 }
 
-void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes)
+namespace {
+
+// How to order `producer` before `consumer`: a flag pair, a queue when one orders that pair (only
+// the scalar unit has none), or a full barrier.
+const char *SyncHint(unsigned producer, unsigned consumer, char *out, size_t size)
+{
+    if (producer == kScalar || consumer == kScalar) {
+        std::snprintf(out, size, "SetFlag/WaitFlag<HardEvent::%s_%s> or PipeBarrier<PIPE_ALL>", kUnitNames[producer],
+                      kUnitNames[consumer]);
+    } else {
+        std::snprintf(out, size,
+                      "SetFlag/WaitFlag<HardEvent::%s_%s>, a queue whose positions order %s->%s, or "
+                      "PipeBarrier<PIPE_ALL>",
+                      kUnitNames[producer], kUnitNames[consumer], kUnitNames[producer], kUnitNames[consumer]);
+    }
+    return out;
+}
+
+}  // namespace
+
+void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes, const char * /*api*/)
 {
     const size_t offset = static_cast<size_t>(static_cast<const uint8_t *>(address) - core.ubBase);
     const uint64_t record = (++core.seq << 2) | unit;
@@ -187,27 +207,23 @@ void CheckUbRead(CoreContext &core, Unit unit, const void *address, size_t bytes
 {
     const size_t offset = static_cast<size_t>(static_cast<const uint8_t *>(address) - core.ubBase);
     const uint64_t *shadow = core.shadow + offset;
+    const uint64_t *known = core.known[unit];
     for (size_t i = 0; i < bytes; ++i) {
         const uint64_t record = shadow[i];
         if (record == 0) {
             continue;
         }
         const unsigned writer = static_cast<unsigned>(record & 3u);
-        if (writer != unit && (record >> 2) > core.known[unit][writer]) {
+        if (writer != unit && (record >> 2) > known[writer]) {
+            char hint[160];
             Violation("hazard",
                       "%s reads UB offset %zu written by %s without synchronisation: missing %s->%s synchronisation "
-                      "(SetFlag/WaitFlag<HardEvent::%s_%s>, EnQue/DeQue of the tensor, or PipeBarrier<PIPE_ALL>)",
-                      api, offset + i, kUnitNames[writer], kUnitNames[writer], kUnitNames[unit], kUnitNames[writer],
-                      kUnitNames[unit]);
+                      "(%s)",
+                      api, offset + i, kUnitNames[writer], kUnitNames[writer], kUnitNames[unit],
+                      SyncHint(writer, unit, hint, sizeof(hint)));
         }
     }
     ++core.seq;
-}
-
-void ClearUbHazards(CoreContext &core, const void *address, size_t bytes)
-{
-    const size_t offset = static_cast<size_t>(static_cast<const uint8_t *>(address) - core.ubBase);
-    std::fill(core.shadow + offset, core.shadow + offset + bytes, uint64_t{0});
 }
 
 // ---- flags ----

@@ -269,11 +269,11 @@ void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const G
     if (core.checked) {
         IssueTo(core, kMte2);
         if (contiguous) {
-            NoteUbWrite(core, kMte2, dst.address, total);
+            NoteUbWrite(core, kMte2, dst.address, total, api);
         } else {
             const uint32_t written = layout.leftPadBytes + layout.blockBytes + layout.rightPadBytes;
             for (uint32_t block = 0; block < layout.blockCount; ++block) {
-                NoteUbWrite(core, kMte2, dst.address + block * layout.dstPitch, written);
+                NoteUbWrite(core, kMte2, dst.address + block * layout.dstPitch, written, api);
             }
         }
     }
@@ -367,7 +367,7 @@ void DmaUbToUb(CoreContext &core, const char *api, const UbOperand &dst, const U
             CheckUbRead(core, kVector, src.address + block * layout.srcPitch, layout.blockBytes, api);
         }
         for (uint32_t block = 0; block < layout.blockCount; ++block) {
-            NoteUbWrite(core, kVector, dst.address + block * layout.dstPitch, layout.blockBytes);
+            NoteUbWrite(core, kVector, dst.address + block * layout.dstPitch, layout.blockBytes, api);
         }
     }
     for (uint32_t block = 0; block < layout.blockCount; ++block) {

@@ -7,7 +7,65 @@
 namespace ascendc_cpu {
 namespace detail {
 
+namespace {
+
+// The hazard unit that produces a queue's tensors from its source position, and the one that
+// consumes them at its destination position: GM->UB DMA fills VECIN, the vector unit fills VECOUT
+// and VECCALC; UB->GM DMA drains VECOUT, the vector unit reads VECIN and VECCALC. Other positions
+// (A1, B1, ...) carry no synchronisation in the model.
+uint8_t ProducerUnit(AscendC::TPosition src)
+{
+    switch (src) {
+        case AscendC::TPosition::VECIN:
+            return kMte2;
+        case AscendC::TPosition::VECOUT:
+        case AscendC::TPosition::VECCALC:
+            return kVector;
+        default:
+            return kUnitCount;
+    }
+}
+
+uint8_t ConsumerUnit(AscendC::TPosition dst)
+{
+    switch (dst) {
+        case AscendC::TPosition::VECOUT:
+            return kMte3;
+        case AscendC::TPosition::VECIN:
+        case AscendC::TPosition::VECCALC:
+            return kVector;
+        default:
+            return kUnitCount;
+    }
+}
+
+// What unit `unit` has seen of every unit, with its own entry at "everything issued so far": the
+// snapshot a SetFlag issued by that unit carries.
+void Snapshot(CoreContext &core, uint8_t unit, uint64_t *out)
+{
+    IssueTo(core, static_cast<Unit>(unit));
+    for (int other = 0; other < kUnitCount; ++other) {
+        out[other] = other == unit ? core.seq : core.known[unit][other];
+    }
+}
+
+void Merge(uint64_t *into, const uint64_t *from)
+{
+    for (int unit = 0; unit < kUnitCount; ++unit) {
+        into[unit] = std::max(into[unit], from[unit]);
+    }
+}
+
+}  // namespace
+
 // ---- QueueBase ----
+//
+// Synchronisation a queue carries (hazard checker, checked mode), only between the two units its
+// positions imply (producer P, consumer C; e.g. VECOUT: V and MTE3), as the pipe flags the real
+// queues set and wait:
+//   EnQue      = SetFlag<P_C>,  DeQue       = WaitFlag<P_C>: C sees everything P did before EnQue;
+//   FreeTensor = SetFlag<C_P>,  AllocTensor = WaitFlag<C_P>: P sees everything C did before FreeTensor.
+// The scalar unit, and every other pair of units, is not ordered by a queue.
 
 void QueueBase::Attach(CoreContext *core, UbBuffer *buffers, uint32_t num)
 {
@@ -16,6 +74,12 @@ void QueueBase::Attach(CoreContext *core, UbBuffer *buffers, uint32_t num)
     num_ = num;
     head_ = 0;
     count_ = 0;
+    const uint8_t producer = ProducerUnit(src_);
+    const uint8_t consumer = ConsumerUnit(dst_);
+    for (uint32_t i = 0; i < num; ++i) {
+        buffers[i].producer = producer;
+        buffers[i].consumer = consumer;
+    }
 }
 
 bool QueueBase::HasIdleBuffer() const
@@ -38,6 +102,9 @@ UbBuffer *QueueBase::AllocImpl()
         UbBuffer &buffer = buffers_[i];
         if (buffer.owner == this && buffer.state == BufferState::kFree) {
             buffer.state = BufferState::kAllocated;
+            if (core_->checked && buffer.producer != kUnitCount) {
+                Merge(core_->known[buffer.producer], buffer.freed);  // WaitFlag<C_P>
+            }
             return &buffer;
         }
     }
@@ -74,6 +141,9 @@ void QueueBase::EnQueImpl(const void *bufferId)
     ring_[(head_ + count_) % kMaxBuffersPerPipe] = buffer;
     ++count_;
     buffer->state = BufferState::kEnqueued;
+    if (core_->checked && buffer->producer != kUnitCount) {
+        Snapshot(*core_, buffer->producer, buffer->enqueued);
+    }
 }
 
 UbBuffer *QueueBase::DeQueImpl()
@@ -89,9 +159,8 @@ UbBuffer *QueueBase::DeQueImpl()
         Violation("queue", "%s::DeQue of a buffer released while queued", kind_);
     }
     buffer->state = BufferState::kAllocated;
-    if (core_->checked) {
-        // EnQue/DeQue carry the producer->consumer synchronisation for this buffer.
-        ClearUbHazards(*core_, buffer->begin, buffer->bytes);
+    if (core_->checked && buffer->consumer != kUnitCount) {
+        Merge(core_->known[buffer->consumer], buffer->enqueued);  // WaitFlag<P_C>
     }
     return buffer;
 }
@@ -107,6 +176,9 @@ void QueueBase::FreeImpl(const void *bufferId)
         Violation("queue", "%s::FreeTensor of a tensor that is still in the queue (DeQue it first)", kind_);
     }
     buffer->state = BufferState::kFree;
+    if (core_->checked && buffer->consumer != kUnitCount) {
+        Snapshot(*core_, buffer->consumer, buffer->freed);
+    }
     DropUbMirrors(*core_, buffer->begin, buffer->bytes);  // a freed buffer's contents are not kept
 }
 
@@ -192,6 +264,12 @@ UbBuffer *TPipe::Carve(const char *api, uint32_t num, uint32_t len, const void *
         buffer.bytes = static_cast<uint32_t>(rounded);
         buffer.owner = owner;
         buffer.state = BufferState::kFree;
+        buffer.producer = ascendc_cpu::detail::kUnitCount;  // a queue's Attach sets both
+        buffer.consumer = ascendc_cpu::detail::kUnitCount;
+        for (int unit = 0; unit < ascendc_cpu::detail::kUnitCount; ++unit) {
+            buffer.enqueued[unit] = 0;
+            buffer.freed[unit] = 0;
+        }
     }
     bufferCount_ += num;
     top_ = static_cast<uint32_t>(end);

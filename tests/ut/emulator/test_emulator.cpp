@@ -830,6 +830,7 @@ extern "C" __global__ __aicore__ void forward_kernel(GM_ADDR src, GM_ADDR dst, G
     DataCopyPad(local, srcGm, one(kFwdBytes), noPad);
     que.EnQue(local);
     local = que.DeQue<uint8_t>();
+    PipeBarrier<PIPE_ALL>();  // the queue orders MTE2->MTE3 only; scenarios also use S and V on it
     switch (static_cast<Forward>(scenario)) {
     case Forward::kPlain:
         break;
@@ -875,6 +876,7 @@ extern "C" __global__ __aicore__ void forward_kernel(GM_ADDR src, GM_ADDR dst, G
         DataCopyPad(local, srcGm[kFwdBytes], one(512), noPad);
         que.EnQue(local);
         local = que.DeQue<uint8_t>();
+        PipeBarrier<PIPE_ALL>();
         local.SetValue(7, 0x77);
         PipeBarrier<PIPE_ALL>();
         DataCopyPad(dstGm[3 * kFwdBytes], local, one(512));

@@ -337,6 +337,59 @@ extern "C" __global__ __aicore__ void hazard_v_s_kernel(GM_ADDR)
     (void)value;
 }
 
+// ---- per-pipe queue semantics: a queue orders only the units its positions imply ----
+
+// VECOUT: EnQue/DeQue order V->MTE3, not S->MTE3.
+extern "C" __global__ __aicore__ void queue_vecout_s_mte3_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TQue<TPosition::VECOUT, 1> que;
+    pipe.InitBuffer(que, 1, 256);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    LocalTensor<int32_t> local = que.AllocTensor<int32_t>();
+    for (uint32_t i = 0; i < 8; ++i) {
+        local.SetValue(i, static_cast<int32_t>(i));
+    }
+    que.EnQue(local);
+    local = que.DeQue<int32_t>();
+    DataCopyPad(xGm, local, DataCopyExtParams(1, 32, 0, 0, 0));  // no SetFlag/WaitFlag<S_MTE3>
+    que.FreeTensor(local);
+}
+
+// VECIN: EnQue/DeQue order MTE2->V, not MTE2->S.
+extern "C" __global__ __aicore__ void queue_vecin_mte2_s_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TQue<TPosition::VECIN, 1> que;
+    pipe.InitBuffer(que, 1, 256);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    LocalTensor<int32_t> local = que.AllocTensor<int32_t>();
+    DataCopyPad(local, xGm, DataCopyExtParams(1, 64, 0, 0, 0), DataCopyPadExtParams<int32_t>());
+    que.EnQue(local);
+    local = que.DeQue<int32_t>();
+    volatile int32_t value = local.GetValue(1);  // no SetFlag/WaitFlag<MTE2_S>
+    (void)value;
+    que.FreeTensor(local);
+}
+
+// TQueBind<VECIN, VECOUT> hands over MTE2 -> MTE3 only: vector work on the tensor needs MTE2_V.
+extern "C" __global__ __aicore__ void queue_bind_mte2_v_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TQueBind<TPosition::VECIN, TPosition::VECOUT, 1> que;
+    pipe.InitBuffer(que, 1, 256);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    LocalTensor<int32_t> local = que.AllocTensor<int32_t>();
+    DataCopyPad(local, xGm, DataCopyExtParams(1, 64, 0, 0, 0), DataCopyPadExtParams<int32_t>());
+    que.EnQue(local);
+    local = que.DeQue<int32_t>();
+    Adds(local, local, int32_t(1), 16);  // no SetFlag/WaitFlag<MTE2_V>
+    que.FreeTensor(local);
+}
+
 // ---- control: correct code through the same executable must not abort ----
 
 extern "C" __global__ __aicore__ void control_kernel(GM_ADDR x)
@@ -414,6 +467,9 @@ const std::map<std::string, Case> &Cases()
         {"hazard_s_mte3", {hazard_s_mte3_kernel, 1, false, "hazard: DataCopyPad(UB->GM) reads UB offset 0 written by S without synchronisation: missing S->MTE3 synchronisation"}},
         {"hazard_v_mte3", {hazard_v_mte3_kernel, 1, false, "hazard: DataCopyPad(UB->GM) reads UB offset 0 written by V without synchronisation: missing V->MTE3 synchronisation"}},
         {"hazard_v_s", {hazard_v_s_kernel, 1, false, "hazard: LocalTensor::GetValue reads UB offset 8 written by V without synchronisation: missing V->S synchronisation"}},
+        {"queue_vecout_s_mte3", {queue_vecout_s_mte3_kernel, 1, false, "hazard: DataCopyPad(UB->GM) reads UB offset 0 written by S without synchronisation: missing S->MTE3 synchronisation"}},
+        {"queue_vecin_mte2_s", {queue_vecin_mte2_s_kernel, 1, false, "hazard: LocalTensor::GetValue reads UB offset 4 written by MTE2 without synchronisation: missing MTE2->S synchronisation"}},
+        {"queue_bind_mte2_v", {queue_bind_mte2_v_kernel, 1, false, "hazard: Adds reads UB offset 0 written by MTE2 without synchronisation: missing MTE2->V synchronisation"}},
         {"control", {control_kernel, 3, false, ""}},
     };
     return cases;

@@ -68,8 +68,8 @@ struct CoreContext {
     void *currentPipe = nullptr;  // AscendC::TPipe* of the most recently constructed live pipe
 
     // Hazard checker (checked mode): shadow[b] = (seq << 2) | writer unit of UB byte b's last
-    // unsynchronised write, 0 when synchronised. known[c][p]: unit c has seen unit p's operations
-    // up to sequence number known[c][p].
+    // write, 0 when never written. known[c][p]: unit c has seen unit p's operations up to sequence
+    // number known[c][p].
     uint64_t *shadow = nullptr;
     uint64_t seq = 0;
     uint64_t known[kUnitCount][kUnitCount] = {};
@@ -170,9 +170,10 @@ CoreContext &RequireCore(const char *api);
 [[noreturn]] void Violation(const char *rule, const char *format, ...) ASCENDC_CPU_PRINTF_LIKE(2, 3);
 
 // ---- hazard checker (call only when core.checked) ----
-void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes);
+// A write by `unit`: records it.
+void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes, const char *api);
+// A read by `unit`: aborts on a read-after-write hazard, then records it.
 void CheckUbRead(CoreContext &core, Unit unit, const void *address, size_t bytes, const char *api);
-void ClearUbHazards(CoreContext &core, const void *address, size_t bytes);
 // An instruction issued by the scalar unit to `unit` starts after everything the scalar unit has
 // already waited for.
 void IssueTo(CoreContext &core, Unit unit);

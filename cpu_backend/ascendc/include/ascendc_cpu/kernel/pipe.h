@@ -25,6 +25,13 @@ struct UbBuffer {
     uint32_t bytes;
     const void *owner;  // the queue or TBuf that owns it
     BufferState state;
+    // Hazard checker (checked mode; see QueueBase in pipe.cpp): the units the owning queue's
+    // positions imply (kUnitCount: none, e.g. a TBuf), the producer's knowledge at EnQue (for
+    // DeQue) and the consumer's at FreeTensor (for the next AllocTensor).
+    uint8_t producer;
+    uint8_t consumer;
+    uint64_t enqueued[kUnitCount];
+    uint64_t freed[kUnitCount];
 };
 
 // The non-template part of TQue/TQueBind.
@@ -37,7 +44,7 @@ public:
     AscendC::LocalTensor<T> AllocTensor()
     {
         UbBuffer *buffer = AllocImpl();
-        return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, buffer->bytes / sizeof(T), buffer);
+        return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, buffer->bytes / sizeof(T), buffer, src_);
     }
 
     template <typename T>
@@ -51,7 +58,7 @@ public:
     AscendC::LocalTensor<T> DeQue()
     {
         UbBuffer *buffer = DeQueImpl();
-        return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, buffer->bytes / sizeof(T), buffer);
+        return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, buffer->bytes / sizeof(T), buffer, dst_);
     }
 
     template <typename T>
@@ -68,7 +75,10 @@ public:
     void Attach(CoreContext *core, UbBuffer *buffers, uint32_t num);
 
 protected:
-    QueueBase(int32_t depth, const char *kind) : depth_(depth), kind_(kind) {}
+    QueueBase(int32_t depth, const char *kind, AscendC::TPosition src, AscendC::TPosition dst)
+        : depth_(depth), kind_(kind), src_(src), dst_(dst)
+    {
+    }
 
 private:
     uint32_t Capacity() const { return depth_ > 0 ? static_cast<uint32_t>(depth_) : num_; }
@@ -80,6 +90,8 @@ private:
 
     int32_t depth_;
     const char *kind_;
+    AscendC::TPosition src_;  // position of a tensor from AllocTensor (the producer's side)
+    AscendC::TPosition dst_;  // position of a tensor from DeQue (the consumer's side)
     CoreContext *core_ = nullptr;
     UbBuffer *buffers_ = nullptr;
     uint32_t num_ = 0;
@@ -98,7 +110,7 @@ public:
     AscendC::LocalTensor<T> Get()
     {
         const UbBuffer *buffer = Require("TBuf::Get");
-        return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, buffer->bytes / sizeof(T), buffer);
+        return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, buffer->bytes / sizeof(T), buffer, pos_);
     }
 
     // `len` in elements.
@@ -107,18 +119,19 @@ public:
     {
         const UbBuffer *buffer = Require("TBuf::Get");
         CheckLength(static_cast<uint64_t>(len) * sizeof(T));
-        return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, len, buffer);
+        return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, len, buffer, pos_);
     }
 
     void Attach(CoreContext *core, UbBuffer *buffer);
 
 protected:
-    BufBase() = default;
+    explicit BufBase(AscendC::TPosition pos) : pos_(pos) {}
 
 private:
     const UbBuffer *Require(const char *api) const;
     void CheckLength(uint64_t bytes) const;
 
+    AscendC::TPosition pos_;
     CoreContext *core_ = nullptr;
     UbBuffer *buffer_ = nullptr;
 };
@@ -131,7 +144,7 @@ namespace AscendC {
 template <TPosition src, TPosition dst, int32_t depth>
 class TQueBind : public ascendc_cpu::detail::QueueBase {
 public:
-    TQueBind() : QueueBase(depth, src == dst ? "TQue" : "TQueBind") {}
+    TQueBind() : QueueBase(depth, src == dst ? "TQue" : "TQueBind", src, dst) {}
 };
 
 template <TPosition pos, int32_t depth>
@@ -140,6 +153,8 @@ class TQue : public TQueBind<pos, pos, depth> {
 
 template <TPosition pos = TPosition::VECCALC>
 class TBuf : public ascendc_cpu::detail::BufBase {
+public:
+    TBuf() : BufBase(pos) {}
 };
 
 class TPipe {

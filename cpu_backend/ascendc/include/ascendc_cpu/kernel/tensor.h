@@ -134,7 +134,8 @@ public:
         ++core_->scalarUbWrites;
         ascendc_cpu::detail::MaterialiseUb(*core_, element, sizeof(T));
         if (core_->checked) {
-            ascendc_cpu::detail::NoteUbWrite(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T));
+            ascendc_cpu::detail::NoteUbWrite(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T),
+                                             "LocalTensor::SetValue");
         }
         ascendc_cpu::detail::StoreScalar<T>(element, value);
     }
@@ -151,6 +152,9 @@ public:
     uint32_t GetSize() const { return size_; }
     uint32_t GetLength() const { return static_cast<uint32_t>(size_ * sizeof(T)); }
     void SetSize(uint32_t size) { size_ = size; }
+    // The logical position: a TQue/TQueBind's source position after AllocTensor, its destination
+    // position after DeQue, a TBuf's position.
+    TPosition GetPosition() const { return position_; }
 
     template <typename U>
     LocalTensor<U> ReinterpretCast() const
@@ -161,6 +165,7 @@ public:
         cast.bufferBegin_ = bufferBegin_;
         cast.bufferEnd_ = bufferEnd_;
         cast.bufferId_ = bufferId_;
+        cast.position_ = position_;
         cast.core_ = core_;
         return cast;
     }
@@ -196,6 +201,7 @@ private:
     const uint8_t *bufferBegin_ = nullptr;
     const uint8_t *bufferEnd_ = nullptr;
     const void *bufferId_ = nullptr;  // the UB buffer record this tensor lives in
+    TPosition position_ = TPosition::VECCALC;
     ascendc_cpu::detail::CoreContext *core_ = nullptr;
 };
 
@@ -233,8 +239,13 @@ struct TensorAccess {
         return tensor.bufferId_;
     }
     template <typename T>
+    static AscendC::TPosition Position(const AscendC::LocalTensor<T> &tensor)
+    {
+        return tensor.position_;
+    }
+    template <typename T>
     static AscendC::LocalTensor<T> Make(CoreContext *core, uint8_t *begin, uint32_t bytes, uint32_t elements,
-                                        const void *bufferId)
+                                        const void *bufferId, AscendC::TPosition position)
     {
         AscendC::LocalTensor<T> tensor;
         tensor.data_ = reinterpret_cast<T *>(begin);
@@ -242,6 +253,7 @@ struct TensorAccess {
         tensor.bufferBegin_ = begin;
         tensor.bufferEnd_ = begin + bytes;
         tensor.bufferId_ = bufferId;
+        tensor.position_ = position;
         tensor.core_ = core;
         return tensor;
     }

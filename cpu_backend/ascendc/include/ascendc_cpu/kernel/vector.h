@@ -47,7 +47,7 @@ inline T *VectorOperand(const AscendC::LocalTensor<T> &tensor, uint64_t count, b
     if (core.checked) {
         IssueTo(core, kVector);
         if (write) {
-            NoteUbWrite(core, kVector, ub.address, bytes);
+            NoteUbWrite(core, kVector, ub.address, bytes, api);
         } else {
             CheckUbRead(core, kVector, ub.address, bytes, api);
         }
@@ -115,7 +115,7 @@ inline void CreateVecIndexDavC220(const AscendC::LocalTensor<T> &dst, const T &f
         ++core.scalarUbWrites;
         MaterialiseUb(core, out + i, sizeof(T));
         if (core.checked) {
-            NoteUbWrite(core, kScalar, out + i, sizeof(T));
+            NoteUbWrite(core, kScalar, out + i, sizeof(T), "CreateVecIndex (scalar store)");
         }
         out[i] = IndexValue<T>(firstValue, i);
     }
