@@ -194,11 +194,43 @@ const char *SyncHint(unsigned producer, unsigned consumer, char *out, size_t siz
     return out;
 }
 
+[[noreturn]] void OrderViolation(const char *rule, const char *api, size_t offset, const char *doing, Unit other,
+                                  Unit unit)
+{
+    char hint[160];
+    Violation(rule, "%s writes UB offset %zu that %s may still be %s: missing %s->%s synchronisation (%s)", api,
+              offset, kUnitNames[other], doing, kUnitNames[other], kUnitNames[unit],
+              SyncHint(other, unit, hint, sizeof(hint)));
+}
+
 }  // namespace
 
-void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes, const char * /*api*/)
+void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes, const char *api)
 {
     const size_t offset = static_cast<size_t>(static_cast<const uint8_t *>(address) - core.ubBase);
+    const uint64_t *known = core.known[unit];
+    // Write after write: the last writer of each byte, if another unit, must be known to be done.
+    const uint64_t *shadow = core.shadow + offset;
+    for (size_t i = 0; i < bytes; ++i) {
+        const uint64_t record = shadow[i];
+        const Unit writer = static_cast<Unit>(record & 3u);
+        if (record != 0 && writer != unit && (record >> 2) > known[writer]) {
+            OrderViolation("hazard (write after write)", api, offset + i, "writing", writer, unit);
+        }
+    }
+    // Write after read: every other unit's last read of each byte must be known to be done.
+    for (int r = kReaderCount - 1; r >= 0; --r) {  // MTE3 first: the DMA is the usual culprit
+        const Unit reader = kReaders[r];
+        if (reader == unit) {
+            continue;
+        }
+        const uint64_t *reads = core.readShadow + static_cast<size_t>(r) * core.ubBytes + offset;
+        for (size_t i = 0; i < bytes; ++i) {
+            if (reads[i] > known[reader]) {
+                OrderViolation("hazard (write after read)", api, offset + i, "reading", reader, unit);
+            }
+        }
+    }
     const uint64_t record = (++core.seq << 2) | unit;
     std::fill(core.shadow + offset, core.shadow + offset + bytes, record);
 }
@@ -223,7 +255,9 @@ void CheckUbRead(CoreContext &core, Unit unit, const void *address, size_t bytes
                       SyncHint(writer, unit, hint, sizeof(hint)));
         }
     }
-    ++core.seq;
+    const uint64_t stamp = ++core.seq;
+    uint64_t *reads = core.readShadow + static_cast<size_t>(kReaderOf[unit]) * core.ubBytes + offset;
+    std::fill(reads, reads + bytes, stamp);
 }
 
 // ---- flags ----

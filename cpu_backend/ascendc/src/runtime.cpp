@@ -181,7 +181,8 @@ void RunBlock(Job &job, uint32_t blockIdx)
     core.tilingKey = job.tilingKey;
     if (job.checked) {
         std::memset(core.ubBase, kPoisonByte, job.config.ubBytes);
-        core.shadow = t_memory.Shadow(job.config.ubBytes);
+        core.shadow = t_memory.Shadow(static_cast<size_t>(job.config.ubBytes) * (1 + detail::kReaderCount));
+        core.readShadow = core.shadow + job.config.ubBytes;
         core.seq = t_memory.seq;
         for (auto &row : core.known) {
             std::fill(row, row + detail::kUnitCount, core.seq);

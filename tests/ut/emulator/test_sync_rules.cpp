@@ -178,4 +178,98 @@ TEST(SyncRules, ScalarAccessToQueueTensorsWithExplicitFlags)
     }
 }
 
+// Index runs into a double-buffered VECOUT queue, the two correct ways on dav-c220: CreateVecIndex
+// after an explicit MTE3 -> S wait (its first 32 B are scalar stores), or a ramp built once in a
+// buffer no DMA touches plus one vector Adds per run (pure PIPE_V, ordered by AllocTensor).
+extern "C" __global__ __aicore__ void index_runs_kernel(GM_ADDR y, bool ramp)
+{
+    TPipe pipe;
+    TQue<TPosition::VECOUT, 1> que;
+    TBuf<TPosition::VECCALC> rampBuf;
+    pipe.InitBuffer(que, 2, kTile * sizeof(int32_t));
+    pipe.InitBuffer(rampBuf, kTile * sizeof(int32_t));
+    GlobalTensor<int32_t> yGm;
+    yGm.SetGlobalBuffer((__gm__ int32_t *)y, kTile * kTiles);
+    LocalTensor<int32_t> rampTensor = rampBuf.Get<int32_t>();
+    if (ramp) {
+        CreateVecIndex(rampTensor, int32_t(0), kTile);  // fresh buffer: nothing to wait for
+    }
+    for (uint32_t t = 0; t < kTiles; ++t) {
+        LocalTensor<int32_t> run = que.AllocTensor<int32_t>();
+        if (ramp) {
+            Adds(run, rampTensor, static_cast<int32_t>(1000 * t), kTile);
+        } else {
+            SetFlag<HardEvent::MTE3_S>(0);
+            WaitFlag<HardEvent::MTE3_S>(0);
+            CreateVecIndex(run, static_cast<int32_t>(1000 * t), kTile);
+        }
+        que.EnQue(run);
+        run = que.DeQue<int32_t>();
+        DataCopyPad(yGm[t * kTile], run, DataCopyExtParams(1, kTile * sizeof(int32_t), 0, 0, 0));
+        que.FreeTensor(run);
+    }
+}
+
+TEST(SyncRules, IndexRunsIntoAReusedVecoutBuffer)
+{
+    CheckedMode checked;
+    for (bool ramp : {false, true}) {
+        Gm y(kTile * kTiles);
+        ascendc_cpu::LaunchConfig config;
+        ascendc_cpu::Launch(config, [&] { index_runs_kernel(y.gm(), ramp); }, nullptr);
+        for (uint32_t i = 0; i < kTile * kTiles; ++i) {
+            ASSERT_EQ(y.data[i], static_cast<int32_t>(1000 * (i / kTile) + i % kTile)) << "ramp " << ramp;
+        }
+    }
+}
+
+// One TBuf reused by every unit in turn, each hand-over by the matching flag: MTE2 fills, S reads
+// (MTE2_S), V overwrites what S read (S_V) and MTE3 copies out (V_MTE3), MTE2 refills what MTE3
+// read (MTE3_MTE2), then a PipeBarrier<PIPE_ALL> orders everything for the final scalar store.
+extern "C" __global__ __aicore__ void flags_round_trip_kernel(GM_ADDR x, GM_ADDR y)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECIN> buf;
+    pipe.InitBuffer(buf, kTile * sizeof(int32_t));
+    GlobalTensor<int32_t> xGm;
+    GlobalTensor<int32_t> yGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kTile);
+    yGm.SetGlobalBuffer((__gm__ int32_t *)y, 2 * kTile);
+    const DataCopyExtParams all(1, kTile * sizeof(int32_t), 0, 0, 0);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    DataCopyPad(local, xGm, all, DataCopyPadExtParams<int32_t>());
+    SetFlag<HardEvent::MTE2_S>(0);
+    WaitFlag<HardEvent::MTE2_S>(0);
+    const int32_t first = local.GetValue(0);
+    SetFlag<HardEvent::S_V>(0);
+    WaitFlag<HardEvent::S_V>(0);
+    Adds(local, local, first, kTile);  // the read-after-write needs MTE2_V: the S_V chain carries it
+    SetFlag<HardEvent::V_MTE3>(0);
+    WaitFlag<HardEvent::V_MTE3>(0);
+    DataCopyPad(yGm, local, all);
+    SetFlag<HardEvent::MTE3_MTE2>(0);
+    WaitFlag<HardEvent::MTE3_MTE2>(0);
+    DataCopyPad(local, xGm, all, DataCopyPadExtParams<int32_t>());
+    PipeBarrier<PIPE_ALL>();
+    local.SetValue(0, -1);
+    PipeBarrier<PIPE_ALL>();
+    DataCopyPad(yGm[kTile], local, all);
+}
+
+TEST(SyncRules, FlagsOrderEveryHazardKind)
+{
+    CheckedMode checked;
+    Gm x(kTile);
+    Gm y(2 * kTile);
+    for (uint32_t i = 0; i < kTile; ++i) {
+        x.data[i] = static_cast<int32_t>(5 + i);
+    }
+    ascendc_cpu::LaunchConfig config;
+    ascendc_cpu::Launch(config, [&] { flags_round_trip_kernel(x.gm(), y.gm()); }, nullptr);
+    for (uint32_t i = 0; i < kTile; ++i) {
+        ASSERT_EQ(y.data[i], x.data[i] + x.data[0]);
+        ASSERT_EQ(y.data[kTile + i], i == 0 ? -1 : x.data[i]);
+    }
+}
+
 }  // namespace

@@ -390,6 +390,93 @@ extern "C" __global__ __aicore__ void queue_bind_mte2_v_kernel(GM_ADDR x)
     que.FreeTensor(local);
 }
 
+// ---- write-after-read and write-after-write hazards ----
+
+// MTE2 refills a buffer MTE3 may still be copying out (needs MTE3_MTE2).
+extern "C" __global__ __aicore__ void war_mte3_mte2_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECIN> buf;
+    pipe.InitBuffer(buf, 256);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    DataCopyPad(local, xGm, DataCopyExtParams(1, 64, 0, 0, 0), DataCopyPadExtParams<int32_t>());
+    SetFlag<HardEvent::MTE2_MTE3>(0);
+    WaitFlag<HardEvent::MTE2_MTE3>(0);
+    DataCopyPad(xGm[64], local, DataCopyExtParams(1, 64, 0, 0, 0));
+    DataCopyPad(local, xGm[16], DataCopyExtParams(1, 64, 0, 0, 0), DataCopyPadExtParams<int32_t>());  // no MTE3_MTE2
+}
+
+// A scalar store into a VECOUT buffer whose previous contents MTE3 may still be copying out: the
+// queue's AllocTensor orders MTE3 -> V only.
+extern "C" __global__ __aicore__ void war_mte3_s_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TQue<TPosition::VECOUT, 1> que;
+    pipe.InitBuffer(que, 1, 256);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    for (int round = 0; round < 2; ++round) {
+        LocalTensor<int32_t> local = que.AllocTensor<int32_t>();
+        local.SetValue(0, round);  // round 1: no SetFlag/WaitFlag<MTE3_S>
+        SetFlag<HardEvent::S_V>(0);
+        WaitFlag<HardEvent::S_V>(0);
+        Adds(local[8], local, int32_t(1), 8);
+        que.EnQue(local);
+        local = que.DeQue<int32_t>();
+        DataCopyPad(xGm, local, DataCopyExtParams(1, 64, 0, 0, 0));
+        que.FreeTensor(local);
+    }
+}
+
+// The vector unit overwrites bytes the scalar unit read (needs S_V).
+extern "C" __global__ __aicore__ void war_s_v_kernel(GM_ADDR)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 256);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    Duplicate(local, int32_t(3), 16);
+    SetFlag<HardEvent::V_S>(0);
+    WaitFlag<HardEvent::V_S>(0);
+    volatile int32_t value = local.GetValue(5);
+    (void)value;
+    Duplicate(local, int32_t(4), 16);  // no SetFlag/WaitFlag<S_V>
+}
+
+// Two writers: MTE2 fills a buffer while the vector unit may still be writing it (needs V_MTE2).
+extern "C" __global__ __aicore__ void waw_v_mte2_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECIN> buf;
+    pipe.InitBuffer(buf, 256);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    Duplicate(local, int32_t(0), 64);
+    DataCopyPad(local[8], xGm, DataCopyExtParams(1, 32, 0, 0, 0), DataCopyPadExtParams<int32_t>());  // no V_MTE2
+}
+
+// dav-c220 CreateVecIndex into a reused VECOUT buffer: its scalar first 32 B race the previous copy
+// out, which AllocTensor orders for the vector unit only (the pattern of issue 11 item 1).
+extern "C" __global__ __aicore__ void war_create_vec_index_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TQue<TPosition::VECOUT, 1> que;
+    pipe.InitBuffer(que, 2, 256);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    for (int run = 0; run < 3; ++run) {  // run 2 reuses run 0's buffer
+        LocalTensor<int32_t> idx = que.AllocTensor<int32_t>();
+        CreateVecIndex(idx, int32_t(run * 16), 16);
+        que.EnQue(idx);
+        idx = que.DeQue<int32_t>();
+        DataCopyPad(xGm[run * 16], idx, DataCopyExtParams(1, 64, 0, 0, 0));
+        que.FreeTensor(idx);
+    }
+}
+
 // ---- control: correct code through the same executable must not abort ----
 
 extern "C" __global__ __aicore__ void control_kernel(GM_ADDR x)
@@ -470,6 +557,11 @@ const std::map<std::string, Case> &Cases()
         {"queue_vecout_s_mte3", {queue_vecout_s_mte3_kernel, 1, false, "hazard: DataCopyPad(UB->GM) reads UB offset 0 written by S without synchronisation: missing S->MTE3 synchronisation"}},
         {"queue_vecin_mte2_s", {queue_vecin_mte2_s_kernel, 1, false, "hazard: LocalTensor::GetValue reads UB offset 4 written by MTE2 without synchronisation: missing MTE2->S synchronisation"}},
         {"queue_bind_mte2_v", {queue_bind_mte2_v_kernel, 1, false, "hazard: Adds reads UB offset 0 written by MTE2 without synchronisation: missing MTE2->V synchronisation"}},
+        {"war_mte3_mte2", {war_mte3_mte2_kernel, 1, false, "hazard (write after read): DataCopyPad(GM->UB) writes UB offset 0 that MTE3 may still be reading: missing MTE3->MTE2 synchronisation"}},
+        {"war_mte3_s", {war_mte3_s_kernel, 1, false, "hazard (write after read): LocalTensor::SetValue writes UB offset 0 that MTE3 may still be reading: missing MTE3->S synchronisation"}},
+        {"war_s_v", {war_s_v_kernel, 1, false, "hazard (write after read): Duplicate writes UB offset 20 that S may still be reading: missing S->V synchronisation"}},
+        {"waw_v_mte2", {waw_v_mte2_kernel, 1, false, "hazard (write after write): DataCopyPad(GM->UB) writes UB offset 32 that V may still be writing: missing V->MTE2 synchronisation"}},
+        {"war_create_vec_index", {war_create_vec_index_kernel, 1, false, "hazard (write after read): CreateVecIndex (scalar store) writes UB offset 0 that MTE3 may still be reading: missing MTE3->S synchronisation"}},
         {"control", {control_kernel, 3, false, ""}},
     };
     return cases;

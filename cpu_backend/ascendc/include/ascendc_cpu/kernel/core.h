@@ -23,6 +23,11 @@ namespace detail {
 // Readers of UB: scalar, vector, MTE3.
 enum Unit : uint8_t { kScalar = 0, kVector = 1, kMte2 = 2, kMte3 = 3, kUnitCount = 4 };
 
+// Units that read UB (MTE2 only writes it), indexed for CoreContext::readShadow.
+constexpr int kReaderCount = 3;
+constexpr Unit kReaders[kReaderCount] = {kScalar, kVector, kMte3};
+constexpr int kReaderOf[kUnitCount] = {0, 1, -1, 2};
+
 constexpr int kEventIdCount = 8;
 constexpr int kHardEventCount = static_cast<int>(AscendC::HardEvent::MAX);
 constexpr uint32_t kMaxBuffersPerPipe = 64;
@@ -68,9 +73,11 @@ struct CoreContext {
     void *currentPipe = nullptr;  // AscendC::TPipe* of the most recently constructed live pipe
 
     // Hazard checker (checked mode): shadow[b] = (seq << 2) | writer unit of UB byte b's last
-    // write, 0 when never written. known[c][p]: unit c has seen unit p's operations up to sequence
-    // number known[c][p].
+    // write, 0 when never written. readShadow[r * ubBytes + b] = seq of the last read of byte b by
+    // reader r (kReaderOf: S 0, V 1, MTE3 2; MTE2 never reads UB). known[c][p]: unit c has seen
+    // unit p's operations up to sequence number known[c][p].
     uint64_t *shadow = nullptr;
+    uint64_t *readShadow = nullptr;
     uint64_t seq = 0;
     uint64_t known[kUnitCount][kUnitCount] = {};
 
@@ -121,6 +128,7 @@ struct CoreContext {
         tilingKey = 0;
         currentPipe = nullptr;
         shadow = nullptr;
+        readShadow = nullptr;
         seq = 0;
         for (auto &row : known) {
             for (uint64_t &value : row) {
@@ -170,7 +178,7 @@ CoreContext &RequireCore(const char *api);
 [[noreturn]] void Violation(const char *rule, const char *format, ...) ASCENDC_CPU_PRINTF_LIKE(2, 3);
 
 // ---- hazard checker (call only when core.checked) ----
-// A write by `unit`: records it.
+// A write by `unit`: aborts on a write-after-write or write-after-read hazard, then records it.
 void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes, const char *api);
 // A read by `unit`: aborts on a read-after-write hazard, then records it.
 void CheckUbRead(CoreContext &core, Unit unit, const void *address, size_t bytes, const char *api);
