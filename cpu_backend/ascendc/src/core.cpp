@@ -260,6 +260,49 @@ void CheckUbRead(CoreContext &core, Unit unit, const void *address, size_t bytes
     std::fill(reads, reads + bytes, stamp);
 }
 
+// ---- DataCopyPad positions ----
+
+namespace {
+
+const char *PositionName(AscendC::TPosition position)
+{
+    switch (position) {
+        case AscendC::TPosition::GM: return "GM";
+        case AscendC::TPosition::A1: return "A1";
+        case AscendC::TPosition::A2: return "A2";
+        case AscendC::TPosition::B1: return "B1";
+        case AscendC::TPosition::B2: return "B2";
+        case AscendC::TPosition::C1: return "C1";
+        case AscendC::TPosition::C2: return "C2";
+        case AscendC::TPosition::CO1: return "CO1";
+        case AscendC::TPosition::CO2: return "CO2";
+        case AscendC::TPosition::VECIN: return "VECIN";
+        case AscendC::TPosition::VECOUT: return "VECOUT";
+        case AscendC::TPosition::VECCALC: return "VECCALC";
+        case AscendC::TPosition::SPM: return "SPM";
+        case AscendC::TPosition::TSCM: return "TSCM";
+        default: return "another position";
+    }
+}
+
+}  // namespace
+
+void CheckPadPosition(const CoreContext &core, const char *api, AscendC::TPosition position, bool intoUb)
+{
+    const bool vec = position == AscendC::TPosition::VECIN || position == AscendC::TPosition::VECOUT;
+    const bool dav3510 = core.arch == Arch::kDav3510;
+    if (vec || (intoUb && dav3510 && position == AscendC::TPosition::VECCALC)) {
+        return;
+    }
+    const char *arch = dav3510 ? "dav-3510 (Ascend 950)" : "dav-c220 (Atlas A2/A3)";
+    if (intoUb) {
+        Violation("DataCopyPad position", "%s into a %s tensor: %s documents GM->%s only", api, PositionName(position),
+                  arch, dav3510 ? "VECIN/VECOUT/VECCALC" : "VECIN/VECOUT");
+    }
+    Violation("DataCopyPad position", "%s from a %s tensor: %s documents VECIN/VECOUT->GM only", api,
+              PositionName(position), arch);
+}
+
 // ---- flags ----
 
 void SetFlagImpl(AscendC::HardEvent event, int32_t eventId)

@@ -116,7 +116,7 @@ TEST(Emulator, DataCopyPadLayoutExactBytes)
 extern "C" __global__ __aicore__ void pad_out_stride_kernel(GM_ADDR out)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 4 * 96);
     GlobalTensor<int32_t> outGm;
     outGm.SetGlobalBuffer((__gm__ int32_t *)out, 32);
@@ -223,7 +223,7 @@ TEST(Emulator, DataCopyRoundsDownInFastMode)
 extern "C" __global__ __aicore__ void vector_kernel(GM_ADDR out)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 1024);
     GlobalTensor<uint8_t> outGm;
     outGm.SetGlobalBuffer((__gm__ uint8_t *)out, 1024);
@@ -343,7 +343,7 @@ TEST(Emulator, QueueDepthTwoDoubleBuffering)
 extern "C" __global__ __aicore__ void flag_pairing_kernel(GM_ADDR data)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 256);
     GlobalTensor<int32_t> gm;
     gm.SetGlobalBuffer((__gm__ int32_t *)data, 16);
@@ -396,7 +396,7 @@ extern "C" __global__ __aicore__ void trace_kernel(GM_ADDR src, GM_ADDR dst)
 {
     TPipe pipe;
     TQueBind<TPosition::VECIN, TPosition::VECOUT, 2> que;
-    TBuf<TPosition::VECCALC> extra;
+    TBuf<TPosition::VECIN> extra;
     pipe.InitBuffer(que, 2, 1000);  // 2 x 1024 B after round-up
     pipe.InitBuffer(extra, 100);    // 128 B
     GlobalTensor<uint8_t> srcGm;
@@ -666,7 +666,7 @@ TEST(Emulator, IcpuRunKfWithBlockDim48)
 extern "C" __global__ __aicore__ void poison_kernel(GM_ADDR out)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 256);
     GlobalTensor<uint8_t> outGm;
     outGm.SetGlobalBuffer((__gm__ uint8_t *)out, 256);
@@ -823,7 +823,7 @@ extern "C" __global__ __aicore__ void forward_kernel(GM_ADDR src, GM_ADDR dst, G
     scratchGm.SetGlobalBuffer((__gm__ uint8_t *)scratch, kFwdBytes);
     TPipe pipe;
     TQueBind<TPosition::VECIN, TPosition::VECOUT, 1> que;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(que, 1, 2 * kFwdBytes);
     pipe.InitBuffer(buf, 2 * kFwdBytes);
     LocalTensor<uint8_t> local = que.AllocTensor<uint8_t>();
@@ -903,7 +903,7 @@ extern "C" __global__ __aicore__ void forward_kernel(GM_ADDR src, GM_ADDR dst, G
         DataCopyPad(stage, srcGm[kFwdBytes], one(kFwdBytes), noPad);
         PipeBarrier<PIPE_ALL>();
         pipe.Reset();
-        TBuf<TPosition::VECCALC> again;
+        TBuf<TPosition::VECIN> again;
         pipe.InitBuffer(again, 4 * kFwdBytes);  // the same UB: que's buffer, then buf's
         DataCopy(dstGm[2 * kFwdBytes], again.Get<uint8_t>()[2 * kFwdBytes], kFwdBytes);
         return;

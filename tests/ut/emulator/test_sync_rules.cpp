@@ -272,4 +272,52 @@ TEST(SyncRules, FlagsOrderEveryHazardKind)
     }
 }
 
+// DataCopyPad positions: every documented one is accepted, VECCALC GM->UB only on dav-3510.
+extern "C" __global__ __aicore__ void pad_positions_kernel(GM_ADDR x, GM_ADDR y, bool veccalcIn)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECIN> in;
+    TBuf<TPosition::VECOUT> out;
+    TBuf<TPosition::VECCALC> calc;
+    pipe.InitBuffer(in, 64);
+    pipe.InitBuffer(out, 64);
+    pipe.InitBuffer(calc, 64);
+    GlobalTensor<int32_t> xGm;
+    GlobalTensor<int32_t> yGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, 16);
+    yGm.SetGlobalBuffer((__gm__ int32_t *)y, 48);
+    const DataCopyExtParams eight(1, 32, 0, 0, 0);
+    const DataCopyPadExtParams<int32_t> noPad;
+    DataCopyPad(in.Get<int32_t>(), xGm, eight, noPad);        // GM -> VECIN
+    DataCopyPad(out.Get<int32_t>(), xGm[8], eight, noPad);    // GM -> VECOUT
+    PipeBarrier<PIPE_ALL>();
+    DataCopyPad(yGm, in.Get<int32_t>(), eight);               // VECIN -> GM
+    DataCopyPad(yGm[8], out.Get<int32_t>(), eight);           // VECOUT -> GM
+    if (veccalcIn) {
+        DataCopyPad(calc.Get<int32_t>(), xGm, eight, noPad);  // GM -> VECCALC (dav-3510 only)
+        PipeBarrier<PIPE_ALL>();
+        yGm.SetValue(16, calc.Get<int32_t>().GetValue(7));
+    }
+}
+
+TEST(SyncRules, DataCopyPadDocumentedPositions)
+{
+    CheckedMode checked;
+    for (ascendc_cpu::Arch arch : {ascendc_cpu::Arch::kDavC220, ascendc_cpu::Arch::kDav3510}) {
+        Gm x(16);
+        Gm y(48);
+        for (uint32_t i = 0; i < 16; ++i) {
+            x.data[i] = static_cast<int32_t>(i + 1);
+        }
+        ascendc_cpu::LaunchConfig config;
+        config.arch = arch;
+        const bool veccalcIn = arch == ascendc_cpu::Arch::kDav3510;
+        ascendc_cpu::Launch(config, [&] { pad_positions_kernel(x.gm(), y.gm(), veccalcIn); }, nullptr);
+        for (uint32_t i = 0; i < 16; ++i) {
+            ASSERT_EQ(y.data[i], x.data[i]);
+        }
+        ASSERT_EQ(y.data[16], veccalcIn ? x.data[7] : 0);
+    }
+}
+
 }  // namespace

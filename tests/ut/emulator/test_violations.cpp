@@ -35,7 +35,7 @@ extern "C" __global__ __aicore__ void ub_capacity_total_kernel(GM_ADDR)
 {
     TPipe pipe;
     TQue<TPosition::VECIN, 2> in;
-    TBuf<TPosition::VECCALC> calc;
+    TBuf<TPosition::VECIN> calc;
     pipe.InitBuffer(in, 2, 65536);
     pipe.InitBuffer(calc, 65537);  // rounds up to 65568: 196640 B in total
 }
@@ -44,7 +44,7 @@ extern "C" __global__ __aicore__ void pipe_buffer_count_kernel(GM_ADDR)
 {
     TPipe pipe;
     TQue<TPosition::VECIN, 1> que;
-    TBuf<TPosition::VECCALC> extra;
+    TBuf<TPosition::VECIN> extra;
     pipe.InitBuffer(que, 64, 32);
     pipe.InitBuffer(extra, 32);  // the 65th buffer
 }
@@ -78,7 +78,7 @@ extern "C" __global__ __aicore__ void datacopypad_unaligned_kernel(GM_ADDR x)
 extern "C" __global__ __aicore__ void vector_unaligned_kernel(GM_ADDR)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 1024);
     LocalTensor<int32_t> local = buf.Get<int32_t>();
     Duplicate(local[1], int32_t(5), 8);  // UB offset 4 B
@@ -181,7 +181,7 @@ extern "C" __global__ __aicore__ void gm_unregistered_scalar_kernel(GM_ADDR x)
 extern "C" __global__ __aicore__ void ub_bounds_scalar_kernel(GM_ADDR)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 64);
     LocalTensor<int32_t> local = buf.Get<int32_t>();
     local.SetValue(16, 1);  // bytes 64..67 of a 64 B buffer
@@ -190,7 +190,7 @@ extern "C" __global__ __aicore__ void ub_bounds_scalar_kernel(GM_ADDR)
 extern "C" __global__ __aicore__ void ub_bounds_vector_kernel(GM_ADDR)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 64);
     LocalTensor<float> local = buf.Get<float>();
     Duplicate(local, 1.0f, 17);
@@ -263,7 +263,7 @@ extern "C" __global__ __aicore__ void flag_id_reserved_kernel(GM_ADDR) { SetFlag
 extern "C" __global__ __aicore__ void hazard_mte2_s_kernel(GM_ADDR x)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 1024);
     GlobalTensor<int32_t> xGm;
     xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
@@ -276,7 +276,7 @@ extern "C" __global__ __aicore__ void hazard_mte2_s_kernel(GM_ADDR x)
 extern "C" __global__ __aicore__ void hazard_flag_before_dma_kernel(GM_ADDR x)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 1024);
     GlobalTensor<int32_t> xGm;
     xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
@@ -291,7 +291,7 @@ extern "C" __global__ __aicore__ void hazard_flag_before_dma_kernel(GM_ADDR x)
 extern "C" __global__ __aicore__ void hazard_mte2_v_kernel(GM_ADDR x)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 1024);
     GlobalTensor<int32_t> xGm;
     xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
@@ -303,7 +303,7 @@ extern "C" __global__ __aicore__ void hazard_mte2_v_kernel(GM_ADDR x)
 extern "C" __global__ __aicore__ void hazard_s_mte3_kernel(GM_ADDR x)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 1024);
     GlobalTensor<int32_t> xGm;
     xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
@@ -317,7 +317,7 @@ extern "C" __global__ __aicore__ void hazard_s_mte3_kernel(GM_ADDR x)
 extern "C" __global__ __aicore__ void hazard_v_mte3_kernel(GM_ADDR x)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 1024);
     GlobalTensor<int32_t> xGm;
     xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
@@ -329,7 +329,7 @@ extern "C" __global__ __aicore__ void hazard_v_mte3_kernel(GM_ADDR x)
 extern "C" __global__ __aicore__ void hazard_v_s_kernel(GM_ADDR)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 1024);
     LocalTensor<int32_t> local = buf.Get<int32_t>();
     Duplicate(local, int32_t(3), 8);
@@ -434,7 +434,7 @@ extern "C" __global__ __aicore__ void war_mte3_s_kernel(GM_ADDR x)
 extern "C" __global__ __aicore__ void war_s_v_kernel(GM_ADDR)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 256);
     LocalTensor<int32_t> local = buf.Get<int32_t>();
     Duplicate(local, int32_t(3), 16);
@@ -477,12 +477,40 @@ extern "C" __global__ __aicore__ void war_create_vec_index_kernel(GM_ADDR x)
     }
 }
 
+// ---- DataCopyPad positions (documented per architecture) ----
+
+// GM->UB into a VECCALC tensor: documented on Ascend 950 only (dav-c220: VECIN/VECOUT).
+extern "C" __global__ __aicore__ void pad_position_in_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 256);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    DataCopyPad(local, xGm, DataCopyExtParams(1, 64, 0, 0, 0), DataCopyPadExtParams<int32_t>());
+}
+
+// UB->GM from a VECCALC tensor: documented from VECIN/VECOUT only, on every architecture.
+extern "C" __global__ __aicore__ void pad_position_out_kernel(GM_ADDR x)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 256);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    Duplicate(local, int32_t(1), 16);
+    PipeBarrier<PIPE_ALL>();
+    DataCopyPad(xGm, local, DataCopyExtParams(1, 64, 0, 0, 0));
+}
+
 // ---- control: correct code through the same executable must not abort ----
 
 extern "C" __global__ __aicore__ void control_kernel(GM_ADDR x)
 {
     TPipe pipe;
-    TBuf<TPosition::VECCALC> buf;
+    TBuf<TPosition::VECIN> buf;
     pipe.InitBuffer(buf, 1024);
     GlobalTensor<int32_t> xGm;
     xGm.SetGlobalBuffer((__gm__ int32_t *)x, kElems / 2);
@@ -562,6 +590,9 @@ const std::map<std::string, Case> &Cases()
         {"war_s_v", {war_s_v_kernel, 1, false, "hazard (write after read): Duplicate writes UB offset 20 that S may still be reading: missing S->V synchronisation"}},
         {"waw_v_mte2", {waw_v_mte2_kernel, 1, false, "hazard (write after write): DataCopyPad(GM->UB) writes UB offset 32 that V may still be writing: missing V->MTE2 synchronisation"}},
         {"war_create_vec_index", {war_create_vec_index_kernel, 1, false, "hazard (write after read): CreateVecIndex (scalar store) writes UB offset 0 that MTE3 may still be reading: missing MTE3->S synchronisation"}},
+        {"pad_position_in", {pad_position_in_kernel, 1, false, "DataCopyPad position: DataCopyPad(GM->UB) into a VECCALC tensor: dav-c220 (Atlas A2/A3) documents GM->VECIN/VECOUT only"}},
+        {"pad_position_in_fast", {pad_position_in_kernel, 1, true, "DataCopyPad position: DataCopyPad(GM->UB) into a VECCALC tensor"}},
+        {"pad_position_out", {pad_position_out_kernel, 1, false, "DataCopyPad position: DataCopyPad(UB->GM) from a VECCALC tensor: dav-c220 (Atlas A2/A3) documents VECIN/VECOUT->GM only"}},
         {"control", {control_kernel, 3, false, ""}},
     };
     return cases;

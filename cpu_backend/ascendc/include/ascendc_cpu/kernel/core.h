@@ -299,6 +299,11 @@ uint32_t RoundDownDataCopyBytes(const CoreContext &core, const char *direction, 
 // ---- GM scalar access ----
 void GmOutOfBounds(const char *api, const void *address, size_t bytes, const void *tensorBegin, const void *tensorEnd);
 
+// ---- DataCopyPad positions (both modes) ----
+// The documented positions of DataCopyPad's UB operand on the core's architecture: GM->UB into
+// VECIN/VECOUT (also VECCALC on dav-3510), UB->GM from VECIN/VECOUT.
+void CheckPadPosition(const CoreContext &core, const char *api, AscendC::TPosition position, bool intoUb);
+
 // ---- flags ----
 void SetFlagImpl(AscendC::HardEvent event, int32_t eventId);
 void WaitFlagImpl(AscendC::HardEvent event, int32_t eventId);

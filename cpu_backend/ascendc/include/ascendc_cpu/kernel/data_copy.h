@@ -239,6 +239,7 @@ inline void DataCopyPad(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &s
                         const DataCopyExtParams &dataCopyParams, const DataCopyPadExtParams<T> &padParams)
 {
     using namespace ascendc_cpu::detail;
+    CheckPadPosition(TensorAccess::Core(dstLocal), "DataCopyPad(GM->UB)", TensorAccess::Position(dstLocal), true);
     const DmaLayout layout = PadInLayout(dataCopyParams, sizeof(T), padParams.leftPadding, padParams.rightPadding);
     DmaGmToUb(TensorAccess::Core(dstLocal), "DataCopyPad(GM->UB)", TensorAccess::Ub(dstLocal, "DataCopyPad"),
               TensorAccess::Gm(srcGlobal), layout, MakePadFill<T>(padParams.isPad, padParams.paddingValue), true);
@@ -249,6 +250,7 @@ inline void DataCopyPad(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &
                         const DataCopyExtParams &dataCopyParams)
 {
     using namespace ascendc_cpu::detail;
+    CheckPadPosition(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Position(srcLocal), false);
     DmaUbToGm(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Gm(dstGlobal),
               TensorAccess::Ub(srcLocal, "DataCopyPad"), PadOutLayout(dataCopyParams, sizeof(T)), true);
 }
@@ -258,6 +260,7 @@ inline void DataCopyPad(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &s
                         const DataCopyParams &dataCopyParams, const DataCopyPadParams &padParams)
 {
     using namespace ascendc_cpu::detail;
+    CheckPadPosition(TensorAccess::Core(dstLocal), "DataCopyPad(GM->UB)", TensorAccess::Position(dstLocal), true);
     const DmaLayout layout =
         PadInLayout(ToExt(dataCopyParams), sizeof(T), padParams.leftPadding, padParams.rightPadding);
     PadFill fill;
@@ -273,6 +276,7 @@ inline void DataCopyPad(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &
                         const DataCopyParams &dataCopyParams)
 {
     using namespace ascendc_cpu::detail;
+    CheckPadPosition(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Position(srcLocal), false);
     DmaUbToGm(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Gm(dstGlobal),
               TensorAccess::Ub(srcLocal, "DataCopyPad"), PadOutLayout(ToExt(dataCopyParams), sizeof(T)), true);
 }
