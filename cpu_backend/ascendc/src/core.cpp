@@ -224,7 +224,7 @@ void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes
         if (reader == unit) {
             continue;
         }
-        const uint64_t *reads = core.readShadow + static_cast<size_t>(r) * core.ubBytes + offset;
+        const uint64_t *reads = core.readShadow + static_cast<size_t>(r) * core.shadowPlane + offset;
         for (size_t i = 0; i < bytes; ++i) {
             if (reads[i] > known[reader]) {
                 OrderViolation("hazard (write after read)", api, offset + i, "reading", reader, unit);
@@ -256,7 +256,7 @@ void CheckUbRead(CoreContext &core, Unit unit, const void *address, size_t bytes
         }
     }
     const uint64_t stamp = ++core.seq;
-    uint64_t *reads = core.readShadow + static_cast<size_t>(kReaderOf[unit]) * core.ubBytes + offset;
+    uint64_t *reads = core.readShadow + static_cast<size_t>(kReaderOf[unit]) * core.shadowPlane + offset;
     std::fill(reads, reads + bytes, stamp);
 }
 

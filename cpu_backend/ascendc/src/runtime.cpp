@@ -65,7 +65,7 @@ struct ThreadCoreMemory {
     std::unique_ptr<uint8_t, void (*)(void *)> ub{nullptr, std::free};
     size_t ubCapacity = 0;
     std::unique_ptr<uint64_t[]> shadow;
-    size_t shadowCapacity = 0;
+    size_t shadowPlane = 0;
     uint64_t seq = 1;
 
     uint8_t *Ub(size_t bytes)
@@ -82,11 +82,14 @@ struct ThreadCoreMemory {
         return ub.get();
     }
 
-    uint64_t *Shadow(size_t bytes)
+    // The hazard shadow: 1 + kReaderCount planes (last writes, then the last reads of each reading
+    // unit) of `plane` entries each. The plane size only grows (a new allocation starts zeroed), so
+    // a launch with a smaller UB never reads one plane's old records as another plane's.
+    uint64_t *Shadow(size_t ubBytes)
     {
-        if (shadowCapacity < bytes) {
-            shadow.reset(new uint64_t[bytes]());
-            shadowCapacity = bytes;
+        if (shadowPlane < ubBytes) {
+            shadow.reset(new uint64_t[ubBytes * (1 + detail::kReaderCount)]());
+            shadowPlane = ubBytes;
         }
         return shadow.get();
     }
@@ -145,6 +148,11 @@ public:
         if (core_->flagsSet != 0) {
             core_->ClearFlags();  // only after an exception: a normal end with a flag set aborts
         }
+        if (core_->shadow != nullptr) {
+            // Also after an exception: the thread's next block must start past every record this
+            // one left in the shadow, or they would count as unsynchronised work of that block.
+            t_memory.seq = std::max(t_memory.seq, core_->seq + 1);
+        }
         --t_cores.depth;
     }
     BlockScope(const BlockScope &) = delete;
@@ -181,8 +189,9 @@ void RunBlock(Job &job, uint32_t blockIdx)
     core.tilingKey = job.tilingKey;
     if (job.checked) {
         std::memset(core.ubBase, kPoisonByte, job.config.ubBytes);
-        core.shadow = t_memory.Shadow(static_cast<size_t>(job.config.ubBytes) * (1 + detail::kReaderCount));
-        core.readShadow = core.shadow + job.config.ubBytes;
+        core.shadow = t_memory.Shadow(job.config.ubBytes);
+        core.readShadow = core.shadow + t_memory.shadowPlane;
+        core.shadowPlane = t_memory.shadowPlane;
         core.seq = t_memory.seq;
         for (auto &row : core.known) {
             std::fill(row, row + detail::kUnitCount, core.seq);
@@ -205,9 +214,6 @@ void RunBlock(Job &job, uint32_t blockIdx)
     const double endUs = timed ? detail::NowUs() : 0.0;
     detail::EndBlock(core);
     scope.Leave();
-    if (job.checked) {
-        t_memory.seq = core.seq + 1;
-    }
 
     if (traced) {
         CoreTrace &trace = job.traces[blockIdx];

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "ascendc_cpu/runtime.h"
@@ -318,6 +319,55 @@ TEST(SyncRules, DataCopyPadDocumentedPositions)
         }
         ASSERT_EQ(y.data[16], veccalcIn ? x.data[7] : 0);
     }
+}
+
+// The shadow records of earlier launches on the same thread never count as unsynchronised work:
+// not after a launch with a larger UB (the shadow's planes keep their size), and not after a block
+// that left by an exception.
+extern "C" __global__ __aicore__ void fill_ub_kernel(uint32_t bytes, bool readToo)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, bytes);
+    LocalTensor<int32_t> all = buf.Get<int32_t>();
+    Duplicate(all, int32_t(9), static_cast<int32_t>(bytes / sizeof(int32_t)));
+    if (readToo) {
+        PipeBarrier<PIPE_ALL>();
+        Adds(all, all, int32_t(1), static_cast<int32_t>(bytes / sizeof(int32_t)));
+    }
+}
+
+extern "C" __global__ __aicore__ void refill_kernel(GM_ADDR x, uint32_t bytes)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECIN> buf;
+    pipe.InitBuffer(buf, bytes);
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, bytes / sizeof(int32_t));
+    DataCopyPad(buf.Get<int32_t>(), xGm, DataCopyExtParams(1, bytes, 0, 0, 0), DataCopyPadExtParams<int32_t>());
+}
+
+TEST(SyncRules, EarlierLaunchesLeaveNothingUnsynchronised)
+{
+    CheckedMode checked;
+    const uint32_t small = 16384;
+    Gm x(small / sizeof(int32_t));
+    ascendc_cpu::LaunchConfig large;
+    large.ubBytes = 196608;
+    ascendc_cpu::Launch(large, [] { fill_ub_kernel(196608, true); }, nullptr);
+    ascendc_cpu::LaunchConfig smallUb;
+    smallUb.ubBytes = small;
+    ascendc_cpu::Launch(smallUb, [&] { refill_kernel(x.gm(), small); }, nullptr);
+
+    EXPECT_THROW(ascendc_cpu::Launch(
+                     smallUb,
+                     [] {
+                         fill_ub_kernel(small, false);
+                         throw std::runtime_error("kernel body left by an exception");
+                     },
+                     nullptr),
+                 std::runtime_error);
+    ascendc_cpu::Launch(smallUb, [&] { refill_kernel(x.gm(), small); }, nullptr);
 }
 
 }  // namespace

@@ -73,11 +73,12 @@ struct CoreContext {
     void *currentPipe = nullptr;  // AscendC::TPipe* of the most recently constructed live pipe
 
     // Hazard checker (checked mode): shadow[b] = (seq << 2) | writer unit of UB byte b's last
-    // write, 0 when never written. readShadow[r * ubBytes + b] = seq of the last read of byte b by
+    // write, 0 when never written. readShadow[r * shadowPlane + b] = seq of the last read of byte b by
     // reader r (kReaderOf: S 0, V 1, MTE3 2; MTE2 never reads UB). known[c][p]: unit c has seen
     // unit p's operations up to sequence number known[c][p].
     uint64_t *shadow = nullptr;
     uint64_t *readShadow = nullptr;
+    size_t shadowPlane = 0;
     uint64_t seq = 0;
     uint64_t known[kUnitCount][kUnitCount] = {};
 
@@ -129,6 +130,7 @@ struct CoreContext {
         currentPipe = nullptr;
         shadow = nullptr;
         readShadow = nullptr;
+        shadowPlane = 0;
         seq = 0;
         for (auto &row : known) {
             for (uint64_t &value : row) {
