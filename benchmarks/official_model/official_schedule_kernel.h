@@ -133,6 +133,12 @@ private:
         dataQue_.EnQue(data);
 
         AscendC::LocalTensor<int32_t> idx = idxQue_.template AllocTensor<int32_t>();
+        // On dav-c220 CreateVecIndex writes its first 32 B with scalar stores, which the VECOUT
+        // queue's AllocTensor does not order after the previous MTE3 read of this buffer. The
+        // official kernel is built with compiler auto-sync, which inserts this MTE3 -> S wait; the
+        // emulator accepts only explicit synchronisation, so it is written out here.
+        AscendC::SetFlag<AscendC::HardEvent::MTE3_S>(0);
+        AscendC::WaitFlag<AscendC::HardEvent::MTE3_S>(0);
         AscendC::CreateVecIndex(idx, static_cast<int32_t>(src), static_cast<uint32_t>(n));
         idxQue_.EnQue(idx);
         idx = idxQue_.template DeQue<int32_t>();
