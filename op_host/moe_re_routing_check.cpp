@@ -36,6 +36,7 @@ std::string ShapeString(std::initializer_list<int64_t> dims)
 }
 
 Result Invalid(const std::string &message) { return Result{kErrParamInvalid, message}; }
+Result InvalidType(const std::string &message) { return Result{kErrParamInvalid, message, ErrorKind::kType}; }
 
 // Checks the properties every tensor argument shares: present, ND format, contiguous, known rank.
 Result CheckCommon(const TensorDesc &t, const char *name)
@@ -76,7 +77,7 @@ Result CheckDtypeRole(const TensorDesc &t, const char *name, uint32_t role, cons
 {
     const DtypeInfo *info = FindDtype(t.dtype);
     if (info == nullptr || (info->roles & role) == 0) {
-        return Invalid(std::string(name) + " has dtype " + DtypeName(t.dtype) + " (" + std::to_string(t.dtype) +
+        return InvalidType(std::string(name) + " has dtype " + DtypeName(t.dtype) + " (" + std::to_string(t.dtype) +
                        ") but must be " + expected);
     }
     return Result{};
@@ -98,7 +99,7 @@ Result CheckOutput(const TensorDesc &t, const char *name, std::initializer_list<
         return Invalid(std::string(name) + " has shape " + ShapeString(t) + " but must be " + ShapeString(dims));
     }
     if (t.dtype != dtype) {
-        return Invalid(std::string(name) + " has dtype " + DtypeName(t.dtype) + " but must be " + DtypeName(dtype));
+        return InvalidType(std::string(name) + " has dtype " + DtypeName(t.dtype) + " but must be " + DtypeName(dtype));
     }
     return Result{};
 }

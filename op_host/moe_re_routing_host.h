@@ -71,10 +71,39 @@ struct Problem {
     int64_t idxType = 0;
 };
 
+// What a failed Result is about, beyond its status: callers map it to an error class without
+// reading the message (a bad dtype is a type error, a bad shape or value a value error). kNone on
+// a failure means "derive it from the status" (see Kind()); only type errors set it explicitly.
+// The CPU backend exports these values as MoeReRoutingErrorKind (moe_re_routing_cpu.h).
+enum class ErrorKind : int32_t {
+    kNone = 0,     // success
+    kNullptr = 1,  // a required tensor or pointer is null (kErrParamNullptr)
+    kType = 2,     // a dtype the parameter does not accept (kErrParamInvalid)
+    kValue = 3,    // a rank, shape, format, attribute, count value or overlap (kErrParamInvalid)
+    kTiling = 4,   // the tiling cannot be built (kErrTiling)
+    kRuntime = 5,  // the launch, a stream or a runtime call failed (kErrRuntime)
+    kInner = 6,    // an internal failure, e.g. out of memory (kErrInner)
+};
+
+// The kind a status implies when no finer one is given.
+constexpr ErrorKind KindOfStatus(int32_t status)
+{
+    switch (status) {
+        case kSuccess: return ErrorKind::kNone;
+        case kErrParamNullptr: return ErrorKind::kNullptr;
+        case kErrParamInvalid: return ErrorKind::kValue;
+        case kErrTiling: return ErrorKind::kTiling;
+        case kErrRuntime: return ErrorKind::kRuntime;
+        default: return ErrorKind::kInner;
+    }
+}
+
 struct Result {
     int32_t status = kSuccess;
     std::string message;
+    ErrorKind kind = ErrorKind::kNone;  // kNone: KindOfStatus(status)
     bool ok() const { return status == kSuccess; }
+    ErrorKind Kind() const { return kind != ErrorKind::kNone || ok() ? kind : KindOfStatus(status); }
 };
 
 // Checks every host-visible property of the arguments (ranks, shapes, dtypes, formats,

@@ -48,15 +48,16 @@ constexpr int64_t kSequentialBytes = 64 * 1024;
 constexpr uint64_t kWorkspaceBytes = 0;
 
 // ---- errors ----------------------------------------------------------------------------------
-aclnnStatus Fail(int32_t status, const std::string &message)
-{
-    acl_cpu::SetRecentErrMsg(message);
-    return status;
-}
-
+// A failure: the thread's last error gets the message and its kind (moe_re_routing_cpu.h).
 aclnnStatus Fail(const Result &result)
 {
-    return Fail(result.status, result.message);
+    acl_cpu::SetRecentError(static_cast<int32_t>(result.Kind()), result.message);
+    return result.status;
+}
+
+aclnnStatus Fail(int32_t status, const std::string &message)
+{
+    return Fail(Result{status, message});
 }
 
 // ---- tensors -------------------------------------------------------------------------------
@@ -391,6 +392,7 @@ aclnnStatus aclnnMoeReRoutingGetWorkspaceSize(const aclTensor *tokens, const acl
                                               const aclTensor *permuteTokenIdxOut, const aclTensor *expertTokenNumOut,
                                               uint64_t *workspaceSize, aclOpExecutor **executor)
 {
+    acl_cpu::ClearRecentError();
     try {
         return moe_re_routing::Prepare(tokens, expertTokenNumPerRank, perTokenScalesOptional, expertTokenNumType,
                                        idxType, permuteTokensOut, permutePerTokenScalesOut, permuteTokenIdxOut,
@@ -403,6 +405,7 @@ aclnnStatus aclnnMoeReRoutingGetWorkspaceSize(const aclTensor *tokens, const acl
 
 aclnnStatus aclnnMoeReRouting(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor, aclrtStream stream)
 {
+    acl_cpu::ClearRecentError();
     return moe_re_routing::Execute(workspace, workspaceSize, executor, stream);
 }
 
@@ -415,6 +418,7 @@ aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *t
     constexpr int kScales = 2;
     void *const data[kTensors] = {tokens,        expertTokenNumPerRank, perTokenScales, permuteTokens,
                                   permutePerTokenScales, permuteTokenIdx, expertTokenNum};
+    acl_cpu::ClearRecentError();
     if (desc == nullptr) {
         return moe_re_routing::Fail(ACLNN_ERR_PARAM_NULLPTR, "MoeReRoutingCpuRunHost: desc is null");
     }

@@ -22,6 +22,38 @@ namespace moe_re_routing {
 namespace cpu {
 namespace {
 
+// The error kinds of the public header are op_host's.
+static_assert(MOE_RE_ROUTING_ERROR_NONE == static_cast<int32_t>(ErrorKind::kNone) &&
+                  MOE_RE_ROUTING_ERROR_NULLPTR == static_cast<int32_t>(ErrorKind::kNullptr) &&
+                  MOE_RE_ROUTING_ERROR_TYPE == static_cast<int32_t>(ErrorKind::kType) &&
+                  MOE_RE_ROUTING_ERROR_VALUE == static_cast<int32_t>(ErrorKind::kValue) &&
+                  MOE_RE_ROUTING_ERROR_TILING == static_cast<int32_t>(ErrorKind::kTiling) &&
+                  MOE_RE_ROUTING_ERROR_RUNTIME == static_cast<int32_t>(ErrorKind::kRuntime) &&
+                  MOE_RE_ROUTING_ERROR_INNER == static_cast<int32_t>(ErrorKind::kInner),
+              "MoeReRoutingErrorKind and moe_re_routing::ErrorKind disagree");
+
+#define MRR_STATUS(name) MoeReRoutingStatusInfo{name, #name}
+constexpr MoeReRoutingStatusInfo kStatusTable[] = {
+    MRR_STATUS(ACLNN_SUCCESS),
+    MRR_STATUS(ACLNN_ERR_PARAM_NULLPTR),
+    MRR_STATUS(ACLNN_ERR_PARAM_INVALID),
+    MRR_STATUS(ACLNN_ERR_RUNTIME_ERROR),
+    MRR_STATUS(ACLNN_ERR_INNER),
+    MRR_STATUS(ACLNN_ERR_INNER_INFERSHAPE_ERROR),
+    MRR_STATUS(ACLNN_ERR_INNER_TILING_ERROR),
+    MRR_STATUS(ACLNN_ERR_INNER_FIND_KERNEL_ERROR),
+    MRR_STATUS(ACLNN_ERR_INNER_NULLPTR),
+    MRR_STATUS(ACL_SUCCESS),
+    MRR_STATUS(ACL_ERROR_INVALID_PARAM),
+    MRR_STATUS(ACL_ERROR_UNINITIALIZE),
+    MRR_STATUS(ACL_ERROR_REPEAT_INITIALIZE),
+    MRR_STATUS(ACL_ERROR_RT_PARAM_INVALID),
+    MRR_STATUS(ACL_ERROR_BAD_ALLOC),
+    MRR_STATUS(ACL_ERROR_INTERNAL_ERROR),
+    MRR_STATUS(ACL_ERROR_FAILURE),
+};
+#undef MRR_STATUS
+
 // The role bits documented in moe_re_routing_cpu.h for C and Python readers.
 static_assert(kRoleTokens == 1 && kRoleTokensOfficial == 2 && kRoleCounts == 4 && kRoleScales == 8 &&
                   kRolePacked4 == 16,
@@ -191,19 +223,41 @@ uint32_t MoeReRoutingDtypeRole(const char *role)
     return 0;
 }
 
+int32_t MoeReRoutingStatusTable(const MoeReRoutingStatusInfo **table)
+{
+    using moe_re_routing::cpu::kStatusTable;
+    if (table != nullptr) {
+        *table = kStatusTable;
+    }
+    return static_cast<int32_t>(sizeof(kStatusTable) / sizeof(kStatusTable[0]));
+}
+
 const char *MoeReRoutingStatusName(aclnnStatus status)
 {
-    switch (status) {
-        case ACLNN_SUCCESS: return "ACLNN_SUCCESS";
-        case ACLNN_ERR_PARAM_NULLPTR: return "ACLNN_ERR_PARAM_NULLPTR";
-        case ACLNN_ERR_PARAM_INVALID: return "ACLNN_ERR_PARAM_INVALID";
-        case ACLNN_ERR_RUNTIME_ERROR: return "ACLNN_ERR_RUNTIME_ERROR";
-        case ACLNN_ERR_INNER: return "ACLNN_ERR_INNER";
-        case ACLNN_ERR_INNER_INFERSHAPE_ERROR: return "ACLNN_ERR_INNER_INFERSHAPE_ERROR";
-        case ACLNN_ERR_INNER_TILING_ERROR: return "ACLNN_ERR_INNER_TILING_ERROR";
-        case ACLNN_ERR_INNER_FIND_KERNEL_ERROR: return "ACLNN_ERR_INNER_FIND_KERNEL_ERROR";
-        case ACLNN_ERR_INNER_NULLPTR: return "ACLNN_ERR_INNER_NULLPTR";
-        default: return "UNKNOWN";
+    for (const MoeReRoutingStatusInfo &info : moe_re_routing::cpu::kStatusTable) {
+        if (info.code == status) {  // the first match: 0 is ACLNN_SUCCESS
+            return info.name;
+        }
+    }
+    return "UNKNOWN";
+}
+
+int32_t MoeReRoutingLastErrorKind(void)
+{
+    return acl_cpu::RecentErrorKind();
+}
+
+const char *MoeReRoutingErrorKindName(int32_t kind)
+{
+    switch (kind) {
+        case MOE_RE_ROUTING_ERROR_NONE: return "none";
+        case MOE_RE_ROUTING_ERROR_NULLPTR: return "nullptr";
+        case MOE_RE_ROUTING_ERROR_TYPE: return "type";
+        case MOE_RE_ROUTING_ERROR_VALUE: return "value";
+        case MOE_RE_ROUTING_ERROR_TILING: return "tiling";
+        case MOE_RE_ROUTING_ERROR_RUNTIME: return "runtime";
+        case MOE_RE_ROUTING_ERROR_INNER: return "inner";
+        default: return "unknown";
     }
 }
 
@@ -216,12 +270,12 @@ aclnnStatus MoeReRoutingCpuSetPlatform(uint32_t aivCoreNum, uint32_t ubBytes)
 {
     using namespace moe_re_routing::cpu;
     if (aivCoreNum > kMaxCoreNum) {
-        acl_cpu::SetRecentErrMsg("MoeReRoutingCpuSetPlatform: aivCoreNum is " + std::to_string(aivCoreNum) +
+        acl_cpu::SetRecentError(MOE_RE_ROUTING_ERROR_VALUE, "MoeReRoutingCpuSetPlatform: aivCoreNum is " + std::to_string(aivCoreNum) +
                                  ", expected 1.." + std::to_string(kMaxCoreNum) + " (0 keeps the current value)");
         return ACLNN_ERR_PARAM_INVALID;
     }
     if (ubBytes != 0 && (ubBytes < kMinUbBytes || ubBytes > kMaxUbBytes || ubBytes % kUbGranule != 0)) {
-        acl_cpu::SetRecentErrMsg("MoeReRoutingCpuSetPlatform: ubBytes is " + std::to_string(ubBytes) +
+        acl_cpu::SetRecentError(MOE_RE_ROUTING_ERROR_VALUE, "MoeReRoutingCpuSetPlatform: ubBytes is " + std::to_string(ubBytes) +
                                  ", expected a multiple of " + std::to_string(kUbGranule) + " in " +
                                  std::to_string(kMinUbBytes) + ".." + std::to_string(kMaxUbBytes) +
                                  " (0 keeps the current value)");
@@ -255,7 +309,7 @@ aclnnStatus MoeReRoutingCpuSetMode(int32_t mode)
         case 0: ascendc_cpu::SetMode(ascendc_cpu::Mode::kChecked); return ACLNN_SUCCESS;
         case 1: ascendc_cpu::SetMode(ascendc_cpu::Mode::kFast); return ACLNN_SUCCESS;
         default:
-            acl_cpu::SetRecentErrMsg("MoeReRoutingCpuSetMode: mode is " + std::to_string(mode) +
+            acl_cpu::SetRecentError(MOE_RE_ROUTING_ERROR_VALUE, "MoeReRoutingCpuSetMode: mode is " + std::to_string(mode) +
                                      ", expected 0 (checked) or 1 (fast)");
             return ACLNN_ERR_PARAM_INVALID;
     }

@@ -30,8 +30,40 @@ MOE_RE_ROUTING_API int32_t MoeReRoutingDtypeTable(const MoeReRoutingDtypeInfo **
  * official operator), "counts", "scales" or "packed4" (two elements per byte); 0 for other names. */
 MOE_RE_ROUTING_API uint32_t MoeReRoutingDtypeRole(const char *role);
 
-/* "ACLNN_ERR_PARAM_INVALID" etc.; "UNKNOWN" for other values. */
+/* One status value this library returns or reports: the aclnn statuses of aclnn_base.h and the
+ * aclError values of acl/acl_base.h. */
+typedef struct {
+    int32_t code;      /* e.g. 161002 */
+    const char *name;  /* e.g. "ACLNN_ERR_PARAM_INVALID" */
+} MoeReRoutingStatusInfo;
+
+/* Sets *table to the status table (every ACLNN_* and ACL_* value of the headers) and returns its
+ * length. Language bindings read the values from here instead of retyping them. */
+MOE_RE_ROUTING_API int32_t MoeReRoutingStatusTable(const MoeReRoutingStatusInfo **table);
+
+/* The name of a status in the table ("ACLNN_ERR_PARAM_INVALID"; 0 is "ACLNN_SUCCESS"); "UNKNOWN"
+ * for other values. */
 MOE_RE_ROUTING_API const char *MoeReRoutingStatusName(aclnnStatus status);
+
+/* What the calling thread's last error is about, so that a caller can classify it without reading
+ * the message. Every entry point of the operator (aclnnMoeReRoutingGetWorkspaceSize,
+ * aclnnMoeReRouting, MoeReRoutingCpuRunHost) first resets it to NONE, so after a success it is
+ * NONE and aclGetRecentErrMsg() is ""; a failure sets both. Per thread, like the message. */
+typedef enum {
+    MOE_RE_ROUTING_ERROR_NONE = 0,     /* no error */
+    MOE_RE_ROUTING_ERROR_NULLPTR = 1,  /* a required tensor or pointer is null (ACLNN_ERR_PARAM_NULLPTR) */
+    MOE_RE_ROUTING_ERROR_TYPE = 2,     /* a dtype the parameter does not accept (ACLNN_ERR_PARAM_INVALID) */
+    MOE_RE_ROUTING_ERROR_VALUE = 3,    /* rank, shape, format, attribute, count value, overlap (ACLNN_ERR_PARAM_INVALID) */
+    MOE_RE_ROUTING_ERROR_TILING = 4,   /* the tiling cannot be built (ACLNN_ERR_INNER_TILING_ERROR) */
+    MOE_RE_ROUTING_ERROR_RUNTIME = 5,  /* the launch, a stream or an AscendCL runtime call failed */
+    MOE_RE_ROUTING_ERROR_INNER = 6,    /* internal failure, e.g. out of memory (ACLNN_ERR_INNER) */
+} MoeReRoutingErrorKind;
+
+/* The MoeReRoutingErrorKind of the calling thread's last error. */
+MOE_RE_ROUTING_API int32_t MoeReRoutingLastErrorKind(void);
+
+/* "none", "nullptr", "type", "value", "tiling", "runtime", "inner"; "unknown" for other values. */
+MOE_RE_ROUTING_API const char *MoeReRoutingErrorKindName(int32_t kind);
 
 /* Package version, e.g. "0.1.0". */
 MOE_RE_ROUTING_API const char *MoeReRoutingVersion(void);

@@ -16,9 +16,9 @@ The cdef below declares what Python calls from the C headers (aclnn_moe_re_routi
 aclnn/acl_meta.h and cpu_backend/aclnn/moe_re_routing_cpu.h); enums are ``int`` in the C ABI.
 tests/python/test_ffi.py parses the installed headers and checks every declaration against them.
 
-The operator's facts that live in C (the dtype table and its roles) are always read from the
-package's own library (:data:`facts`), whichever backend runs the operator: CANN's libraries do not
-export them.
+The operator's facts that live in C (the dtype table and its roles, the status table) are always
+read from the package's own library (:data:`facts`), whichever backend runs the operator: CANN's
+libraries do not export them.
 """
 
 from __future__ import annotations
@@ -80,7 +80,14 @@ typedef struct {
 } MoeReRoutingDtypeInfo;
 int32_t MoeReRoutingDtypeTable(const MoeReRoutingDtypeInfo **table);
 uint32_t MoeReRoutingDtypeRole(const char *role);
+typedef struct {
+    int32_t code;
+    const char *name;
+} MoeReRoutingStatusInfo;
+int32_t MoeReRoutingStatusTable(const MoeReRoutingStatusInfo **table);
 const char *MoeReRoutingStatusName(aclnnStatus status);
+int32_t MoeReRoutingLastErrorKind(void);
+const char *MoeReRoutingErrorKindName(int32_t kind);
 const char *MoeReRoutingVersion(void);
 aclnnStatus MoeReRoutingCpuSetPlatform(uint32_t aivCoreNum, uint32_t ubBytes);
 void MoeReRoutingCpuGetPlatform(uint32_t *aivCoreNum, uint32_t *ubBytes);
@@ -190,7 +197,7 @@ class _Lib:
             return self._resolve(name)
         except AttributeError:
             raise MoeReRoutingError(
-                -1, f"{name} is not available in the loaded {self._backend} backend library"
+                None, f"{name} is not available in the loaded {self._backend} backend library"
             ) from None
 
 
@@ -228,11 +235,12 @@ def _load() -> tuple[_Lib, BackendInfo]:
 
     choice = os.environ.get("MOE_RE_ROUTING_BACKEND", "auto").lower()
     if choice not in ("auto", "cpu", "cann"):
-        raise MoeReRoutingError(-1, f"MOE_RE_ROUTING_BACKEND must be auto, cpu or cann, got {choice!r}")
+        raise MoeReRoutingError(None, f"MOE_RE_ROUTING_BACKEND must be auto, cpu or cann, got {choice!r}")
     cust = _cann_candidates() if choice != "cpu" else None
     if choice == "cann" and cust is None:
         raise MoeReRoutingError(
-            -1, "MOE_RE_ROUTING_BACKEND=cann but no op_api/lib/libcust_opapi.so under $ASCEND_CUSTOM_OPP_PATH"
+            None,
+            "MOE_RE_ROUTING_BACKEND=cann but no op_api/lib/libcust_opapi.so under $ASCEND_CUSTOM_OPP_PATH",
         )
     if cust is not None:
         try:
@@ -244,7 +252,7 @@ def _load() -> tuple[_Lib, BackendInfo]:
             )
         except OSError as exc:
             if choice == "cann":
-                raise MoeReRoutingError(-1, f"cannot load the CANN libraries: {exc}") from exc
+                raise MoeReRoutingError(None, f"cannot load the CANN libraries: {exc}") from exc
             warnings.warn(f"CANN libraries not loadable ({exc}); using the CPU backend", stacklevel=3)
 
     path = _package_library()
@@ -259,7 +267,7 @@ def _package_library() -> Path:
         path = _PACKAGE_DIR / "lib64" / LIBRARY_NAME
     if not path.is_file():
         raise MoeReRoutingError(
-            -1,
+            None,
             f"{path} not found: install the package with `pip install .` from the repository root, "
             "or set MOE_RE_ROUTING_LIBRARY to a built libmoe_re_routing.so",
         )
@@ -267,6 +275,6 @@ def _package_library() -> Path:
 
 
 lib, backend = _load()
-#: The library the operator's facts are read from (dtype table, roles): ``lib`` itself when it
-#: exports them, else the package's own CPU-backend library.
+#: The library the operator's facts are read from (dtype table, roles, status table): ``lib``
+#: itself when it exports them, else the package's own CPU-backend library.
 facts = lib if lib.has("MoeReRoutingDtypeTable") else _Lib([ffi.dlopen(str(_package_library()))], "cpu")

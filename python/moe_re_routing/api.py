@@ -18,13 +18,8 @@ import numpy.typing as npt
 from . import _dtypes
 from ._dtypes import ROLE_COUNTS, ROLE_SCALES, ROLE_TOKENS, DtypeLike, DtypeSpec
 from ._ffi import backend, ffi, lib
-from .errors import (
-    MoeReRoutingNullError,
-    error_from_status,
-    param_type_error,
-    param_value_error,
-)
-from .runtime import _recent_msg, as_stream, check_acl, free, malloc, memcpy, status_name
+from .errors import param_null_error, param_type_error, param_value_error, status_codes
+from .runtime import as_stream, check_acl, free, last_error, malloc, memcpy
 
 __all__ = [
     "ArrayInput",
@@ -37,6 +32,7 @@ __all__ = [
 ]
 
 ACL_FORMAT_ND = 2
+_PARAM_INVALID = status_codes()["ACLNN_ERR_PARAM_INVALID"]
 _KDL_CPU = 1
 
 
@@ -214,10 +210,8 @@ def _create(arg: _Arg) -> Any:
     t = lib.aclCreateTensor(
         dims, n, arg.spec.code, strides, 0, ACL_FORMAT_ND, storage, ns, ffi.cast("void *", arg.ptr)
     )
-    if t == ffi.NULL:
-        raise error_from_status(
-            161002, _recent_msg() or "aclCreateTensor returned NULL", "ACLNN_ERR_PARAM_INVALID"
-        )
+    if t == ffi.NULL:  # aclCreateTensor returns no status: its failures are parameter errors
+        raise last_error(_PARAM_INVALID, "aclCreateTensor")
     return t
 
 
@@ -244,15 +238,13 @@ def _launch(args: list[Optional[_Arg]], token_type: int, idx_type: int, stream: 
             ex,
         )
         if st != 0:
-            raise error_from_status(
-                st, _recent_msg() or "aclnnMoeReRoutingGetWorkspaceSize failed", status_name(st)
-            )
+            raise last_error(st, "aclnnMoeReRoutingGetWorkspaceSize")
         wsize = int(ws[0])
         wptr = malloc(wsize) if wsize > 0 else 0
         try:
             st = lib.aclnnMoeReRouting(ffi.cast("void *", wptr) if wptr else ffi.NULL, wsize, ex[0], stream)
             if st != 0:
-                raise error_from_status(st, _recent_msg() or "aclnnMoeReRouting failed", status_name(st))
+                raise last_error(st, "aclnnMoeReRouting")
             if sync or wptr:
                 check_acl(lib.aclrtSynchronizeStream(stream), "aclrtSynchronizeStream")
         finally:
@@ -379,7 +371,7 @@ def _fast_host(
 def _as_input(x: Any, name: str, required: bool) -> Optional[np.ndarray]:
     if x is None:
         if required:
-            raise MoeReRoutingNullError(161001, f"{name} is required, got None", "ACLNN_ERR_PARAM_NULLPTR")
+            raise param_null_error(f"{name} is required, got None")
         return None
     if isinstance(x, (str, bytes, bytearray)):
         raise param_type_error(f"{name} must be a numpy array, got {type(x).__name__}")
@@ -664,11 +656,9 @@ def moe_re_routing_device(
     ttype = _check_attr("expert_token_num_type", expert_token_num_type)
     itype = _check_attr("idx_type", idx_type)
     if tokens is None:
-        raise MoeReRoutingNullError(161001, "tokens is required, got None", "ACLNN_ERR_PARAM_NULLPTR")
+        raise param_null_error("tokens is required, got None")
     if expert_token_num_per_rank is None:
-        raise MoeReRoutingNullError(
-            161001, "expert_token_num_per_rank is required, got None", "ACLNN_ERR_PARAM_NULLPTR"
-        )
+        raise param_null_error("expert_token_num_per_rank is required, got None")
     if isinstance(out, (str, bytes)) or not isinstance(out, Sequence) or len(out) != 4:
         raise param_type_error("out must be a sequence of four DeviceTensor outputs")
     names = ["permute_tokens", "permute_per_token_scales", "permute_token_idx", "expert_token_num"]

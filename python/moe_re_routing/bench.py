@@ -41,6 +41,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from .errors import param_value_error
+
 __all__ = ["SUITES", "add_arguments", "machine_info", "main", "run_suite"]
 
 _DATA = Path(__file__).resolve().parent / "data"
@@ -149,7 +151,7 @@ def suite_shapes(suite: str, threads_all: int) -> list[dict[str, Any]]:
         return quick_shapes()
     if suite == "all":
         return public_shapes() + decode_shapes() + scaling_shapes(threads_all)
-    raise SystemExit(f"unknown suite {suite!r}; expected one of {', '.join(SUITES)}")
+    raise param_value_error(f"unknown suite {suite!r}; expected one of {', '.join(SUITES)}")
 
 
 # ---- inputs and the numpy equivalent ----------------------------------------------------------------
@@ -461,7 +463,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _parse_shape(s: str) -> dict[str, Any]:
     p = s.split(",")
     if len(p) < 4:
-        raise SystemExit(f"--shape wants A,H,N,E[,dtype[,count_dtype[,scales]]], got {s!r}")
+        raise param_value_error(f"--shape wants A,H,N,E[,dtype[,count_dtype[,scales]]], got {s!r}")
     return _shape(
         s,
         int(p[0]),

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NoReturn, Optional
 
 import numpy as np
 
@@ -16,6 +16,35 @@ from .workload import make_case, mismatched_outputs, payload, random_bytes, rand
 
 __all__ = ["main"]
 
+PROG = "moe-re-routing"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (``moe-re-routing: error: ...``, exit status 2) for every
+    subcommand, the same line :func:`main` prints for a library error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {message}\n")
+
+
+def _int_at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an int >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {v}")
+        return v
+
+    parse.__name__ = f"int >= {low}"
+    return parse
+
+
+_NONNEG = _int_at_least(0)
+_POS = _int_at_least(1)
 
 
 # ---- helpers shared by the subcommands -----------------------------------------------------------
@@ -410,37 +439,38 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="moe-re-routing",
+    p = _Parser(
+        prog=PROG,
         description="MoeReRouting operator tools (CPU backend: "
         "the Ascend C kernel on the emulator behind the aclnn API).",
     )
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
     mode_help = "emulator mode: checked (every hardware rule enforced) or fast (default: the library's)"
 
     d = sub.add_parser("demo", help="run the seed example, verify it bit-exactly and time it")
-    d.add_argument("--tokens", type=int, default=16384, help="A (default 16384)")
-    d.add_argument("--hidden", type=int, default=7168, help="H (default 7168)")
-    d.add_argument("--ranks", type=int, default=16, help="N (default 16)")
-    d.add_argument("--experts", type=int, default=16, help="E (default 16)")
-    d.add_argument("--repeat", type=int, default=5, help="timed runs, best reported (default 5)")
+    d.add_argument("--tokens", type=_NONNEG, default=16384, help="A (default 16384)")
+    d.add_argument("--hidden", type=_POS, default=7168, help="H (default 7168)")
+    d.add_argument("--ranks", type=_POS, default=16, help="N (default 16)")
+    d.add_argument("--experts", type=_POS, default=16, help="E (default 16)")
+    d.add_argument("--repeat", type=_POS, default=5, help="timed runs, best reported (default 5)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--mode", choices=["checked", "fast"], default=None, help=mode_help)
     d.set_defaults(func=cmd_demo)
 
     v = sub.add_parser("verify", help="random cases over dtypes/modes/shapes against the numpy reference")
-    v.add_argument("--cases", "-n", type=int, default=200, help="number of cases (default 200)")
+    v.add_argument("--cases", "-n", type=_NONNEG, default=200, help="number of cases (default 200)")
     v.add_argument("--seed", type=int, default=1)
-    v.add_argument("--max-rows", type=int, default=2000, help="largest A drawn (default 2000)")
+    v.add_argument("--max-rows", type=_NONNEG, default=2000, help="largest A drawn (default 2000)")
     v.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     v.add_argument("--mode", choices=["checked", "fast"], default=None, help=mode_help)
     v.set_defaults(func=cmd_verify)
 
     pl = sub.add_parser("plan", help="show the tiling and per-core schedule of a shape (runs it traced)")
-    pl.add_argument("A", type=int)
-    pl.add_argument("H", type=int)
-    pl.add_argument("N", type=int)
-    pl.add_argument("E", type=int)
+    pl.add_argument("A", type=_NONNEG)
+    pl.add_argument("H", type=_POS)
+    pl.add_argument("N", type=_POS)
+    pl.add_argument("E", type=_POS)
     pl.add_argument("--dtype", default="bfloat16", help="tokens dtype (numpy name, float4_e2m1, hifloat8...)")
     pl.add_argument("--count-dtype", default="int32", choices=["int32", "int64"])
     pl.add_argument("--scales", action="store_true", help="with per_token_scales [A] float32")
@@ -450,8 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["uniform", "random"],
         help="uniform: the benchmark fill (default); random: multinomial",
     )
-    pl.add_argument("--cores", type=int, default=48, help="AIV cores (default 48, Atlas A2)")
-    pl.add_argument("--ub", type=int, default=196608, help="UB bytes per core (default 196608)")
+    pl.add_argument("--cores", type=_POS, default=48, help="AIV cores (default 48, Atlas A2)")
+    pl.add_argument("--ub", type=_POS, default=196608, help="UB bytes per core (default 196608)")
     pl.add_argument("--seed", type=int, default=0)
     pl.add_argument("--mode", choices=["checked", "fast"], default=None, help=mode_help)
     pl.add_argument("--json", action="store_true", help="print JSON")
@@ -480,8 +510,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the CLI. Bad arguments and library errors print one line ``moe-re-routing: error: ...``
+    on stderr and return 2 (``--debug``: the traceback instead)."""
+    from .errors import MoeReRoutingError
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         os._exit(0)
+    except (MoeReRoutingError, ValueError, TypeError, OSError) as exc:
+        if args.debug:
+            raise
+        text = exc.message if isinstance(exc, MoeReRoutingError) else str(exc)
+        print(f"{PROG}: error: {' '.join(text.split()) or type(exc).__name__}", file=sys.stderr)
+        return 2

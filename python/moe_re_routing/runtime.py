@@ -16,8 +16,15 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from ._ffi import backend, ffi, lib
-from .errors import MoeReRoutingError, MoeReRoutingRuntimeError, param_type_error
+from ._ffi import backend, facts, ffi, lib
+from .errors import (
+    MoeReRoutingError,
+    MoeReRoutingRuntimeError,
+    error_from_status,
+    param_type_error,
+    param_value_error,
+    status_codes,
+)
 
 __all__ = [
     "MEMCPY_KINDS",
@@ -38,8 +45,6 @@ __all__ = [
     "version",
 ]
 
-ACL_SUCCESS = 0
-ACL_ERROR_REPEAT_INITIALIZE = 100002
 # aclrtMemcpyKind values (public AscendCL enum).
 MEMCPY_KINDS = {"h2h": 0, "h2d": 1, "d2h": 2, "d2d": 3}
 _MEM_MALLOC_HUGE_FIRST = 0
@@ -60,9 +65,23 @@ def _recent_msg() -> str:
     return ffi.string(p).decode(errors="replace") if p != ffi.NULL else ""
 
 
+def _kind_name() -> Optional[str]:
+    """The C error kind of this thread's last error ("value", "type"...), None when the library does
+    not report kinds."""
+    if not lib.has("MoeReRoutingLastErrorKind"):
+        return None
+    return ffi.string(lib.MoeReRoutingErrorKindName(lib.MoeReRoutingLastErrorKind())).decode()
+
+
+def last_error(status: int, what: str) -> MoeReRoutingError:
+    """The exception for a failed C call on this thread: ``status``, the thread's last message (or
+    "``what`` failed") and the C error kind, which picks the class."""
+    return error_from_status(status, _recent_msg() or f"{what} failed", status_name(status), _kind_name())
+
+
 def check_acl(ret: int, what: str) -> None:
     """Raise :class:`MoeReRoutingRuntimeError` for a non-zero aclError."""
-    if ret != ACL_SUCCESS:
+    if ret != status_codes()["ACL_SUCCESS"]:
         msg = _recent_msg()
         raise MoeReRoutingRuntimeError(ret, f"{what} failed" + (f": {msg}" if msg else ""), "aclError")
 
@@ -75,7 +94,8 @@ def _ensure_init() -> None:
         if _initialized:
             return
         ret = lib.aclInit(ffi.NULL)
-        if ret not in (ACL_SUCCESS, ACL_ERROR_REPEAT_INITIALIZE):
+        codes = status_codes()
+        if ret not in (codes["ACL_SUCCESS"], codes["ACL_ERROR_REPEAT_INITIALIZE"]):
             check_acl(ret, "aclInit")
         _initialized = True
 
@@ -175,7 +195,7 @@ def memcpy(
             raise param_type_error("memcpy needs nbytes when both dst and src are addresses")
     cap = dcap if dcap >= 0 else nbytes
     if nbytes > cap or (scap >= 0 and nbytes > scap):
-        raise MoeReRoutingRuntimeError(-1, f"memcpy of {nbytes} bytes exceeds a buffer ({dcap}, {scap})")
+        raise param_value_error(f"memcpy of {nbytes} bytes exceeds a buffer (dst {dcap}, src {scap} bytes)")
     if nbytes == 0:
         return
     check_acl(
@@ -189,7 +209,7 @@ def memcpy(
 
 def _need_cpu(what: str) -> None:
     if backend.name != "cpu":
-        raise MoeReRoutingError(-1, f"{what} needs the CPU backend (loaded: {backend.name})")
+        raise MoeReRoutingError(None, f"{what} needs the CPU backend (loaded: {backend.name})")
 
 
 def version() -> str:
@@ -201,9 +221,7 @@ def version() -> str:
 
 def status_name(code: int) -> str:
     """aclnn status name from the C library ("ACLNN_ERR_PARAM_INVALID"); "UNKNOWN" otherwise."""
-    if lib.has("MoeReRoutingStatusName"):
-        return str(ffi.string(lib.MoeReRoutingStatusName(int(code))).decode())
-    return "UNKNOWN"
+    return str(ffi.string(facts.MoeReRoutingStatusName(int(code))).decode())
 
 
 def get_platform() -> tuple[int, int]:
@@ -218,13 +236,14 @@ def get_platform() -> tuple[int, int]:
 def set_platform(cores: int = 0, ub_bytes: int = 0) -> None:
     """Set the emulated platform; 0 keeps a field. Bad values raise MoeReRoutingValueError."""
     _need_cpu("set_platform")
-    from .errors import error_from_status
-
+    for name, v in (("cores", cores), ("ub_bytes", ub_bytes)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise param_type_error(f"set_platform {name} must be an int, got {type(v).__name__}")
+        if not 0 <= int(v) < 2**32:
+            raise param_value_error(f"set_platform {name} is {int(v)}; expected 0 (keep) or a positive value")
     st = lib.MoeReRoutingCpuSetPlatform(int(cores), int(ub_bytes))
     if st != 0:
-        raise error_from_status(
-            st, _recent_msg() or f"bad platform cores={cores} ub={ub_bytes}", status_name(st)
-        )
+        raise last_error(st, f"set_platform(cores={cores}, ub_bytes={ub_bytes})")
 
 
 def get_mode() -> str:
@@ -238,10 +257,10 @@ def set_mode(mode: str) -> None:
     """Set the emulator mode: "checked" or "fast"."""
     _need_cpu("set_mode")
     if mode not in _MODES:
-        raise param_type_error(f"mode must be 'checked' or 'fast', got {mode!r}")
+        raise param_value_error(f"mode must be 'checked' or 'fast', got {mode!r}")
     st = lib.MoeReRoutingCpuSetMode(_MODES[mode])
     if st != 0:
-        raise MoeReRoutingError(st, f"MoeReRoutingCpuSetMode({mode}) failed", status_name(st))
+        raise last_error(st, f"MoeReRoutingCpuSetMode({mode})")
 
 
 def set_threads(threads: int) -> None:
@@ -249,7 +268,7 @@ def set_threads(threads: int) -> None:
     _need_cpu("set_threads")
     st = lib.MoeReRoutingCpuSetThreads(int(threads))
     if st != 0:
-        raise MoeReRoutingError(st, f"MoeReRoutingCpuSetThreads({threads}) failed", status_name(st))
+        raise last_error(st, f"MoeReRoutingCpuSetThreads({threads})")
 
 
 def set_trace(enabled: bool, chrome_trace_path: Optional[str] = None) -> None:
@@ -258,7 +277,7 @@ def set_trace(enabled: bool, chrome_trace_path: Optional[str] = None) -> None:
     path = ffi.NULL if chrome_trace_path is None else ffi.new("char[]", os.fsencode(chrome_trace_path))
     st = lib.MoeReRoutingCpuSetTrace(1 if enabled else 0, path)
     if st != 0:
-        raise MoeReRoutingError(st, "MoeReRoutingCpuSetTrace failed", status_name(st))
+        raise last_error(st, "MoeReRoutingCpuSetTrace")
 
 
 def last_run_json() -> str:

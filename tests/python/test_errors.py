@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import moe_re_routing as mrr
+from moe_re_routing import errors
 from moe_re_routing.errors import error_from_status
 
 from conftest import random_counts, random_rows
@@ -42,11 +43,50 @@ def test_hierarchy():
     assert issubclass(TE, TypeError) and issubclass(TE, mrr.MoeReRoutingError)
     assert issubclass(mrr.MoeReRoutingNullError, TypeError)
     assert not issubclass(mrr.MoeReRoutingTilingError, (ValueError, TypeError))
-    e = error_from_status(161002, "tokens dtype DOUBLE is not supported")
-    assert isinstance(e, TE)
-    assert isinstance(error_from_status(161002, "tokens must be 2-D"), VE)
-    assert isinstance(error_from_status(561002, "x"), mrr.MoeReRoutingTilingError)
-    assert isinstance(error_from_status(361001, "x"), mrr.MoeReRoutingRuntimeError)
+    invalid = errors.ACLNN_ERR_PARAM_INVALID
+    # The C error kind picks the class; the message text never does.
+    assert type(error_from_status(invalid, "dtype", kind="value")) is VE
+    assert type(error_from_status(invalid, "shape", kind="type")) is TE
+    null = mrr.MoeReRoutingNullError
+    assert type(error_from_status(errors.ACLNN_ERR_PARAM_NULLPTR, "x", kind="nullptr")) is null
+    # Without a kind (a library that does not report one) the status decides.
+    assert type(error_from_status(invalid, "tokens dtype DOUBLE is not supported")) is VE
+    assert type(error_from_status(errors.ACLNN_ERR_PARAM_NULLPTR, "x")) is mrr.MoeReRoutingNullError
+    assert type(error_from_status(errors.ACLNN_ERR_INNER_TILING_ERROR, "x")) is mrr.MoeReRoutingTilingError
+    assert type(error_from_status(errors.ACLNN_ERR_RUNTIME_ERROR, "x")) is mrr.MoeReRoutingRuntimeError
+    assert type(error_from_status(errors.ACLNN_ERR_INNER, "x")) is mrr.MoeReRoutingError
+
+
+def test_status_values_come_from_the_library():
+    from moe_re_routing._ffi import lib
+
+    codes = errors.status_codes()
+    assert codes["ACLNN_ERR_PARAM_INVALID"] == 161002 and codes["ACL_ERROR_REPEAT_INITIALIZE"] == 100002
+    for name, code in codes.items():
+        assert getattr(errors, name) == code
+        if name.startswith("ACLNN_"):
+            assert mrr.status_name(code) == name
+    assert mrr.status_name(12345) == "UNKNOWN"
+    assert lib.MoeReRoutingLastErrorKind() in range(7)
+
+
+def test_kind_not_message_decides(rng):
+    # A value error whose message names a dtype: packed fp4 tokens with an odd H.
+    t = mrr.DeviceTensor.from_array(random_rows(rng, (4, 2), np.uint8), dtype="float4_e2m1")
+    outs = [
+        mrr.DeviceTensor.empty((4, 4), "float4_e2m1"),
+        mrr.DeviceTensor.empty((4,), np.float32),
+        mrr.DeviceTensor.empty((4,), np.int32),
+        mrr.DeviceTensor.empty((1,), np.int32),
+    ]
+    c = mrr.DeviceTensor.from_array(np.array([[4]], np.int32))
+    try:
+        odd = mrr.DeviceTensor(t.ptr, (4, 3), "float4_e2m1")
+        e = check(VE, ["dtype", "even"], mrr.moe_re_routing_device, odd, c, out=outs)
+        assert e.kind == "value"
+    finally:
+        for x in [t, c, *outs]:
+            x.free()
 
 
 def test_wrong_ranks(case):

@@ -9,6 +9,7 @@
 
 #include "acl/acl.h"
 #include "aclnn/acl_meta.h"
+#include "moe_re_routing_cpu.h"
 
 struct aclTensor {
     std::vector<int64_t> viewDims;
@@ -22,8 +23,18 @@ struct aclTensor {
 
 namespace acl_cpu {
 
-// Sets the message aclGetRecentErrMsg() returns on this thread.
+// The calling thread's last error: the message aclGetRecentErrMsg() returns and its
+// MoeReRoutingErrorKind (MoeReRoutingLastErrorKind()). Both are per thread.
+void SetRecentError(int32_t kind, const std::string &message);
+
+// SetRecentError with MOE_RE_ROUTING_ERROR_RUNTIME (the AscendCL runtime's own failures).
 void SetRecentErrMsg(const std::string &message);
+
+// Forgets the calling thread's last error (kind MOE_RE_ROUTING_ERROR_NONE, empty message): the
+// operator's entry points call it first, so a success leaves no stale error behind.
+void ClearRecentError();
+
+int32_t RecentErrorKind();
 
 // Returns ACL_SUCCESS when `stream` is null (the default stream) or a live stream created by
 // aclrtCreateStream; otherwise ACL_ERROR_INVALID_PARAM with the message set.

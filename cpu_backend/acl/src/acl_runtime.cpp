@@ -17,6 +17,7 @@ constexpr size_t kDeviceAlignment = 64;  // at least a cache line; DMA needs ele
 constexpr int32_t kDeviceCount = 1;
 
 thread_local std::string t_recentErrMsg;
+thread_local int32_t t_recentErrKind = MOE_RE_ROUTING_ERROR_NONE;
 thread_local int32_t t_currentDevice = -1;
 
 struct Stream {
@@ -74,9 +75,26 @@ aclError CheckMemcpyArgs(const char *api, void *dst, size_t destMax, const void 
 
 }  // namespace
 
+void SetRecentError(int32_t kind, const std::string &message)
+{
+    t_recentErrKind = kind;
+    t_recentErrMsg = message;
+}
+
 void SetRecentErrMsg(const std::string &message)
 {
-    t_recentErrMsg = message;
+    SetRecentError(MOE_RE_ROUTING_ERROR_RUNTIME, message);
+}
+
+void ClearRecentError()
+{
+    t_recentErrKind = MOE_RE_ROUTING_ERROR_NONE;
+    t_recentErrMsg.clear();
+}
+
+int32_t RecentErrorKind()
+{
+    return t_recentErrKind;
 }
 
 aclError CheckStream(aclrtStream stream)

@@ -1,0 +1,78 @@
+"""CLI errors: bad arguments and library errors print one line ``moe-re-routing: error: ...`` on
+stderr and exit with status 2, without a traceback; ``--debug`` shows the traceback instead."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import moe_re_routing as mrr
+from moe_re_routing import cli
+
+
+def _status(argv: list[str]) -> int:
+    """main()'s status, whether argparse exits (SystemExit) or main returns."""
+    try:
+        return cli.main(argv)
+    except SystemExit as e:  # argparse's exit for bad arguments
+        return int(e.code or 0)
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["plan", "10", "7", "3", "0"], ["argument E", ">= 1", "0"]),  # was a ZeroDivisionError
+        (["plan", "10", "7", "0", "3"], ["argument N"]),
+        (["plan", "-1", "7", "3", "3"], ["argument A", ">= 0"]),
+        (["plan", "10", "0", "3", "3"], ["argument H"]),
+        (["plan", "10", "x", "3", "3"], ["argument H", "integer", "'x'"]),
+        (["plan", "10", "7", "3", "3", "--dtype", "float5"], ["unknown dtype", "float5"]),
+        (["plan", "9", "7", "3", "3", "--dtype", "float4_e2m1"], ["even H", "7"]),
+        (["plan", "10", "8", "3", "2", "--ub", "64"], ["ubBytes is 64"]),  # from the C library
+        (["plan", "10", "8", "3", "2", "--cores", "5000"], ["aivCoreNum is 5000"]),
+        (["demo", "--experts", "0"], ["argument --experts"]),
+        (["verify", "--cases", "-3"], ["argument --cases"]),
+        (["bench", "--shape", "1,2"], ["--shape wants"]),
+        (["bench", "--suite", "nope"], ["--suite", "nope"]),
+        (["nosuch"], ["nosuch"]),
+        ([], ["required"]),
+    ],
+)
+def test_one_line_and_status_2(argv, words, capsys):
+    assert _status(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("moe-re-routing: error: "), lines[0]
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    assert "Traceback" not in captured.err
+
+
+def test_library_error_from_a_subprocess_has_no_traceback():
+    p = subprocess.run(
+        [sys.executable, "-m", "moe_re_routing", "plan", "10", "7", "3", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 2
+    assert p.stderr.startswith("moe-re-routing: error: ") and p.stderr.count("\n") == 1, p.stderr
+
+
+def test_debug_shows_the_exception():
+    with pytest.raises(mrr.MoeReRoutingValueError, match="ubBytes is 64"):
+        cli.main(["--debug", "plan", "10", "8", "3", "2", "--ub", "64"])
+
+
+def test_helpers_raise_exceptions_not_system_exit():
+    from moe_re_routing import bench
+
+    with pytest.raises(mrr.MoeReRoutingValueError):
+        cli.make_case(None, 4, 7, 1, 1, "float4_e2m1", "int32", False)  # type: ignore[arg-type]
+    with pytest.raises(mrr.MoeReRoutingValueError):
+        cli.uniform_counts(3, 0, 10, "int32")
+    with pytest.raises(mrr.MoeReRoutingValueError):
+        bench.suite_shapes("nope", 1)
