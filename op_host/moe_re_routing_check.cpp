@@ -10,6 +10,8 @@ namespace moe_re_routing {
 namespace {
 
 constexpr int64_t kMaxTokenNum = (int64_t{1} << 31) - 1;  // permute_token_idx is int32
+// Elements of a tokens or scales row: its size in bits (up to 64 per element) fits int64.
+constexpr int64_t kMaxRowElements = int64_t{1} << 56;
 
 std::string ShapeString(const TensorDesc &t)
 {
@@ -128,6 +130,10 @@ Result CheckArgs(const OpArgs &args, Problem *problem)
     if (hidden < 1) {
         return Invalid("tokens has H = " + std::to_string(hidden) + " but H must be >= 1");
     }
+    if (hidden > kMaxRowElements) {
+        return Invalid("tokens has H = " + std::to_string(hidden) + " but H must be at most " +
+                       std::to_string(kMaxRowElements));
+    }
     if ((tokenInfo->roles & kRolePacked4) != 0 && hidden % 2 != 0) {
         return Invalid(std::string("tokens has dtype ") + tokenInfo->name + " (two per byte) and H = " +
                        std::to_string(hidden) + " but H must be even");
@@ -160,6 +166,10 @@ Result CheckArgs(const OpArgs &args, Problem *problem)
                            std::to_string(tokenNum) + "] or [" + std::to_string(tokenNum) + ", S] with S >= 1");
         }
         scaleCols = scales.dimNum == 2 ? scales.dims[1] : 1;
+        if (scaleCols > kMaxRowElements) {
+            return Invalid("per_token_scales has S = " + std::to_string(scaleCols) + " but S must be at most " +
+                           std::to_string(kMaxRowElements));
+        }
     }
 
     // attributes

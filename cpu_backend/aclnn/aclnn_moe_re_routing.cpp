@@ -84,14 +84,24 @@ Result Describe(const TensorArg &arg, TensorDesc *desc)
         return result;
     }
     desc->present = true;
-    desc->dtype = static_cast<int32_t>(t.dataType);
-    desc->format = static_cast<int32_t>(t.format);
+    desc->dtype = t.dataType;
+    desc->format = t.format;
     desc->dimNum = static_cast<uint32_t>(t.viewDims.size());
     for (size_t i = 0; i < t.viewDims.size(); ++i) {
         desc->dims[i] = t.viewDims[i];
     }
+    // A shape whose element count does not fit int64 describes no memory.
+    int64_t elements = 1;
+    for (int64_t d : t.viewDims) {
+        if (d >= 0 && __builtin_mul_overflow(elements, d, &elements)) {
+            result.status = kErrParamInvalid;
+            result.message = std::string(arg.name) + " has a shape of more than 2^63 elements (dimension " +
+                             std::to_string(d) + ")";
+            return result;
+        }
+    }
     // Contiguous: offset 0 and each stride equals the row-major stride (dims of size 1 may carry
-    // any stride, as they are never stepped over).
+    // any stride, as they are never stepped over). No product overflows: the count fits int64.
     bool contiguous = t.offset == 0;
     if (!t.strides.empty()) {
         int64_t expected = 1;
@@ -99,7 +109,7 @@ Result Describe(const TensorArg &arg, TensorDesc *desc)
             if (t.viewDims[i] != 1 && t.strides[i] != expected) {
                 contiguous = false;
             }
-            expected *= t.viewDims[i];
+            expected *= t.viewDims[i] >= 0 ? t.viewDims[i] : 1;
         }
     }
     desc->contiguous = contiguous;
@@ -438,6 +448,13 @@ aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *t
             if (i == kScales && dtype < 0) {
                 continue;  // absent optional input: a null aclTensor
             }
+            if (dtype != static_cast<int32_t>(dtype)) {  // not truncated into a valid code
+                return moe_re_routing::Fail(moe_re_routing::Result{
+                    ACLNN_ERR_PARAM_INVALID,
+                    "MoeReRoutingCpuRunHost: tensor " + std::to_string(i) + " has dtype code " + std::to_string(dtype) +
+                        ", outside aclDataType",
+                    moe_re_routing::ErrorKind::kType});
+            }
             for (int64_t d = 0; d < dimNum; ++d) {
                 if (dims[d] < 0) {  // as aclCreateTensor would reject it
                     return moe_re_routing::Fail(ACLNN_ERR_PARAM_INVALID,
@@ -447,7 +464,7 @@ aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *t
             }
             aclTensor &t = tensors[i];
             t.viewDims.assign(dims, dims + dimNum);
-            t.dataType = static_cast<aclDataType>(dtype);
+            t.dataType = static_cast<int32_t>(dtype);
             t.format = ACL_FORMAT_ND;
             t.data = data[i];
             args[i] = &t;  // storageDims stay empty: the checks never read them

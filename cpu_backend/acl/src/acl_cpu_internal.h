@@ -4,6 +4,7 @@
 #define MOE_RE_ROUTING_ACL_CPU_INTERNAL_H
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -15,13 +16,27 @@ struct aclTensor {
     std::vector<int64_t> viewDims;
     std::vector<int64_t> strides;       // element strides; empty = contiguous row-major
     int64_t offset = 0;                 // elements from data to the first view element
-    aclDataType dataType = ACL_DT_UNDEFINED;
-    aclFormat format = ACL_FORMAT_ND;
+    // The dtype and format codes as the caller passed them. Plain int32: a C caller may pass any
+    // int for these enums, and a C++ enum object may only hold the values of its enumerators'
+    // range, so the codes are never kept in (or read back through) the enum types.
+    int32_t dataType = ACL_DT_UNDEFINED;
+    int32_t format = ACL_FORMAT_ND;
     std::vector<int64_t> storageDims;
     void *data = nullptr;
 };
 
 namespace acl_cpu {
+
+// The int value of an enum argument from a C caller, read from its object representation (not
+// through the C++ enum type, whose range may not include it).
+template <typename Enum>
+int32_t EnumCode(const Enum &value)
+{
+    static_assert(sizeof(Enum) == sizeof(int32_t), "AscendCL enums are int-sized");
+    int32_t code;
+    std::memcpy(&code, &value, sizeof(code));
+    return code;
+}
 
 // The calling thread's last error: the message aclGetRecentErrMsg() returns and its
 // MoeReRoutingErrorKind (MoeReRoutingLastErrorKind()). Both are per thread.

@@ -1,4 +1,5 @@
 // aclTensor descriptions, element sizes and aclnn library init on the CPU backend.
+#include <cstring>
 #include <new>
 #include <string>
 
@@ -18,7 +19,7 @@ extern "C" {
 
 size_t aclDataTypeSize(aclDataType dataType)
 {
-    switch (dataType) {
+    switch (acl_cpu::EnumCode(dataType)) {
         case ACL_BOOL:
         case ACL_INT8:
         case ACL_UINT8:
@@ -83,8 +84,8 @@ aclTensor *aclCreateTensor(const int64_t *viewDims, uint64_t viewDimsNum, aclDat
         tensor->strides.assign(stride, stride + viewDimsNum);
     }
     tensor->offset = offset;
-    tensor->dataType = dataType;
-    tensor->format = format;
+    tensor->dataType = acl_cpu::EnumCode(dataType);
+    tensor->format = acl_cpu::EnumCode(format);
     if (storageDims != nullptr) {
         tensor->storageDims.assign(storageDims, storageDims + storageDimsNum);
     } else {
@@ -126,7 +127,7 @@ aclnnStatus aclGetDataType(const aclTensor *tensor, aclDataType *dataType)
     if (tensor == nullptr || dataType == nullptr) {
         return FailNull("aclGetDataType", tensor == nullptr ? "tensor" : "dataType");
     }
-    *dataType = tensor->dataType;
+    std::memcpy(dataType, &tensor->dataType, sizeof(*dataType));  // the caller's code, whatever it is
     return ACLNN_SUCCESS;
 }
 
@@ -135,7 +136,7 @@ aclnnStatus aclGetFormat(const aclTensor *tensor, aclFormat *format)
     if (tensor == nullptr || format == nullptr) {
         return FailNull("aclGetFormat", tensor == nullptr ? "tensor" : "format");
     }
-    *format = tensor->format;
+    std::memcpy(format, &tensor->format, sizeof(*format));
     return ACLNN_SUCCESS;
 }
 
