@@ -7,6 +7,8 @@
 #   ./build.sh test       build, install, then run every test: C++ (GoogleTest under ctest), C++ under
 #                         AddressSanitizer + UndefinedBehaviorSanitizer, Python (pytest), ruff, mypy
 #   ./build.sh bench      build, install, then run the benchmark suite (benchmarks/)
+#   ./build.sh fuzz [S]   build the libFuzzer targets (tests/fuzz, clang-14, ASan + UBSan) and run
+#                         each for S seconds (default 60); prints the executions and the findings
 #   ./build.sh package    CANN only: configure, then build the targets `binary package`: the OPP
 #                         package build/cann/custom_opp_<os>_<arch>.run (docs/cann_build.md)
 #
@@ -75,7 +77,7 @@ ctest_tree() {  # ctest_tree <build dir> [extra cmake args...]
 }
 
 run_tests() {
-    python_deps pytest ruff mypy
+    python_deps pytest ruff mypy hypothesis
     say "C++ tests (ctest)"
     ctest_tree "$ROOT/build/tests" -DCMAKE_BUILD_TYPE=Release -DMOE_RE_ROUTING_TEST_PYTHON="$PYTHON"
     say "C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -84,8 +86,62 @@ run_tests() {
     "$PYTHON" -m ruff check python tests/python benchmarks examples
     say "mypy (the package, configured in pyproject.toml)"
     "$PYTHON" -m mypy
-    say "Python tests (pytest)"
-    "$PYTHON" -m pytest -q tests/python
+    # Both emulator modes: checked (every rule, the tests' default) and fast (the library's
+    # default, what users get).
+    say "Python tests (pytest), emulator mode checked"
+    ASCENDC_CPU_MODE=checked "$PYTHON" -m pytest -q tests/python
+    say "Python tests (pytest), emulator mode fast"
+    ASCENDC_CPU_MODE=fast "$PYTHON" -m pytest -q tests/python
+}
+
+# The fuzz targets need clang with libFuzzer (Debian: clang-14, libclang-rt-14-dev); installed when
+# missing if we may (root with apt-get), as .ci/run does for the other suites.
+FUZZ_CXX=${FUZZ_CXX:-clang++-14}
+FUZZ_CC=${FUZZ_CC:-clang-14}
+FUZZ_TARGETS=(fuzz_aclnn fuzz_kernel)
+
+need_fuzz_compiler() {
+    local probe
+    probe=$(mktemp -d)
+    printf 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char *, unsigned long) { return 0; }\n' \
+        >"$probe/probe.cpp"
+    if ! "$FUZZ_CXX" -fsanitize=fuzzer "$probe/probe.cpp" -o "$probe/probe" >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            say "Installing clang-14 and libclang-rt-14-dev (libFuzzer)"
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-14 libclang-rt-14-dev >/dev/null
+        else
+            echo "build.sh fuzz needs $FUZZ_CXX with libFuzzer (Debian: clang-14 libclang-rt-14-dev)" >&2
+            rm -rf "$probe"
+            exit 2
+        fi
+    fi
+    rm -rf "$probe"
+}
+
+run_fuzz() {  # run_fuzz [seconds per target]
+    local seconds=${1:-60}
+    local dir="$ROOT/build/fuzz"
+    need_fuzz_compiler
+    say "libFuzzer targets under AddressSanitizer + UndefinedBehaviorSanitizer, ${seconds} s each"
+    CC=$FUZZ_CC CXX=$FUZZ_CXX cmake -S "$ROOT" -B "$dir" -DMOE_RE_ROUTING_BACKEND=cpu -DMOE_RE_ROUTING_FUZZ=ON \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$dir" -j "$JOBS" --target "${FUZZ_TARGETS[@]}"
+    local total=0 target log runs
+    for target in "${FUZZ_TARGETS[@]}"; do
+        mkdir -p "$dir/corpus/$target" "$dir/findings"
+        log="$dir/$target.log"
+        if ! "$dir/tests/fuzz/$target" -max_total_time="$seconds" -print_final_stats=1 -max_len=4096 -timeout=60 \
+            -rss_limit_mb=4096 -artifact_prefix="$dir/findings/$target-" "$dir/corpus/$target" >"$log" 2>&1; then
+            tail -n 40 "$log" >&2
+            echo "fuzz: $target FOUND A PROBLEM; the input is in $dir/findings/, the log in $log" >&2
+            exit 1
+        fi
+        runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+        echo "  $target: ${runs:-0} executions in ${seconds} s, 0 findings (corpus $dir/corpus/$target)"
+        total=$((total + ${runs:-0}))
+    done
+    echo "fuzz: $total executions in total, 0 findings"
 }
 
 if [ -n "$(cann_home)" ]; then
@@ -101,6 +157,7 @@ case "$action" in
     demo) install_cpu; say "Demo"; "$PYTHON" -m moe_re_routing demo ;;
     test) install_cpu; run_tests ;;
     bench) install_cpu; python_deps matplotlib; say "Benchmarks"; "$PYTHON" -m moe_re_routing bench --suite all ;;
+    fuzz) run_fuzz "${2:-60}" ;;
     package) echo "build.sh package needs the CANN toolkit (set ASCEND_HOME_PATH)" >&2; exit 2 ;;
-    *) echo "usage: ./build.sh [build|demo|test|bench|package]" >&2; exit 2 ;;
+    *) echo "usage: ./build.sh [build|demo|test|bench|fuzz [SECONDS]|package]" >&2; exit 2 ;;
 esac

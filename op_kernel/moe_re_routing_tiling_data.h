@@ -28,7 +28,7 @@ struct MoeReRoutingTilingData {
     uint32_t bufferNum;         // queue depth of the data queues (2 = double buffering)
     // chunkRows and segmentBytes describe the plan for reports (plan, trace JSON); the kernel
     // derives the same from tokenBufBytes, so they are not read on the device.
-    uint32_t chunkRows;         // rows per token chunk (>= 1, <= 4095)
+    uint32_t chunkRows;         // rows per token chunk (>= 1, <= rows of the largest core range)
     uint32_t segmentBytes;      // bytes of a row moved per DMA block (== tokenRowBytes unless rows are split)
     uint32_t tokenBufBytes;     // bytes of one token buffer in UB
     uint32_t scaleBufBytes;     // bytes of one scale buffer in UB (0 when no scales input)

@@ -356,52 +356,5 @@ TEST(AclnnMoeReRouting, zero_counts_cells_and_single_rank_or_expert)
     }
 }
 
-TEST(AclnnMoeReRouting, concurrent_calls_from_eight_threads)
-{
-    constexpr int kThreads = 8;
-    constexpr int kRunsPerThread = 6;
-    std::atomic<int> failures{0};
-    std::vector<std::string> firstError(kThreads);
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-        threads.emplace_back([t, &failures, &firstError] {
-            for (int i = 0; i < kRunsPerThread; ++i) {
-                Spec s;
-                s.counts = UniformCounts(100 + 37 * t + i, 1 + t % 4, 2 + i % 3);
-                s.hidden = t % 2 == 0 ? 64 : 1000;  // small (sequential) and pool-sized problems
-                s.idxType = i % 2;
-                s.expertTokenNumType = (i / 2) % 2;
-                s.hasScales = t % 3 != 0;
-                Fixture f(s);
-                const aclnnStatus status = f.Run();
-                const std::string diff = status == ACLNN_SUCCESS ? f.CompareWithReference()
-                                                                 : std::string("status ") + std::to_string(status) +
-                                                                       ": " + aclGetRecentErrMsg();
-                if (!diff.empty()) {
-                    if (failures.fetch_add(1) == 0 || firstError[t].empty()) {
-                        firstError[t] = diff;
-                    }
-                }
-            }
-        });
-    }
-    for (std::thread &th : threads) {
-        th.join();
-    }
-    for (const std::string &e : firstError) {
-        EXPECT_EQ(e, std::string());
-    }
-    EXPECT_EQ(failures.load(), 0);
-}
-
-TEST(AclnnMoeReRouting, error_message_is_per_thread)
-{
-    Fixture f(SmallSpec());
-    f.idxType = 7;
-    ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, "idx_type");
-    std::string other = "unset";
-    std::thread([&other] { other = aclGetRecentErrMsg(); }).join();
-    EXPECT_EQ(other, std::string());
-    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "idx_type", aclGetRecentErrMsg());
-}
+// Concurrent callers and per-thread errors: test_concurrency.cpp.
 

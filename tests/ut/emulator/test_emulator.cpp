@@ -1,7 +1,6 @@
 // Positive behaviour of the emulated Ascend C API: exact DataCopyPad layouts, DataCopy rounding in
 // fast mode, vector results, queues, flags, trace counters, Chrome trace, concurrency, poison.
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -725,7 +724,7 @@ TEST(Emulator, TilingMacrosAndTilingKey)
     EXPECT_EQ(out[1], 0);
 }
 
-// ---- fast mode throughput (reported, loosely checked) ----
+// ---- fast mode: a large copy through UB ----
 
 extern "C" __global__ __aicore__ void bandwidth_kernel(GM_ADDR src, GM_ADDR dst, uint64_t bytesPerCore)
 {
@@ -748,36 +747,23 @@ extern "C" __global__ __aicore__ void bandwidth_kernel(GM_ADDR src, GM_ADDR dst,
     }
 }
 
-TEST(Emulator, FastModeBandwidthReport)
+TEST(Emulator, FastModeLargeCopyThroughUb)
 {
+    // 8 MiB through UB in ~96 KiB pieces over 8 blocks in fast mode: every byte arrives. (How fast
+    // this is compared with memcpy is a benchmark question: `moe-re-routing bench` reports it.)
     ModeGuard fast(ascendc_cpu::Mode::kFast);
-    const uint64_t total = 64ull << 20;
+    const uint64_t total = 8ull << 20;
     const uint32_t blocks = 8;
     GmBuffer<uint8_t> src(total);
     GmBuffer<uint8_t> dst(total);
-    std::memset(src.data, 3, total);
+    for (uint64_t i = 0; i < total; ++i) {
+        src.data[i] = static_cast<uint8_t>(i * 131 + (i >> 13));
+    }
     std::memset(dst.data, 0, total);
     ascendc_cpu::LaunchConfig config;
     config.blockDim = blocks;
-    config.sequential = true;  // compare with a single-threaded memcpy
-    auto timeIt = [](auto &&fn) {
-        double best = 1e9;
-        for (int i = 0; i < 3; ++i) {
-            const auto start = std::chrono::steady_clock::now();
-            fn();
-            best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-        }
-        return best;
-    };
-    const double emulated = timeIt([&] {
-        ascendc_cpu::Launch(config, [&] { bandwidth_kernel(src.gm(), dst.gm(), total / blocks); }, nullptr);
-    });
-    const double plain = timeIt([&] { std::memcpy(dst.data, src.data, total); });
-    std::printf("fast mode: 64 MiB through UB in %.2f ms, plain memcpy %.2f ms (ratio %.2f)\n", emulated * 1e3,
-                plain * 1e3, plain / emulated);
-    EXPECT_TRUE(dst[total - 1] == 3);
-    // The UB staging doubles the bytes touched, so ~0.5 of memcpy is the ceiling of this layout.
-    EXPECT_TRUE(plain / emulated > 0.25);
+    ascendc_cpu::Launch(config, [&] { bandwidth_kernel(src.gm(), dst.gm(), total / blocks); }, nullptr);
+    EXPECT_EQ(std::memcmp(dst.data, src.data, total), 0);
 }
 
 }  // namespace

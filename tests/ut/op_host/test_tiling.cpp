@@ -70,10 +70,17 @@ void CheckInvariants(const Problem &p, const Platform &pf, const MoeReRoutingTil
     expect((p.scaleRowBytes == 0) == (t.zeroBufBytes != 0), "zero buffer iff no scales");
     expect(t.expertBufBytes >= t.countBytes, "expert staging holds a value");
     // Chunks: whole rows when a row fits, else segments of at most a buffer.
-    expect(t.chunkRows >= 1 && t.chunkRows <= 4095, "chunkRows in [1, 4095]");
+    // chunkRows has no 4095 limit (a chunk of whole rows is one contiguous burst): A = 600000 rows
+    // of H = 1 int8 give 12500 rows per core and per chunk. It never exceeds the largest core range.
+    const int64_t largestCoreRows = t.rowsPerCore + (t.rowsRemainder > 0 ? 1 : 0);
+    expect(t.chunkRows >= 1 && t.chunkRows <= std::max<int64_t>(largestCoreRows, 1),
+           "chunkRows in [1, rows of the largest core range]");
     if (p.tokenRowBytes <= t.tokenBufBytes) {
         expect(uint64_t{t.chunkRows} * p.tokenRowBytes <= t.tokenBufBytes, "chunk fits its buffer");
         expect(uint64_t{t.chunkRows} * 4 <= t.idxBufBytes, "index chunk fits its buffer");
+        if (p.scaleRowBytes <= t.scaleBufBytes) {  // else the scale rows are split into segments
+            expect(uint64_t{t.chunkRows} * p.scaleRowBytes <= t.scaleBufBytes, "scale chunk fits its buffer");
+        }
     } else {
         expect(t.segmentBytes <= t.tokenBufBytes && t.segmentBytes > 0, "segment fits its buffer");
     }
@@ -131,10 +138,13 @@ TEST(HostTiling, random_problems_keep_every_invariant_on_every_platform)
 {
     std::mt19937_64 rng(1234);
     auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+    uint32_t maxChunkRows = 0;
     for (int i = 0; i < 3000; ++i) {
         const int64_t bitsChoices[] = {4, 8, 16, 32};
         const int64_t bits = bitsChoices[pick(0, 3)];
-        int64_t H = pick(1, i % 10 == 0 ? 200000 : 9000);
+        // Every 7th problem has a tiny row (H <= 8), so small-H/large-A (i % 35 == 0: A up to
+        // 600000) gives chunks of thousands of rows.
+        int64_t H = i % 7 == 0 ? pick(1, 8) : pick(1, i % 10 == 0 ? 200000 : 9000);
         if (bits == 4) {
             H += H % 2;
         }
@@ -152,8 +162,21 @@ TEST(HostTiling, random_problems_keep_every_invariant_on_every_platform)
                 continue;
             }
             CheckInvariants(p, pf, t);
+            maxChunkRows = std::max(maxChunkRows, t.chunkRows);
         }
     }
+    EXPECT_GT(maxChunkRows, 4095u) << "the generator must reach small-H/large-A problems";
+}
+
+TEST(HostTiling, small_rows_give_chunks_beyond_4095_rows)
+{
+    // A = 600000 rows of H = 1 int8 on 48 cores: 12500 rows per core, all in one chunk.
+    const Problem p = MakeProblem(600000, 1, 4, 4, 8, 4, 0);
+    MoeReRoutingTilingData t{};
+    ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    EXPECT_EQ(t.rowsPerCore, 12500);
+    EXPECT_EQ(t.chunkRows, 12500u);
+    CheckInvariants(p, Platform{48, 196608}, t);
 }
 
 TEST(HostTiling, long_rows_are_split_into_segments)
