@@ -132,7 +132,8 @@ run_fuzz() {  # run_fuzz [seconds per target]
         mkdir -p "$dir/corpus/$target" "$dir/findings"
         log="$dir/$target.log"
         if ! "$dir/tests/fuzz/$target" -max_total_time="$seconds" -print_final_stats=1 -max_len=4096 -timeout=60 \
-            -rss_limit_mb=4096 -artifact_prefix="$dir/findings/$target-" "$dir/corpus/$target" >"$log" 2>&1; then
+            -rss_limit_mb=4096 -artifact_prefix="$dir/findings/$target-" "$dir/corpus/$target" \
+            "$ROOT/tests/fuzz/regressions/$target" >"$log" 2>&1; then
             tail -n 40 "$log" >&2
             echo "fuzz: $target FOUND A PROBLEM; the input is in $dir/findings/, the log in $log" >&2
             exit 1

@@ -445,8 +445,8 @@ aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *t
             const int64_t dimNum = desc[at + 1];
             const int64_t *dims = desc + at + 2;
             at += 2 + dimNum;
-            if (i == kScales && dtype < 0) {
-                continue;  // absent optional input: a null aclTensor
+            if (i == kScales && dtype == -1 && dimNum == 0 && data[i] == nullptr) {
+                continue;  // absent optional input ({-1, 0}, null): a null aclTensor
             }
             if (dtype != static_cast<int32_t>(dtype)) {  // not truncated into a valid code
                 return moe_re_routing::Fail(moe_re_routing::Result{

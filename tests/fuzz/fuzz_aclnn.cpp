@@ -375,6 +375,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (viaRunHost) {
         // One call, both phases: only with buffers that hold what the descriptors declare.
+        if (d[kScales].present && d[kScales].dtype == -1 && d[kScales].dims.empty() && ptr[kScales] == nullptr) {
+            d[kScales].present = false;  // {-1, 0} with a null pointer is how RunHost says "absent"
+        }
         if (honestExtents) {
             std::vector<int64_t> desc;
             for (int s = 0; s < kSlots; ++s) {
