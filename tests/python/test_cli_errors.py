@@ -68,11 +68,18 @@ def test_debug_shows_the_exception():
 
 
 def test_helpers_raise_exceptions_not_system_exit():
-    from moe_re_routing import bench
+    import numpy as np
 
+    from moe_re_routing import bench, workload
+
+    rng = np.random.default_rng(0)
     with pytest.raises(mrr.MoeReRoutingValueError):
-        cli.make_case(None, 4, 7, 1, 1, "float4_e2m1", "int32", False)  # type: ignore[arg-type]
+        workload.make_case(rng, 4, 7, 1, 1, "float4_e2m1", "int32", False)
     with pytest.raises(mrr.MoeReRoutingValueError):
-        cli.uniform_counts(3, 0, 10, "int32")
+        workload.uniform_counts(3, 0, 10, "int32")
+    with pytest.raises(mrr.MoeReRoutingValueError):
+        workload.random_counts(rng, 0, 3, 10)
+    with pytest.raises(mrr.MoeReRoutingValueError):
+        workload.parse_dtype("float5")
     with pytest.raises(mrr.MoeReRoutingValueError):
         bench.suite_shapes("nope", 1)
