@@ -70,7 +70,7 @@ def _kind_name() -> Optional[str]:
     not report kinds."""
     if not lib.has("MoeReRoutingLastErrorKind"):
         return None
-    return ffi.string(lib.MoeReRoutingErrorKindName(lib.MoeReRoutingLastErrorKind())).decode()
+    return str(ffi.string(lib.MoeReRoutingErrorKindName(lib.MoeReRoutingLastErrorKind())).decode())
 
 
 def last_error(status: int, what: str) -> MoeReRoutingError:
