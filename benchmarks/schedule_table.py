@@ -2,11 +2,12 @@
 
 Runs ``moe-re-routing plan --json`` (the kernel on the emulator with its per-core trace) for the 20
 public shapes and the production shape, and prints a Markdown table for docs/architecture.md.
-It also checks the issue's bar for every shape that moves at least 1 MiB of tokens: at least 40 of
-48 cores carry work and the busiest core moves at most 1.10x the mean. Exit status 1 if a shape
-misses the bar.
+It also checks the bar for every shape that moves at least 1 MiB of tokens: at least 40 cores
+(or all of a smaller SoC's) carry work and the busiest core moves at most 1.10x the mean. Exit
+status 1 if a shape misses the bar. The platform is a SoC of the library's table (cores and usable
+UB come from there).
 
-Usage: python benchmarks/schedule_table.py [--cores 48] [--ub 196608]
+Usage: python benchmarks/schedule_table.py [--soc NAME]   (default: the library's default SoC)
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import subprocess
 import sys
 from typing import Any
 
+from moe_re_routing import default_soc, soc_table
 from moe_re_routing.bench import public_shapes
 
 MIB = 1 << 20
 
 
-def plan(shape: dict[str, Any], cores: int, ub: int) -> dict[str, Any]:
+def plan(shape: dict[str, Any], soc: str) -> dict[str, Any]:
     """Runs the CLI's plan for one shape and returns its JSON."""
     cmd = [
         sys.executable,
@@ -37,10 +39,8 @@ def plan(shape: dict[str, Any], cores: int, ub: int) -> dict[str, Any]:
         shape["dtype"],
         "--count-dtype",
         shape["count_dtype"],
-        "--cores",
-        str(cores),
-        "--ub",
-        str(ub),
+        "--soc",
+        soc,
         "--json",
     ]
     if shape["scales"]:
@@ -50,9 +50,10 @@ def plan(shape: dict[str, Any], cores: int, ub: int) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cores", type=int, default=48)
-    parser.add_argument("--ub", type=int, default=196608)
+    parser.add_argument("--soc", default=None, help="SoC name (default: the library's default SoC)")
     args = parser.parse_args()
+    soc = args.soc or default_soc()
+    cores = soc_table()[soc].cores
 
     print(
         "| case | A | H | N×E | tokens | scales | MiB moved | ours: cores | ours: max KiB/core "
@@ -61,7 +62,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     misses = []
     for s in public_shapes():
-        p = plan(s, args.cores, args.ub)
+        p = plan(s, soc)
         ours, official = p["ours"], p["official_model"]
         token_bytes = p["tokenRowBytes"] * p["tokenNum"]
         print(
@@ -70,7 +71,7 @@ def main() -> int:
             f"{ours['max_bytes'] / 1024:.1f} | {ours['max_over_mean']:.3f} | {official['busy_cores']} | "
             f"{official['max_bytes'] / 1024:.1f} | {official['max_bytes'] / ours['max_bytes']:.1f}× |"
         )
-        if token_bytes >= MIB and (ours["busy_cores"] < min(40, args.cores) or ours["max_over_mean"] > 1.10):
+        if token_bytes >= MIB and (ours["busy_cores"] < min(40, cores) or ours["max_over_mean"] > 1.10):
             misses.append(s["name"])
     if misses:
         print(f"\nbar missed (>= 40 busy cores, max/mean <= 1.10) by: {', '.join(misses)}", file=sys.stderr)

@@ -114,11 +114,19 @@ Result CheckArgs(const OpArgs &args, Problem *problem);
 // `counts` points to N*E int32 or int64 values (problem.countBytes).
 Result CheckCountValues(const Problem &problem, const void *counts);
 
-// What the tiling is computed for.
+// What the tiling is computed for. No defaults: the caller gives a SoC's numbers (the CPU
+// backend from its SoC table, ascendc_cpu/platform.h; CANN from the platform info).
 struct Platform {
-    uint32_t aivCoreNum = 48;      // vector cores (Atlas A2: 48)
-    uint32_t ubBytes = 196608;     // unified buffer per core (192 KiB)
+    uint32_t aivCoreNum = 0;  // vector cores
+    uint32_t ubBytes = 0;     // UB per core the kernel may use: what the SoC reports less what the
+                              // Ascend C runtime reserves (kAscendCReservedUbBytes on dav-c220)
 };
+
+// The kernel is built WITHOUT --cce-disable-asc-reserved-ubuf, so on dav-c220 (Atlas A2/A3) the
+// Ascend C runtime keeps the top 8 KiB of UB and the tiling plans within GetCoreMemSize(UB) less
+// this. The CPU backend's SoC table (ascendc_cpu/platform.h) carries the same number per SoC; the
+// CPU backend static_asserts that the two agree.
+inline constexpr uint32_t kAscendCReservedUbBytes = 8 * 1024;
 
 // Computes the tiling of `problem` for `platform`. Fails (kErrTiling) only when the platform
 // cannot hold even the minimal buffers, with the reason in the message.

@@ -96,7 +96,8 @@ ge::graphStatus TilingMoeReRouting(gert::TilingContext *context)
     ascendcPlatform.GetCoreMemSize(platform_ascendc::CoreMemType::UB, ubBytes);
     Platform platform;
     platform.aivCoreNum = ascendcPlatform.GetCoreNumAiv();
-    platform.ubBytes = static_cast<uint32_t>(ubBytes);
+    // What the SoC reports less the Ascend C reserved area (the kernel keeps it, see Platform).
+    platform.ubBytes = ubBytes > kAscendCReservedUbBytes ? static_cast<uint32_t>(ubBytes - kAscendCReservedUbBytes) : 0;
 
     MoeReRoutingTilingData tiling{};
     result = ComputeTiling(problem, platform, &tiling);

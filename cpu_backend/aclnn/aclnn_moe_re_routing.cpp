@@ -174,7 +174,7 @@ struct aclOpExecutor {
     uint8_t *data[kTensorCount] = {};  // tokens, counts, scales, permute tokens/scales/idx, expert_token_num
     int64_t bytes[kTensorCount] = {};
     MoeReRoutingTilingData tiling{};
-    moe_re_routing::Platform platform;
+    moe_re_routing::cpu::RunPlatform platform;
 };
 
 namespace moe_re_routing {
@@ -304,8 +304,9 @@ aclnnStatus Prepare(const aclTensor *tokens, const aclTensor *expertTokenNumPerR
     }
 
     auto ex = std::make_unique<aclOpExecutor>();
-    ex->platform = cpu::CurrentPlatform();
-    result = ComputeTiling(problem, ex->platform, &ex->tiling);
+    // A run that writes a profile models an NPU: under the automatic selection it runs on the SoC.
+    ex->platform = cpu::CurrentPlatform(!model::CurrentProfileDir().empty());
+    result = ComputeTiling(problem, ex->platform.platform, &ex->tiling);
     if (!result.ok()) {
         return Fail(result);
     }
@@ -350,7 +351,7 @@ aclnnStatus Execute(void *workspace, uint64_t workspaceSize, aclOpExecutor *exec
     const cpu::TraceSettings trace = cpu::CurrentTrace();
     ascendc_cpu::LaunchConfig config;
     config.blockDim = ex->tiling.usedCoreNum;
-    config.ubBytes = ex->platform.ubBytes;
+    config.ubBytes = ex->platform.platform.ubBytes;
     const int64_t movedBytes = ex->bytes[0] + ex->bytes[2] + ex->bytes[3] + ex->bytes[4] + ex->bytes[5];
     config.sequential = movedBytes < kSequentialBytes;
     const std::string profileDir = model::CurrentProfileDir();
@@ -386,7 +387,7 @@ aclnnStatus Execute(void *workspace, uint64_t workspaceSize, aclOpExecutor *exec
     if (!profileDir.empty()) {
         WriteRunProfile(profileDir, *ex, config, launched.cores);
     }
-    cpu::SetLastRun(ex->tiling, config, &launched.cores);
+    cpu::SetLastRun(ex->tiling, ex->platform, config, &launched.cores);
     return kSuccess;
 }
 

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "acl_cpu_internal.h"
+#include "ascendc_cpu/platform.h"
 #include "ascendc_cpu/runtime.h"
 #include "moe_re_routing_cpu_state.h"
 #include "moe_re_routing_dtypes.h"
@@ -70,6 +71,17 @@ constexpr std::array<MoeReRoutingDtypeInfo, kDtypeCount> MakeCDtypeTable()
 }
 constexpr std::array<MoeReRoutingDtypeInfo, kDtypeCount> kCDtypeTable = MakeCDtypeTable();
 
+constexpr std::array<MoeReRoutingSocInfo, ascendc_cpu::kSocPlatformCount> MakeCSocTable()
+{
+    std::array<MoeReRoutingSocInfo, ascendc_cpu::kSocPlatformCount> table{};
+    for (int i = 0; i < ascendc_cpu::kSocPlatformCount; ++i) {
+        const ascendc_cpu::SocPlatform &soc = ascendc_cpu::kSocPlatforms[i];
+        table[i] = MoeReRoutingSocInfo{soc.name, soc.aivCoreNum, soc.ubBytes, soc.ubReservedBytes, soc.UsableUbBytes()};
+    }
+    return table;
+}
+constexpr std::array<MoeReRoutingSocInfo, ascendc_cpu::kSocPlatformCount> kCSocTable = MakeCSocTable();
+
 // Limits of what MoeReRoutingCpuSetPlatform accepts: a UB must hold at least a few 32-byte
 // blocks to be worth asking the tiling about; the bounds above are far beyond any SoC.
 constexpr uint32_t kMaxCoreNum = 4096;
@@ -77,9 +89,29 @@ constexpr uint32_t kMinUbBytes = 256;
 constexpr uint32_t kMaxUbBytes = 1u << 30;
 constexpr uint32_t kUbGranule = 32;
 
+// The same reserved area in the tiling's assumption and in the SoC table.
+static_assert(ascendc_cpu::kDefaultSoc.ubReservedBytes == kAscendCReservedUbBytes,
+              "op_host and ascendc_cpu/platform.h disagree on the Ascend C reserved UB area");
+
+// The host-sized platform of fast (production) runs: one block per emulator worker thread and a
+// UB large enough that a block moves its rows in a few large chunks (the UB is host memory here).
+constexpr uint32_t kHostUbBytes = 1u << 20;
+constexpr const char *kHostName = "host";
+constexpr const char *kCustomName = "custom";
+constexpr const char *kAutoName = "auto";
+
+// Which platform runs use (MoeReRoutingCpuPlatformSelection values).
+enum class Selection : int32_t {
+    kAuto = 0,  // fast mode: the host-sized platform; checked mode: the SoC platform (default)
+    kSoc = 1,   // always the SoC platform (asked for by name or numbers)
+    kHost = 2,  // always the host-sized platform
+};
+
 struct Settings {
     std::mutex mutex;
-    Platform platform;  // defaults: Atlas A2
+    Platform soc{ascendc_cpu::kDefaultSoc.aivCoreNum, ascendc_cpu::kDefaultSoc.UsableUbBytes()};
+    const char *socName = ascendc_cpu::kDefaultSoc.name;  // kCustomName when set by numbers
+    Selection selection = Selection::kAuto;
     TraceSettings trace;
 };
 
@@ -87,6 +119,17 @@ Settings &GlobalSettings()
 {
     static Settings *settings = new Settings();  // never destroyed: usable from other static destructors
     return *settings;
+}
+
+RunPlatform HostPlatform()
+{
+    return RunPlatform{Platform{ascendc_cpu::GetThreadCount(), kHostUbBytes}, kHostName};
+}
+
+// The numbers of SoC `soc` with `cores` AIV cores (0: the SoC's own).
+Platform SocNumbers(const ascendc_cpu::SocPlatform &soc, uint32_t cores)
+{
+    return Platform{cores != 0 ? cores : soc.aivCoreNum, soc.UsableUbBytes()};
 }
 
 // The library's default emulator mode is fast (production: the same kernel, the structural
@@ -127,6 +170,7 @@ std::string FormatLastRun(const LastRun &run)
     MRR_FIELD(zeroBufBytes); MRR_FIELD(ubBytesUsed);
 #undef MRR_FIELD
     os << "\"block_dim\": " << run.blockDim << ", \"ub_bytes\": " << t.ubBytesUsed
+       << ", \"platform\": \"" << run.platformName << "\", \"platform_cores\": " << run.platformCores
        << ", \"platform_ub_bytes\": " << run.platformUbBytes
        << ", \"sequential\": " << (run.sequential ? "true" : "false");
     if (run.traced) {
@@ -157,11 +201,20 @@ std::string FormatLastRun(const LastRun &run)
 
 }  // namespace
 
-Platform CurrentPlatform()
+RunPlatform CurrentPlatform(bool profiling)
 {
     Settings &s = GlobalSettings();
-    std::lock_guard<std::mutex> lock(s.mutex);
-    return s.platform;
+    Selection selection;
+    RunPlatform soc;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        selection = s.selection;
+        soc = RunPlatform{s.soc, s.socName};
+    }
+    const bool host = selection == Selection::kHost ||
+                      (selection == Selection::kAuto && !profiling &&
+                       ascendc_cpu::GetMode() == ascendc_cpu::Mode::kFast);
+    return host ? HostPlatform() : soc;
 }
 
 TraceSettings CurrentTrace()
@@ -171,8 +224,8 @@ TraceSettings CurrentTrace()
     return s.trace;
 }
 
-void SetLastRun(const MoeReRoutingTilingData &tiling, const ascendc_cpu::LaunchConfig &config,
-                std::vector<ascendc_cpu::CoreTrace> *cores)
+void SetLastRun(const MoeReRoutingTilingData &tiling, const RunPlatform &platform,
+                const ascendc_cpu::LaunchConfig &config, std::vector<ascendc_cpu::CoreTrace> *cores)
 {
     (void)g_defaultModeApplied;
     ThreadLastRun &last = t_lastRun;
@@ -181,6 +234,8 @@ void SetLastRun(const MoeReRoutingTilingData &tiling, const ascendc_cpu::LaunchC
     last.run.tiling = tiling;
     last.run.blockDim = config.blockDim;
     last.run.platformUbBytes = config.ubBytes;
+    last.run.platformCores = platform.platform.aivCoreNum;
+    last.run.platformName = platform.name;
     last.run.sequential = config.sequential;
     last.run.traced = config.collectTrace;
     if (config.collectTrace && cores != nullptr) {
@@ -284,23 +339,95 @@ aclnnStatus MoeReRoutingCpuSetPlatform(uint32_t aivCoreNum, uint32_t ubBytes)
     Settings &s = GlobalSettings();
     std::lock_guard<std::mutex> lock(s.mutex);
     if (aivCoreNum != 0) {
-        s.platform.aivCoreNum = aivCoreNum;
+        s.soc.aivCoreNum = aivCoreNum;
     }
     if (ubBytes != 0) {
-        s.platform.ubBytes = ubBytes;
+        s.soc.ubBytes = ubBytes;
     }
+    // Still the named SoC only if the numbers are still that SoC's.
+    const ascendc_cpu::SocPlatform *named = ascendc_cpu::FindSoc(s.socName);
+    if (named == nullptr || s.soc.aivCoreNum != named->aivCoreNum || s.soc.ubBytes != named->UsableUbBytes()) {
+        s.socName = kCustomName;
+    }
+    s.selection = Selection::kSoc;
+    return ACLNN_SUCCESS;
+}
+
+aclnnStatus MoeReRoutingCpuSelectPlatform(const char *name, uint32_t aivCoreNum)
+{
+    using namespace moe_re_routing::cpu;
+    const std::string what = name != nullptr ? name : "(null)";
+    const auto fail = [&](const std::string &message) {
+        acl_cpu::SetRecentErrMsg("MoeReRoutingCpuSelectPlatform: " + message);
+        return ACLNN_ERR_PARAM_INVALID;
+    };
+    if (aivCoreNum > kMaxCoreNum) {
+        return fail("aivCoreNum is " + std::to_string(aivCoreNum) + ", expected 1.." + std::to_string(kMaxCoreNum) +
+                    " (0: the SoC's own count)");
+    }
+    Settings &s = GlobalSettings();
+    if (what == kAutoName || what == kHostName) {
+        if (aivCoreNum != 0) {
+            return fail("aivCoreNum is " + std::to_string(aivCoreNum) + " for platform " + what +
+                        ", expected 0 (the host-sized platform has one core per emulator thread)");
+        }
+        std::lock_guard<std::mutex> lock(s.mutex);
+        s.selection = what == kAutoName ? Selection::kAuto : Selection::kHost;
+        return ACLNN_SUCCESS;
+    }
+    const ascendc_cpu::SocPlatform *soc = ascendc_cpu::FindSoc(name);
+    if (soc == nullptr) {
+        std::string known;
+        for (const ascendc_cpu::SocPlatform &entry : ascendc_cpu::kSocPlatforms) {
+            known += std::string(entry.name) + ", ";
+        }
+        return fail("name is " + what + ", expected one of " + known + kAutoName + " or " + kHostName);
+    }
+    if (soc->aivCoreNum == 0 && aivCoreNum == 0) {
+        return fail("the AIV core count of " + what + " is not known; pass it as aivCoreNum");
+    }
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.soc = SocNumbers(*soc, aivCoreNum);
+    s.socName = aivCoreNum == 0 || aivCoreNum == soc->aivCoreNum ? soc->name : kCustomName;
+    s.selection = Selection::kSoc;
     return ACLNN_SUCCESS;
 }
 
 void MoeReRoutingCpuGetPlatform(uint32_t *aivCoreNum, uint32_t *ubBytes)
 {
-    const moe_re_routing::Platform platform = moe_re_routing::cpu::CurrentPlatform();
+    const moe_re_routing::cpu::RunPlatform run = moe_re_routing::cpu::CurrentPlatform();
     if (aivCoreNum != nullptr) {
-        *aivCoreNum = platform.aivCoreNum;
+        *aivCoreNum = run.platform.aivCoreNum;
     }
     if (ubBytes != nullptr) {
-        *ubBytes = platform.ubBytes;
+        *ubBytes = run.platform.ubBytes;
     }
+}
+
+const char *MoeReRoutingCpuPlatformName(void)
+{
+    return moe_re_routing::cpu::CurrentPlatform().name;
+}
+
+int32_t MoeReRoutingCpuPlatformSelection(void)
+{
+    using namespace moe_re_routing::cpu;
+    Settings &s = GlobalSettings();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    return static_cast<int32_t>(s.selection);
+}
+
+int32_t MoeReRoutingCpuSocTable(const MoeReRoutingSocInfo **table)
+{
+    if (table != nullptr) {
+        *table = moe_re_routing::cpu::kCSocTable.data();
+    }
+    return ascendc_cpu::kSocPlatformCount;
+}
+
+const char *MoeReRoutingCpuDefaultSoc(void)
+{
+    return ascendc_cpu::kDefaultSoc.name;
 }
 
 aclnnStatus MoeReRoutingCpuSetMode(int32_t mode)

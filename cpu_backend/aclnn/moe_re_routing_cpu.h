@@ -68,10 +68,38 @@ MOE_RE_ROUTING_API const char *MoeReRoutingErrorKindName(int32_t kind);
 /* Package version, e.g. "0.1.0". */
 MOE_RE_ROUTING_API const char *MoeReRoutingVersion(void);
 
-/* The platform tilings are computed for (default Atlas A2: 48 AIV cores, 196608 B UB).
- * 0 for a field keeps its current value. Returns ACLNN_ERR_PARAM_INVALID for unusable values. */
+/* One SoC the CPU backend can stand in for (the table is ascendc_cpu/platform.h). */
+typedef struct {
+    const char *name;          /* e.g. "Ascend910B" */
+    uint32_t aivCoreNum;       /* vector cores; 0 when not known (Ascend950) */
+    uint32_t ubBytes;          /* UB per core as the SoC reports it (GetCoreMemSize(UB)) */
+    uint32_t ubReservedBytes;  /* kept by the Ascend C runtime (the kernel is built keeping it) */
+    uint32_t ubUsableBytes;    /* ubBytes - ubReservedBytes: what the tiling plans within */
+} MoeReRoutingSocInfo;
+
+/* Sets *table to the SoC table and returns its length. */
+MOE_RE_ROUTING_API int32_t MoeReRoutingCpuSocTable(const MoeReRoutingSocInfo **table);
+/* The SoC of the default platform ("Ascend910B"). */
+MOE_RE_ROUTING_API const char *MoeReRoutingCpuDefaultSoc(void);
+
+/* The platform tilings are computed for. Two platforms exist:
+ * - the SoC platform: a SoC of the table (its AIV cores and usable UB; default Ascend910B: 48
+ *   cores, 196352 - 8192 = 188160 B) or numbers set by hand (named "custom");
+ * - the host-sized platform "host": one core per emulator thread (MoeReRoutingCpuSetThreads), a
+ *   1 MiB UB, so a fast run launches a few large blocks.
+ * Selection (MoeReRoutingCpuPlatformSelection: 0 auto, 1 SoC, 2 host): by default (auto) runs in
+ * fast mode use the host-sized platform and runs in checked mode the SoC platform.
+ * MoeReRoutingCpuSelectPlatform("auto" | "host" | SoC name, aivCoreNum) selects; a SoC name (and
+ * MoeReRoutingCpuSetPlatform) selects the SoC platform for every mode. aivCoreNum 0 means the SoC's
+ * own count (required for a SoC whose count is not known). Unusable values return
+ * ACLNN_ERR_PARAM_INVALID with the reason in aclGetRecentErrMsg(). */
+MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSelectPlatform(const char *name, uint32_t aivCoreNum);
+/* Sets the SoC platform's numbers (0 keeps a field) and selects it. */
 MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetPlatform(uint32_t aivCoreNum, uint32_t ubBytes);
+/* The platform a run started now (in the current mode) uses: its numbers and its name. */
 MOE_RE_ROUTING_API void MoeReRoutingCpuGetPlatform(uint32_t *aivCoreNum, uint32_t *ubBytes);
+MOE_RE_ROUTING_API const char *MoeReRoutingCpuPlatformName(void);
+MOE_RE_ROUTING_API int32_t MoeReRoutingCpuPlatformSelection(void);
 
 /* Emulator mode: 0 checked (every rule enforced, poisoned UB, GM regions, hazard checker), 1 fast
  * (same kernel, structural rules checked, per-byte checks skipped). The library's default is fast;
@@ -102,7 +130,8 @@ MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64
                                                       int64_t expertTokenNumType, int64_t idxType);
 
 /* JSON of the last aclnnMoeReRouting run on the calling thread: the tiling fields,
- * "block_dim", "ub_bytes" and, when tracing was on, "cores": one object per block with
+ * "block_dim", "ub_bytes", the platform that ran ("platform", "platform_cores",
+ * "platform_ub_bytes") and, when tracing was on, "cores": one object per block with
  * "bytes_in", "bytes_out", "dma_ops", "ub_high_water", "seconds", the instruction counters
  * "scalar_ub_reads", "scalar_ub_writes", "scalar_gm_reads", "scalar_gm_writes", "scalar_ops" (their
  * sum), "vector_ops", "vector_repeats", "set_flags", "wait_flags", "pipe_barriers", "queue_ops",

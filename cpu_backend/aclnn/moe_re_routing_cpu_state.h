@@ -13,7 +13,17 @@
 namespace moe_re_routing {
 namespace cpu {
 
-Platform CurrentPlatform();
+// The platform a run uses, with the name reports give it: a SoC of the table
+// (ascendc_cpu/platform.h), "custom" (numbers set by hand) or "host" (the host-sized platform).
+struct RunPlatform {
+    Platform platform;
+    const char *name = "";  // static storage: a table name or a literal
+};
+
+// The platform of a run started now: the selected one, or under the automatic selection (the
+// default) the host-sized platform in fast mode and the SoC platform in checked mode or when
+// `profiling` (the run writes a profile, which models the NPU).
+RunPlatform CurrentPlatform(bool profiling = false);
 
 struct TraceSettings {
     bool enabled = false;
@@ -27,14 +37,16 @@ struct LastRun {
     MoeReRoutingTilingData tiling{};
     uint32_t blockDim = 0;
     uint32_t platformUbBytes = 0;
+    uint32_t platformCores = 0;
+    const char *platformName = "";
     bool sequential = false;
     bool traced = false;
     std::vector<ascendc_cpu::CoreTrace> cores;  // filled when traced
 };
 
 // Replaces the calling thread's last run (cores are taken over).
-void SetLastRun(const MoeReRoutingTilingData &tiling, const ascendc_cpu::LaunchConfig &config,
-                std::vector<ascendc_cpu::CoreTrace> *cores);
+void SetLastRun(const MoeReRoutingTilingData &tiling, const RunPlatform &platform,
+                const ascendc_cpu::LaunchConfig &config, std::vector<ascendc_cpu::CoreTrace> *cores);
 
 }  // namespace cpu
 }  // namespace moe_re_routing

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "ascendc_cpu/platform.h"
 #include "moe_re_routing_host.h"
 #include "tikicpulib.h"
 
@@ -21,6 +22,8 @@ extern "C" __global__ __aicore__ void MoeReRoutingEntry(GM_ADDR tokens, GM_ADDR 
 
 int main()
 {
+    // The emulator's default SoC: ICPU_RUN_KF gives each core exactly the UB it leaves a kernel.
+    constexpr const ascendc_cpu::SocPlatform &kSoc = ascendc_cpu::kDefaultSoc;
     constexpr int64_t A = 6, H = 4, N = 2, E = 2;
     moe_re_routing::Problem problem;
     problem.tokenNum = A;
@@ -32,7 +35,7 @@ int main()
     problem.countBytes = 4;
     MoeReRoutingTilingData tilingData{};
     const moe_re_routing::Result r =
-        moe_re_routing::ComputeTiling(problem, moe_re_routing::Platform{48, 196608}, &tilingData);
+        moe_re_routing::ComputeTiling(problem, moe_re_routing::Platform{kSoc.aivCoreNum, kSoc.UsableUbBytes()}, &tilingData);
     if (!r.ok()) {
         std::printf("tiling failed: %s\n", r.message.c_str());
         return 1;

@@ -32,6 +32,9 @@ from .errors import (
 )
 from .reference import moe_re_routing_reference
 from .runtime import (
+    PlatformInfo,
+    SocInfo,
+    default_soc,
     free,
     get_mode,
     get_platform,
@@ -42,6 +45,7 @@ from .runtime import (
     set_platform,
     set_threads,
     set_trace,
+    soc_table,
     status_name,
     synchronize,
     version,
@@ -59,8 +63,11 @@ __all__ = [
     "MoeReRoutingTilingError",
     "MoeReRoutingTypeError",
     "MoeReRoutingValueError",
+    "PlatformInfo",
+    "SocInfo",
     "backend",
     "cmake_prefix",
+    "default_soc",
     "dtype_table",
     "free",
     "get_mode",
@@ -75,6 +82,7 @@ __all__ = [
     "set_platform",
     "set_threads",
     "set_trace",
+    "soc_table",
     "status_name",
     "synchronize",
     "version",

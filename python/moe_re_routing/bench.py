@@ -318,8 +318,8 @@ def machine_info() -> dict[str, Any]:
     try:
         info["version"] = runtime.version()
         info["mode"] = runtime.get_mode()
-        cores, ub = runtime.get_platform()
-        info["platform_cores"], info["platform_ub_bytes"] = cores, ub
+        p = runtime.get_platform()
+        info["platform"], info["platform_cores"], info["platform_ub_bytes"] = p.name, p.cores, p.ub_bytes
     except Exception as exc:  # pragma: no cover - CANN backend without the CPU extensions
         info["runtime"] = str(exc)
     return info

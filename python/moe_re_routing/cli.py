@@ -278,7 +278,8 @@ def _plan_report(args: argparse.Namespace) -> dict[str, Any]:
     payload and the official split's model, as ``plan --json`` prints them."""
     from . import moe_re_routing, runtime
 
-    runtime.set_platform(args.cores, args.ub)
+    # The SoC platform in every mode unless asked otherwise (--soc host / auto).
+    runtime.set_platform(args.soc or runtime.default_soc(), cores=args.cores or 0, ub_bytes=args.ub or 0)
     runtime.set_trace(True)
     rng = np.random.default_rng(args.seed)
     case = make_case(
@@ -293,7 +294,7 @@ def _plan_report(args: argparse.Namespace) -> dict[str, Any]:
     mb = payload(case.tokens, case.counts, case.scales)
     total_in = sum(int(c["bytes_in"]) for c in cores_list)
     total_out = sum(int(c["bytes_out"]) for c in cores_list)
-    official = official_split(case.counts, args.cores, in_row, out_row)
+    official = official_split(case.counts, int(run["platform_cores"]), in_row, out_row)
     report = dict(run)
     report.update(
         {
@@ -307,7 +308,6 @@ def _plan_report(args: argparse.Namespace) -> dict[str, Any]:
                 "scales": bool(args.scales),
                 "counts": args.counts,
             },
-            "platform": {"cores": args.cores, "ub_bytes_per_core": args.ub},
             "payload": {"read": mb.read, "written": mb.written, "total": mb.total},
             "totals": {"bytes_in": total_in, "bytes_out": total_out, "bytes": total_in + total_out},
             "ours": _stats(cores_list),
@@ -319,15 +319,19 @@ def _plan_report(args: argparse.Namespace) -> dict[str, Any]:
 
 def _print_plan(report: dict[str, Any]) -> None:
     """The text form of :func:`_plan_report`."""
-    pb, pf, mb, totals = report["problem"], report["platform"], report["payload"], report["totals"]
+    pb, mb, totals = report["problem"], report["payload"], report["totals"]
     cores_list = report.get("cores", [])
     print(
         f"MoeReRouting plan: A={pb['A']} H={pb['H']} N={pb['N']} E={pb['E']} tokens={pb['dtype']} "
         f"counts={pb['count_dtype']} scales={'[A] float32' if pb['scales'] else 'none'}"
     )
-    print(f"platform: {pf['cores']} AIV cores, UB {pf['ub_bytes_per_core']} B per core")
+    print(
+        f"platform: {report['platform']}, {report['platform_cores']} AIV cores, "
+        f"UB {report['platform_ub_bytes']} B per core (what the SoC leaves a kernel)"
+    )
     print("tiling:")
-    added = {"cores", "problem", "platform", "payload", "totals", "ours", "official_model"}
+    added = {"cores", "problem", "payload", "totals", "ours", "official_model"}
+    added |= {"platform", "platform_cores", "platform_ub_bytes"}
     for k, v in report.items():
         if k not in added:
             print(f"  {k:20s} {v}")
@@ -424,8 +428,16 @@ def cmd_info(args: argparse.Namespace) -> int:
     except ImportError:
         info["ml_dtypes"] = None
     if backend.name == "cpu":
-        cores, ub = runtime.get_platform()
-        info.update({"platform_cores": cores, "platform_ub_bytes": ub, "mode": runtime.get_mode()})
+        p = runtime.get_platform()
+        info.update(
+            {
+                "mode": runtime.get_mode(),
+                "platform": p.name,
+                "platform_cores": p.cores,
+                "platform_ub_bytes": p.ub_bytes,
+                "platform_selection": p.selection,
+            }
+        )
     info.update(_integration_info())
     if args.json:
         print(json.dumps(info, indent=2))
@@ -480,8 +492,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["uniform", "random"],
         help="uniform: the benchmark fill (default); random: multinomial",
     )
-    pl.add_argument("--cores", type=_POS, default=48, help="AIV cores (default 48, Atlas A2)")
-    pl.add_argument("--ub", type=_POS, default=196608, help="UB bytes per core (default 196608)")
+    pl.add_argument(
+        "--soc",
+        default=None,
+        help="platform: a SoC name of the library's table (default: its default SoC, Ascend910B), "
+        "'host' (the host-sized platform of fast runs) or 'auto'",
+    )
+    pl.add_argument("--cores", type=_NONNEG, default=0, help="AIV cores (default: the SoC's)")
+    pl.add_argument(
+        "--ub", type=_NONNEG, default=0, help="UB bytes per core (default: what the SoC leaves a kernel)"
+    )
     pl.add_argument("--seed", type=int, default=0)
     pl.add_argument("--mode", choices=["checked", "fast"], default=None, help=mode_help)
     pl.add_argument("--json", action="store_true", help="print JSON")

@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import threading
-from typing import Any, Optional, Union
+from typing import Any, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from .errors import (
 
 __all__ = [
     "MEMCPY_KINDS",
+    "PlatformInfo",
+    "SocInfo",
+    "default_soc",
     "free",
     "get_mode",
     "get_platform",
@@ -39,6 +42,7 @@ __all__ = [
     "set_platform",
     "set_threads",
     "set_trace",
+    "soc_table",
     "status_name",
     "stream_for_thread",
     "synchronize",
@@ -224,26 +228,88 @@ def status_name(code: int) -> str:
     return str(ffi.string(facts.MoeReRoutingStatusName(int(code))).decode())
 
 
-def get_platform() -> tuple[int, int]:
-    """(AIV cores, UB bytes per core) the tiling is computed for (CPU backend)."""
+class SocInfo(NamedTuple):
+    """One SoC of the C library's platform table (``ascendc_cpu/platform.h``)."""
+
+    name: str  #: SoC version name, e.g. "Ascend910B"
+    cores: int  #: AIV (vector) cores; 0 when not known
+    ub_bytes: int  #: UB per core as the SoC reports it (GetCoreMemSize(UB))
+    ub_reserved_bytes: int  #: kept by the Ascend C runtime (the kernel is built keeping it)
+    ub_usable_bytes: int  #: ub_bytes - ub_reserved_bytes: what the tiling plans within
+
+
+class PlatformInfo(NamedTuple):
+    """The platform a run started now (in the current mode) uses."""
+
+    name: str  #: a SoC name, "custom" (numbers set by hand) or "host" (host-sized platform)
+    cores: int  #: AIV cores (host: one per emulator thread)
+    ub_bytes: int  #: UB bytes per core the tiling plans within
+    selection: str  #: "auto" (host-sized in fast mode, SoC in checked mode), "soc" or "host"
+
+
+_SELECTIONS = ("auto", "soc", "host")
+
+
+def soc_table() -> dict[str, SocInfo]:
+    """The SoCs the CPU backend can stand in for, by name, read from the C library."""
+    _need_cpu("soc_table")
+    p = ffi.new("const MoeReRoutingSocInfo **")
+    n = int(lib.MoeReRoutingCpuSocTable(p))
+    out = {}
+    for i in range(n):
+        e = p[0][i]
+        name = ffi.string(e.name).decode()
+        out[name] = SocInfo(
+            name, int(e.aivCoreNum), int(e.ubBytes), int(e.ubReservedBytes), int(e.ubUsableBytes)
+        )
+    return out
+
+
+def default_soc() -> str:
+    """Name of the SoC of the default platform ("Ascend910B")."""
+    _need_cpu("default_soc")
+    return str(ffi.string(lib.MoeReRoutingCpuDefaultSoc()).decode())
+
+
+def get_platform() -> PlatformInfo:
+    """The platform the next run on the CPU backend uses, in the current mode."""
     _need_cpu("get_platform")
     c = ffi.new("uint32_t *")
     u = ffi.new("uint32_t *")
     lib.MoeReRoutingCpuGetPlatform(c, u)
-    return int(c[0]), int(u[0])
+    name = ffi.string(lib.MoeReRoutingCpuPlatformName()).decode()
+    sel = int(lib.MoeReRoutingCpuPlatformSelection())
+    return PlatformInfo(name, int(c[0]), int(u[0]), _SELECTIONS[sel] if 0 <= sel < 3 else str(sel))
 
 
-def set_platform(cores: int = 0, ub_bytes: int = 0) -> None:
-    """Set the emulated platform; 0 keeps a field. Bad values raise MoeReRoutingValueError."""
+def set_platform(platform: Optional[str] = None, *, cores: int = 0, ub_bytes: int = 0) -> None:
+    """Select the platform tilings are computed for (CPU backend).
+
+    ``platform``: "auto" (the default: the host-sized platform in fast mode, the SoC platform in
+    checked mode), "host" (always the host-sized platform) or a SoC name of :func:`soc_table`
+    (always that SoC: its AIV cores and the UB Ascend C leaves a kernel). ``cores`` overrides the
+    SoC's core count (required for a SoC whose count is not known). Without ``platform``,
+    ``cores`` / ``ub_bytes`` set the SoC platform's numbers by hand (0 keeps a field; the platform
+    is then named "custom") and select it. Bad values raise MoeReRoutingValueError.
+    """
     _need_cpu("set_platform")
     for name, v in (("cores", cores), ("ub_bytes", ub_bytes)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise param_type_error(f"set_platform {name} must be an int, got {type(v).__name__}")
         if not 0 <= int(v) < 2**32:
             raise param_value_error(f"set_platform {name} is {int(v)}; expected 0 (keep) or a positive value")
-    st = lib.MoeReRoutingCpuSetPlatform(int(cores), int(ub_bytes))
+    if platform is not None:
+        if not isinstance(platform, str):
+            raise param_type_error(
+                f"platform must be a str (auto, host or a SoC name), got {type(platform).__name__}"
+            )
+        st = lib.MoeReRoutingCpuSelectPlatform(platform.encode(), int(cores))
+        if st == 0 and ub_bytes:
+            st = lib.MoeReRoutingCpuSetPlatform(0, int(ub_bytes))
+    else:
+        st = lib.MoeReRoutingCpuSetPlatform(int(cores), int(ub_bytes))
     if st != 0:
-        raise last_error(st, f"set_platform(cores={cores}, ub_bytes={ub_bytes})")
+        raise last_error(st, f"set_platform({platform!r}, cores={cores}, ub_bytes={ub_bytes})")
 
 
 def get_mode() -> str:

@@ -42,16 +42,15 @@ def test_dtype_table_and_roles_from_c():
 
 def test_version_and_platform():
     assert runtime.version() == mrr.__version__
-    cores, ub = mrr.get_platform()
-    assert cores >= 1 and ub >= 256
+    p = mrr.get_platform()
+    assert p.cores >= 1 and p.ub_bytes >= 256 and p.name
     assert mrr.get_mode() in ("checked", "fast")
 
 
 def test_set_platform_roundtrip_and_errors():
-    cores, ub = mrr.get_platform()
     try:
-        mrr.set_platform(8, 65536)
-        assert mrr.get_platform() == (8, 65536)
+        mrr.set_platform(cores=8, ub_bytes=65536)
+        assert mrr.get_platform() == ("custom", 8, 65536, "soc")
         rng = np.random.default_rng(0)
         t = rng.integers(0, 255, size=(1000, 300), dtype=np.uint8)
         c = np.full((4, 5), 50, np.int32)
@@ -59,16 +58,18 @@ def test_set_platform_roundtrip_and_errors():
         res = mrr.moe_re_routing(t, c)
         run = mrr.last_run()
         assert run["block_dim"] <= 8 and len(run["cores"]) == run["block_dim"]
+        assert run["platform"] == "custom" and run["platform_ub_bytes"] == 65536
         assert np.array_equal(res.permute_tokens, mrr.moe_re_routing_reference(t, c).permute_tokens)
         try:
-            mrr.set_platform(0, 100)
+            mrr.set_platform(cores=0, ub_bytes=100)
         except mrr.MoeReRoutingValueError as e:
             assert "ub" in e.message.lower()
         else:
             raise AssertionError("set_platform(ub=100) accepted")
     finally:
         mrr.set_trace(False)
-        mrr.set_platform(cores, ub)
+        mrr.set_platform(mrr.default_soc())
+        mrr.set_platform("auto")
 
 
 def test_cmake_prefix_layout():

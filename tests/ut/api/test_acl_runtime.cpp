@@ -244,17 +244,18 @@ TEST(AclRuntime, platform_mode_threads_trace_settings)
     uint32_t cores = 0;
     uint32_t ub = 0;
     MoeReRoutingCpuGetPlatform(&cores, &ub);
-    EXPECT_EQ(cores, uint32_t{48});
-    EXPECT_EQ(ub, uint32_t{196608});
+    EXPECT_EQ(cores, uint32_t{48});             // checked mode: the default SoC, Ascend910B,
+    EXPECT_EQ(ub, uint32_t{196352 - 8192});  // with the UB Ascend C leaves a kernel
     EXPECT_EQ(MoeReRoutingCpuSetPlatform(40, 0), ACLNN_SUCCESS);
     MoeReRoutingCpuGetPlatform(&cores, &ub);
     EXPECT_EQ(cores, uint32_t{40});
-    EXPECT_EQ(ub, uint32_t{196608});
+    EXPECT_EQ(ub, uint32_t{196352 - 8192});
     EXPECT_EQ(MoeReRoutingCpuSetPlatform(0, 100), ACLNN_ERR_PARAM_INVALID);  // not a 32-byte multiple
     EXPECT_PRED_FORMAT2(::testing::IsSubstring, "ubBytes", aclGetRecentErrMsg());
     EXPECT_EQ(MoeReRoutingCpuSetPlatform(100000, 0), ACLNN_ERR_PARAM_INVALID);
     EXPECT_PRED_FORMAT2(::testing::IsSubstring, "aivCoreNum", aclGetRecentErrMsg());
-    EXPECT_EQ(MoeReRoutingCpuSetPlatform(48, 196608), ACLNN_SUCCESS);
+    EXPECT_EQ(MoeReRoutingCpuSelectPlatform("Ascend910B", 0), ACLNN_SUCCESS);
+    EXPECT_EQ(MoeReRoutingCpuSelectPlatform("auto", 0), ACLNN_SUCCESS);
     MoeReRoutingCpuGetPlatform(nullptr, nullptr);
 
     const int32_t mode = MoeReRoutingCpuGetMode();

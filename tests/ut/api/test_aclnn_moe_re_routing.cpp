@@ -207,6 +207,7 @@ TEST(AclnnMoeReRouting, tiling_error_is_reported)
     aclOpExecutor *executor = nullptr;
     const aclnnStatus status = f.Prepare(&workspaceSize, &executor);
     MoeReRoutingCpuSetPlatform(cores, ub);
+    MoeReRoutingCpuSelectPlatform("auto", 0);
     EXPECT_EQ(status, ACLNN_ERR_INNER_TILING_ERROR);
     EXPECT_TRUE(executor == nullptr);
     EXPECT_TRUE(std::string(aclGetRecentErrMsg()).size() > 10);

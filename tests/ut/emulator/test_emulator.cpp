@@ -730,7 +730,7 @@ extern "C" __global__ __aicore__ void bandwidth_kernel(GM_ADDR src, GM_ADDR dst,
 {
     TPipe pipe;
     TQueBind<TPosition::VECIN, TPosition::VECOUT, 2> que;
-    const uint32_t chunk = 96 * 1024 - 64;
+    const uint32_t chunk = 90 * 1024;  // two of them within the 188160 B of the default platform
     pipe.InitBuffer(que, 2, chunk);
     GlobalTensor<uint8_t> srcGm;
     GlobalTensor<uint8_t> dstGm;

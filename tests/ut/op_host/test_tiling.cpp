@@ -9,13 +9,22 @@
 
 #include <gtest/gtest.h>
 
+#include "ascendc_cpu/platform.h"
 #include "moe_re_routing_host.h"
 
 using namespace moe_re_routing;
 
 namespace {
 
-const Platform kPlatforms[] = {{48, 196608}, {40, 196608}, {48, 262144}, {40, 262144}};
+// Every SoC of the table with the UB it leaves a kernel (Ascend950 with 32 cores: its count is not
+// known), and a host-sized platform (2 cores, 1 MiB).
+constexpr Platform Soc(int i, uint32_t cores = 0)
+{
+    return Platform{cores != 0 ? cores : ascendc_cpu::kSocPlatforms[i].aivCoreNum,
+                    ascendc_cpu::kSocPlatforms[i].UsableUbBytes()};
+}
+const Platform kPlatforms[] = {Soc(0), Soc(1), Soc(3), Soc(4, 32), {2, 1u << 20}};
+constexpr Platform kA2 = Soc(0);
 
 Problem MakeProblem(int64_t A, int64_t H, int64_t N, int64_t E, int64_t elemBits, uint32_t countBytes,
                     int64_t scaleRowBytes)
@@ -186,7 +195,7 @@ TEST(HostTiling, long_rows_are_split_into_segments)
 {
     const Problem p = MakeProblem(64, 100000, 4, 4, 32, 4, 4);  // 400000-byte rows
     MoeReRoutingTilingData t{};
-    ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    ASSERT_TRUE(ComputeTiling(p, kA2, &t).ok());
     EXPECT_EQ(t.chunkRows, 1u);
     EXPECT_TRUE(t.segmentBytes < 400000u);
     EXPECT_TRUE(t.segmentBytes >= 60000u);  // most of the UB still goes to token segments
@@ -196,7 +205,7 @@ TEST(HostTiling, seed_shape_uses_every_core_with_large_chunks)
 {
     const Problem p = MakeProblem(16384, 7168, 16, 16, 8, 4, 4);
     MoeReRoutingTilingData t{};
-    ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    ASSERT_TRUE(ComputeTiling(p, kA2, &t).ok());
     EXPECT_EQ(t.usedCoreNum, 48u);
     EXPECT_EQ(t.countsResident, 1u);
     EXPECT_TRUE(t.chunkRows >= 11u);  // ~90 KiB token buffers: 12 rows of 7168 bytes
@@ -207,7 +216,7 @@ TEST(HostTiling, zero_tokens_run_one_core_for_expert_token_num)
 {
     const Problem p = MakeProblem(0, 128, 8, 8, 16, 4, 4);
     MoeReRoutingTilingData t{};
-    ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    ASSERT_TRUE(ComputeTiling(p, kA2, &t).ok());
     EXPECT_EQ(t.usedCoreNum, 1u);
     EXPECT_EQ(t.rowsPerCore, 0);
 }
@@ -216,11 +225,11 @@ TEST(HostTiling, large_count_matrices_are_streamed)
 {
     const Problem p = MakeProblem(100000, 256, 300, 300, 16, 8, 4);  // 720000 bytes of counts
     MoeReRoutingTilingData t{};
-    ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    ASSERT_TRUE(ComputeTiling(p, kA2, &t).ok());
     EXPECT_EQ(t.countsResident, 0u);
     EXPECT_EQ(t.countTileCols, 8u);
     EXPECT_EQ(t.countTileRanks, 256u);  // 2 slabs: int64 tiles of 512 ranks exceed UB / 3
-    CheckInvariants(p, Platform{48, 196608}, t);
+    CheckInvariants(p, kA2, t);
 }
 
 TEST(HostTiling, many_ranks_stream_slabs_of_count_tiles)
@@ -228,27 +237,27 @@ TEST(HostTiling, many_ranks_stream_slabs_of_count_tiles)
     // N = 7000: 28000 bytes of cursors; the counts are streamed in slabs of R < N ranks.
     const Problem p = MakeProblem(10, 16, 7000, 2, 16, 8, 4);
     MoeReRoutingTilingData t{};
-    ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
-    CheckInvariants(p, Platform{48, 196608}, t);
+    ASSERT_TRUE(ComputeTiling(p, kA2, &t).ok());
+    CheckInvariants(p, kA2, t);
     EXPECT_EQ(t.countsResident, 0u);
     EXPECT_LT(int64_t{t.countTileRanks}, 7000);
     EXPECT_EQ(t.cursorBufBytes, 28000u);
     // Many experts need no per-expert buffer at all.
     const Problem wide = MakeProblem(10, 16, 2, 100000, 16, 4, 4);
-    ASSERT_TRUE(ComputeTiling(wide, Platform{48, 196608}, &t).ok());
-    CheckInvariants(wide, Platform{48, 196608}, t);
+    ASSERT_TRUE(ComputeTiling(wide, kA2, &t).ok());
+    CheckInvariants(wide, kA2, t);
 }
 
 TEST(HostTiling, ranks_beyond_the_cursor_budget_take_the_slab_walk)
 {
     const Problem p = MakeProblem(10, 16, 100000, 2, 16, 4, 4);  // 400000 bytes of rank cursors
     MoeReRoutingTilingData t{};
-    ASSERT_TRUE(ComputeTiling(p, Platform{48, 188160}, &t).ok());
-    CheckInvariants(p, Platform{48, 188160}, t);
+    ASSERT_TRUE(ComputeTiling(p, kA2, &t).ok());
+    CheckInvariants(p, kA2, t);
     EXPECT_EQ(t.columnBufBytes, 32u);  // two experts
     EXPECT_EQ(t.cursorBufBytes, t.countTileRanks * 4);
     const Problem few = MakeProblem(10, 16, 7000, 2, 16, 4, 4);
-    ASSERT_TRUE(ComputeTiling(few, Platform{48, 188160}, &t).ok());
+    ASSERT_TRUE(ComputeTiling(few, kA2, &t).ok());
     EXPECT_EQ(t.columnBufBytes, 0u);
 }
 
@@ -256,7 +265,7 @@ TEST(HostTiling, too_many_ranks_and_experts_is_a_tiling_error_naming_both)
 {
     const Problem p = MakeProblem(10, 16, 100000, 100000, 16, 4, 4);
     MoeReRoutingTilingData t{};
-    Result r = ComputeTiling(p, Platform{48, 196608}, &t);
+    Result r = ComputeTiling(p, kA2, &t);
     EXPECT_EQ(r.status, kErrTiling);
     EXPECT_PRED_FORMAT2(::testing::IsSubstring, "N = 100000 ranks and E = 100000 experts", r.message);
 }

@@ -25,6 +25,10 @@ using namespace moe_re_routing;
 
 namespace {
 
+// The emulator's default SoC (Ascend910B) with the UB it leaves a kernel: ICPU_RUN_KF gives each
+// core exactly that much.
+constexpr Platform kA2{ascendc_cpu::kDefaultSoc.aivCoreNum, ascendc_cpu::kDefaultSoc.UsableUbBytes()};
+
 // A GM buffer from AscendC::GmAlloc, freed on scope exit.
 struct Gm {
     explicit Gm(size_t bytes) : size(bytes), ptr(static_cast<uint8_t *>(AscendC::GmAlloc(bytes ? bytes : 32))) {}
@@ -226,7 +230,7 @@ TEST(KernelVsReference, random_cases_on_a2_platform)
     for (int i = 0; i < 60; ++i) {
         Case c{static_cast<int64_t>(rng() % 700), 1 + static_cast<int64_t>(rng() % 300), 1 + static_cast<int64_t>(rng() % 9),
                1 + static_cast<int64_t>(rng() % 9), (rng() % 2) ? 8u : 4u, static_cast<int64_t>(rng() % 3) * 4,
-               static_cast<int64_t>(rng() % 2), static_cast<int64_t>(rng() % 2), Platform{48, 196608}};
+               static_cast<int64_t>(rng() % 2), static_cast<int64_t>(rng() % 2), kA2};
         CompareWithReference(c, rng, (i % 3) * 0.4, "a2 case " + std::to_string(i));
     }
 }
@@ -248,14 +252,14 @@ TEST(KernelVsReference, edge_shapes)
 {
     std::mt19937_64 rng(3);
     const Case cases[] = {
-        {0, 16, 3, 4, 4, 4, 1, 0, Platform{48, 196608}},     // A = 0
-        {1, 1, 1, 1, 4, 0, 0, 1, Platform{48, 196608}},      // smallest
-        {257, 33, 1, 7, 8, 4, 1, 0, Platform{48, 196608}},   // N = 1
-        {257, 33, 7, 1, 4, 4, 0, 1, Platform{48, 196608}},   // E = 1
-        {64, 7168, 16, 16, 4, 4, 1, 0, Platform{48, 196608}},
-        {300, 8, 300, 2, 4, 0, 1, 1, Platform{48, 196608}},  // N = 300
-        {300, 8, 2, 300, 8, 4, 0, 0, Platform{48, 196608}},  // E = 300
-        {500, 6, 60, 70, 4, 4, 1, 1, Platform{40, 196608}},  // 4200 cells, streamed on 40 cores
+        {0, 16, 3, 4, 4, 4, 1, 0, kA2},     // A = 0
+        {1, 1, 1, 1, 4, 0, 0, 1, kA2},      // smallest
+        {257, 33, 1, 7, 8, 4, 1, 0, kA2},   // N = 1
+        {257, 33, 7, 1, 4, 4, 0, 1, kA2},   // E = 1
+        {64, 7168, 16, 16, 4, 4, 1, 0, kA2},
+        {300, 8, 300, 2, 4, 0, 1, 1, kA2},  // N = 300
+        {300, 8, 2, 300, 8, 4, 0, 0, kA2},  // E = 300
+        {500, 6, 60, 70, 4, 4, 1, 1, Platform{40, kA2.ubBytes}},  // 4200 cells, streamed on 40 cores
     };
     int i = 0;
     for (const Case &c : cases) CompareWithReference(c, rng, 0.3, "edge " + std::to_string(i++));
@@ -288,7 +292,7 @@ TEST(KernelVsReference, lying_counts_never_leave_the_buffers)
     for (int variant = 0; variant < 8; ++variant) {
         // variants 4..7: 8 KiB UB and 300 ranks, so streamed slabs of count tiles meet the same lies
         const bool rankMajor = variant >= 4;
-        Case c{96, 40, rankMajor ? 300 : 4, 4, 8, 4, 1, variant % 2, Platform{8, rankMajor ? 8192u : 196608u}};
+        Case c{96, 40, rankMajor ? 300 : 4, 4, 8, 4, 1, variant % 2, Platform{8, rankMajor ? 8192u : kA2.ubBytes}};
         std::vector<int64_t> v(c.N * c.E);
         for (auto &x : v) {
             switch (variant % 4) {
@@ -360,14 +364,14 @@ TEST(KernelVsReference, large_rank_and_expert_counts)
     // tiles, many strips, sparse decode counts (A = 64 over 32 x 256 cells).
     std::mt19937_64 rng(29);
     const Case cases[] = {
-        {3000, 16, 7000, 2, 8, 4, 1, 0, Platform{48, 188160}},
-        {3000, 16, 7000, 3, 4, 0, 0, 1, Platform{48, 188160}},
-        {5000, 8, 300, 300, 4, 4, 1, 1, Platform{48, 188160}},
-        {5000, 8, 300, 300, 8, 0, 0, 0, Platform{40, 188160}},
-        {2000, 8, 3, 1000, 8, 4, 1, 0, Platform{48, 188160}},
-        {64, 7168, 32, 256, 4, 4, 1, 0, Platform{48, 188160}},
-        {64, 7168, 32, 256, 8, 4, 0, 1, Platform{48, 188160}},
-        {700, 64, 32, 256, 8, 4, 1, 0, Platform{48, 188160}},
+        {3000, 16, 7000, 2, 8, 4, 1, 0, kA2},
+        {3000, 16, 7000, 3, 4, 0, 0, 1, kA2},
+        {5000, 8, 300, 300, 4, 4, 1, 1, kA2},
+        {5000, 8, 300, 300, 8, 0, 0, 0, Platform{40, kA2.ubBytes}},
+        {2000, 8, 3, 1000, 8, 4, 1, 0, kA2},
+        {64, 7168, 32, 256, 4, 4, 1, 0, kA2},
+        {64, 7168, 32, 256, 8, 4, 0, 1, kA2},
+        {700, 64, 32, 256, 8, 4, 1, 0, kA2},
     };
     int i = 0;
     for (const Case &c : cases) {
@@ -414,7 +418,7 @@ TEST(KernelVsReference, ranks_beyond_the_cursor_budget_take_the_slab_walk)
         {2000, 24, 1800, 3, 8, 4, 1, 0, Platform{6, 8192}},
         {2000, 24, 1800, 13, 4, 0, 0, 1, Platform{1, 8192}},
         {1500, 8, 2500, 9, 4, 4, 0, 0, Platform{5, 8192}},
-        {3000, 8, 50000, 4, 8, 4, 1, 0, Platform{48, 188160}},
+        {3000, 8, 50000, 4, 8, 4, 1, 0, kA2},
     };
     int i = 0;
     for (const Case &c : cases) {
@@ -447,7 +451,7 @@ TEST(KernelVsReference, decode_count_metadata_costs_o_n_plus_e_scalar_operations
     // cell reads each of the N * E = 8192 counts at least twice on every core (rank bases, then
     // the walk); the vector passes leave O(N + E + own cells) scalar operations: here under N * E / 4.
     std::mt19937_64 rng(41);
-    Case c{64, 7168, 32, 256, 4, 4, 1, 0, Platform{48, 188160}};
+    Case c{64, 7168, 32, 256, 4, 4, 1, 0, kA2};
     for (int fill = 0; fill < 2; ++fill) {
         std::vector<uint8_t> counts;
         if (fill == 0) {
@@ -496,14 +500,14 @@ TEST(KernelVsReference, gather_index_of_small_cells_is_one_dma_per_chunk)
 TEST(KernelVsReference, official_icpu_run_kf_entry_point)
 {
     std::mt19937_64 rng(13);
-    Case c{1000, 512, 8, 8, 4, 4, 1, 0, Platform{48, 196608}};
+    Case c{1000, 512, 8, 8, 4, 4, 1, 0, kA2};
     CompareWithReference(c, rng, 0.2, "icpu", true);
 }
 
 TEST(KernelVsReference, trace_counts_every_byte_once_and_balances_cores)
 {
     std::mt19937_64 rng(9);
-    Case c{4800, 512, 8, 8, 4, 4, 1, 0, Platform{48, 196608}};
+    Case c{4800, 512, 8, 8, 4, 4, 1, 0, kA2};
     const auto tokens = RandomBytes(rng, c.A * c.rowBytes);
     const auto scales = RandomBytes(rng, c.A * 4);
     const auto counts = RandomCounts(rng, c, 0.0);
@@ -516,7 +520,7 @@ TEST(KernelVsReference, trace_counts_every_byte_once_and_balances_cores)
         out += core.bytesOut;
         lo = std::min<uint64_t>(lo, core.bytesOut);
         hi = std::max<uint64_t>(hi, core.bytesOut);
-        EXPECT_TRUE(core.ubHighWater <= 196608u);
+        EXPECT_TRUE(core.ubHighWater <= kA2.ubBytes);
     }
     // Out: tokens + scales + index rows, once each, plus expert_token_num (8 int32) from the last core.
     EXPECT_EQ(out, uint64_t(c.A) * (512 + 4 + 4) + 8 * 4);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "ascendc_cpu/platform.h"
+
 namespace ascendc_cpu {
 
 // How strictly the emulator runs a kernel. Both modes execute the same kernel source.
@@ -68,7 +70,9 @@ struct CoreTrace {
 
 struct LaunchConfig {
     uint32_t blockDim = 1;
-    uint32_t ubBytes = 196608;     // UB per emulated core
+    // UB per emulated core: by default what the default SoC (Ascend910B) leaves a kernel, so a
+    // kernel that initialises more than that aborts (see ascendc_cpu/platform.h).
+    uint32_t ubBytes = kDefaultSoc.UsableUbBytes();
     bool sequential = false;       // run blocks one after another on the calling thread
     bool collectTrace = false;     // fill LaunchResult::cores
     std::string chromeTracePath;   // when non-empty, write a Chrome trace JSON of DMA ops per core
