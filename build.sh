@@ -6,7 +6,7 @@
 #   ./build.sh demo       build, install, then run the demo (the seed example, verified and timed)
 #   ./build.sh test       build, install, then run every test: C++ (GoogleTest under ctest), C++ under
 #                         AddressSanitizer + UndefinedBehaviorSanitizer, Python (pytest), ruff, mypy
-#   ./build.sh bench      build, install, then run the benchmark suite (benchmarks/)
+#   ./build.sh bench      build, install, then run the benchmark report (benchmarks/report.py)
 #   ./build.sh fuzz [S]   build the libFuzzer targets (tests/fuzz, clang-14, ASan + UBSan) and run
 #                         each for S seconds (default 60); prints the executions and the findings
 #   ./build.sh package    CANN only: configure, then build the targets `binary package`: the OPP
@@ -157,7 +157,12 @@ case "$action" in
     build) install_cpu ;;
     demo) install_cpu; say "Demo"; "$PYTHON" -m moe_re_routing demo ;;
     test) install_cpu; run_tests ;;
-    bench) install_cpu; python_deps matplotlib; say "Benchmarks"; "$PYTHON" -m moe_re_routing bench --suite all ;;
+    bench)
+        install_cpu; python_deps matplotlib; say "Benchmarks (benchmarks/report.py: results in benchmarks/results/)"
+        # OpenBLAS core-type overrides slow a current numpy; unset for this command only.
+        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" benchmarks/report.py --suite all \
+            --json benchmarks/results/all.json --markdown benchmarks/results/all.md \
+            --plot benchmarks/results/throughput.png ;;
     fuzz) run_fuzz "${2:-60}" ;;
     package) echo "build.sh package needs the CANN toolkit (set ASCEND_HOME_PATH)" >&2; exit 2 ;;
     *) echo "usage: ./build.sh [build|demo|test|bench|fuzz [SECONDS]|package]" >&2; exit 2 ;;

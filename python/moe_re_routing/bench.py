@@ -1,11 +1,16 @@
-"""Benchmark suite of the CPU backend: ours (allocating and ``out=``) against what a numpy user
+"""Benchmark core of the CPU backend: ours (allocating and ``out=``) against what a numpy user
 writes instead and against a plain memcpy of the same bytes, measured side by side in one run.
+
+This module only times and prints a plain table (and JSON); the report tooling (machine
+description, Markdown tables, plots) lives in the repository's ``benchmarks/`` folder
+(``benchmarks/report.py``), outside the installed package.
 
 Suites (``moe-re-routing bench --suite ...``):
 
-- ``public``: the 20 public shapes (``moe_re_routing/data/public_shapes.csv``, with the official Atlas A2 µs)
-  and the production shape (16384 x 7168 int8, counts 16 x 16 int32, float32 scales).
-- ``decode``: small decode calls, A in {1, 8, 64, 256} x H 7168 int8, counts 16 x 16, scales.
+- ``public``: the 20 public shapes (``moe_re_routing/data/public_shapes.csv``, with the official
+  Atlas A2 µs) and the production shape (16384 x 7168 int8, counts 16 x 16 int32, float32 scales).
+- ``decode``: decode calls, A in {1, 8, 64, 256, 512} x H 7168 int8 with float32 scales and
+  counts N x E in {16 x 16, 32 x 8, 32 x 256}, plus public case 15 (2017 x 256 bf16, 16 x 16).
 - ``scaling``: the production shape with 1 thread and with all; time against A, H and N*E
   (up to 4096 cells).
 - ``all``: the three above; ``quick``: a few small shapes (smoke test).
@@ -17,12 +22,15 @@ For every shape, in one run and interleaved round by round:
 - ``np_take``: the equivalent full result in numpy: the gather index from the counts (vectorised),
   ``np.take(tokens, idx, axis=0)``, ``np.take(scales, idx, axis=0)`` (or float32 zeros) and the
   per-expert counts;
-- ``memcpy``: ``np.copyto`` of as many bytes as the operator writes, into preallocated memory.
+- ``memcpy``: ``np.copyto`` of as many bytes as the operator writes, into preallocated memory;
+- ``bare_take`` (decode suite only): ``np.take(tokens, idx, axis=0)`` alone, with the index
+  computed beforehand (the bare gather a caller cannot avoid).
 
 Bytes: ``payload`` = bytes the operator writes (permuted tokens, scales, index, expert counts);
 GB/s = payload / time, so ours and memcpy are compared on the same bytes (a copy reads as much as it
 writes). Times: each round runs every variant in a batch of calls long enough to time; the best
-round's mean per call is reported (``us``), and the median round too (``us_median``).
+round's mean per call is reported (``us``), and the median round too (``us_median``). Each row
+records the mode and the platform the call ran on (fast mode: by default the host-sized one).
 """
 
 from __future__ import annotations
@@ -32,7 +40,6 @@ import csv
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -42,12 +49,14 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .errors import param_value_error
-
-__all__ = ["SUITES", "add_arguments", "machine_info", "main", "run_suite"]
+__all__ = ["SUITES", "add_arguments", "machine_info", "main", "public_shapes", "run_suite"]
 
 _DATA = Path(__file__).resolve().parent / "data"
 SUITES = ("public", "decode", "scaling", "all", "quick")
-VARIANTS = ("ours_alloc", "ours_out", "np_take", "memcpy")
+VARIANTS = ("ours_alloc", "ours_out", "np_take", "memcpy", "bare_take")
+DECODE_TOKENS = (1, 8, 64, 256, 512)
+DECODE_COUNTS = ((16, 16), (32, 8), (32, 256))
+DECODE_HIDDEN = 7168
 
 SEED_SHAPE: dict[str, Any] = {
     "A": 16384,
@@ -119,7 +128,16 @@ def public_shapes() -> list[dict[str, Any]]:
 
 
 def decode_shapes() -> list[dict[str, Any]]:
-    return [_shape(f"decode{a}", a, 7168, 16, 16) for a in (1, 8, 64, 256)]
+    """A in DECODE_TOKENS x N*E in DECODE_COUNTS at H 7168 int8 with [A] float32 scales, and the
+    public case 15 (2017 x 256 bf16, 16 x 16), each with the bare gather measured too."""
+    out = [
+        _shape(f"decode{a}_{n}x{e}", a, DECODE_HIDDEN, n, e, bare_take=True)
+        for n, e in DECODE_COUNTS
+        for a in DECODE_TOKENS
+    ]
+    case15 = next(s for s in public_shapes() if s["name"] == "case15")
+    out.append(dict(case15, name="decode_case15", bare_take=True))
+    return out
 
 
 def scaling_shapes(threads_all: int) -> list[dict[str, Any]]:
@@ -141,17 +159,17 @@ def quick_shapes() -> list[dict[str, Any]]:
 
 
 def suite_shapes(suite: str, threads_all: int) -> list[dict[str, Any]]:
-    if suite == "public":
-        return public_shapes()
-    if suite == "decode":
-        return decode_shapes()
-    if suite == "scaling":
-        return scaling_shapes(threads_all)
-    if suite == "quick":
-        return quick_shapes()
-    if suite == "all":
-        return public_shapes() + decode_shapes() + scaling_shapes(threads_all)
-    raise param_value_error(f"unknown suite {suite!r}; expected one of {', '.join(SUITES)}")
+    """The shapes of a suite, each tagged with the suite it belongs to ("suite")."""
+    makers: dict[str, Callable[[], list[dict[str, Any]]]] = {
+        "public": public_shapes,
+        "decode": decode_shapes,
+        "scaling": lambda: scaling_shapes(threads_all),
+        "quick": quick_shapes,
+    }
+    if suite not in SUITES:
+        raise param_value_error(f"unknown suite {suite!r}; expected one of {', '.join(SUITES)}")
+    names = ("public", "decode", "scaling") if suite == "all" else (suite,)
+    return [dict(sh, suite=name) for name in names for sh in makers[name]()]
 
 
 # ---- inputs and the numpy equivalent ----------------------------------------------------------------
@@ -168,9 +186,11 @@ def _np_dtype(name: str) -> np.dtype:
 
 
 def uniform_counts(n: int, e: int, a: int, dtype: Any) -> np.ndarray:
-    """The benchmark fill: every cell A // (N*E), the last cell takes the remainder."""
-    c = np.full(n * e, a // (n * e), dtype=np.int64)
-    c[-1] += a - int(c.sum())
+    """The benchmark fill: A spread over the N*E cells as evenly as possible (row-major, the
+    first A mod (N*E) cells take one more)."""
+    cells = n * e
+    c = np.full(cells, a // cells, dtype=np.int64)
+    c[: a % cells] += 1
     return c.reshape(n, e).astype(dtype)
 
 
@@ -247,7 +267,8 @@ def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
 
 
 def bench_shape(sh: dict[str, Any], rng: np.random.Generator, rounds: int, target_s: float) -> dict[str, Any]:
-    from . import moe_re_routing
+    """Times every variant of one shape (after checking ours bit-exactly against numpy)."""
+    from . import moe_re_routing, runtime
 
     tokens, counts, scales = make_inputs(sh, rng)
     out = tuple(moe_re_routing(tokens, counts, scales))
@@ -255,12 +276,16 @@ def bench_shape(sh: dict[str, Any], rng: np.random.Generator, rounds: int, targe
     nbytes = payload_bytes(tokens, counts, scales)
     src = np.ones(max(nbytes, 1), np.uint8)
     dst = np.zeros_like(src)
-    fns = {
+    ran = runtime.last_run()
+    fns: dict[str, Callable[[], Any]] = {
         "ours_alloc": lambda: moe_re_routing(tokens, counts, scales),
         "ours_out": lambda: moe_re_routing(tokens, counts, scales, out=out),
         "np_take": lambda: numpy_reroute(tokens, counts, scales),
         "memcpy": lambda: np.copyto(dst, src),
     }
+    if sh.get("bare_take"):
+        idx = out[2]
+        fns["bare_take"] = lambda: np.take(tokens, idx, axis=0)
     t = time_variants(fns, rounds, target_s)
     us = {k: v["best"] * 1e6 for k, v in t.items()}
     r = dict(sh)
@@ -277,8 +302,13 @@ def bench_shape(sh: dict[str, Any], rng: np.random.Generator, rounds: int, targe
             "out_vs_numpy": us["np_take"] / us["ours_out"],
         }
     )
+    if "bare_take" in us:
+        r["alloc_over_bare_take"] = us["ours_alloc"] / us["bare_take"]
     if sh.get("official_us"):
         r["official_over_ours_out"] = sh["official_us"] / us["ours_out"]
+    r["platform"] = ran.get("platform", "")
+    r["platform_cores"] = ran.get("platform_cores", 0)
+    r["block_dim"] = ran.get("block_dim", 0)
     return r
 
 
@@ -286,35 +316,16 @@ def bench_shape(sh: dict[str, Any], rng: np.random.Generator, rounds: int, targe
 
 
 def machine_info() -> dict[str, Any]:
+    """What ran the benchmark, from the standard library and the C library (the fuller machine
+    description of the report, lscpu and memory, is benchmarks/report.py's)."""
     from . import runtime
 
     info: dict[str, Any] = {
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "platform": platform.platform(),
+        "os": platform.platform(),
         "cpu_count": os.cpu_count(),
     }
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        for line in lscpu.splitlines():
-            k, _, v = line.partition(":")
-            if k.strip() in (
-                "Model name",
-                "CPU(s)",
-                "Thread(s) per core",
-                "L2 cache",
-                "L3 cache",
-                "Hypervisor vendor",
-            ):
-                info["lscpu " + k.strip()] = v.strip()
-    except OSError:
-        pass
-    try:
-        with open("/proc/meminfo") as f:
-            kb = int(f.readline().split()[1])
-        info["memory_gib"] = round(kb / 2**20, 1)
-    except (OSError, ValueError, IndexError):
-        pass
     try:
         info["version"] = runtime.version()
         info["mode"] = runtime.get_mode()
@@ -329,71 +340,25 @@ def machine_info() -> dict[str, Any]:
 
 
 def format_row(r: dict[str, Any]) -> str:
+    """One line of the plain-text table printed while the suite runs."""
     us, g = r["us"], r["gbps"]
     off = f"{r['official_us']:8.1f}" if r.get("official_us") else f"{'':8s}"
+    bare = f"{us['bare_take']:9.1f}" if "bare_take" in us else f"{'':9s}"
     return (
-        f"{r['name']:>11} {r['A']:>7} {r['H']:>6} {r['N']:>3}x{r['E']:<3} {r['dtype']:>8} "
+        f"{r['name']:>17} {r['A']:>7} {r['H']:>6} {r['N']:>3}x{r['E']:<3} {r['dtype']:>8} "
         f"{r['bytes'] / 1e6:9.2f} "
-        f"{us['ours_alloc']:10.1f} {us['ours_out']:10.1f} {us['np_take']:10.1f} {us['memcpy']:10.1f} "
-        f"{g['ours_out']:7.2f} {r['out_vs_memcpy']:6.2f} {r['alloc_vs_numpy']:6.2f} {off}"
+        f"{us['ours_alloc']:10.1f} {us['ours_out']:10.1f} {us['np_take']:10.1f} {us['memcpy']:10.1f} {bare} "
+        f"{g['ours_out']:7.2f} {r['out_vs_memcpy']:6.2f} {r['alloc_vs_numpy']:6.2f} {off} "
+        f"{r['platform']}/{r['block_dim']}"
         f"{'' if r['verified'] else '  MISMATCH'}"
     )
 
 
 HEADER = (
-    f"{'shape':>11} {'A':>7} {'H':>6} {'NxE':>7} {'dtype':>8} {'MB':>9} {'alloc us':>10} {'out= us':>10} "
-    f"{'numpy us':>10} {'memcpy us':>10} {'GB/s':>7} {'o/mcp':>6} {'a/np':>6} {'A2 us':>8}"
+    f"{'shape':>17} {'A':>7} {'H':>6} {'NxE':>7} {'dtype':>8} {'MB':>9} {'alloc us':>10} {'out= us':>10} "
+    f"{'numpy us':>10} {'memcpy us':>10} {'take us':>9} {'GB/s':>7} {'o/mcp':>6} {'a/np':>6} {'A2 us':>8} "
+    "platform/blocks"
 )
-
-
-def markdown_table(results: list[dict[str, Any]]) -> str:
-    lines = [
-        "| shape | A | H | N×E | dtype | payload MB | ours alloc µs | ours out= µs | numpy µs | memcpy µs "
-        "| out= GB/s | memcpy GB/s | out= / memcpy | alloc / numpy | official A2 µs |",
-        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        us, g = r["us"], r["gbps"]
-        off = f"{r['official_us']:.2f}" if r.get("official_us") else ""
-        lines.append(
-            f"| {r['name']} | {r['A']} | {r['H']} | {r['N']}×{r['E']} | {r['dtype']} "
-            f"| {r['bytes'] / 1e6:.2f} "
-            f"| {us['ours_alloc']:.1f} | {us['ours_out']:.1f} | {us['np_take']:.1f} | {us['memcpy']:.1f} "
-            f"| {g['ours_out']:.2f} | {g['memcpy']:.2f} | {r['out_vs_memcpy']:.2f} "
-            f"| {r['alloc_vs_numpy']:.2f} | {off} |"
-        )
-    return "\n".join(lines)
-
-
-def plot(results: list[dict[str, Any]], path: str) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print(
-            f"bench: matplotlib is not installed; skipping the plot {path} "
-            "(pip install matplotlib, or ./build.sh bench)",
-            file=sys.stderr,
-        )
-        return False
-    rows = sorted((r for r in results if r.get("sweep") in (None, "A")), key=lambda r: r["bytes"])
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    styles = {"ours_out": "o-", "ours_alloc": "s--", "np_take": "^:", "memcpy": "x-."}
-    for k, st in styles.items():
-        ax.plot([r["bytes"] for r in rows], [r["gbps"][k] for r in rows], st, label=k, alpha=0.85)
-    ax.set_xscale("log")
-    ax.set_xlabel("payload bytes (bytes the operator writes)")
-    ax.set_ylabel("GB/s (payload / time)")
-    mode = results[0].get("mode", "") if results else ""
-    ax.set_title(f"MoeReRouting CPU backend throughput vs size ({mode} mode)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
 
 
 # ---- driver -----------------------------------------------------------------------------------------
@@ -455,8 +420,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--json", metavar="PATH", nargs="?", const="-", help="write JSON (no PATH or '-': stdout)"
     )
-    p.add_argument("--plot", metavar="PNG", help="plot GB/s against payload size (needs matplotlib)")
-    p.add_argument("--markdown", metavar="PATH", help="write the results as a Markdown table")
     p.add_argument("--quiet", action="store_true", help="no table on stdout")
 
 
@@ -476,7 +439,8 @@ def _parse_shape(s: str) -> dict[str, Any]:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def measure(args: argparse.Namespace, verbose: bool = True) -> dict[str, Any]:
+    """Runs the shapes the arguments select; returns the report (settings, machine, results)."""
     from . import runtime
 
     if args.mode:
@@ -484,16 +448,8 @@ def run(args: argparse.Namespace) -> int:
     threads_all = args.threads if args.threads > 0 else (os.cpu_count() or 1)
     runtime.set_threads(threads_all)
     shapes = [_parse_shape(s) for s in args.shape] if args.shape else suite_shapes(args.suite, threads_all)
-    to_stdout_json = args.json == "-"
-    results = run_suite(
-        shapes,
-        args.rounds,
-        args.target_ms * 1e-3,
-        args.seed,
-        threads_all,
-        verbose=not (args.quiet or to_stdout_json),
-    )
-    report = {
+    results = run_suite(shapes, args.rounds, args.target_ms * 1e-3, args.seed, threads_all, verbose=verbose)
+    return {
         "suite": "custom" if args.shape else args.suite,
         "threads": threads_all,
         "rounds": args.rounds,
@@ -501,17 +457,19 @@ def run(args: argparse.Namespace) -> int:
         "machine": machine_info(),
         "results": results,
     }
+
+
+def run(args: argparse.Namespace) -> int:
+    """``moe-re-routing bench``: measure, print the table (and JSON); 1 if a result differs."""
+    to_stdout_json = args.json == "-"
+    report = measure(args, verbose=not (args.quiet or to_stdout_json))
     if args.json:
         text = json.dumps(report, indent=1)
         if to_stdout_json:
             print(text)
         else:
             Path(args.json).write_text(text + "\n")
-    if args.markdown:
-        Path(args.markdown).write_text(markdown_table(results) + "\n")
-    if args.plot:
-        plot(results, args.plot)
-    bad = [r["name"] for r in results if not r["verified"]]
+    bad = [r["name"] for r in report["results"] if not r["verified"]]
     if bad:
         print(f"bench: results differ from numpy for {', '.join(bad)}", file=sys.stderr)
         return 1
