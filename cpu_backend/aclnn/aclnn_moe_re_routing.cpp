@@ -352,6 +352,7 @@ aclnnStatus Execute(void *workspace, uint64_t workspaceSize, aclOpExecutor *exec
     ascendc_cpu::LaunchConfig config;
     config.blockDim = ex->tiling.usedCoreNum;
     config.ubBytes = ex->platform.platform.ubBytes;
+    config.arch = ex->platform.arch;
     const int64_t movedBytes = ex->bytes[0] + ex->bytes[2] + ex->bytes[3] + ex->bytes[4] + ex->bytes[5];
     config.sequential = movedBytes < kSequentialBytes;
     const std::string profileDir = model::CurrentProfileDir();

@@ -111,6 +111,7 @@ struct Settings {
     std::mutex mutex;
     Platform soc{ascendc_cpu::kDefaultSoc.aivCoreNum, ascendc_cpu::kDefaultSoc.UsableUbBytes()};
     const char *socName = ascendc_cpu::kDefaultSoc.name;  // kCustomName when set by numbers
+    ascendc_cpu::Arch socArch = ascendc_cpu::kDefaultSoc.arch;
     Selection selection = Selection::kAuto;
     TraceSettings trace;
 };
@@ -209,7 +210,7 @@ RunPlatform CurrentPlatform(bool profiling)
     {
         std::lock_guard<std::mutex> lock(s.mutex);
         selection = s.selection;
-        soc = RunPlatform{s.soc, s.socName};
+        soc = RunPlatform{s.soc, s.socName, s.socArch};
     }
     const bool host = selection == Selection::kHost ||
                       (selection == Selection::kAuto && !profiling &&
@@ -389,6 +390,7 @@ aclnnStatus MoeReRoutingCpuSelectPlatform(const char *name, uint32_t aivCoreNum)
     std::lock_guard<std::mutex> lock(s.mutex);
     s.soc = SocNumbers(*soc, aivCoreNum);
     s.socName = aivCoreNum == 0 || aivCoreNum == soc->aivCoreNum ? soc->name : kCustomName;
+    s.socArch = soc->arch;
     s.selection = Selection::kSoc;
     return ACLNN_SUCCESS;
 }

@@ -18,6 +18,7 @@ namespace cpu {
 struct RunPlatform {
     Platform platform;
     const char *name = "";  // static storage: a table name or a literal
+    ascendc_cpu::Arch arch = ascendc_cpu::kDefaultSoc.arch;  // the SoC's (host: the default SoC's)
 };
 
 // The platform of a run started now: the selected one, or under the automatic selection (the

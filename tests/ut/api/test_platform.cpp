@@ -59,6 +59,9 @@ TEST(SocTable, HoldsWhatEachSocReportsAndWhatAscendCReserves)
     EXPECT_EQ(Soc("Ascend910_93").aivCoreNum, 48u);
     EXPECT_EQ(Soc("Ascend910_93").UsableUbBytes(), 196608u - 8192u);
     EXPECT_EQ(Soc("Ascend950").aivCoreNum, 0u);  // not known
+    EXPECT_EQ(Soc("Ascend950").arch, ascendc_cpu::Arch::kDav3510);
+    EXPECT_EQ(Soc("Ascend910_93").arch, ascendc_cpu::Arch::kDavC220);
+    EXPECT_EQ(ascendc_cpu::LaunchConfig{}.arch, ascendc_cpu::kDefaultSoc.arch);
     EXPECT_EQ(Soc("Ascend950").UsableUbBytes(), 248u * 1024u);
     EXPECT_EQ(ascendc_cpu::FindSoc("Ascend310P"), nullptr);
     EXPECT_EQ(ascendc_cpu::FindSoc(nullptr), nullptr);

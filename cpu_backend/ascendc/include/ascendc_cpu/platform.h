@@ -21,8 +21,15 @@
 
 namespace ascendc_cpu {
 
+// The AI Core architecture whose API implementation the emulator follows where it differs by SoC.
+enum class Arch {
+    kDavC220,  // Atlas A2/A3 (Ascend910B, Ascend910_93): the default
+    kDav3510,  // Ascend 950
+};
+
 struct SocPlatform {
     const char *name;          // the SoC version name, e.g. "Ascend910B"
+    Arch arch;                 // its AI Core architecture
     uint32_t aivCoreNum;       // vector cores; 0 when not known
     uint32_t ubBytes;          // UB per core as the SoC reports it (GetCoreMemSize(UB))
     uint32_t ubReservedBytes;  // kept by the Ascend C runtime by default (see above)
@@ -38,13 +45,13 @@ inline constexpr uint32_t kDav3510ReservedUbBytes = 8 * 1024;
 
 inline constexpr SocPlatform kSocPlatforms[] = {
     // Atlas A2 (Ascend910B1/B2): GetCoreMemSize(UB) reports 192 KiB - 256 B on the ASCEND910B family.
-    {"Ascend910B", 48, 196352, kDavC220ReservedUbBytes},
-    {"Ascend910B3", 40, 196352, kDavC220ReservedUbBytes},
-    {"Ascend910B4", 40, 196352, kDavC220ReservedUbBytes},
+    {"Ascend910B", Arch::kDavC220, 48, 196352, kDavC220ReservedUbBytes},
+    {"Ascend910B3", Arch::kDavC220, 40, 196352, kDavC220ReservedUbBytes},
+    {"Ascend910B4", Arch::kDavC220, 40, 196352, kDavC220ReservedUbBytes},
     // Atlas A3, per die: the full 192 KiB reported.
-    {"Ascend910_93", 48, 196608, kDavC220ReservedUbBytes},
+    {"Ascend910_93", Arch::kDavC220, 48, 196608, kDavC220ReservedUbBytes},
     // dav-3510: core count not known (0).
-    {"Ascend950", 0, kDav3510UbBytes, kDav3510ReservedUbBytes},
+    {"Ascend950", Arch::kDav3510, 0, kDav3510UbBytes, kDav3510ReservedUbBytes},
 };
 inline constexpr int kSocPlatformCount = static_cast<int>(sizeof(kSocPlatforms) / sizeof(kSocPlatforms[0]));
 

@@ -21,12 +21,6 @@ enum class Mode {
                // structural checks (UB capacity, alignment, parameter ranges, queues, flags) stay
 };
 
-// The AI Core architecture whose API implementation the emulator follows where it differs by SoC.
-enum class Arch {
-    kDavC220,  // Atlas A2/A3 (Ascend910B, Ascend910_93): the default
-    kDav3510,  // Ascend 950
-};
-
 // One DMA instruction as issued (DataCopy / DataCopyPad), in issue order.
 struct DmaOp {
     const char *direction = "";  // "GM->UB", "UB->GM" or "UB->UB"
@@ -76,7 +70,7 @@ struct LaunchConfig {
     bool sequential = false;       // run blocks one after another on the calling thread
     bool collectTrace = false;     // fill LaunchResult::cores
     std::string chromeTracePath;   // when non-empty, write a Chrome trace JSON of DMA ops per core
-    Arch arch = Arch::kDavC220;    // whose API implementation and documented rules apply
+    Arch arch = kDefaultSoc.arch;  // whose API implementation and documented rules apply
 };
 
 struct LaunchResult {
