@@ -49,6 +49,8 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .errors import param_value_error
+from .workload import even_counts, mismatched_outputs, parse_dtype, payload, random_bytes
+
 __all__ = ["SUITES", "add_arguments", "machine_info", "main", "public_shapes", "run_suite"]
 
 _DATA = Path(__file__).resolve().parent / "data"
@@ -175,32 +177,13 @@ def suite_shapes(suite: str, threads_all: int) -> list[dict[str, Any]]:
 # ---- inputs and the numpy equivalent ----------------------------------------------------------------
 
 
-def _np_dtype(name: str) -> np.dtype:
-    try:
-        return np.dtype(name)
-    except TypeError:
-        import ml_dtypes
-
-        carrier: np.dtype = np.dtype(getattr(ml_dtypes, name))
-        return carrier
-
-
-def uniform_counts(n: int, e: int, a: int, dtype: Any) -> np.ndarray:
-    """The benchmark fill: A spread over the N*E cells as evenly as possible (row-major, the
-    first A mod (N*E) cells take one more)."""
-    cells = n * e
-    c = np.full(cells, a // cells, dtype=np.int64)
-    c[: a % cells] += 1
-    return c.reshape(n, e).astype(dtype)
-
-
 def make_inputs(
     sh: dict[str, Any], rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
-    dt = _np_dtype(sh["dtype"])
-    nbytes = sh["A"] * sh["H"] * dt.itemsize
-    tokens = rng.integers(0, 256, size=nbytes, dtype=np.uint8).view(dt).reshape(sh["A"], sh["H"])
-    counts = uniform_counts(sh["N"], sh["E"], sh["A"], np.dtype(sh["count_dtype"]))
+    """Random tokens [A, H] of the shape's dtype, the benchmark fill of the counts (spread evenly)
+    and, when the shape has them, [A] float32 scales."""
+    tokens = random_bytes(rng, (sh["A"], sh["H"]), parse_dtype(sh["dtype"]).carrier)
+    counts = even_counts(sh["N"], sh["E"], sh["A"], np.dtype(sh["count_dtype"]))
     scales = rng.random(sh["A"], dtype=np.float32) if sh["scales"] else None
     return tokens, counts, scales
 
@@ -217,16 +200,6 @@ def numpy_reroute(
     out_tokens = np.take(tokens, idx, axis=0)
     out_scales = np.take(scales, idx, axis=0) if scales is not None else np.zeros(tokens.shape[0], np.float32)
     return out_tokens, out_scales, idx, c.sum(axis=0).astype(counts.dtype)
-
-
-def payload_bytes(tokens: np.ndarray, counts: np.ndarray, scales: Optional[np.ndarray]) -> int:
-    a = tokens.shape[0]
-    return int(
-        tokens.nbytes
-        + (scales.nbytes if scales is not None else 4 * a)
-        + 4 * a
-        + counts.shape[1] * counts.itemsize
-    )
 
 
 # ---- timing -----------------------------------------------------------------------------------------
@@ -258,22 +231,14 @@ def time_variants(
     }
 
 
-def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    return all(
-        x.shape == y.shape
-        and np.array_equal(np.ascontiguousarray(x).view(np.uint8), np.ascontiguousarray(y).view(np.uint8))
-        for x, y in zip(a, b)
-    )
-
-
 def bench_shape(sh: dict[str, Any], rng: np.random.Generator, rounds: int, target_s: float) -> dict[str, Any]:
     """Times every variant of one shape (after checking ours bit-exactly against numpy)."""
     from . import moe_re_routing, runtime
 
     tokens, counts, scales = make_inputs(sh, rng)
     out = tuple(moe_re_routing(tokens, counts, scales))
-    verified = _same(out, numpy_reroute(tokens, counts, scales))
-    nbytes = payload_bytes(tokens, counts, scales)
+    verified = not mismatched_outputs(out, numpy_reroute(tokens, counts, scales))
+    nbytes = payload(tokens, counts, scales).written
     src = np.ones(max(nbytes, 1), np.uint8)
     dst = np.zeros_like(src)
     ran = runtime.last_run()

@@ -24,6 +24,7 @@ __all__ = [
     "DtypeName",
     "Payload",
     "bytes_mismatch",
+    "even_counts",
     "make_case",
     "mismatched_outputs",
     "parse_dtype",
@@ -51,7 +52,7 @@ def _check_counts_shape(n: int, e: int, a: int) -> None:
 
 def uniform_counts(n: int, e: int, a: int, dtype: npt.DTypeLike = np.int32) -> np.ndarray:
     """``[N, E]`` counts of ``dtype`` summing to ``a``: every cell ``a // (N*E)``, the last cell
-    takes the remainder (the benchmarks' fill)."""
+    takes the remainder (``plan``'s uniform fill)."""
     _check_counts_shape(n, e, a)
     c = np.full(n * e, a // (n * e), dtype=np.int64)
     c[-1] += a - int(c.sum())
@@ -89,6 +90,16 @@ def random_bytes(rng: np.random.Generator, shape: Sequence[int], dtype: npt.DTyp
 
 
 # ---- dtype names -------------------------------------------------------------------------------
+
+
+def even_counts(n: int, e: int, a: int, dtype: npt.DTypeLike = np.int32) -> np.ndarray:
+    """``[N, E]`` counts of ``dtype`` summing to ``a``, spread as evenly as possible: every cell
+    ``a // (N*E)``, the first ``a mod (N*E)`` cells (row-major) one more (the benchmarks' fill; it
+    keeps decode shapes with fewer tokens than cells spread over many cells)."""
+    _check_counts_shape(n, e, a)
+    c = np.full(n * e, a // (n * e), dtype=np.int64)
+    c[: a % (n * e)] += 1
+    return c.reshape(n, e).astype(dtype)
 
 
 class DtypeName(NamedTuple):

@@ -10,6 +10,7 @@ import numpy as np
 
 import moe_re_routing as mrr
 from moe_re_routing import bench
+from moe_re_routing.workload import even_counts
 
 
 def test_decode_suite_covers_the_issue_rows():
@@ -27,7 +28,7 @@ def test_decode_suite_covers_the_issue_rows():
 
 def test_benchmark_fill_is_even_and_sums_to_a():
     for n, e, a in ((32, 256, 64), (16, 16, 1), (4, 4, 0), (3, 5, 1000)):
-        c = bench.uniform_counts(n, e, a, np.int32)
+        c = even_counts(n, e, a, np.int32)
         assert c.shape == (n, e) and c.dtype == np.int32
         assert int(c.sum()) == a and int(c.max()) - int(c.min()) <= 1
 
