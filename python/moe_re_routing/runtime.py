@@ -38,6 +38,7 @@ __all__ = [
     "last_run_json",
     "malloc",
     "memcpy",
+    "restore_platform",
     "set_mode",
     "set_platform",
     "set_threads",
@@ -310,6 +311,21 @@ def set_platform(platform: Optional[str] = None, *, cores: int = 0, ub_bytes: in
         st = lib.MoeReRoutingCpuSetPlatform(int(cores), int(ub_bytes))
     if st != 0:
         raise last_error(st, f"set_platform({platform!r}, cores={cores}, ub_bytes={ub_bytes})")
+
+
+def restore_platform(saved: PlatformInfo) -> None:
+    """Selects again what :func:`get_platform` returned before a temporary :func:`set_platform`:
+    the same SoC (or custom numbers) or "host"; under "auto" the automatic selection, with the
+    SoC platform of ``saved`` when it was the one in use, else the default SoC."""
+    table = soc_table()
+    if saved.selection == "host" or (saved.selection == "auto" and saved.name == "host"):
+        set_platform(default_soc())
+    elif saved.name in table and saved.cores == table[saved.name].cores:
+        set_platform(saved.name)
+    else:
+        set_platform(cores=saved.cores, ub_bytes=saved.ub_bytes)
+    if saved.selection != "soc":
+        set_platform(saved.selection)
 
 
 def get_mode() -> str:

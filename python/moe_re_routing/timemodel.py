@@ -348,14 +348,14 @@ def ours_cores(shape: dict[str, Any]) -> tuple[int, list[dict[str, int]]]:
     inputs)."""
     from . import moe_re_routing, runtime
     from ._ffi import ffi, lib
-    from .bench import _np_dtype, uniform_counts
+    from .workload import parse_dtype, uniform_counts
 
     saved = runtime.get_platform()
-    runtime.set_platform(CALIBRATION_PLATFORM["cores"], 0)
+    runtime.set_platform(CALIBRATION_PLATFORM["soc"])  # its cores and the UB it leaves a kernel
     runtime.set_trace(True)
     try:
         a, h = int(shape["A"]), int(shape["H"])
-        tokens = np.zeros((a, h), dtype=_np_dtype(shape["dtype"]))
+        tokens = np.zeros((a, h), dtype=parse_dtype(shape["dtype"]).carrier)
         counts = uniform_counts(int(shape["N"]), int(shape["E"]), a, np.dtype(shape["count_dtype"]))
         scales = np.zeros(a, dtype=np.float32) if shape["scales"] else None
         moe_re_routing(tokens, counts, scales)
@@ -364,7 +364,7 @@ def ours_cores(shape: dict[str, Any]) -> tuple[int, list[dict[str, int]]]:
         lib.MoeReRoutingCpuLastRunModelCores(arr, n)
     finally:
         runtime.set_trace(False)
-        runtime.set_platform(*saved)
+        runtime.restore_platform(saved)
     cores = [{k: int(getattr(arr[i], f)) for k, f in zip(MODEL_KEYS, _C_FIELDS)} for i in range(n)]
     return n, compress_cores(cores)
 
@@ -462,10 +462,10 @@ def profile(
 
     from . import moe_re_routing
     from ._ffi import ffi, lib
-    from .bench import _np_dtype, uniform_counts
     from .errors import MoeReRoutingError
+    from .workload import parse_dtype, uniform_counts
 
-    tokens = np.zeros((a, h), dtype=_np_dtype(dtype))
+    tokens = np.zeros((a, h), dtype=parse_dtype(dtype).carrier)
     counts = uniform_counts(n, e, a, np.dtype(count_dtype))
     sc = np.zeros(a, dtype=np.float32) if scales else None
     lib.MoeReRoutingCpuSetProfileDir(ffi.new("char[]", os.fsencode(output)))
