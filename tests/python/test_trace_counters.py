@@ -32,7 +32,8 @@ COUNTERS = (
 
 
 def _traced_run(mode: str) -> dict:
-    """The last run's dict for a small problem (A=600 x 96 int8, f32 scales, counts 4 x 6) in `mode`."""
+    """The last run's dict for a small problem (A=600 x 96 int8, f32 scales, counts 4 x 6) in `mode`,
+    on the default SoC platform in both modes (fast mode would otherwise run the host-sized one)."""
     rng = np.random.default_rng(5)
     tokens = rng.integers(-128, 127, size=(600, 96), dtype=np.int8)
     scales = rng.random(600, dtype=np.float32)
@@ -40,12 +41,15 @@ def _traced_run(mode: str) -> dict:
     previous = mrr.get_mode()
     try:
         mrr.set_mode(mode)
+        mrr.set_platform(mrr.default_soc())
         mrr.set_trace(True)
         res = mrr.moe_re_routing(tokens, counts, scales)
         run = mrr.last_run()
     finally:
         mrr.set_trace(False)
+        mrr.set_platform("auto")
         mrr.set_mode(previous)
+    assert run["platform"] == mrr.default_soc()
     ref = mrr.moe_re_routing_reference(tokens, counts, scales)
     assert np.array_equal(res.permute_tokens, ref.permute_tokens)
     return run
