@@ -243,9 +243,14 @@ TEST(AclRuntime, platform_mode_threads_trace_settings)
 {
     uint32_t cores = 0;
     uint32_t ub = 0;
+    const bool checked = MoeReRoutingCpuGetMode() == 0;
     MoeReRoutingCpuGetPlatform(&cores, &ub);
-    EXPECT_EQ(cores, uint32_t{48});             // checked mode: the default SoC, Ascend910B,
-    EXPECT_EQ(ub, uint32_t{196352 - 8192});  // with the UB Ascend C leaves a kernel
+    if (checked) {  // the automatic selection: checked mode runs the default SoC, Ascend910B,
+        EXPECT_EQ(cores, uint32_t{48});
+        EXPECT_EQ(ub, uint32_t{196352 - 8192});  // with the UB Ascend C leaves a kernel
+    } else {        // fast mode runs the host-sized platform
+        EXPECT_STREQ(MoeReRoutingCpuPlatformName(), "host");
+    }
     EXPECT_EQ(MoeReRoutingCpuSetPlatform(40, 0), ACLNN_SUCCESS);
     MoeReRoutingCpuGetPlatform(&cores, &ub);
     EXPECT_EQ(cores, uint32_t{40});
