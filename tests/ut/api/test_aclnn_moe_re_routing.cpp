@@ -320,9 +320,12 @@ TEST(AclnnMoeReRouting, multi_core_problem_on_the_thread_pool)
     s.idxType = 1;
     s.expertTokenNumType = 0;
     Fixture f(s);
+    // The SoC platform in both modes (fast mode would run the host-sized one): 48 blocks.
+    ASSERT_TRUE(MoeReRoutingCpuSelectPlatform("Ascend910B", 0) == ACLNN_SUCCESS);
     ASSERT_TRUE(MoeReRoutingCpuSetTrace(1, nullptr) == ACLNN_SUCCESS);
     EXPECT_EQ(f.Run(), ACLNN_SUCCESS);
     MoeReRoutingCpuSetTrace(0, nullptr);
+    MoeReRoutingCpuSelectPlatform("auto", 0);
     EXPECT_EQ(f.CompareWithReference(), std::string());
     const std::string json = MoeReRoutingCpuLastRunJson();
     EXPECT_PRED_FORMAT2(::testing::IsSubstring, "\"block_dim\": 48", json);
