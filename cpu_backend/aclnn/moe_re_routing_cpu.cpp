@@ -359,7 +359,7 @@ aclnnStatus MoeReRoutingCpuSelectPlatform(const char *name, uint32_t aivCoreNum)
     using namespace moe_re_routing::cpu;
     const std::string what = name != nullptr ? name : "(null)";
     const auto fail = [&](const std::string &message) {
-        acl_cpu::SetRecentErrMsg("MoeReRoutingCpuSelectPlatform: " + message);
+        acl_cpu::SetRecentError(MOE_RE_ROUTING_ERROR_VALUE, "MoeReRoutingCpuSelectPlatform: " + message);
         return ACLNN_ERR_PARAM_INVALID;
     };
     if (aivCoreNum > kMaxCoreNum) {

@@ -125,12 +125,12 @@ def test_bad_input_raises_and_writes_nothing(name: str) -> None:
 
 def test_tiling_error_writes_nothing() -> None:
     c = _case()
-    cores, ub = mrr.get_platform()
-    mrr.set_platform(0, 256)  # no buffer set fits
+    saved = mrr.get_platform()
+    mrr.set_platform(cores=0, ub_bytes=256)  # no buffer set fits
     try:
         with pytest.raises(mrr.MoeReRoutingTilingError) as ei:
             mrr.moe_re_routing(c["tokens"], c["counts"], c["scales"], out=tuple(c["out"]))
     finally:
-        mrr.set_platform(cores, ub)
+        mrr.restore_platform(saved)
     assert ei.value.kind == "tiling"
     assert all((o.view(np.uint8) == SENTINEL).all() for o in c["out"])
