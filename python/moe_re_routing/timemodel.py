@@ -69,8 +69,6 @@ _START: dict[str, float] = {
     "scalar_gm_us": 0.01,
 }
 
-_ITEMSIZE = {"float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1, "int32": 4, "int64": 8, "float32": 4}
-
 # What the model reads of one core's trace (MoeReRoutingModelCore, snake_case; derived from the
 # emulator's CoreTrace by moe_re_routing::model::FromTrace in C, the one place that does it).
 MODEL_KEYS = (
@@ -90,7 +88,9 @@ DECODE_NE = ((16, 16), (32, 8), (32, 256))
 
 def itemsize(dtype: str) -> int:
     """Bytes per element of a dtype name used by the benchmark tables (``float16``, ``int64``...)."""
-    return _ITEMSIZE[dtype]
+    from .workload import parse_dtype
+
+    return int(parse_dtype(dtype).carrier.itemsize)
 
 
 # ---- shapes -------------------------------------------------------------------------------------
