@@ -34,6 +34,7 @@ const double kFitted[kParamCount] = {
 constexpr int kFreqMhz = 1800;
 
 constexpr const char *kPlatformText = "Ascend910B (Atlas A2)";
+constexpr uint32_t kA2Cores = 48;  // AIV cores of Ascend910B1/B2
 
 double UsFor(double bytes, double gbps) { return gbps > 0.0 ? bytes / (gbps * 1e3) : 0.0; }
 
@@ -224,7 +225,9 @@ std::string WriteProfile(const std::string &dir, const ProfileRun &run, std::str
     std::string trace = "{\"displayTimeUnit\":\"ns\",\"metadata\":{\"time_source\":\"modelled\",\"model\":"
                         "\"moe-re-routing time model (docs/time_model.md)\",\"platform\":\"" +
                         std::string(kPlatformText) + "\",\"op\":\"" + JsonEscape(run.opName) + "\",\"shapes\":\"" +
-                        JsonEscape(run.shapeText) + "\",\"block_dim\":" + std::to_string(run.blockDim) +
+                        JsonEscape(run.shapeText) + "\",\"block_dim\":" + std::to_string(run.blockDim) + ",\"run_platform_cores\":" +
+                        std::to_string(run.platformCores) + ",\"run_platform_ub_bytes\":" +
+                        std::to_string(run.platformUbBytes) +
                         ",\"task_duration_us\":" + Fmt(total) + ",\"launch_us\":" + Fmt(kFitted[kLaunchUs]) +
                         ",\"hbm_bound_us\":" + Fmt(hbmUs) + ",\"parameters\":{" + params + "}},\"traceEvents\":[\n";
     trace += "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":\"" + JsonEscape(run.opName) +
@@ -256,7 +259,10 @@ std::string WriteProfile(const std::string &dir, const ProfileRun &run, std::str
                     "(docs/time_model.md), calibrated for ") +
         kPlatformText +
         ", applied to the per-core trace of a run of the kernel on the CPU emulator. No NPU was involved. "
-        "Run: " + run.shapeText + ", block dim " + std::to_string(run.blockDim) + ".\n";
+        "Run: " + run.shapeText + ", block dim " + std::to_string(run.blockDim) + ", tiled for " +
+        std::to_string(run.platformCores) + " cores x " + std::to_string(run.platformUbBytes) + " B UB" +
+        (run.platformCores == kA2Cores ? "" : " (not the Atlas A2 core count: the schedule is not the one A2 would run)") +
+        ".\n";
     if (!WriteFile(path + "/OpBasicInfo.csv", basic) || !WriteFile(path + "/PipeUtilization.csv", pipes) ||
         !WriteFile(path + "/trace.json", trace) || !WriteFile(path + "/README.txt", readme)) {
         *error = "cannot write the profile files in " + path + ": " + std::strerror(errno);

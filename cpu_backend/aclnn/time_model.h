@@ -51,6 +51,8 @@ struct ProfileRun {
     std::string opName = "MoeReRouting";
     std::string shapeText;  // e.g. "tokens [1024,512] FLOAT16, counts [8,8] INT32, scales [1024]"
     uint32_t blockDim = 0;
+    uint32_t platformCores = 0;    // AIV cores the tiling planned for
+    uint32_t platformUbBytes = 0;  // UB per core the tiling planned for
     std::vector<ascendc_cpu::CoreTrace> cores;
 };
 

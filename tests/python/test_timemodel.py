@@ -170,6 +170,8 @@ def _check_profile(path: str, block_dim: int) -> None:
     meta = trace["metadata"]
     assert meta["time_source"] == "modelled" and "Atlas A2" in meta["platform"]
     assert meta["block_dim"] == block_dim
+    assert 1 <= block_dim <= meta["run_platform_cores"] and meta["run_platform_ub_bytes"] > 0
+    assert f"tiled for {meta['run_platform_cores']} cores" in readme
     assert [int(p["block_id"]) for p in pipes] == list(range(block_dim))
     aiv = []
     for p in pipes:
