@@ -212,8 +212,8 @@ void WriteRunProfile(const std::string &dir, const aclOpExecutor &ex, const asce
                     " B, N " + std::to_string(t.rankNum) + ", E " + std::to_string(t.expertNum) + ", counts " +
                     std::to_string(t.countBytes) + " B, scale row " + std::to_string(t.scaleRowBytes) + " B";
     run.blockDim = config.blockDim;
-    run.platformCores = ex.platform.aivCoreNum;
-    run.platformUbBytes = ex.platform.ubBytes;
+    run.platformCores = ex.platform.platform.aivCoreNum;
+    run.platformUbBytes = ex.platform.platform.ubBytes;
     run.cores = cores;
     std::string error;
     const std::string path = model::WriteProfile(dir, run, &error);
