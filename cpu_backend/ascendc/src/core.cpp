@@ -164,8 +164,8 @@ void IssueTo(CoreContext &core, Unit unit)
 
 void FenceUnits(CoreContext &core, Unit producer, Unit consumer)
 {
-    ++core.setFlags;
-    ++core.waitFlags;
+    ++core.counts.setFlags;
+    ++core.counts.waitFlags;
     if (!core.checked) {
         return;
     }
@@ -314,7 +314,7 @@ void SetFlagImpl(AscendC::HardEvent event, int32_t eventId)
     }
     slot.set = true;
     ++core.flagsSet;
-    ++core.setFlags;
+    ++core.counts.setFlags;
     if (!core.checked) {
         return;  // the snapshot only feeds the hazard checker
     }
@@ -337,7 +337,7 @@ void WaitFlagImpl(AscendC::HardEvent event, int32_t eventId)
     }
     slot.set = false;
     --core.flagsSet;
-    ++core.waitFlags;
+    ++core.counts.waitFlags;
     if (!core.checked) {
         return;
     }
@@ -354,7 +354,7 @@ void WaitFlagImpl(AscendC::HardEvent event, int32_t eventId)
 void PipeBarrierImpl(pipe_t pipe)
 {
     CoreContext &core = RequireCore("PipeBarrier");
-    ++core.pipeBarriers;
+    ++core.counts.pipeBarriers;
     if (pipe == PIPE_ALL && core.checked) {
         for (auto &row : core.known) {
             std::fill(row, row + kUnitCount, core.seq);

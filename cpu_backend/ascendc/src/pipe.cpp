@@ -97,7 +97,7 @@ UbBuffer *QueueBase::AllocImpl()
     if (core_ == nullptr) {
         Violation("queue", "%s::AllocTensor on a queue without buffers (TPipe::InitBuffer not called)", kind_);
     }
-    ++core_->queueOps;
+    ++core_->counts.queueOps;
     for (uint32_t i = 0; i < num_; ++i) {
         UbBuffer &buffer = buffers_[i];
         if (buffer.owner == this && buffer.state == BufferState::kFree) {
@@ -128,7 +128,7 @@ UbBuffer *QueueBase::OwnBuffer(const void *bufferId, const char *api) const
 void QueueBase::EnQueImpl(const void *bufferId)
 {
     UbBuffer *buffer = OwnBuffer(bufferId, "EnQue");
-    ++core_->queueOps;
+    ++core_->counts.queueOps;
     if (buffer->state == BufferState::kEnqueued) {
         Violation("queue", "%s::EnQue of a tensor that is already in the queue", kind_);
     }
@@ -151,7 +151,7 @@ UbBuffer *QueueBase::DeQueImpl()
     if (count_ == 0) {
         Violation("queue", "%s::DeQue on an empty queue (no EnQue pending)", kind_);
     }
-    ++core_->queueOps;
+    ++core_->counts.queueOps;
     UbBuffer *buffer = ring_[head_];
     head_ = (head_ + 1) % kMaxBuffersPerPipe;
     --count_;
@@ -168,7 +168,7 @@ UbBuffer *QueueBase::DeQueImpl()
 void QueueBase::FreeImpl(const void *bufferId)
 {
     UbBuffer *buffer = OwnBuffer(bufferId, "FreeTensor");
-    ++core_->queueOps;
+    ++core_->counts.queueOps;
     if (buffer->state == BufferState::kFree) {
         Violation("queue", "%s::FreeTensor of a tensor that is already free", kind_);
     }

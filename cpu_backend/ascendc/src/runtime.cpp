@@ -222,16 +222,7 @@ void RunBlock(Job &job, uint32_t blockIdx)
         trace.dmaOps = core.dmaOps;
         trace.ubHighWater = core.ubHighWater;
         trace.seconds = (endUs - startUs) * 1e-6;
-        trace.scalarUbReads = core.scalarUbReads;
-        trace.scalarUbWrites = core.scalarUbWrites;
-        trace.scalarGmReads = core.scalarGmReads;
-        trace.scalarGmWrites = core.scalarGmWrites;
-        trace.vectorOps = core.vectorOps;
-        trace.vectorRepeats = core.vectorRepeats;
-        trace.setFlags = core.setFlags;
-        trace.waitFlags = core.waitFlags;
-        trace.pipeBarriers = core.pipeBarriers;
-        trace.queueOps = core.queueOps;
+        static_cast<InstructionCounters &>(trace) = core.counts;
         if (job.recordEvents) {
             job.blockSpans[blockIdx] = {startUs - job.startUs, endUs - startUs};
         }

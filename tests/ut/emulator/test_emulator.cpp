@@ -14,29 +14,14 @@
 #include "ascendc_cpu/runtime.h"
 #include "kernel_operator.h"
 #include "tikicpulib.h"
+#include "emulator_test_util.h"
 
 using namespace AscendC;
 
 namespace {
 
-// Restores the process-wide mode when a test changes it.
-struct ModeGuard {
-    ascendc_cpu::Mode saved = ascendc_cpu::GetMode();
-    explicit ModeGuard(ascendc_cpu::Mode mode) { ascendc_cpu::SetMode(mode); }
-    ~ModeGuard() { ascendc_cpu::SetMode(saved); }
-};
-
-template <typename T>
-struct GmBuffer {
-    T *data;
-    size_t count;
-    explicit GmBuffer(size_t n) : data(static_cast<T *>(GmAlloc(n * sizeof(T)))), count(n) {}
-    ~GmBuffer() { GmFree(data); }
-    GmBuffer(const GmBuffer &) = delete;
-    GmBuffer &operator=(const GmBuffer &) = delete;
-    GM_ADDR gm() const { return reinterpret_cast<GM_ADDR>(data); }
-    T &operator[](size_t i) { return data[i]; }
-};
+using emulator_test::GmBuffer;
+using emulator_test::ModeGuard;
 
 // ---- DataCopyPad layouts ----
 

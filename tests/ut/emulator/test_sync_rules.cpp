@@ -11,37 +11,16 @@
 #include "ascendc_cpu/runtime.h"
 #include "kernel_operator.h"
 #include "tikicpulib.h"
+#include "emulator_test_util.h"
 
 using namespace AscendC;
+using emulator_test::GmBuffer;
+using emulator_test::ModeGuard;
 
 namespace {
 
 constexpr uint32_t kTile = 64;     // int32 elements per tile (256 B)
 constexpr uint32_t kTiles = 6;     // tiles per core: each of 2 buffers is reused 3 times
-
-struct Gm {
-    explicit Gm(size_t elems) : data(static_cast<int32_t *>(GmAlloc(elems * sizeof(int32_t)))), count(elems)
-    {
-        std::memset(data, 0, elems * sizeof(int32_t));
-    }
-    ~Gm() { GmFree(data); }
-    Gm(const Gm &) = delete;
-    Gm &operator=(const Gm &) = delete;
-    GM_ADDR gm() const { return reinterpret_cast<GM_ADDR>(data); }
-    int32_t *data;
-    size_t count;
-};
-
-class CheckedMode {
-public:
-    CheckedMode() : previous_(ascendc_cpu::GetMode()) { ascendc_cpu::SetMode(ascendc_cpu::Mode::kChecked); }
-    ~CheckedMode() { ascendc_cpu::SetMode(previous_); }
-    CheckedMode(const CheckedMode &) = delete;
-    CheckedMode &operator=(const CheckedMode &) = delete;
-
-private:
-    ascendc_cpu::Mode previous_;
-};
 
 // The classic three-stage pipeline, double-buffered: VECIN (MTE2 -> V), compute, VECOUT (V -> MTE3).
 // Every synchronisation comes from the queues: EnQue/DeQue for the hand-over, FreeTensor/AllocTensor
@@ -77,10 +56,10 @@ extern "C" __global__ __aicore__ void three_stage_kernel(GM_ADDR x, GM_ADDR y)
 
 TEST(SyncRules, QueuesCarryTheirPositionPairsThroughBufferReuse)
 {
-    CheckedMode checked;
+    ModeGuard checked(ascendc_cpu::Mode::kChecked);
     const uint32_t blocks = 2;
-    Gm x(blocks * kTile * kTiles);
-    Gm y(blocks * kTile * kTiles);
+    GmBuffer<int32_t> x(blocks * kTile * kTiles);
+    GmBuffer<int32_t> y(blocks * kTile * kTiles);
     for (size_t i = 0; i < x.count; ++i) {
         x.data[i] = static_cast<int32_t>(i * 3);
     }
@@ -117,9 +96,9 @@ extern "C" __global__ __aicore__ void bind_kernel(GM_ADDR x, GM_ADDR y)
 
 TEST(SyncRules, BoundQueueOrdersMte2AndMte3BothWays)
 {
-    CheckedMode checked;
-    Gm x(kTile * kTiles);
-    Gm y(kTile * kTiles);
+    ModeGuard checked(ascendc_cpu::Mode::kChecked);
+    GmBuffer<int32_t> x(kTile * kTiles);
+    GmBuffer<int32_t> y(kTile * kTiles);
     for (size_t i = 0; i < x.count; ++i) {
         x.data[i] = static_cast<int32_t>(7 * i + 1);
     }
@@ -166,9 +145,9 @@ extern "C" __global__ __aicore__ void scalar_on_queues_kernel(GM_ADDR x, GM_ADDR
 
 TEST(SyncRules, ScalarAccessToQueueTensorsWithExplicitFlags)
 {
-    CheckedMode checked;
-    Gm x(kTile);
-    Gm y(kTile);
+    ModeGuard checked(ascendc_cpu::Mode::kChecked);
+    GmBuffer<int32_t> x(kTile);
+    GmBuffer<int32_t> y(kTile);
     for (uint32_t i = 0; i < kTile; ++i) {
         x.data[i] = static_cast<int32_t>(i * i);
     }
@@ -213,9 +192,9 @@ extern "C" __global__ __aicore__ void index_runs_kernel(GM_ADDR y, bool ramp)
 
 TEST(SyncRules, IndexRunsIntoAReusedVecoutBuffer)
 {
-    CheckedMode checked;
+    ModeGuard checked(ascendc_cpu::Mode::kChecked);
     for (bool ramp : {false, true}) {
-        Gm y(kTile * kTiles);
+        GmBuffer<int32_t> y(kTile * kTiles);
         ascendc_cpu::LaunchConfig config;
         ascendc_cpu::Launch(config, [&] { index_runs_kernel(y.gm(), ramp); }, nullptr);
         for (uint32_t i = 0; i < kTile * kTiles; ++i) {
@@ -259,9 +238,9 @@ extern "C" __global__ __aicore__ void flags_round_trip_kernel(GM_ADDR x, GM_ADDR
 
 TEST(SyncRules, FlagsOrderEveryHazardKind)
 {
-    CheckedMode checked;
-    Gm x(kTile);
-    Gm y(2 * kTile);
+    ModeGuard checked(ascendc_cpu::Mode::kChecked);
+    GmBuffer<int32_t> x(kTile);
+    GmBuffer<int32_t> y(2 * kTile);
     for (uint32_t i = 0; i < kTile; ++i) {
         x.data[i] = static_cast<int32_t>(5 + i);
     }
@@ -303,10 +282,10 @@ extern "C" __global__ __aicore__ void pad_positions_kernel(GM_ADDR x, GM_ADDR y,
 
 TEST(SyncRules, DataCopyPadDocumentedPositions)
 {
-    CheckedMode checked;
+    ModeGuard checked(ascendc_cpu::Mode::kChecked);
     for (ascendc_cpu::Arch arch : {ascendc_cpu::Arch::kDavC220, ascendc_cpu::Arch::kDav3510}) {
-        Gm x(16);
-        Gm y(48);
+        GmBuffer<int32_t> x(16);
+        GmBuffer<int32_t> y(48);
         for (uint32_t i = 0; i < 16; ++i) {
             x.data[i] = static_cast<int32_t>(i + 1);
         }
@@ -349,9 +328,9 @@ extern "C" __global__ __aicore__ void refill_kernel(GM_ADDR x, uint32_t bytes)
 
 TEST(SyncRules, EarlierLaunchesLeaveNothingUnsynchronised)
 {
-    CheckedMode checked;
+    ModeGuard checked(ascendc_cpu::Mode::kChecked);
     const uint32_t small = 16384;
-    Gm x(small / sizeof(int32_t));
+    GmBuffer<int32_t> x(small / sizeof(int32_t));
     ascendc_cpu::LaunchConfig large;
     large.ubBytes = 196608;
     ascendc_cpu::Launch(large, [] { fill_ub_kernel(196608, true); }, nullptr);

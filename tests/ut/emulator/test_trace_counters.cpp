@@ -11,8 +11,11 @@
 #include "ascendc_cpu/runtime.h"
 #include "kernel_operator.h"
 #include "tikicpulib.h"
+#include "emulator_test_util.h"
 
 using namespace AscendC;
+using emulator_test::GmBuffer;
+using emulator_test::ModeGuard;
 
 namespace {
 
@@ -66,38 +69,14 @@ extern "C" __global__ __aicore__ void counted_kernel(GM_ADDR x, GM_ADDR y, GM_AD
     PipeBarrier<PIPE_ALL>();
 }
 
-struct Gm {
-    explicit Gm(size_t elems) : data(static_cast<int32_t *>(GmAlloc(elems * sizeof(int32_t)))), count(elems)
-    {
-        std::memset(data, 0, elems * sizeof(int32_t));
-    }
-    ~Gm() { GmFree(data); }
-    Gm(const Gm &) = delete;
-    Gm &operator=(const Gm &) = delete;
-    GM_ADDR gm() const { return reinterpret_cast<GM_ADDR>(data); }
-    int32_t *data;
-    size_t count;
-};
-
-class ModeGuard {
-public:
-    explicit ModeGuard(ascendc_cpu::Mode mode) : previous_(ascendc_cpu::GetMode()) { ascendc_cpu::SetMode(mode); }
-    ~ModeGuard() { ascendc_cpu::SetMode(previous_); }
-    ModeGuard(const ModeGuard &) = delete;
-    ModeGuard &operator=(const ModeGuard &) = delete;
-
-private:
-    ascendc_cpu::Mode previous_;
-};
-
 // Runs counted_kernel on `blocks` cores and checks the output of every core's (identical) work.
 ascendc_cpu::LaunchResult RunCounted(ascendc_cpu::Mode mode, ascendc_cpu::Arch arch, uint32_t blocks,
                                      const std::string &chromeTrace = "")
 {
     ModeGuard guard(mode);
-    Gm x(kElems);
-    Gm y(kElems);
-    Gm z(8);
+    GmBuffer<int32_t> x(kElems);
+    GmBuffer<int32_t> y(kElems);
+    GmBuffer<int32_t> z(8);
     for (uint32_t i = 0; i < kElems; ++i) {
         x.data[i] = static_cast<int32_t>(3 * i + 5);
     }
@@ -193,7 +172,7 @@ extern "C" __global__ __aicore__ void long_index_kernel(GM_ADDR y)
 
 TEST(TraceCounters, CreateVecIndexRepeatsOnDavC220)
 {
-    Gm y(1024);
+    GmBuffer<int32_t> y(1024);
     ascendc_cpu::LaunchConfig config;
     config.collectTrace = true;
     ascendc_cpu::LaunchResult result;

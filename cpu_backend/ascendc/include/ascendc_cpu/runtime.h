@@ -30,16 +30,10 @@ struct DmaOp {
     uint32_t burstBytes = 0;     // data bytes per burst (blockLen in bytes)
 };
 
-// Per-core record of one launch (LaunchConfig::collectTrace). Counts are per instruction issued by
-// the kernel through the emulated API, identical in checked and fast mode; the kernel's own
-// register arithmetic and control flow are invisible to the emulator and not counted.
-struct CoreTrace {
-    uint64_t bytesIn = 0;      // GM -> UB bytes
-    uint64_t bytesOut = 0;     // UB -> GM bytes
-    uint64_t dmaOps = 0;       // DataCopy / DataCopyPad instructions
-    uint64_t ubHighWater = 0;  // highest UB byte offset allocated by TPipe::InitBuffer
-    double seconds = 0.0;      // wall time of this block on the CPU
-
+// Instructions one core issued through the emulated API, counted per kind. Identical in checked
+// and fast mode; the kernel's own register arithmetic and control flow are invisible to the
+// emulator and not counted.
+struct InstructionCounters {
     // Scalar unit (PIPE_S): element accesses through LocalTensor::GetValue/SetValue (UB) and
     // GlobalTensor::GetValue/SetValue (GM, through the data cache). On dav-c220 the scalar stores
     // CreateVecIndex makes for its first 32 B count as scalarUbWrites.
@@ -57,9 +51,18 @@ struct CoreTrace {
     uint64_t waitFlags = 0;
     uint64_t pipeBarriers = 0;
     uint64_t queueOps = 0;
-    std::vector<DmaOp> dma;  // every DMA instruction of the block, in issue order
 
     uint64_t ScalarOps() const { return scalarUbReads + scalarUbWrites + scalarGmReads + scalarGmWrites; }
+};
+
+// Per-core record of one launch (LaunchConfig::collectTrace).
+struct CoreTrace : InstructionCounters {
+    uint64_t bytesIn = 0;      // GM -> UB bytes
+    uint64_t bytesOut = 0;     // UB -> GM bytes
+    uint64_t dmaOps = 0;       // DataCopy / DataCopyPad instructions
+    uint64_t ubHighWater = 0;  // highest UB byte offset allocated by TPipe::InitBuffer
+    double seconds = 0.0;      // wall time of this block on the CPU
+    std::vector<DmaOp> dma;    // every DMA instruction of the block, in issue order
 };
 
 struct LaunchConfig {

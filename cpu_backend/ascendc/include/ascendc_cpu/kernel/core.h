@@ -100,16 +100,7 @@ struct CoreContext {
     uint64_t bytesIn = 0;
     uint64_t bytesOut = 0;
     uint64_t dmaOps = 0;
-    uint64_t scalarUbReads = 0;
-    uint64_t scalarUbWrites = 0;
-    uint64_t scalarGmReads = 0;
-    uint64_t scalarGmWrites = 0;
-    uint64_t vectorOps = 0;
-    uint64_t vectorRepeats = 0;
-    uint64_t setFlags = 0;
-    uint64_t waitFlags = 0;
-    uint64_t pipeBarriers = 0;
-    uint64_t queueOps = 0;
+    InstructionCounters counts;
     std::vector<DmaOp> *dmaLog = nullptr;     // non-null when the launch collects a trace
     std::vector<DmaEvent> *events = nullptr;  // non-null when a Chrome trace is recorded
     double launchStartUs = 0.0;
@@ -144,16 +135,7 @@ struct CoreContext {
         bytesIn = 0;
         bytesOut = 0;
         dmaOps = 0;
-        scalarUbReads = 0;
-        scalarUbWrites = 0;
-        scalarGmReads = 0;
-        scalarGmWrites = 0;
-        vectorOps = 0;
-        vectorRepeats = 0;
-        setFlags = 0;
-        waitFlags = 0;
-        pipeBarriers = 0;
-        queueOps = 0;
+        counts = InstructionCounters{};
         dmaLog = nullptr;
         events = nullptr;
         launchStartUs = 0.0;
@@ -195,8 +177,8 @@ void FenceUnits(CoreContext &core, Unit producer, Unit consumer);
 // One vector instruction writing `bytes` of destination: its repeats are 256 B each.
 inline void CountVector(CoreContext &core, uint64_t bytes)
 {
-    ++core.vectorOps;
-    core.vectorRepeats += (bytes + 255) / 256;
+    ++core.counts.vectorOps;
+    core.counts.vectorRepeats += (bytes + 255) / 256;
 }
 
 // ---- forwarded copies (fast mode) ----

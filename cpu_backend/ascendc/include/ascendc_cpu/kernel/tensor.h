@@ -67,7 +67,7 @@ public:
         ascendc_cpu::detail::CoreContext *core = ascendc_cpu::detail::CurrentCore();
         const T *element = CheckedElement(core, offset, "GlobalTensor::GetValue");
         if (core != nullptr) {
-            ++core->scalarGmReads;
+            ++core->counts.scalarGmReads;
         }
         return ascendc_cpu::detail::LoadScalar<T>(element);
     }
@@ -77,7 +77,7 @@ public:
         ascendc_cpu::detail::CoreContext *core = ascendc_cpu::detail::CurrentCore();
         T *element = CheckedElement(core, offset, "GlobalTensor::SetValue");
         if (core != nullptr) {
-            ++core->scalarGmWrites;
+            ++core->counts.scalarGmWrites;
             ascendc_cpu::detail::MaterialiseGmWrite(*core, element, sizeof(T));
         }
         ascendc_cpu::detail::StoreScalar<T>(element, value);
@@ -119,7 +119,7 @@ public:
     T GetValue(uint32_t index) const
     {
         const T *element = CheckedElement(index, "LocalTensor::GetValue");
-        ++core_->scalarUbReads;
+        ++core_->counts.scalarUbReads;
         ascendc_cpu::detail::MaterialiseUb(*core_, element, sizeof(T));
         if (core_->checked) {
             ascendc_cpu::detail::CheckUbRead(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T),
@@ -131,7 +131,7 @@ public:
     void SetValue(uint32_t index, T value) const
     {
         T *element = CheckedElement(index, "LocalTensor::SetValue");
-        ++core_->scalarUbWrites;
+        ++core_->counts.scalarUbWrites;
         ascendc_cpu::detail::MaterialiseUb(*core_, element, sizeof(T));
         if (core_->checked) {
             ascendc_cpu::detail::NoteUbWrite(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T),

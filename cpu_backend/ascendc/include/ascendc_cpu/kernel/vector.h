@@ -112,7 +112,7 @@ inline void CreateVecIndexDavC220(const AscendC::LocalTensor<T> &dst, const T &f
     T *out = TensorAccess::Data(dst);
     const uint32_t head = count < kBlock ? count : kBlock;
     for (uint32_t i = 0; i < head; ++i) {  // LocalTensor::SetValue semantics
-        ++core.scalarUbWrites;
+        ++core.counts.scalarUbWrites;
         MaterialiseUb(core, out + i, sizeof(T));
         if (core.checked) {
             NoteUbWrite(core, kScalar, out + i, sizeof(T), "CreateVecIndex (scalar store)");
