@@ -322,7 +322,7 @@ TEST(KernelVsReference, lying_counts_of_every_kind_on_every_count_path)
         int64_t N, E;
         uint32_t ub;
     };
-    const Shape shapes[] = {{32, 256, 188160}, {4, 300, 188160}, {300, 5, 8192}, {1800, 3, 8192}};
+    const Shape shapes[] = {{32, 256, kA2.ubBytes}, {4, 300, kA2.ubBytes}, {300, 5, 8192}, {1800, 3, 8192}};
     for (const Shape &shape : shapes) {
         for (uint32_t cb : {4u, 8u}) {
             for (int variant = 0; variant < 6; ++variant) {
@@ -358,75 +358,79 @@ TEST(KernelVsReference, lying_counts_of_every_kind_on_every_count_path)
     }
 }
 
+// How the kernel reads the counts for a case (the tiling decides; a case names the path it tests).
+enum class CountPath { kAny, kResident, kStreamedOneSlab, kStreamedSlabs, kSlabWalk };
+
+struct PathCase {
+    Case c;
+    CountPath path;
+};
+
+// Checks that each case takes its path, then compares the kernel with the reference.
+void RunPathCases(const PathCase *cases, size_t n, uint64_t seed, double zeroShare, const std::string &label)
+{
+    std::mt19937_64 rng(seed);
+    for (size_t i = 0; i < n; ++i) {
+        const Case &c = cases[i].c;
+        MoeReRoutingTilingData t{};
+        ASSERT_TRUE(ComputeTiling(ProblemOf(c), c.platform, &t).ok());
+        const bool slabs = int64_t{t.countTileRanks} < c.N;
+        switch (cases[i].path) {
+            case CountPath::kResident: EXPECT_EQ(t.countsResident, 1u) << label << " " << i; break;
+            case CountPath::kStreamedOneSlab:
+                EXPECT_TRUE(t.countsResident == 0 && !slabs) << label << " " << i;
+                break;
+            case CountPath::kStreamedSlabs:
+                EXPECT_TRUE(t.countsResident == 0 && slabs && t.columnBufBytes == 0) << label << " " << i;
+                break;
+            case CountPath::kSlabWalk: EXPECT_NE(t.columnBufBytes, 0u) << label << " " << i; break;
+            case CountPath::kAny: break;
+        }
+        CompareWithReference(c, rng, zeroShare, label + " " + std::to_string(i));
+    }
+}
+
 TEST(KernelVsReference, large_rank_and_expert_counts)
 {
     // N or E >= 300 and N = 7000 on the A2 UB that Ascend C leaves (188160 bytes): slabs of count
     // tiles, many strips, sparse decode counts (A = 64 over 32 x 256 cells).
-    std::mt19937_64 rng(29);
-    const Case cases[] = {
-        {3000, 16, 7000, 2, 8, 4, 1, 0, kA2},
-        {3000, 16, 7000, 3, 4, 0, 0, 1, kA2},
-        {5000, 8, 300, 300, 4, 4, 1, 1, kA2},
-        {5000, 8, 300, 300, 8, 0, 0, 0, Platform{40, kA2.ubBytes}},
-        {2000, 8, 3, 1000, 8, 4, 1, 0, kA2},
-        {64, 7168, 32, 256, 4, 4, 1, 0, kA2},
-        {64, 7168, 32, 256, 8, 4, 0, 1, kA2},
-        {700, 64, 32, 256, 8, 4, 1, 0, kA2},
+    const PathCase cases[] = {
+        {{3000, 16, 7000, 2, 8, 4, 1, 0, kA2}, CountPath::kStreamedSlabs},
+        {{3000, 16, 7000, 3, 4, 0, 0, 1, kA2}, CountPath::kStreamedSlabs},
+        {{5000, 8, 300, 300, 4, 4, 1, 1, kA2}, CountPath::kAny},
+        {{5000, 8, 300, 300, 8, 0, 0, 0, Platform{40, kA2.ubBytes}}, CountPath::kAny},
+        {{2000, 8, 3, 1000, 8, 4, 1, 0, kA2}, CountPath::kAny},
+        {{64, 7168, 32, 256, 4, 4, 1, 0, kA2}, CountPath::kResident},
+        {{64, 7168, 32, 256, 8, 4, 0, 1, kA2}, CountPath::kAny},
+        {{700, 64, 32, 256, 8, 4, 1, 0, kA2}, CountPath::kAny},
     };
-    int i = 0;
-    for (const Case &c : cases) {
-        MoeReRoutingTilingData t{};
-        ASSERT_TRUE(ComputeTiling(ProblemOf(c), c.platform, &t).ok());
-        CompareWithReference(c, rng, 0.5, "large " + std::to_string(i++) + " resident=" +
-                                              std::to_string(t.countsResident) + " R=" + std::to_string(t.countTileRanks));
-    }
+    RunPathCases(cases, sizeof(cases) / sizeof(cases[0]), 29, 0.5, "large");
 }
 
 TEST(KernelVsReference, tiny_ub_takes_every_count_tile_path)
 {
-    // Each case names the path it must take; the tiling is checked so the case keeps testing it.
-    std::mt19937_64 rng(31);
-    struct PathCase {
-        Case c;
-        uint32_t resident;
-        bool severalSlabs;
-    };
     const PathCase cases[] = {
-        {{200, 24, 5, 13, 4, 4, 1, 0, Platform{4, 8192}}, 1, false},    // resident, int32, partial strip
-        {{200, 24, 3, 10, 8, 0, 0, 1, Platform{4, 8192}}, 1, false},    // resident, int64, strip of 2 (gap)
-        {{200, 24, 3, 14, 8, 4, 1, 0, Platform{4, 8192}}, 1, false},    // resident, int64, strip of 6
-        {{300, 24, 16, 200, 4, 4, 0, 0, Platform{3, 8192}}, 0, false},  // streamed, one slab
-        {{300, 24, 100, 13, 8, 4, 1, 1, Platform{5, 8192}}, 0, true},   // streamed slabs, partial strips
-        {{300, 24, 37, 9, 4, 0, 0, 0, Platform{7, 8192}}, 0, true},     // streamed slabs, partial slab
+        {{200, 24, 5, 13, 4, 4, 1, 0, Platform{4, 8192}}, CountPath::kResident},   // int32, partial strip
+        {{200, 24, 3, 10, 8, 0, 0, 1, Platform{4, 8192}}, CountPath::kResident},   // int64, strip of 2 (gap)
+        {{200, 24, 3, 14, 8, 4, 1, 0, Platform{4, 8192}}, CountPath::kResident},   // int64, strip of 6
+        {{300, 24, 16, 200, 4, 4, 0, 0, Platform{3, 8192}}, CountPath::kStreamedOneSlab},
+        {{300, 24, 100, 13, 8, 4, 1, 1, Platform{5, 8192}}, CountPath::kStreamedSlabs},  // partial strips
+        {{300, 24, 37, 9, 4, 0, 0, 0, Platform{7, 8192}}, CountPath::kStreamedSlabs},    // partial slab
     };
-    int i = 0;
-    for (const PathCase &pc : cases) {
-        MoeReRoutingTilingData t{};
-        ASSERT_TRUE(ComputeTiling(ProblemOf(pc.c), pc.c.platform, &t).ok());
-        EXPECT_EQ(t.countsResident, pc.resident) << "case " << i;
-        EXPECT_EQ(int64_t{t.countTileRanks} < pc.c.N, pc.severalSlabs) << "case " << i;
-        CompareWithReference(pc.c, rng, 0.3, "path " + std::to_string(i++));
-    }
+    RunPathCases(cases, sizeof(cases) / sizeof(cases[0]), 31, 0.3, "path");
 }
 
 TEST(KernelVsReference, ranks_beyond_the_cursor_budget_take_the_slab_walk)
 {
     // N int32 cursors do not fit: one slab's cursors and one destination row per expert instead,
     // each slab walked right after its cursors (8 KiB UB; and N = 50000 on the A2 UB).
-    std::mt19937_64 rng(37);
-    const Case cases[] = {
-        {2000, 24, 1800, 3, 8, 4, 1, 0, Platform{6, 8192}},
-        {2000, 24, 1800, 13, 4, 0, 0, 1, Platform{1, 8192}},
-        {1500, 8, 2500, 9, 4, 4, 0, 0, Platform{5, 8192}},
-        {3000, 8, 50000, 4, 8, 4, 1, 0, kA2},
+    const PathCase cases[] = {
+        {{2000, 24, 1800, 3, 8, 4, 1, 0, Platform{6, 8192}}, CountPath::kSlabWalk},
+        {{2000, 24, 1800, 13, 4, 0, 0, 1, Platform{1, 8192}}, CountPath::kSlabWalk},
+        {{1500, 8, 2500, 9, 4, 4, 0, 0, Platform{5, 8192}}, CountPath::kSlabWalk},
+        {{3000, 8, 50000, 4, 8, 4, 1, 0, kA2}, CountPath::kSlabWalk},
     };
-    int i = 0;
-    for (const Case &c : cases) {
-        MoeReRoutingTilingData t{};
-        ASSERT_TRUE(ComputeTiling(ProblemOf(c), c.platform, &t).ok());
-        EXPECT_NE(t.columnBufBytes, 0u) << "case " << i;
-        CompareWithReference(c, rng, 0.7, "slab walk " + std::to_string(i++));
-    }
+    RunPathCases(cases, sizeof(cases) / sizeof(cases[0]), 37, 0.7, "slab walk");
 }
 
 // Counts [N, E] with `cells` distinct cells of one row each (A = cells), the rest empty.
@@ -480,7 +484,7 @@ TEST(KernelVsReference, gather_index_of_small_cells_is_one_dma_per_chunk)
     // One core, 64 one-row cells: the gather index rows are the core's destination rows, so the
     // runs of adjacent cells share one index DMA; each cell still moves its token and scale rows.
     std::mt19937_64 rng(43);
-    Case c{64, 32, 16, 16, 4, 4, 1, 0, Platform{1, 188160}};
+    Case c{64, 32, 16, 16, 4, 4, 1, 0, Platform{1, kA2.ubBytes}};
     const auto counts = OneRowCells(c, rng);
     const auto tokens = RandomBytes(rng, c.A * c.rowBytes);
     const auto scales = RandomBytes(rng, c.A * 4);
