@@ -32,7 +32,7 @@ constexpr uint32_t kZeroBufMaxBytes = 4096;    // zeros written per DMA when the
 constexpr uint32_t kExpertStageMaxCols = 512;  // expert_token_num values staged per DMA
 constexpr int64_t kCountUbDivisor = 3;         // count metadata (cursors, tiles) at most 1/3 of UB when
                                                // that suffices, else what the data path leaves
-constexpr int64_t kCountLanes = 8;             // experts per count tile: 32 bytes of int32 per rank
+constexpr int64_t kCountLanes = kMoeReRoutingCountLanes;  // experts per count tile
 constexpr int64_t kCursorBytes = 4;            // one int32 source cursor per rank
 constexpr int64_t kMaxTileRanks = 2048;        // ranks per count tile: a power of two within the
                                                // DataCopyPad blockCount limit (4095)

@@ -40,7 +40,7 @@ namespace {
 
 constexpr int32_t kBufferNum = 2;   // buffers per queue (double buffering); == MoeReRoutingTilingData::bufferNum
 constexpr int32_t kQueueDepth = 1;  // at most one EnQue outstanding per queue (the documented default)
-constexpr int64_t kLanes = 8;       // experts per count tile: one 32-byte block of int32 per rank
+constexpr int64_t kLanes = kMoeReRoutingCountLanes;  // experts per count tile
 
 template <typename CountT>
 class MoeReRoutingKernel {

@@ -6,6 +6,10 @@
 
 #include <cstdint>
 
+// Experts per count tile: one 32-byte block of int32 per rank. The tiling plans count tiles of this
+// width and the kernel reads them with it (countTileCols reports it).
+constexpr int64_t kMoeReRoutingCountLanes = 8;
+
 struct MoeReRoutingTilingData {
     // Problem.
     int64_t tokenNum;           // A: rows of tokens
