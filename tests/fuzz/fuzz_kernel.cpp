@@ -45,7 +45,10 @@ int64_t CountValue(FuzzedDataProvider &fdp, int64_t honest)
         case 3: return std::numeric_limits<int32_t>::max() - fdp.ConsumeIntegralInRange<int64_t>(0, 3);
         case 4: return std::numeric_limits<int32_t>::min();
         case 5: return fdp.ConsumeIntegral<int64_t>();
-        case 6: return honest + fdp.ConsumeIntegralInRange<int64_t>(1, 300);  // sum above A
+        case 6: {  // sum above A (a cell may already hold an extreme lie)
+            int64_t more = 0;
+            return __builtin_add_overflow(honest, fdp.ConsumeIntegralInRange<int64_t>(1, 300), &more) ? honest : more;
+        }
         default: return honest;
     }
 }
