@@ -276,3 +276,23 @@ def test_python_constants_match_the_shared_header():
         assert int(macros[f"MOE_RE_ROUTING_ONNX_DEFAULT_{key}"]) == default
     plugin = (REPO / "framework/onnx_plugin/moe_re_routing_onnx_plugin.cc").read_text()
     assert "AscendString(MOE_RE_ROUTING_ONNX_ATC_ORIGIN_TYPE)" in plugin
+
+
+def test_one_session_from_several_threads(rng):
+    """ONNX Runtime may run a session from many threads at once; each run gets its own results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sess = session(build_model(TensorProto.FLOAT16, TensorProto.INT64, scales_shape=["A"], idx_type=1))
+    cases = [
+        case(rng, a=32 + 8 * i, h=8, carrier=np.float16, counts_dtype=np.int64, scales_shape=(32 + 8 * i,))
+        for i in range(8)
+    ]
+
+    def one(c):
+        tokens, counts, scales = c
+        return run(sess, tokens, counts, scales)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(one, cases * 3))
+    for (tokens, counts, scales), got in zip(cases * 3, results):
+        assert_result_equal(got, moe_re_routing_reference(tokens, counts, scales, 1, 1))
