@@ -12,6 +12,9 @@ namespace {
 constexpr int64_t kMaxTokenNum = (int64_t{1} << 31) - 1;  // permute_token_idx is int32
 // Elements of a tokens or scales row: its size in bits (up to 64 per element) fits int64.
 constexpr int64_t kMaxRowElements = int64_t{1} << 56;
+constexpr int32_t kFloatCode = DtypeCode("FLOAT");        // permute_per_token_scales without scales
+constexpr int32_t kInt32Code = DtypeCode("INT32");        // permute_token_idx
+static_assert(kFloatCode >= 0 && kInt32Code >= 0, "FLOAT and INT32 are in the dtype table");
 
 std::string ShapeString(const TensorDesc &t)
 {
@@ -191,12 +194,12 @@ Result CheckArgs(const OpArgs &args, Problem *problem)
                                scales.dtype)
                  : CheckOutput(args.permutePerTokenScales, "permute_per_token_scales", {tokenNum}, scales.dtype);
     } else {
-        r = CheckOutput(args.permutePerTokenScales, "permute_per_token_scales", {tokenNum}, 0 /* FLOAT */);
+        r = CheckOutput(args.permutePerTokenScales, "permute_per_token_scales", {tokenNum}, kFloatCode);
     }
     if (!r.ok()) {
         return r;
     }
-    if (!(r = CheckOutput(args.permuteTokenIdx, "permute_token_idx", {tokenNum}, 3 /* INT32 */)).ok() ||
+    if (!(r = CheckOutput(args.permuteTokenIdx, "permute_token_idx", {tokenNum}, kInt32Code)).ok() ||
         !(r = CheckOutput(args.expertTokenNum, "expert_token_num", {expertNum}, counts.dtype)).ok()) {
         return r;
     }

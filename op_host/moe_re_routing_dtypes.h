@@ -67,6 +67,24 @@ inline const DtypeInfo *FindDtype(int32_t code)
     return nullptr;
 }
 
+// The aclDataType code of a table entry by name (-1 when absent); constexpr, so code that needs one
+// code (e.g. the FLOAT of absent scales) names it instead of repeating the number.
+constexpr int32_t DtypeCode(const char *name)
+{
+    for (const DtypeInfo &d : kDtypeTable) {
+        const char *a = d.name;
+        const char *b = name;
+        while (*a != '\0' && *a == *b) {
+            ++a;
+            ++b;
+        }
+        if (*a == *b) {
+            return d.code;
+        }
+    }
+    return -1;
+}
+
 // Name for messages; "UNKNOWN" for codes outside the table.
 inline const char *DtypeName(int32_t code)
 {
