@@ -235,89 +235,125 @@ std::unique_ptr<aclOpExecutor> TakeExecutor(aclOpExecutor *executor)
 }
 
 // ---- phase 1 ---------------------------------------------------------------------------------
-aclnnStatus Prepare(const aclTensor *tokens, const aclTensor *expertTokenNumPerRank, const aclTensor *perTokenScales,
-                    int64_t expertTokenNumType, int64_t idxType, const aclTensor *permuteTokens,
-                    const aclTensor *permutePerTokenScales, const aclTensor *permuteTokenIdx,
-                    const aclTensor *expertTokenNum, uint64_t *workspaceSize, aclOpExecutor **executor)
+using TensorArgs = TensorArg[aclOpExecutor::kTensorCount];
+constexpr int kScalesArg = 2;       // the optional input
+constexpr int kFirstOutputArg = 3;  // outputs follow the three inputs
+
+// The seven tensors in the order of aclnnMoeReRoutingGetWorkspaceSize, with their contract names.
+void NameArgs(const aclTensor *const (&tensors)[aclOpExecutor::kTensorCount], TensorArgs &args)
 {
-    TensorArg args[aclOpExecutor::kTensorCount] = {
-        {"tokens", tokens},
-        {"expert_token_num_per_rank", expertTokenNumPerRank},
-        {"per_token_scales", perTokenScales},
-        {"permute_tokens", permuteTokens},
-        {"permute_per_token_scales", permutePerTokenScales},
-        {"permute_token_idx", permuteTokenIdx},
-        {"expert_token_num", expertTokenNum},
+    static const char *const kNames[aclOpExecutor::kTensorCount] = {
+        "tokens",          "expert_token_num_per_rank", "per_token_scales", "permute_tokens",
+        "permute_per_token_scales", "permute_token_idx",  "expert_token_num",
     };
-    constexpr int kScalesArg = 2;
-    constexpr int kFirstOutputArg = 3;
-    if (executor != nullptr) {
-        *executor = nullptr;  // whatever fails below, the caller holds no executor
+    for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
+        args[i] = TensorArg{kNames[i], tensors[i]};
     }
+}
+
+// Every required tensor and both out-pointers are present.
+Result CheckRequired(const TensorArgs &args, const uint64_t *workspaceSize, aclOpExecutor *const *executor)
+{
     for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
         if (i != kScalesArg && args[i].tensor == nullptr) {
-            return Fail(kErrParamNullptr, std::string(args[i].name) + " is null; it is a required tensor");
+            return Result{kErrParamNullptr, std::string(args[i].name) + " is null; it is a required tensor"};
         }
     }
     if (workspaceSize == nullptr) {
-        return Fail(kErrParamNullptr, "workspaceSize is null; it receives the workspace size");
+        return Result{kErrParamNullptr, "workspaceSize is null; it receives the workspace size"};
     }
     if (executor == nullptr) {
-        return Fail(kErrParamNullptr, "executor is null; it receives the executor for aclnnMoeReRouting");
+        return Result{kErrParamNullptr, "executor is null; it receives the executor for aclnnMoeReRouting"};
     }
+    return Result{};
+}
 
-    OpArgs opArgs;
+// The host descriptions of the tensors and the attributes, as op_host checks them.
+Result DescribeArgs(const TensorArgs &args, int64_t expertTokenNumType, int64_t idxType, OpArgs *opArgs)
+{
     TensorDesc *descs[aclOpExecutor::kTensorCount] = {
-        &opArgs.tokens,        &opArgs.expertTokenNumPerRank,  &opArgs.perTokenScales, &opArgs.permuteTokens,
-        &opArgs.permutePerTokenScales, &opArgs.permuteTokenIdx, &opArgs.expertTokenNum,
+        &opArgs->tokens,        &opArgs->expertTokenNumPerRank,  &opArgs->perTokenScales, &opArgs->permuteTokens,
+        &opArgs->permutePerTokenScales, &opArgs->permuteTokenIdx, &opArgs->expertTokenNum,
     };
     for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
         const Result described = Describe(args[i], descs[i]);
         if (!described.ok()) {
-            return Fail(described);
+            return described;
         }
     }
-    opArgs.expertTokenNumType = expertTokenNumType;
-    opArgs.idxType = idxType;
+    opArgs->expertTokenNumType = expertTokenNumType;
+    opArgs->idxType = idxType;
+    return Result{};
+}
 
-    Problem problem;
-    Result result = CheckArgs(opArgs, &problem);
+// The memory behind a valid problem: each tensor's bytes, a data address for every non-empty
+// tensor, no output overlapping anything, and (host memory on the CPU backend) the count values.
+Result CheckBuffers(const Problem &problem, TensorArgs &args)
+{
+    Result result = ComputeBytes(problem, args);
     if (!result.ok()) {
-        return Fail(result);
-    }
-    result = ComputeBytes(problem, args);
-    if (!result.ok()) {
-        return Fail(result);
+        return result;
     }
     for (const TensorArg &arg : args) {
         if (arg.tensor != nullptr && arg.bytes > 0 && arg.tensor->data == nullptr) {
-            return Fail(kErrParamNullptr, std::string(arg.name) + " has no data (null address) but holds " +
-                                              std::to_string(arg.bytes) + " bytes");
+            return Result{kErrParamNullptr, std::string(arg.name) + " has no data (null address) but holds " +
+                                                std::to_string(arg.bytes) + " bytes"};
         }
     }
     result = CheckNoOverlap(args, aclOpExecutor::kTensorCount, kFirstOutputArg);
     if (!result.ok()) {
-        return Fail(result);
+        return result;
     }
-    // Counts are host memory on the CPU backend, so their values are checked here too.
-    result = CheckCountValues(problem, expertTokenNumPerRank->data);
-    if (!result.ok()) {
-        return Fail(result);
-    }
+    return CheckCountValues(problem, args[1].tensor->data);
+}
 
+// The executor: the tiling on the current platform and the buffers, nothing borrowed.
+Result PlanRun(const Problem &problem, const TensorArgs &args, std::unique_ptr<aclOpExecutor> *executor)
+{
     auto ex = std::make_unique<aclOpExecutor>();
     // A run that writes a profile models an NPU: under the automatic selection it runs on the SoC.
     ex->platform = cpu::CurrentPlatform(!model::CurrentProfileDir().empty());
-    result = ComputeTiling(problem, ex->platform.platform, &ex->tiling);
+    Result result = ComputeTiling(problem, ex->platform.platform, &ex->tiling);
     if (!result.ok()) {
-        return Fail(result);
+        return result;
     }
     if (ex->tiling.usedCoreNum == 0) {
-        return Fail(kErrTiling, "the tiling launches 0 cores; at least 1 is needed to write expert_token_num");
+        return Result{kErrTiling, "the tiling launches 0 cores; at least 1 is needed to write expert_token_num"};
     }
     for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
         ex->data[i] = args[i].tensor != nullptr ? static_cast<uint8_t *>(args[i].tensor->data) : nullptr;
         ex->bytes[i] = args[i].tensor != nullptr ? args[i].bytes : 0;
+    }
+    *executor = std::move(ex);
+    return Result{};
+}
+
+// Phase 1: every check, then the tiling; on success the caller holds a registered executor, on
+// any failure none (and nothing was written).
+aclnnStatus Prepare(TensorArgs &args, int64_t expertTokenNumType, int64_t idxType, uint64_t *workspaceSize,
+                    aclOpExecutor **executor)
+{
+    if (executor != nullptr) {
+        *executor = nullptr;  // whatever fails below, the caller holds no executor
+    }
+    OpArgs opArgs;
+    Problem problem;
+    std::unique_ptr<aclOpExecutor> ex;
+    Result result = CheckRequired(args, workspaceSize, executor);
+    if (result.ok()) {
+        result = DescribeArgs(args, expertTokenNumType, idxType, &opArgs);
+    }
+    if (result.ok()) {
+        result = CheckArgs(opArgs, &problem);
+    }
+    if (result.ok()) {
+        result = CheckBuffers(problem, args);
+    }
+    if (result.ok()) {
+        result = PlanRun(problem, args, &ex);
+    }
+    if (!result.ok()) {
+        return Fail(result);
     }
     *workspaceSize = kWorkspaceBytes;
     *executor = ex.get();
@@ -408,9 +444,11 @@ aclnnStatus aclnnMoeReRoutingGetWorkspaceSize(const aclTensor *tokens, const acl
 {
     acl_cpu::ClearRecentError();
     try {
-        return moe_re_routing::Prepare(tokens, expertTokenNumPerRank, perTokenScalesOptional, expertTokenNumType,
-                                       idxType, permuteTokensOut, permutePerTokenScalesOut, permuteTokenIdxOut,
-                                       expertTokenNumOut, workspaceSize, executor);
+        moe_re_routing::TensorArgs args;
+        moe_re_routing::NameArgs({tokens, expertTokenNumPerRank, perTokenScalesOptional, permuteTokensOut,
+                                  permutePerTokenScalesOut, permuteTokenIdxOut, expertTokenNumOut},
+                                 args);
+        return moe_re_routing::Prepare(args, expertTokenNumType, idxType, workspaceSize, executor);
     } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
         return moe_re_routing::Fail(moe_re_routing::kErrInner,
                                     std::string("aclnnMoeReRoutingGetWorkspaceSize: ") + e.what());
@@ -475,9 +513,10 @@ aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *t
         }
         uint64_t workspaceSize = 0;
         aclOpExecutor *executor = nullptr;
-        const aclnnStatus status = moe_re_routing::Prepare(args[0], args[1], args[2], expertTokenNumType, idxType,
-                                                           args[3], args[4], args[5], args[6], &workspaceSize,
-                                                           &executor);
+        moe_re_routing::TensorArgs named;
+        moe_re_routing::NameArgs(args, named);
+        const aclnnStatus status =
+            moe_re_routing::Prepare(named, expertTokenNumType, idxType, &workspaceSize, &executor);
         if (status != ACLNN_SUCCESS) {
             return status;
         }
