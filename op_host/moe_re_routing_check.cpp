@@ -113,19 +113,30 @@ int64_t RowBytes(int64_t elements, uint32_t bits) { return elements * static_cas
 
 }  // namespace
 
-Result CheckArgs(const OpArgs &args, Problem *problem)
+namespace {
+
+// The sizes CheckArgs reads off the inputs: A, H, N, E and the scale columns (0: no scales).
+struct Sizes {
+    int64_t tokenNum = 0;
+    int64_t hidden = 0;
+    int64_t rankNum = 0;
+    int64_t expertNum = 0;
+    int64_t scaleCols = 0;
+};
+
+// tokens [A, H]: a tokens dtype, A within the int32 index, H >= 1 (even for packed 4-bit types).
+Result CheckTokens(const TensorDesc &tokens, Sizes *sizes)
 {
     Result r;
-    // tokens [A, H]
-    if (!(r = CheckCommon(args.tokens, "tokens")).ok() || !(r = CheckRank(args.tokens, "tokens", 2, "[A, H]")).ok() ||
-        !(r = CheckDtypeRole(args.tokens, "tokens", kRoleTokens,
+    if (!(r = CheckCommon(tokens, "tokens")).ok() || !(r = CheckRank(tokens, "tokens", 2, "[A, H]")).ok() ||
+        !(r = CheckDtypeRole(tokens, "tokens", kRoleTokens,
                              "a 1-, 2- or 4-byte type or packed FLOAT4 (FLOAT16, BF16, INT8, ...)"))
              .ok()) {
         return r;
     }
-    const DtypeInfo *tokenInfo = FindDtype(args.tokens.dtype);
-    const int64_t tokenNum = args.tokens.dims[0];
-    const int64_t hidden = args.tokens.dims[1];
+    const DtypeInfo *tokenInfo = FindDtype(tokens.dtype);
+    const int64_t tokenNum = tokens.dims[0];
+    const int64_t hidden = tokens.dims[1];
     if (tokenNum > kMaxTokenNum) {
         return Invalid("tokens has " + std::to_string(tokenNum) + " rows but at most " +
                        std::to_string(kMaxTokenNum) + " are supported (permute_token_idx is int32)");
@@ -141,9 +152,15 @@ Result CheckArgs(const OpArgs &args, Problem *problem)
         return Invalid(std::string("tokens has dtype ") + tokenInfo->name + " (two per byte) and H = " +
                        std::to_string(hidden) + " but H must be even");
     }
+    sizes->tokenNum = tokenNum;
+    sizes->hidden = hidden;
+    return Result{};
+}
 
-    // expert_token_num_per_rank [N, E]
-    const TensorDesc &counts = args.expertTokenNumPerRank;
+// expert_token_num_per_rank [N, E]: INT32 or INT64, N and E >= 1.
+Result CheckCounts(const TensorDesc &counts, Sizes *sizes)
+{
+    Result r;
     if (!(r = CheckCommon(counts, "expert_token_num_per_rank")).ok() ||
         !(r = CheckRank(counts, "expert_token_num_per_rank", 2, "[N, E]")).ok() ||
         !(r = CheckDtypeRole(counts, "expert_token_num_per_rank", kRoleCounts, "INT32 or INT64")).ok()) {
@@ -154,28 +171,38 @@ Result CheckArgs(const OpArgs &args, Problem *problem)
     if (rankNum < 1 || expertNum < 1) {
         return Invalid("expert_token_num_per_rank has shape " + ShapeString(counts) + " but N and E must be >= 1");
     }
+    sizes->rankNum = rankNum;
+    sizes->expertNum = expertNum;
+    return Result{};
+}
 
-    // per_token_scales: optional [A] or [A, S]
-    const TensorDesc &scales = args.perTokenScales;
-    int64_t scaleCols = 0;
-    if (scales.present) {
-        if (!(r = CheckCommon(scales, "per_token_scales")).ok() ||
-            !(r = CheckDtypeRole(scales, "per_token_scales", kRoleScales, "FLOAT or FLOAT8_E8M0")).ok()) {
-            return r;
-        }
-        const bool rankOk = scales.dimNum == 1 || scales.dimNum == 2;
-        if (!rankOk || scales.dims[0] != tokenNum || (scales.dimNum == 2 && scales.dims[1] < 1)) {
-            return Invalid("per_token_scales has shape " + ShapeString(scales) + " but must be [" +
-                           std::to_string(tokenNum) + "] or [" + std::to_string(tokenNum) + ", S] with S >= 1");
-        }
-        scaleCols = scales.dimNum == 2 ? scales.dims[1] : 1;
-        if (scaleCols > kMaxRowElements) {
-            return Invalid("per_token_scales has S = " + std::to_string(scaleCols) + " but S must be at most " +
-                           std::to_string(kMaxRowElements));
-        }
+// per_token_scales: absent, [A] or [A, S] of a scales dtype.
+Result CheckScales(const TensorDesc &scales, Sizes *sizes)
+{
+    if (!scales.present) {
+        return Result{};
     }
+    Result r;
+    if (!(r = CheckCommon(scales, "per_token_scales")).ok() ||
+        !(r = CheckDtypeRole(scales, "per_token_scales", kRoleScales, "FLOAT or FLOAT8_E8M0")).ok()) {
+        return r;
+    }
+    const int64_t tokenNum = sizes->tokenNum;
+    const bool rankOk = scales.dimNum == 1 || scales.dimNum == 2;
+    if (!rankOk || scales.dims[0] != tokenNum || (scales.dimNum == 2 && scales.dims[1] < 1)) {
+        return Invalid("per_token_scales has shape " + ShapeString(scales) + " but must be [" +
+                       std::to_string(tokenNum) + "] or [" + std::to_string(tokenNum) + ", S] with S >= 1");
+    }
+    sizes->scaleCols = scales.dimNum == 2 ? scales.dims[1] : 1;
+    if (sizes->scaleCols > kMaxRowElements) {
+        return Invalid("per_token_scales has S = " + std::to_string(sizes->scaleCols) + " but S must be at most " +
+                       std::to_string(kMaxRowElements));
+    }
+    return Result{};
+}
 
-    // attributes
+Result CheckAttributes(const OpArgs &args)
+{
     if (args.expertTokenNumType != 0 && args.expertTokenNumType != 1) {
         return Invalid("expert_token_num_type is " + std::to_string(args.expertTokenNumType) +
                        " but must be 0 (cumsum) or 1 (count)");
@@ -183,43 +210,71 @@ Result CheckArgs(const OpArgs &args, Problem *problem)
     if (args.idxType != 0 && args.idxType != 1) {
         return Invalid("idx_type is " + std::to_string(args.idxType) + " but must be 0 (gather) or 1 (scatter)");
     }
+    return Result{};
+}
 
-    // outputs
-    if (!(r = CheckOutput(args.permuteTokens, "permute_tokens", {tokenNum, hidden}, args.tokens.dtype)).ok()) {
+// The four outputs have exactly the shapes and dtypes the inputs imply (docs/spec.md, Outputs).
+Result CheckOutputs(const OpArgs &args, const Sizes &sizes)
+{
+    const TensorDesc &scales = args.perTokenScales;
+    Result r;
+    if (!(r = CheckOutput(args.permuteTokens, "permute_tokens", {sizes.tokenNum, sizes.hidden}, args.tokens.dtype))
+             .ok()) {
         return r;
     }
     if (scales.present) {
         const bool twoD = scales.dimNum == 2;
-        r = twoD ? CheckOutput(args.permutePerTokenScales, "permute_per_token_scales", {tokenNum, scaleCols},
-                               scales.dtype)
-                 : CheckOutput(args.permutePerTokenScales, "permute_per_token_scales", {tokenNum}, scales.dtype);
+        r = twoD ? CheckOutput(args.permutePerTokenScales, "permute_per_token_scales",
+                               {sizes.tokenNum, sizes.scaleCols}, scales.dtype)
+                 : CheckOutput(args.permutePerTokenScales, "permute_per_token_scales", {sizes.tokenNum}, scales.dtype);
     } else {
-        r = CheckOutput(args.permutePerTokenScales, "permute_per_token_scales", {tokenNum}, kFloatCode);
+        r = CheckOutput(args.permutePerTokenScales, "permute_per_token_scales", {sizes.tokenNum}, kFloatCode);
     }
     if (!r.ok()) {
         return r;
     }
-    if (!(r = CheckOutput(args.permuteTokenIdx, "permute_token_idx", {tokenNum}, kInt32Code)).ok() ||
-        !(r = CheckOutput(args.expertTokenNum, "expert_token_num", {expertNum}, counts.dtype)).ok()) {
+    if (!(r = CheckOutput(args.permuteTokenIdx, "permute_token_idx", {sizes.tokenNum}, kInt32Code)).ok() ||
+        !(r = CheckOutput(args.expertTokenNum, "expert_token_num", {sizes.expertNum},
+                          args.expertTokenNumPerRank.dtype))
+             .ok()) {
         return r;
     }
+    return Result{};
+}
 
+Problem MakeProblem(const OpArgs &args, const Sizes &sizes)
+{
+    const TensorDesc &scales = args.perTokenScales;
     Problem p;
-    p.tokenNum = tokenNum;
-    p.hiddenSize = hidden;
-    p.rankNum = rankNum;
-    p.expertNum = expertNum;
+    p.tokenNum = sizes.tokenNum;
+    p.hiddenSize = sizes.hidden;
+    p.rankNum = sizes.rankNum;
+    p.expertNum = sizes.expertNum;
     p.tokenDtype = args.tokens.dtype;
-    p.countDtype = counts.dtype;
+    p.countDtype = args.expertTokenNumPerRank.dtype;
     p.scaleDtype = scales.present ? scales.dtype : -1;
-    p.scaleCols = scaleCols;
-    p.tokenRowBytes = RowBytes(hidden, tokenInfo->bits);
-    p.scaleRowBytes = scales.present ? RowBytes(scaleCols, FindDtype(scales.dtype)->bits) : 0;
-    p.outScaleRowBytes = scales.present ? p.scaleRowBytes : 4;
-    p.countBytes = FindDtype(counts.dtype)->bits / 8;
+    p.scaleCols = sizes.scaleCols;
+    p.tokenRowBytes = RowBytes(sizes.hidden, FindDtype(args.tokens.dtype)->bits);
+    p.scaleRowBytes = scales.present ? RowBytes(sizes.scaleCols, FindDtype(scales.dtype)->bits) : 0;
+    p.outScaleRowBytes = scales.present ? p.scaleRowBytes : RowBytes(1, FindDtype(kFloatCode)->bits);
+    p.countBytes = FindDtype(args.expertTokenNumPerRank.dtype)->bits / 8;
     p.expertTokenNumType = args.expertTokenNumType;
     p.idxType = args.idxType;
-    *problem = p;
+    return p;
+}
+
+}  // namespace
+
+Result CheckArgs(const OpArgs &args, Problem *problem)
+{
+    Sizes sizes;
+    Result r;
+    if (!(r = CheckTokens(args.tokens, &sizes)).ok() || !(r = CheckCounts(args.expertTokenNumPerRank, &sizes)).ok() ||
+        !(r = CheckScales(args.perTokenScales, &sizes)).ok() || !(r = CheckAttributes(args)).ok() ||
+        !(r = CheckOutputs(args, sizes)).ok()) {
+        return r;
+    }
+    *problem = MakeProblem(args, sizes);
     return Result{};
 }
 
