@@ -127,13 +127,14 @@ run_fuzz() {  # run_fuzz [seconds per target]
     CC=$FUZZ_CC CXX=$FUZZ_CXX cmake -S "$ROOT" -B "$dir" -DMOE_RE_ROUTING_BACKEND=cpu -DMOE_RE_ROUTING_FUZZ=ON \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build "$dir" -j "$JOBS" --target "${FUZZ_TARGETS[@]}"
-    local total=0 target log runs
+    local total=0 target log runs seeds
     for target in "${FUZZ_TARGETS[@]}"; do
         mkdir -p "$dir/corpus/$target" "$dir/findings"
         log="$dir/$target.log"
+        seeds=("$dir/corpus/$target")  # plus the target's past findings, when it has any
+        [ -d "$ROOT/tests/fuzz/regressions/$target" ] && seeds+=("$ROOT/tests/fuzz/regressions/$target")
         if ! "$dir/tests/fuzz/$target" -max_total_time="$seconds" -print_final_stats=1 -max_len=4096 -timeout=60 \
-            -rss_limit_mb=4096 -artifact_prefix="$dir/findings/$target-" "$dir/corpus/$target" \
-            "$ROOT/tests/fuzz/regressions/$target" >"$log" 2>&1; then
+            -rss_limit_mb=4096 -artifact_prefix="$dir/findings/$target-" "${seeds[@]}" >"$log" 2>&1; then
             tail -n 40 "$log" >&2
             echo "fuzz: $target FOUND A PROBLEM; the input is in $dir/findings/, the log in $log" >&2
             exit 1
