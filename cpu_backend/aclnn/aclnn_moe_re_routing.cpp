@@ -175,6 +175,7 @@ struct aclOpExecutor {
     int64_t bytes[kTensorCount] = {};
     MoeReRoutingTilingData tiling{};
     moe_re_routing::cpu::RunPlatform platform;
+    std::string profileDir;  // read once when planned: the platform choice and the profile agree
 };
 
 namespace moe_re_routing {
@@ -312,7 +313,8 @@ Result PlanRun(const Problem &problem, const TensorArgs &args, std::unique_ptr<a
 {
     auto ex = std::make_unique<aclOpExecutor>();
     // A run that writes a profile models an NPU: under the automatic selection it runs on the SoC.
-    ex->platform = cpu::CurrentPlatform(!model::CurrentProfileDir().empty());
+    ex->profileDir = model::CurrentProfileDir();
+    ex->platform = cpu::CurrentPlatform(!ex->profileDir.empty());
     Result result = ComputeTiling(problem, ex->platform.platform, &ex->tiling);
     if (!result.ok()) {
         return result;
@@ -393,7 +395,7 @@ aclnnStatus Execute(void *workspace, uint64_t workspaceSize, aclOpExecutor *exec
     config.arch = ex->platform.arch;
     const int64_t movedBytes = ex->bytes[0] + ex->bytes[2] + ex->bytes[3] + ex->bytes[4] + ex->bytes[5];
     config.sequential = movedBytes < kSequentialBytes;
-    const std::string profileDir = model::CurrentProfileDir();
+    const std::string &profileDir = ex->profileDir;
     config.collectTrace = trace.enabled || !profileDir.empty();
     config.chromeTracePath = trace.chromeTracePath;
     ascendc_cpu::LaunchResult launched;
