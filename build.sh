@@ -133,7 +133,10 @@ run_fuzz() {  # run_fuzz [seconds per target]
         log="$dir/$target.log"
         seeds=("$dir/corpus/$target")  # plus the target's past findings, when it has any
         [ -d "$ROOT/tests/fuzz/regressions/$target" ] && seeds+=("$ROOT/tests/fuzz/regressions/$target")
-        if ! "$dir/tests/fuzz/$target" -max_total_time="$seconds" -print_final_stats=1 -max_len=4096 -timeout=60 \
+        # MOE_RE_ROUTING_FUZZ_SEED: a fixed seed replays the same mutations (.ci/run uses one, so a
+        # gate's verdict is reproducible); unset or 0, libFuzzer picks a new seed each run.
+        if ! "$dir/tests/fuzz/$target" -max_total_time="$seconds" -seed="${MOE_RE_ROUTING_FUZZ_SEED:-0}" \
+            -print_final_stats=1 -max_len=4096 -timeout=60 \
             -rss_limit_mb=4096 -artifact_prefix="$dir/findings/$target-" "${seeds[@]}" >"$log" 2>&1; then
             tail -n 40 "$log" >&2
             echo "fuzz: $target FOUND A PROBLEM; the input is in $dir/findings/, the log in $log" >&2

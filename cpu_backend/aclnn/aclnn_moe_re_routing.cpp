@@ -3,6 +3,7 @@
 // kernel (op_kernel/) on the Ascend C emulator with the NPU's block split.
 #include "aclnn_moe_re_routing.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -101,15 +102,20 @@ Result Describe(const TensorArg &arg, TensorDesc *desc)
         }
     }
     // Contiguous: offset 0 and each stride equals the row-major stride (dims of size 1 may carry
-    // any stride, as they are never stepped over). No product overflows: the count fits int64.
+    // any stride, as they are never stepped over). The element count fits int64, but a shape with
+    // a zero dimension can still have a product of its other dimensions that does not: a row-major
+    // stride that cannot be represented matches no stride, so such a view is not contiguous.
     bool contiguous = t.offset == 0;
     if (!t.strides.empty()) {
         int64_t expected = 1;
-        for (size_t i = t.viewDims.size(); i-- > 0;) {
+        for (size_t i = t.viewDims.size(); i-- > 0 && contiguous;) {
             if (t.viewDims[i] != 1 && t.strides[i] != expected) {
                 contiguous = false;
             }
-            expected *= t.viewDims[i] >= 0 ? t.viewDims[i] : 1;
+            const int64_t dim = t.viewDims[i] >= 0 ? t.viewDims[i] : 1;
+            if (__builtin_mul_overflow(expected, dim, &expected)) {
+                contiguous = false;
+            }
         }
     }
     desc->contiguous = contiguous;
@@ -151,9 +157,13 @@ Result CheckNoOverlap(const TensorArg *args, int count, int firstOutput)
             if (other == out || args[out].bytes == 0 || args[other].bytes == 0 || args[other].tensor == nullptr) {
                 continue;
             }
-            const auto *a = static_cast<const uint8_t *>(args[out].tensor->data);
-            const auto *b = static_cast<const uint8_t *>(args[other].tensor->data);
-            if (a < b + args[other].bytes && b < a + args[out].bytes) {
+            // Addresses as integers and distances instead of end pointers: a claimed size can
+            // exceed the address space (the check that the memory exists is the caller's).
+            const auto a = reinterpret_cast<uintptr_t>(args[out].tensor->data);
+            const auto b = reinterpret_cast<uintptr_t>(args[other].tensor->data);
+            const bool overlaps = a >= b ? a - b < static_cast<uint64_t>(args[other].bytes)
+                                         : b - a < static_cast<uint64_t>(args[out].bytes);
+            if (overlaps) {
                 result.status = kErrParamInvalid;
                 result.message = std::string(args[out].name) + " overlaps " + args[other].name +
                                  " in memory; each output needs its own buffer";
@@ -393,8 +403,13 @@ aclnnStatus Execute(void *workspace, uint64_t workspaceSize, aclOpExecutor *exec
     config.blockDim = ex->tiling.usedCoreNum;
     config.ubBytes = ex->platform.platform.ubBytes;
     config.arch = ex->platform.arch;
-    const int64_t movedBytes = ex->bytes[0] + ex->bytes[2] + ex->bytes[3] + ex->bytes[4] + ex->bytes[5];
-    config.sequential = movedBytes < kSequentialBytes;
+    // Small runs stay on the calling thread. Each size fits int64 but their sum need not.
+    int64_t movedBytes = 0;
+    bool small = true;
+    for (int i : {0, 2, 3, 4, 5}) {
+        small = small && !__builtin_add_overflow(movedBytes, ex->bytes[i], &movedBytes);
+    }
+    config.sequential = small && movedBytes < kSequentialBytes;
     const std::string &profileDir = ex->profileDir;
     config.collectTrace = trace.enabled || !profileDir.empty();
     config.chromeTracePath = trace.chromeTracePath;

@@ -26,9 +26,10 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 __all__ = [
-    "CALIBRATION_PLATFORM",
+    "CALIBRATION_SOC",
     "FIXED_PARAMETERS",
     "FREE_PARAMETERS",
+    "calibration_platform",
     "evaluate",
     "fit",
     "leave_one_out",
@@ -40,9 +41,19 @@ __all__ = [
 
 _DATA = Path(__file__).resolve().parent / "data"
 
-#: The platform the model is calibrated for (the official kernel's UB budget starts from
-#: GetCoreMemSize(UB) = 196352 B on Ascend910B).
-CALIBRATION_PLATFORM: dict[str, Any] = {"soc": "Ascend910B", "cores": 48, "ub_bytes": 196352}
+#: The SoC the model is calibrated for: the public numbers were measured on Atlas A2.
+CALIBRATION_SOC = "Ascend910B"
+
+
+def calibration_platform() -> dict[str, Any]:
+    """The calibration SoC's numbers from the C library's SoC table (``ascendc_cpu/platform.h``):
+    ``{"soc": str, "cores": int (AIV cores), "ub_bytes": int (GetCoreMemSize(UB), where the
+    official kernel's UB budget starts)}``."""
+    from .runtime import soc_table
+
+    soc = soc_table()[CALIBRATION_SOC]
+    return {"soc": soc.name, "cores": soc.cores, "ub_bytes": soc.ub_bytes}
+
 
 #: Parameters fitted on the public shapes (names as in MoeReRoutingModelParameters).
 FREE_PARAMETERS = ("launch_us", "dma_us", "core_gbps", "hbm_gbps", "scalar_gm_us")
@@ -351,7 +362,7 @@ def ours_cores(shape: dict[str, Any]) -> tuple[int, list[dict[str, int]]]:
     from .workload import parse_dtype, uniform_counts
 
     saved = runtime.get_platform()
-    runtime.set_platform(CALIBRATION_PLATFORM["soc"])  # its cores and the UB it leaves a kernel
+    runtime.set_platform(CALIBRATION_SOC)  # its cores and the UB it leaves a kernel
     runtime.set_trace(True)
     try:
         a, h = int(shape["A"]), int(shape["H"])
@@ -397,8 +408,8 @@ def model_report(with_ours: bool = True) -> dict[str, Any]:
         abs(r["official_model_loo_us"] / r["official_us"] - 1.0) for r in rows if r["official_us"] is not None
     ]
     return {
-        "soc": CALIBRATION_PLATFORM["soc"],
-        "platform": CALIBRATION_PLATFORM,
+        "soc": CALIBRATION_SOC,
+        "platform": calibration_platform(),
         "times": "modelled (docs/time_model.md), except official_us (published, measured on Atlas A2) and "
         "floor_us (published t_hw_us; outside the public table derived from it)",
         "parameters": params,

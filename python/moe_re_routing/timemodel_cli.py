@@ -35,9 +35,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-    if args.soc != timemodel.CALIBRATION_PLATFORM["soc"]:
+    if args.soc != timemodel.CALIBRATION_SOC:
         print(
-            f"moe-re-routing profile: --soc must be {timemodel.CALIBRATION_PLATFORM['soc']} "
+            f"moe-re-routing profile: --soc must be {timemodel.CALIBRATION_SOC} "
             f"(the only SoC the model is calibrated for), got {args.soc}",
             file=sys.stderr,
         )

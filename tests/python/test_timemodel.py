@@ -68,14 +68,15 @@ def test_compress_cores_keeps_the_multiset() -> None:
 
 
 def test_official_traces_follow_the_published_schedule() -> None:
-    """The stored traces: blockDim = ceil(N / ceil(N / 48)), every token row read and written
+    """The stored traces: blockDim = ceil(N / ceil(N / cores)), every token row read and written
     once, every scale once each way when present, the int32 index written once."""
     traces = timemodel.load_official_traces()
-    assert traces["platform"] == timemodel.CALIBRATION_PLATFORM
+    plat = timemodel.calibration_platform()
+    assert traces["platform"] == plat
     assert len(traces["shapes"]) == len(timemodel.model_shapes())
     for s in traces["shapes"]:
         n = s["N"]
-        factor = -(-n // 48)
+        factor = -(-n // plat["cores"])
         assert s["block_dim"] == -(-n // factor), s["case"]
         assert sum(c["n"] for c in s["cores"]) == s["block_dim"]
         row = s["H"] * timemodel.itemsize(s["dtype"])
@@ -265,7 +266,7 @@ def test_profile_unwritable_dir_warns_and_keeps_the_result(tmp_path: Path) -> No
 def test_stored_traces_match_the_kernel() -> None:
     """The stored official traces are what the test-only kernel produces now (small shapes)."""
     tool = ROOT / "build" / "tests" / "benchmarks" / "official_model" / "official_schedule_trace"
-    plat = timemodel.CALIBRATION_PLATFORM
+    plat = timemodel.calibration_platform()
     env = dict(os.environ, ASCENDC_CPU_MODE="fast")
     for s in timemodel.load_official_traces()["shapes"]:
         if s["A"] * s["H"] > 4 * 2**20:

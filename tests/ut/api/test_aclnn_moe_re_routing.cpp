@@ -138,6 +138,17 @@ TEST(AclnnMoeReRouting, non_contiguous_view_each_tensor)
     ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, "tokens");
 }
 
+TEST(AclnnMoeReRouting, zero_element_view_whose_row_major_strides_overflow_is_rejected)
+{
+    // 0 x 2^62 x 4 has no elements, so its count fits int64, but its row-major stride for the
+    // first dimension (2^64) does not: the view is not contiguous and is rejected by name
+    // (found by fuzz_aclnn; the stride product once overflowed, which UBSan reports).
+    Fixture f(SmallSpec());
+    const int64_t strides[3] = {int64_t{1} << 62, 4, 1};
+    f.Replace(kTokens, {0, int64_t{1} << 62, 4}, ACL_FLOAT16, strides);
+    ExpectRejected(f, ACLNN_ERR_PARAM_INVALID, "tokens");
+}
+
 TEST(AclnnMoeReRouting, contiguous_strides_given_explicitly_are_accepted)
 {
     Fixture f(SmallSpec());
