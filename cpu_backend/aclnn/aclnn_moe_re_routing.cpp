@@ -70,6 +70,11 @@ struct TensorArg {
     int64_t bytes = 0;
 };
 
+bool CheckedMul(int64_t a, int64_t b, int64_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+
 Result Describe(const TensorArg &arg, TensorDesc *desc)
 {
     Result result;
@@ -94,7 +99,7 @@ Result Describe(const TensorArg &arg, TensorDesc *desc)
     // A shape whose element count does not fit int64 describes no memory.
     int64_t elements = 1;
     for (int64_t d : t.viewDims) {
-        if (d >= 0 && __builtin_mul_overflow(elements, d, &elements)) {
+        if (d >= 0 && !CheckedMul(elements, d, &elements)) {
             result.status = kErrParamInvalid;
             result.message = std::string(arg.name) + " has a shape of more than 2^63 elements (dimension " +
                              std::to_string(d) + ")";
@@ -113,18 +118,13 @@ Result Describe(const TensorArg &arg, TensorDesc *desc)
                 contiguous = false;
             }
             const int64_t dim = t.viewDims[i] >= 0 ? t.viewDims[i] : 1;
-            if (__builtin_mul_overflow(expected, dim, &expected)) {
+            if (!CheckedMul(expected, dim, &expected)) {
                 contiguous = false;
             }
         }
     }
     desc->contiguous = contiguous;
     return result;
-}
-
-bool CheckedMul(int64_t a, int64_t b, int64_t *out)
-{
-    return !__builtin_mul_overflow(a, b, out);
 }
 
 // Byte sizes of every buffer, from the checked problem.
