@@ -5,7 +5,8 @@
 #                         Python package moe_re_routing, into the active Python environment
 #   ./build.sh demo       build, install, then run the demo (the seed example, verified and timed)
 #   ./build.sh test       build, install, then run every test: C++ (GoogleTest under ctest), C++ under
-#                         AddressSanitizer + UndefinedBehaviorSanitizer, Python (pytest), ruff, mypy
+#                         AddressSanitizer + UndefinedBehaviorSanitizer, Python (pytest, once per
+#                         engine: native and emulator), ruff, mypy
 #   ./build.sh bench      build, install, then run the benchmark report (benchmarks/report.py)
 #   ./build.sh fuzz [S]   build the libFuzzer targets (tests/fuzz, clang-14, ASan + UBSan) and run
 #                         each for S seconds (default 60); prints the executions and the findings
@@ -13,7 +14,8 @@
 #                         package build/cann/custom_opp_<os>_<arch>.run (docs/cann_build.md)
 #
 # Backend: with the CANN toolkit (ASCEND_HOME_PATH or ASCEND_TOOLKIT_HOME set) the CANN path is
-# taken and said so; otherwise the CPU backend (the kernel on the Ascend C emulator).
+# taken and said so; otherwise the CPU backend (the native implementation, and the kernel on the
+# Ascend C emulator as its checking engine).
 # Environment: JOBS (parallel build jobs, default: nproc), PYTHON (default: python3),
 # MOE_RE_ROUTING_FETCH_ORT_HEADERS=0 (do not try to fetch the ONNX Runtime headers; without them the
 # ONNX Runtime adapter is skipped, everything else builds).
@@ -86,12 +88,12 @@ run_tests() {
     "$PYTHON" -m ruff check python tests/python benchmarks examples
     say "mypy (the package, configured in pyproject.toml)"
     "$PYTHON" -m mypy
-    # Both emulator modes: checked (every rule, the tests' default) and fast (the library's
-    # default, what users get).
-    say "Python tests (pytest), emulator mode checked"
-    ASCENDC_CPU_MODE=checked "$PYTHON" -m pytest -q tests/python
-    say "Python tests (pytest), emulator mode fast"
-    ASCENDC_CPU_MODE=fast "$PYTHON" -m pytest -q tests/python
+    # Both engines: native (the library's default, what users get) and the emulator (the Ascend C
+    # kernel with every hardware rule checked).
+    say "Python tests (pytest), engine native"
+    MOE_RE_ROUTING_ENGINE=native "$PYTHON" -m pytest -q tests/python
+    say "Python tests (pytest), engine emulator"
+    MOE_RE_ROUTING_ENGINE=emulator "$PYTHON" -m pytest -q tests/python
 }
 
 # The fuzz targets need clang with libFuzzer (Debian: clang-14, libclang-rt-14-dev); installed when

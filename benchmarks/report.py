@@ -81,7 +81,7 @@ def suite_table(results: list[dict[str, Any]]) -> str:
     head = (
         "| shape | A | H | N×E | dtype | payload MB | ours alloc µs | ours out= µs | numpy µs | memcpy µs "
         + ("| bare take µs " if bare else "")
-        + "| out= GB/s | numpy / alloc | memcpy / out= | official A2 µs | platform |"
+        + "| out= GB/s | numpy / alloc | memcpy / out= | official A2 µs | engine (split) |"
     )
     cols = 15 + (1 if bare else 0)
     lines = [head, "|---|" + "---:|" * (cols - 2) + "---|"]
@@ -94,7 +94,7 @@ def suite_table(results: list[dict[str, Any]]) -> str:
             f"| {us['np_take']:.1f} | {us['memcpy']:.1f} "
             + (f"| {us['bare_take']:.1f} " if bare and "bare_take" in us else "| " if bare else "")
             + f"| {r['gbps']['ours_out']:.2f} | {_ratio(r['alloc_vs_numpy'])} | {_ratio(r['out_vs_memcpy'])} "
-            f"| {off} | {r.get('platform', '')} ({r.get('block_dim', '')} blocks) |"
+            f"| {off} | {r.get('engine', '')} ({r.get('split', '')}) |"
         )
     return "\n".join(lines)
 
@@ -158,9 +158,8 @@ def plot(results: list[dict[str, Any]], path: str) -> bool:
     ax.set_xscale("log")
     ax.set_xlabel("payload bytes (bytes the operator writes)")
     ax.set_ylabel("GB/s (payload / time)")
-    mode = results[0].get("mode", "") if results else ""
-    platform = results[0].get("platform", "") if results else ""
-    ax.set_title(f"MoeReRouting CPU backend throughput vs size ({mode} mode, {platform} platform)")
+    engine = results[0].get("engine", "") if results else ""
+    ax.set_title(f"MoeReRouting CPU backend throughput vs size ({engine} engine)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -2,7 +2,7 @@
 // Runs the test-only official-schedule kernel on the emulator with the public benchmark's counts
 // and prints {"block_dim", "ub_factor", "cores": [per core: what the time model reads of its trace
 // (MoeReRoutingModelCore, snake_case)]} as one JSON line. Used by
-// benchmarks/official_model/calibrate.py; the emulator mode comes from ASCENDC_CPU_MODE.
+// benchmarks/official_model/calibrate.py.
 #include <cstdio>
 #include <cstdlib>
 #include <exception>

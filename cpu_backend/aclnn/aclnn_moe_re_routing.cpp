@@ -1,6 +1,7 @@
 // aclnnMoeReRouting on the CPU backend. Phase 1 validates every host-visible property with the
-// pure op_host checks, computes the tiling and hands out an executor; phase 2 runs the unchanged
-// kernel (op_kernel/) on the Ascend C emulator with the NPU's block split.
+// pure op_host checks and hands out an executor; phase 2 runs it on the selected engine (engine.h):
+// the native implementation (cpu_backend/native), or the unchanged kernel (op_kernel/) on the Ascend
+// C emulator with the NPU's tiling and block split (the emulator plug-in, loaded on first use).
 #include "aclnn_moe_re_routing.h"
 
 #include <cstdint>
@@ -15,20 +16,13 @@
 #include <vector>
 
 #include "acl_cpu_internal.h"
-#include "ascendc_cpu/runtime.h"
+#include "engine.h"
 #include "moe_re_routing_cpu.h"
 #include "moe_re_routing_cpu_state.h"
 #include "moe_re_routing_dtypes.h"
 #include "moe_re_routing_host.h"
+#include "moe_re_routing_native.h"
 #include "time_model.h"
-
-// The kernel entry `moe_re_routing` of op_kernel/moe_re_routing.cpp (GM_ADDR is uint8_t* on the CPU
-// build). Its C name equals our namespace's, so it is declared under another C++ name bound to
-// the same symbol.
-extern "C" void MoeReRoutingKernel(uint8_t *tokens, uint8_t *expertTokenNumPerRank, uint8_t *perTokenScales,
-                                   uint8_t *permuteTokens, uint8_t *permutePerTokenScales, uint8_t *permuteTokenIdx,
-                                   uint8_t *expertTokenNum, uint8_t *workspace, uint8_t *tiling)
-    __asm__("moe_re_routing");
 
 namespace moe_re_routing {
 namespace {
@@ -177,15 +171,18 @@ Result CheckNoOverlap(const TensorArg *args, int count, int firstOutput)
 }  // namespace
 }  // namespace moe_re_routing
 
-// The executor of one aclnnMoeReRouting call: the buffers and the tiling, nothing borrowed from
-// the aclTensors (they may be destroyed between the two phases, as on CANN).
+// The executor of one aclnnMoeReRouting call: the checked problem, the buffers, the engine and (on
+// the emulator) the tiling; nothing borrowed from the aclTensors (they may be destroyed between the
+// two phases, as on CANN).
 struct aclOpExecutor {
-    static constexpr int kTensorCount = 7;
+    static constexpr int kTensorCount = moe_re_routing::emulator::kTensorCount;
     uint8_t *data[kTensorCount] = {};  // tokens, counts, scales, permute tokens/scales/idx, expert_token_num
     int64_t bytes[kTensorCount] = {};
-    MoeReRoutingTilingData tiling{};
-    moe_re_routing::cpu::RunPlatform platform;
-    std::string profileDir;  // read once when planned: the platform choice and the profile agree
+    moe_re_routing::Problem problem;
+    moe_re_routing::cpu::Engine engine = moe_re_routing::cpu::Engine::kNative;
+    MoeReRoutingTilingData tiling{};          // emulator only
+    moe_re_routing::cpu::RunPlatform platform;  // emulator only
+    std::string profileDir;  // read once when planned: a profile models the NPU, so it runs the emulator
 };
 
 namespace moe_re_routing {
@@ -318,19 +315,28 @@ Result CheckBuffers(const Problem &problem, TensorArgs &args)
     return CheckCountValues(problem, args[1].tensor->data);
 }
 
-// The executor: the tiling on the current platform and the buffers, nothing borrowed.
+// The executor: the engine, and on the emulator the tiling on the selected SoC platform.
 Result PlanRun(const Problem &problem, const TensorArgs &args, std::unique_ptr<aclOpExecutor> *executor)
 {
     auto ex = std::make_unique<aclOpExecutor>();
-    // A run that writes a profile models an NPU: under the automatic selection it runs on the SoC.
+    ex->problem = problem;
     ex->profileDir = model::CurrentProfileDir();
-    ex->platform = cpu::CurrentPlatform(!ex->profileDir.empty());
-    Result result = ComputeTiling(problem, ex->platform.platform, &ex->tiling);
+    Result result = cpu::CurrentEngine(&ex->engine);
     if (!result.ok()) {
         return result;
     }
-    if (ex->tiling.usedCoreNum == 0) {
-        return Result{kErrTiling, "the tiling launches 0 cores; at least 1 is needed to write expert_token_num"};
+    if (!ex->profileDir.empty()) {
+        ex->engine = cpu::Engine::kEmulator;  // a profile is the emulated kernel's, priced by the model
+    }
+    if (ex->engine == cpu::Engine::kEmulator) {
+        ex->platform = cpu::CurrentPlatform();
+        result = ComputeTiling(problem, ex->platform.platform, &ex->tiling);
+        if (!result.ok()) {
+            return result;
+        }
+        if (ex->tiling.usedCoreNum == 0) {
+            return Result{kErrTiling, "the tiling launches 0 cores; at least 1 is needed to write expert_token_num"};
+        }
     }
     for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
         ex->data[i] = args[i].tensor != nullptr ? static_cast<uint8_t *>(args[i].tensor->data) : nullptr;
@@ -374,6 +380,59 @@ aclnnStatus Prepare(TensorArgs &args, int64_t expertTokenNumType, int64_t idxTyp
 }
 
 // ---- phase 2 ---------------------------------------------------------------------------------
+Result RunNative(const aclOpExecutor &ex)
+{
+    native::Buffers b;
+    b.tokens = ex.data[0];
+    b.counts = ex.data[1];
+    b.scales = ex.data[2];
+    b.permuteTokens = ex.data[3];
+    b.permuteScales = ex.data[4];
+    b.permuteTokenIdx = reinterpret_cast<int32_t *>(ex.data[5]);
+    b.expertTokenNum = ex.data[6];
+    const Result result = native::Run(ex.problem, b);
+    if (result.ok()) {
+        cpu::SetLastNativeRun(ex.problem, native::PartsFor(ex.problem));
+    }
+    return result;
+}
+
+Result RunEmulated(aclOpExecutor &ex, void *workspace, uint64_t workspaceSize)
+{
+    const cpu::TraceSettings trace = cpu::CurrentTrace();
+    emulator::LaunchRequest request;
+    request.tiling = &ex.tiling;
+    request.config.blockDim = ex.tiling.usedCoreNum;
+    request.config.ubBytes = ex.platform.platform.ubBytes;
+    request.config.arch = ex.platform.arch;
+    request.threads = cpu::EmulatorThreads();
+    // Small runs stay on the calling thread. Each size fits int64 but their sum need not.
+    int64_t movedBytes = 0;
+    bool small = true;
+    for (int i : {0, 2, 3, 4, 5}) {
+        small = small && !__builtin_add_overflow(movedBytes, ex.bytes[i], &movedBytes);
+    }
+    request.config.sequential = small && movedBytes < kSequentialBytes;
+    request.config.collectTrace = trace.enabled || !ex.profileDir.empty();
+    request.config.chromeTracePath = trace.chromeTracePath;
+    for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
+        request.data[i] = ex.data[i];
+        request.bytes[i] = ex.bytes[i];
+    }
+    request.workspace = workspace;
+    request.workspaceSize = workspaceSize;
+    ascendc_cpu::LaunchResult launched;
+    const Result result = cpu::LaunchOnEmulator(request, &launched);
+    if (!result.ok()) {
+        return result;
+    }
+    if (!ex.profileDir.empty()) {
+        WriteRunProfile(ex.profileDir, ex, request.config, launched.cores);
+    }
+    cpu::SetLastRun(ex.tiling, ex.platform, request.config, &launched.cores);
+    return Result{};
+}
+
 aclnnStatus Execute(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor, aclrtStream stream)
 {
     if (executor == nullptr) {
@@ -398,52 +457,13 @@ aclnnStatus Execute(void *workspace, uint64_t workspaceSize, aclOpExecutor *exec
                                       "aclrtCreateStream");
     }
 
-    const cpu::TraceSettings trace = cpu::CurrentTrace();
-    ascendc_cpu::LaunchConfig config;
-    config.blockDim = ex->tiling.usedCoreNum;
-    config.ubBytes = ex->platform.platform.ubBytes;
-    config.arch = ex->platform.arch;
-    // Small runs stay on the calling thread. Each size fits int64 but their sum need not.
-    int64_t movedBytes = 0;
-    bool small = true;
-    for (int i : {0, 2, 3, 4, 5}) {
-        small = small && !__builtin_add_overflow(movedBytes, ex->bytes[i], &movedBytes);
-    }
-    config.sequential = small && movedBytes < kSequentialBytes;
-    const std::string &profileDir = ex->profileDir;
-    config.collectTrace = trace.enabled || !profileDir.empty();
-    config.chromeTracePath = trace.chromeTracePath;
-    ascendc_cpu::LaunchResult launched;
-    try {
-        // Every buffer the kernel may touch is global memory for the emulator's bounds checks.
-        std::optional<ascendc_cpu::ScopedGm> gm[aclOpExecutor::kTensorCount];
-        for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
-            if (ex->data[i] != nullptr && ex->bytes[i] > 0) {
-                gm[i].emplace(ex->data[i], static_cast<size_t>(ex->bytes[i]));
-            }
+    const Result ran = ex->engine == cpu::Engine::kNative ? RunNative(*ex) : RunEmulated(*ex, workspace, workspaceSize);
+    if (!ran.ok()) {
+        if (ran.status == kErrRuntime) {
+            acl_cpu::RecordStreamError(stream, ACL_ERROR_FAILURE);
         }
-        ascendc_cpu::ScopedGm tilingGm(&ex->tiling, sizeof(ex->tiling));
-        std::optional<ascendc_cpu::ScopedGm> workspaceGm;
-        if (workspace != nullptr && workspaceSize > 0) {
-            workspaceGm.emplace(workspace, static_cast<size_t>(workspaceSize));
-        }
-        uint8_t *const *d = ex->data;
-        auto *tilingBytes = reinterpret_cast<uint8_t *>(&ex->tiling);
-        auto *workspaceBytes = static_cast<uint8_t *>(workspace);
-        ascendc_cpu::Launch(
-            config, [&] { MoeReRoutingKernel(d[0], d[1], d[2], d[3], d[4], d[5], d[6], workspaceBytes, tilingBytes); },
-            &launched);
-    } catch (const std::exception &e) {
-        acl_cpu::RecordStreamError(stream, ACL_ERROR_FAILURE);
-        return Fail(kErrRuntime, std::string("the kernel launch failed: ") + e.what());
-    } catch (...) {
-        acl_cpu::RecordStreamError(stream, ACL_ERROR_FAILURE);
-        return Fail(kErrRuntime, "the kernel launch failed with an unknown exception");
+        return Fail(ran);
     }
-    if (!profileDir.empty()) {
-        WriteRunProfile(profileDir, *ex, config, launched.cores);
-    }
-    cpu::SetLastRun(ex->tiling, ex->platform, config, &launched.cores);
     return kSuccess;
 }
 

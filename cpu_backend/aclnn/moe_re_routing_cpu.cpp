@@ -1,5 +1,6 @@
 // CPU-backend extensions of moe_re_routing_cpu.h: the C view of the dtype table, status names,
-// version, the emulated platform, the emulator's mode and threads, tracing and the last-run JSON.
+// version, the engine, threads, the emulator engine's platform and tracing, and the last-run JSON.
+// Nothing here calls the emulator: its headers give the SoC table and the trace types only.
 #include "moe_re_routing_cpu.h"
 
 #include <algorithm>
@@ -15,8 +16,10 @@
 #include "acl_cpu_internal.h"
 #include "ascendc_cpu/platform.h"
 #include "ascendc_cpu/runtime.h"
+#include "engine.h"
 #include "moe_re_routing_cpu_state.h"
 #include "moe_re_routing_dtypes.h"
+#include "parallel.h"
 #include "time_model.h"
 
 namespace moe_re_routing {
@@ -32,6 +35,12 @@ static_assert(MOE_RE_ROUTING_ERROR_NONE == static_cast<int32_t>(ErrorKind::kNone
                   MOE_RE_ROUTING_ERROR_RUNTIME == static_cast<int32_t>(ErrorKind::kRuntime) &&
                   MOE_RE_ROUTING_ERROR_INNER == static_cast<int32_t>(ErrorKind::kInner),
               "MoeReRoutingErrorKind and moe_re_routing::ErrorKind disagree");
+static_assert(MOE_RE_ROUTING_ERROR_NONE == acl_cpu::kErrorKindNone &&
+                  MOE_RE_ROUTING_ERROR_NULLPTR == acl_cpu::kErrorKindNullptr &&
+                  MOE_RE_ROUTING_ERROR_VALUE == acl_cpu::kErrorKindValue &&
+                  MOE_RE_ROUTING_ERROR_RUNTIME == acl_cpu::kErrorKindRuntime &&
+                  MOE_RE_ROUTING_ERROR_INNER == acl_cpu::kErrorKindInner,
+              "MoeReRoutingErrorKind and the AscendCL subset's error kinds disagree");
 
 #define MRR_STATUS(name) MoeReRoutingStatusInfo{name, #name}
 constexpr MoeReRoutingStatusInfo kStatusTable[] = {
@@ -93,26 +102,14 @@ constexpr uint32_t kUbGranule = 32;
 static_assert(ascendc_cpu::kDefaultSoc.ubReservedBytes == kAscendCReservedUbBytes,
               "op_host and ascendc_cpu/platform.h disagree on the Ascend C reserved UB area");
 
-// The host-sized platform of fast (production) runs: one block per emulator worker thread and a
-// UB large enough that a block moves its rows in a few large chunks (the UB is host memory here).
-constexpr uint32_t kHostUbBytes = 1u << 20;
-constexpr const char *kHostName = "host";
 constexpr const char *kCustomName = "custom";
-constexpr const char *kAutoName = "auto";
-
-// Which platform runs use (MoeReRoutingCpuPlatformSelection values).
-enum class Selection : int32_t {
-    kAuto = 0,  // fast mode: the host-sized platform; checked mode: the SoC platform (default)
-    kSoc = 1,   // always the SoC platform (asked for by name or numbers)
-    kHost = 2,  // always the host-sized platform
-};
 
 struct Settings {
     std::mutex mutex;
     Platform soc{ascendc_cpu::kDefaultSoc.aivCoreNum, ascendc_cpu::kDefaultSoc.UsableUbBytes()};
     const char *socName = ascendc_cpu::kDefaultSoc.name;  // kCustomName when set by numbers
     ascendc_cpu::Arch socArch = ascendc_cpu::kDefaultSoc.arch;
-    Selection selection = Selection::kAuto;
+    uint32_t emulatorThreads = 0;  // 0: the emulator's default
     TraceSettings trace;
 };
 
@@ -122,28 +119,11 @@ Settings &GlobalSettings()
     return *settings;
 }
 
-RunPlatform HostPlatform()
-{
-    return RunPlatform{Platform{ascendc_cpu::GetThreadCount(), kHostUbBytes}, kHostName};
-}
-
 // The numbers of SoC `soc` with `cores` AIV cores (0: the SoC's own).
 Platform SocNumbers(const ascendc_cpu::SocPlatform &soc, uint32_t cores)
 {
     return Platform{cores != 0 ? cores : soc.aivCoreNum, soc.UsableUbBytes()};
 }
-
-// The library's default emulator mode is fast (production: the same kernel, the structural
-// rules checked, the per-byte checks skipped). ASCENDC_CPU_MODE=checked|fast, when set, wins: the
-// emulator reads it itself, so the library leaves the mode alone then. Test suites set
-// ASCENDC_CPU_MODE=checked; MoeReRoutingCpuSetMode changes the mode at any time.
-const bool g_defaultModeApplied = [] {
-    const char *env = std::getenv("ASCENDC_CPU_MODE");
-    if (env == nullptr || *env == '\0') {
-        ascendc_cpu::SetMode(ascendc_cpu::Mode::kFast);
-    }
-    return true;
-}();
 
 struct ThreadLastRun {
     bool present = false;
@@ -158,9 +138,18 @@ std::string FormatLastRun(const LastRun &run)
 {
     static_assert(sizeof(MoeReRoutingTilingData) == 152,
                   "MoeReRoutingTilingData changed: list the new field in FormatLastRun");
-    const MoeReRoutingTilingData &t = run.tiling;
     std::ostringstream os;
-    os << "{";
+    if (!run.emulated) {
+        const Problem &p = run.problem;
+        os << "{\"engine\": \"native\", \"threads\": " << run.threads << ", \"tokenNum\": " << p.tokenNum
+           << ", \"rankNum\": " << p.rankNum << ", \"expertNum\": " << p.expertNum
+           << ", \"tokenRowBytes\": " << p.tokenRowBytes << ", \"scaleRowBytes\": " << p.scaleRowBytes
+           << ", \"outScaleRowBytes\": " << p.outScaleRowBytes << ", \"countBytes\": " << p.countBytes
+           << ", \"expertTokenNumType\": " << p.expertTokenNumType << ", \"idxType\": " << p.idxType << "}";
+        return os.str();
+    }
+    const MoeReRoutingTilingData &t = run.tiling;
+    os << "{\"engine\": \"emulator\", ";
 #define MRR_FIELD(f) os << "\"" #f "\": " << t.f << ", "
     MRR_FIELD(tokenNum); MRR_FIELD(rankNum); MRR_FIELD(expertNum); MRR_FIELD(tokenRowBytes);
     MRR_FIELD(scaleRowBytes); MRR_FIELD(outScaleRowBytes); MRR_FIELD(countBytes); MRR_FIELD(expertTokenNumType);
@@ -202,20 +191,18 @@ std::string FormatLastRun(const LastRun &run)
 
 }  // namespace
 
-RunPlatform CurrentPlatform(bool profiling)
+RunPlatform CurrentPlatform()
 {
     Settings &s = GlobalSettings();
-    Selection selection;
-    RunPlatform soc;
-    {
-        std::lock_guard<std::mutex> lock(s.mutex);
-        selection = s.selection;
-        soc = RunPlatform{s.soc, s.socName, s.socArch};
-    }
-    const bool host = selection == Selection::kHost ||
-                      (selection == Selection::kAuto && !profiling &&
-                       ascendc_cpu::GetMode() == ascendc_cpu::Mode::kFast);
-    return host ? HostPlatform() : soc;
+    std::lock_guard<std::mutex> lock(s.mutex);
+    return RunPlatform{s.soc, s.socName, s.socArch};
+}
+
+uint32_t EmulatorThreads()
+{
+    Settings &s = GlobalSettings();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    return s.emulatorThreads;
 }
 
 TraceSettings CurrentTrace()
@@ -228,10 +215,10 @@ TraceSettings CurrentTrace()
 void SetLastRun(const MoeReRoutingTilingData &tiling, const RunPlatform &platform,
                 const ascendc_cpu::LaunchConfig &config, std::vector<ascendc_cpu::CoreTrace> *cores)
 {
-    (void)g_defaultModeApplied;
     ThreadLastRun &last = t_lastRun;
     last.present = true;
     last.formatted = false;
+    last.run.emulated = true;
     last.run.tiling = tiling;
     last.run.blockDim = config.blockDim;
     last.run.platformUbBytes = config.ubBytes;
@@ -244,6 +231,18 @@ void SetLastRun(const MoeReRoutingTilingData &tiling, const RunPlatform &platfor
     } else {
         last.run.cores.clear();
     }
+}
+
+void SetLastNativeRun(const Problem &problem, uint32_t threads)
+{
+    ThreadLastRun &last = t_lastRun;
+    last.present = true;
+    last.formatted = false;
+    last.run.emulated = false;
+    last.run.problem = problem;
+    last.run.threads = threads;
+    last.run.traced = false;
+    last.run.cores.clear();
 }
 
 }  // namespace cpu
@@ -350,7 +349,6 @@ aclnnStatus MoeReRoutingCpuSetPlatform(uint32_t aivCoreNum, uint32_t ubBytes)
     if (named == nullptr || s.soc.aivCoreNum != named->aivCoreNum || s.soc.ubBytes != named->UsableUbBytes()) {
         s.socName = kCustomName;
     }
-    s.selection = Selection::kSoc;
     return ACLNN_SUCCESS;
 }
 
@@ -367,22 +365,14 @@ aclnnStatus MoeReRoutingCpuSelectPlatform(const char *name, uint32_t aivCoreNum)
                     " (0: the SoC's own count)");
     }
     Settings &s = GlobalSettings();
-    if (what == kAutoName || what == kHostName) {
-        if (aivCoreNum != 0) {
-            return fail("aivCoreNum is " + std::to_string(aivCoreNum) + " for platform " + what +
-                        ", expected 0 (the host-sized platform has one core per emulator thread)");
-        }
-        std::lock_guard<std::mutex> lock(s.mutex);
-        s.selection = what == kAutoName ? Selection::kAuto : Selection::kHost;
-        return ACLNN_SUCCESS;
-    }
     const ascendc_cpu::SocPlatform *soc = ascendc_cpu::FindSoc(name);
     if (soc == nullptr) {
         std::string known;
         for (const ascendc_cpu::SocPlatform &entry : ascendc_cpu::kSocPlatforms) {
             known += std::string(entry.name) + ", ";
         }
-        return fail("name is " + what + ", expected one of " + known + kAutoName + " or " + kHostName);
+        known.resize(known.size() - 2);
+        return fail("name is " + what + ", expected one of " + known);
     }
     if (soc->aivCoreNum == 0 && aivCoreNum == 0) {
         return fail("the AIV core count of " + what + " is not known; pass it as aivCoreNum");
@@ -391,7 +381,6 @@ aclnnStatus MoeReRoutingCpuSelectPlatform(const char *name, uint32_t aivCoreNum)
     s.soc = SocNumbers(*soc, aivCoreNum);
     s.socName = aivCoreNum == 0 || aivCoreNum == soc->aivCoreNum ? soc->name : kCustomName;
     s.socArch = soc->arch;
-    s.selection = Selection::kSoc;
     return ACLNN_SUCCESS;
 }
 
@@ -411,14 +400,6 @@ const char *MoeReRoutingCpuPlatformName(void)
     return moe_re_routing::cpu::CurrentPlatform().name;
 }
 
-int32_t MoeReRoutingCpuPlatformSelection(void)
-{
-    using namespace moe_re_routing::cpu;
-    Settings &s = GlobalSettings();
-    std::lock_guard<std::mutex> lock(s.mutex);
-    return static_cast<int32_t>(s.selection);
-}
-
 int32_t MoeReRoutingCpuSocTable(const MoeReRoutingSocInfo **table)
 {
     if (table != nullptr) {
@@ -432,30 +413,34 @@ const char *MoeReRoutingCpuDefaultSoc(void)
     return ascendc_cpu::kDefaultSoc.name;
 }
 
-aclnnStatus MoeReRoutingCpuSetMode(int32_t mode)
+aclnnStatus MoeReRoutingCpuSetEngine(const char *engine)
 {
-    switch (mode) {
-        case 0: ascendc_cpu::SetMode(ascendc_cpu::Mode::kChecked); return ACLNN_SUCCESS;
-        case 1: ascendc_cpu::SetMode(ascendc_cpu::Mode::kFast); return ACLNN_SUCCESS;
-        default:
-            acl_cpu::SetRecentError(MOE_RE_ROUTING_ERROR_VALUE, "MoeReRoutingCpuSetMode: mode is " + std::to_string(mode) +
-                                     ", expected 0 (checked) or 1 (fast)");
-            return ACLNN_ERR_PARAM_INVALID;
+    const moe_re_routing::Result result = moe_re_routing::cpu::SelectEngine(engine);
+    if (!result.ok()) {
+        acl_cpu::SetRecentError(MOE_RE_ROUTING_ERROR_VALUE, "MoeReRoutingCpuSetEngine: " + result.message);
     }
+    return result.status;
 }
 
-int32_t MoeReRoutingCpuGetMode(void)
+const char *MoeReRoutingCpuEngineName(void)
 {
-    return ascendc_cpu::GetMode() == ascendc_cpu::Mode::kFast ? 1 : 0;
+    moe_re_routing::cpu::Engine engine;
+    const moe_re_routing::Result result = moe_re_routing::cpu::CurrentEngine(&engine);
+    return result.ok() ? moe_re_routing::cpu::EngineName(engine) : "invalid";
 }
 
 aclnnStatus MoeReRoutingCpuSetThreads(uint32_t threads)
 {
-    if (threads == 0) {
-        threads = std::max(1u, std::thread::hardware_concurrency());
-    }
-    ascendc_cpu::SetThreadCount(threads);
+    moe_re_routing::native::SetThreadCount(threads);
+    Settings &s = GlobalSettings();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.emulatorThreads = threads;
     return ACLNN_SUCCESS;
+}
+
+uint32_t MoeReRoutingCpuGetThreads(void)
+{
+    return moe_re_routing::native::ThreadCount();
 }
 
 aclnnStatus MoeReRoutingCpuSetTrace(int32_t enabled, const char *chromeTracePath)

@@ -1,6 +1,7 @@
 /* Extensions of the CPU backend next to the official aclnn API: the facts the Python layer reads
- * from C (dtype table, status names, version), the emulated platform, the checking mode, and the
- * per-core trace of the last run. Not part of CANN; a program that uses only
+ * from C (dtype table, status names, version), the engine that runs the operator (the native
+ * implementation, or the kernel on the Ascend C emulator), threads, the emulator engine's platform
+ * and per-core trace, and the time model. Not part of CANN; a program that uses only
  * aclnn_moe_re_routing.h builds against CANN unchanged. */
 #ifndef MOE_RE_ROUTING_CPU_H
 #define MOE_RE_ROUTING_CPU_H
@@ -82,36 +83,38 @@ MOE_RE_ROUTING_API int32_t MoeReRoutingCpuSocTable(const MoeReRoutingSocInfo **t
 /* The SoC of the default platform ("Ascend910B"). */
 MOE_RE_ROUTING_API const char *MoeReRoutingCpuDefaultSoc(void);
 
-/* The platform tilings are computed for. Two platforms exist:
- * - the SoC platform: a SoC of the table (its AIV cores and usable UB; default Ascend910B: 48
- *   cores, 196352 - 8192 = 188160 B) or numbers set by hand (named "custom");
- * - the host-sized platform "host": one core per emulator thread (MoeReRoutingCpuSetThreads), a
- *   1 MiB UB, so a fast run launches a few large blocks.
- * Selection (MoeReRoutingCpuPlatformSelection: 0 auto, 1 SoC, 2 host): by default (auto) runs in
- * fast mode use the host-sized platform and runs in checked mode the SoC platform.
- * MoeReRoutingCpuSelectPlatform("auto" | "host" | SoC name, aivCoreNum) selects; a SoC name (and
- * MoeReRoutingCpuSetPlatform) selects the SoC platform for every mode. aivCoreNum 0 means the SoC's
+/* The engine that runs aclnnMoeReRouting (and MoeReRoutingCpuRunHost):
+ * - "native": the native multi-threaded implementation, plain row-block copies (the default; what
+ *   applications, the Python package, ONNX Runtime and MindSpore run);
+ * - "emulator": the Ascend C kernel of op_kernel/ on the emulator with every hardware rule checked,
+ *   tiled for the selected SoC platform, from the plug-in libmoe_re_routing_emulator.so installed
+ *   next to this library (loaded on first use; MOE_RE_ROUTING_EMULATOR_LIBRARY overrides its path).
+ * Initially the environment variable MOE_RE_ROUTING_ENGINE (native | emulator; unset: native; any
+ * other value fails every call with a message naming the variable). MoeReRoutingCpuSetEngine
+ * selects for later runs of every thread ("" or NULL: back to the environment's choice). A run that
+ * writes a profile (MoeReRoutingCpuSetProfileDir) always runs the emulator. */
+MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetEngine(const char *engine);
+/* "native", "emulator", or "invalid" when MOE_RE_ROUTING_ENGINE names no engine. */
+MOE_RE_ROUTING_API const char *MoeReRoutingCpuEngineName(void);
+
+/* Threads of later runs, the caller included (0 = hardware concurrency): the native engine splits a
+ * large call over up to this many; the emulator engine runs its blocks on this many. */
+MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetThreads(uint32_t threads);
+MOE_RE_ROUTING_API uint32_t MoeReRoutingCpuGetThreads(void);
+
+/* The SoC platform the emulator engine tiles for: a SoC of the table (default Ascend910B: 48 AIV
+ * cores, 196352 - 8192 = 188160 B of UB) or numbers set by hand (named "custom").
+ * MoeReRoutingCpuSelectPlatform(SoC name, aivCoreNum) selects a SoC; aivCoreNum 0 means the SoC's
  * own count (required for a SoC whose count is not known). Unusable values return
  * ACLNN_ERR_PARAM_INVALID with the reason in aclGetRecentErrMsg(). */
 MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSelectPlatform(const char *name, uint32_t aivCoreNum);
-/* Sets the SoC platform's numbers (0 keeps a field) and selects it. */
+/* Sets the SoC platform's numbers (0 keeps a field). */
 MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetPlatform(uint32_t aivCoreNum, uint32_t ubBytes);
-/* The platform a run started now (in the current mode) uses: its numbers and its name. */
+/* The platform an emulator run started now uses: its numbers and its name. */
 MOE_RE_ROUTING_API void MoeReRoutingCpuGetPlatform(uint32_t *aivCoreNum, uint32_t *ubBytes);
 MOE_RE_ROUTING_API const char *MoeReRoutingCpuPlatformName(void);
-MOE_RE_ROUTING_API int32_t MoeReRoutingCpuPlatformSelection(void);
 
-/* Emulator mode: 0 checked (every rule enforced, poisoned UB, GM regions, hazard checker), 1 fast
- * (same kernel, structural rules checked, per-byte checks skipped). The library's default is fast;
- * the environment variable ASCENDC_CPU_MODE=checked|fast, when set, chooses instead (the test
- * suites set checked). The mode is process-wide: it is the Ascend C emulator's setting. */
-MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetMode(int32_t mode);
-MOE_RE_ROUTING_API int32_t MoeReRoutingCpuGetMode(void);
-
-/* Host threads the emulated cores run on (0 = hardware concurrency). */
-MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetThreads(uint32_t threads);
-
-/* Per-core tracing of later runs on any thread; chromeTracePath (may be NULL) receives a Chrome
+/* Per-core tracing of later emulator runs on any thread; chromeTracePath (may be NULL) receives a Chrome
  * trace JSON of the DMA operations per core for each run. */
 MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetTrace(int32_t enabled, const char *chromeTracePath);
 
@@ -129,8 +132,9 @@ MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64
                                                       void *permuteTokenIdx, void *expertTokenNum,
                                                       int64_t expertTokenNumType, int64_t idxType);
 
-/* JSON of the last aclnnMoeReRouting run on the calling thread: the tiling fields,
- * "block_dim", "ub_bytes", the platform that ran ("platform", "platform_cores",
+/* JSON of the last aclnnMoeReRouting run on the calling thread. "engine" says which ran. A native
+ * run reports "threads" and the problem (tokenNum, rankNum, expertNum, row bytes, countBytes,
+ * expertTokenNumType, idxType). An emulator run reports the tiling fields, "block_dim", "ub_bytes", the platform that ran ("platform", "platform_cores",
  * "platform_ub_bytes") and, when tracing was on, "cores": one object per block with
  * "bytes_in", "bytes_out", "dma_ops", "ub_high_water", "seconds", the instruction counters
  * "scalar_ub_reads", "scalar_ub_writes", "scalar_gm_reads", "scalar_gm_writes", "scalar_ops" (their
@@ -178,7 +182,8 @@ MOE_RE_ROUTING_API double MoeReRoutingModelEvaluate(const MoeReRoutingModelCore 
  * fills cores[0..min(n, capacity)) and returns n (0 when there is no traced run). */
 MOE_RE_ROUTING_API int32_t MoeReRoutingCpuLastRunModelCores(MoeReRoutingModelCore *cores, int32_t capacity);
 
-/* msprof-shaped profiles of later aclnnMoeReRouting runs (any thread): each run writes
+/* msprof-shaped profiles of later aclnnMoeReRouting runs (any thread; such runs use the emulator
+ * engine, whose trace the model prices): each run writes
  * <dir>/OPPROF_<timestamp>_<id>/ with OpBasicInfo.csv, PipeUtilization.csv, trace.json and a
  * README.txt, all times *modelled*. NULL or "" turns it off. The initial value is the environment
  * variable MOE_RE_ROUTING_PROFILE_DIR. */

@@ -5,7 +5,8 @@
                              expert_token_num_type=1, idx_type=0, out=None)
 
 The C library is loaded with cffi (ABI mode) at import: the package's own CPU-backend
-``lib/libmoe_re_routing.so`` (the Ascend C kernel on an emulator), or CANN's ``libcust_opapi.so``
+``lib/libmoe_re_routing.so`` (the native implementation; the Ascend C kernel on the emulator with
+:func:`set_engine`), or CANN's ``libcust_opapi.so``
 when an installed custom OPP is found (see :mod:`moe_re_routing._ffi`).
 """
 
@@ -35,14 +36,15 @@ from .runtime import (
     PlatformInfo,
     SocInfo,
     default_soc,
+    engine,
     free,
-    get_mode,
+    get_engine,
     get_platform,
     last_run,
     malloc,
     memcpy,
     restore_platform,
-    set_mode,
+    set_engine,
     set_platform,
     set_threads,
     set_trace,
@@ -70,8 +72,9 @@ __all__ = [
     "cmake_prefix",
     "default_soc",
     "dtype_table",
+    "engine",
     "free",
-    "get_mode",
+    "get_engine",
     "get_platform",
     "last_run",
     "malloc",
@@ -80,7 +83,7 @@ __all__ = [
     "moe_re_routing_device",
     "moe_re_routing_reference",
     "restore_platform",
-    "set_mode",
+    "set_engine",
     "set_platform",
     "set_threads",
     "set_trace",

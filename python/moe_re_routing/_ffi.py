@@ -102,10 +102,10 @@ aclnnStatus MoeReRoutingCpuSelectPlatform(const char *name, uint32_t aivCoreNum)
 aclnnStatus MoeReRoutingCpuSetPlatform(uint32_t aivCoreNum, uint32_t ubBytes);
 void MoeReRoutingCpuGetPlatform(uint32_t *aivCoreNum, uint32_t *ubBytes);
 const char *MoeReRoutingCpuPlatformName(void);
-int32_t MoeReRoutingCpuPlatformSelection(void);
-aclnnStatus MoeReRoutingCpuSetMode(int32_t mode);
-int32_t MoeReRoutingCpuGetMode(void);
+aclnnStatus MoeReRoutingCpuSetEngine(const char *engine);
+const char *MoeReRoutingCpuEngineName(void);
 aclnnStatus MoeReRoutingCpuSetThreads(uint32_t threads);
+uint32_t MoeReRoutingCpuGetThreads(void);
 aclnnStatus MoeReRoutingCpuSetTrace(int32_t enabled, const char *chromeTracePath);
 const char *MoeReRoutingCpuLastRunJson(void);
 typedef struct {

@@ -267,11 +267,12 @@ def _check_attr(name: str, value: object) -> int:
     return int(value)
 
 
-# ---- host (numpy) fast path -------------------------------------------------------------------------
+# ---- host (numpy) one-call path ----------------------------------------------------------------------
 # The common call (contiguous numpy arrays, no explicit dtypes, CPU backend) goes to C in one call,
 # MoeReRoutingCpuRunHost, skipping the seven aclTensors: it costs a few microseconds instead of
-# ~150. Anything else, and any non-zero status, takes the general path below, which re-validates
-# and raises exactly as before (the C checks write nothing on error, so running them twice is safe).
+# ~150. It runs the same checks as the aclnn entry points and a failure raises from here, with the C
+# message. Arguments it cannot describe (not a contiguous numpy array, a dtype numpy cannot name the
+# ACL type of, a read-only output) take the general path below, which converts and checks them.
 
 _run_host = (
     lib.MoeReRoutingCpuRunHost if backend.name == "cpu" and lib.has("MoeReRoutingCpuRunHost") else None
@@ -330,8 +331,8 @@ def _fast_desc(arrays: Sequence[Optional[object]]) -> Optional[list[int]]:
 def _fast_host(
     t: object, c: object, s: object, ttype: object, itype: object, out: object
 ) -> Optional[MoeReRoutingResult]:
-    """The result through MoeReRoutingCpuRunHost, or None when the call needs the general path
-    (which then validates and raises)."""
+    """The result through MoeReRoutingCpuRunHost, or None when the arguments need the general path.
+    A non-zero status raises its error (the C checks wrote nothing)."""
     if _run_host is None or type(ttype) is not int or type(itype) is not int:
         return None
     if type(t) is not np.ndarray or type(c) is not np.ndarray or t.ndim != 2:
@@ -361,7 +362,7 @@ def _fast_host(
     except (TypeError, ValueError, OverflowError):  # a buffer cffi cannot view, an int out of range
         return None
     if st != 0:
-        return None
+        raise last_error(st, "moe_re_routing")
     return outputs
 
 

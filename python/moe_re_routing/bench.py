@@ -30,7 +30,7 @@ Bytes: ``payload`` = bytes the operator writes (permuted tokens, scales, index, 
 GB/s = payload / time, so ours and memcpy are compared on the same bytes (a copy reads as much as it
 writes). Times: each round runs every variant in a batch of calls long enough to time; the best
 round's mean per call is reported (``us``), and the median round too (``us_median``). Each row
-records the mode and the platform the call ran on (fast mode: by default the host-sized one).
+records the engine that ran (native by default) and the threads it split the call over.
 """
 
 from __future__ import annotations
@@ -271,9 +271,10 @@ def bench_shape(sh: dict[str, Any], rng: np.random.Generator, rounds: int, targe
         r["alloc_over_bare_take"] = us["ours_alloc"] / us["bare_take"]
     if sh.get("official_us"):
         r["official_over_ours_out"] = sh["official_us"] / us["ours_out"]
+    r["engine"] = ran.get("engine", "")
+    # native: the threads the call was split over; emulator: the blocks of the SoC platform.
+    r["split"] = ran.get("threads", ran.get("block_dim", 0))
     r["platform"] = ran.get("platform", "")
-    r["platform_cores"] = ran.get("platform_cores", 0)
-    r["block_dim"] = ran.get("block_dim", 0)
     return r
 
 
@@ -293,9 +294,7 @@ def machine_info() -> dict[str, Any]:
     }
     try:
         info["version"] = runtime.version()
-        info["mode"] = runtime.get_mode()
-        p = runtime.get_platform()
-        info["platform"], info["platform_cores"], info["platform_ub_bytes"] = p.name, p.cores, p.ub_bytes
+        info["engine"] = runtime.get_engine()
     except Exception as exc:  # pragma: no cover - CANN backend without the CPU extensions
         info["runtime"] = str(exc)
     return info
@@ -314,7 +313,7 @@ def format_row(r: dict[str, Any]) -> str:
         f"{r['bytes'] / 1e6:9.2f} "
         f"{us['ours_alloc']:10.1f} {us['ours_out']:10.1f} {us['np_take']:10.1f} {us['memcpy']:10.1f} {bare} "
         f"{g['ours_out']:7.2f} {r['out_vs_memcpy']:6.2f} {r['alloc_vs_numpy']:6.2f} {off} "
-        f"{r['platform']}/{r['block_dim']}"
+        f"{r['engine']}/{r['split']}"
         f"{'' if r['verified'] else '  MISMATCH'}"
     )
 
@@ -322,7 +321,7 @@ def format_row(r: dict[str, Any]) -> str:
 HEADER = (
     f"{'shape':>17} {'A':>7} {'H':>6} {'NxE':>7} {'dtype':>8} {'MB':>9} {'alloc us':>10} {'out= us':>10} "
     f"{'numpy us':>10} {'memcpy us':>10} {'take us':>9} {'GB/s':>7} {'o/mcp':>6} {'a/np':>6} {'A2 us':>8} "
-    "platform/blocks"
+    "engine/split"
 )
 
 
@@ -351,7 +350,6 @@ def run_suite(
         finally:
             runtime.set_threads(threads_all)
         r["threads"] = threads
-        r["mode"] = runtime.get_mode()
         results.append(r)
         if verbose:
             print(format_row(r), flush=True)
@@ -374,12 +372,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--rounds", "--repeat", type=int, default=7, help="interleaved rounds per shape (default 7)"
     )
     p.add_argument("--target-ms", type=float, default=20.0, help="time per batch of calls (default 20 ms)")
-    p.add_argument("--threads", type=int, default=0, help="emulator threads (default: all cores)")
+    p.add_argument("--threads", type=int, default=0, help="threads of a call (default: all cores)")
     p.add_argument(
-        "--mode",
-        choices=["checked", "fast"],
+        "--engine",
+        choices=["native", "emulator"],
         default=None,
-        help="emulator mode (default: the library's, fast unless ASCENDC_CPU_MODE says otherwise)",
+        help="engine (default: MOE_RE_ROUTING_ENGINE or native, what applications run)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -408,8 +406,8 @@ def measure(args: argparse.Namespace, verbose: bool = True) -> dict[str, Any]:
     """Runs the shapes the arguments select; returns the report (settings, machine, results)."""
     from . import runtime
 
-    if args.mode:
-        runtime.set_mode(args.mode)
+    if args.engine:
+        runtime.set_engine(args.engine)
     threads_all = args.threads if args.threads > 0 else (os.cpu_count() or 1)
     runtime.set_threads(threads_all)
     shapes = [_parse_shape(s) for s in args.shape] if args.shape else suite_shapes(args.suite, threads_all)

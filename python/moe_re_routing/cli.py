@@ -83,11 +83,11 @@ def best_of(fn: Callable[[], Any], repeat: int) -> float:
     return best
 
 
-def _set_mode(mode: Optional[str]) -> None:
-    if mode:
-        from .runtime import set_mode
+def _set_engine(engine: Optional[str]) -> None:
+    if engine:
+        from .runtime import set_engine
 
-        set_mode(mode)
+        set_engine(engine)
 
 
 # ---- demo -------------------------------------------------------------------------------------
@@ -97,7 +97,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from . import moe_re_routing
     from .reference import moe_re_routing_reference
 
-    _set_mode(args.mode)
+    _set_engine(args.engine)
     rng = np.random.default_rng(args.seed)
     a, h, n, e = args.tokens, args.hidden, args.ranks, args.experts
     print(
@@ -185,7 +185,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from . import moe_re_routing
     from .reference import moe_re_routing_reference
 
-    _set_mode(args.mode)
+    _set_engine(args.engine)
     rng = np.random.default_rng(args.seed)
     dtypes = token_dtypes()
     bar = Progress(args.cases, "verify", None if not args.quiet else False)
@@ -278,14 +278,15 @@ def _plan_report(args: argparse.Namespace) -> dict[str, Any]:
     payload and the official split's model, as ``plan --json`` prints them."""
     from . import moe_re_routing, runtime
 
-    # The SoC platform in every mode unless asked otherwise (--soc host / auto).
+    # The kernel on the emulator, tiled for the SoC (default: the library's default SoC).
     runtime.set_platform(args.soc or runtime.default_soc(), cores=args.cores or 0, ub_bytes=args.ub or 0)
     runtime.set_trace(True)
     rng = np.random.default_rng(args.seed)
     case = make_case(
         rng, args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.counts
     )
-    moe_re_routing(case.tokens, case.counts, case.scales, tokens_dtype=case.tokens_dtype)
+    with runtime.engine("emulator"):
+        moe_re_routing(case.tokens, case.counts, case.scales, tokens_dtype=case.tokens_dtype)
     run = runtime.last_run()
     cores_list = run.get("cores", [])
     row = case.tokens.shape[1] * case.tokens.itemsize if args.A else 0
@@ -370,7 +371,6 @@ def _print_plan(report: dict[str, Any]) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    _set_mode(args.mode)
     report = _plan_report(args)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -431,11 +431,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         p = runtime.get_platform()
         info.update(
             {
-                "mode": runtime.get_mode(),
-                "platform": p.name,
-                "platform_cores": p.cores,
-                "platform_ub_bytes": p.ub_bytes,
-                "platform_selection": p.selection,
+                "engine": runtime.get_engine(),
+                "threads": runtime.get_threads(),
+                "emulator_platform": p.name,
+                "emulator_platform_cores": p.cores,
+                "emulator_platform_ub_bytes": p.ub_bytes,
             }
         )
     info.update(_integration_info())
@@ -453,12 +453,15 @@ def cmd_info(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog=PROG,
-        description="MoeReRouting operator tools (CPU backend: "
-        "the Ascend C kernel on the emulator behind the aclnn API).",
+        description="MoeReRouting operator tools (CPU backend: the native implementation behind the "
+        "aclnn API; plan, profile and model run the Ascend C kernel on the emulator).",
     )
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
-    mode_help = "emulator mode: checked (every hardware rule enforced) or fast (default: the library's)"
+    engine_help = (
+        "engine: native (the default, what applications run) or emulator (the Ascend C kernel, "
+        "every hardware rule checked); default: MOE_RE_ROUTING_ENGINE or native"
+    )
 
     d = sub.add_parser("demo", help="run the seed example, verify it bit-exactly and time it")
     d.add_argument("--tokens", type=_NONNEG, default=16384, help="A (default 16384)")
@@ -467,15 +470,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--experts", type=_POS, default=16, help="E (default 16)")
     d.add_argument("--repeat", type=_POS, default=5, help="timed runs, best reported (default 5)")
     d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--mode", choices=["checked", "fast"], default=None, help=mode_help)
+    d.add_argument("--engine", choices=["native", "emulator"], default=None, help=engine_help)
     d.set_defaults(func=cmd_demo)
 
-    v = sub.add_parser("verify", help="random cases over dtypes/modes/shapes against the numpy reference")
+    v = sub.add_parser("verify", help="random cases (dtypes, attributes, shapes) against the numpy reference")
     v.add_argument("--cases", "-n", type=_NONNEG, default=200, help="number of cases (default 200)")
     v.add_argument("--seed", type=int, default=1)
     v.add_argument("--max-rows", type=_NONNEG, default=2000, help="largest A drawn (default 2000)")
     v.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    v.add_argument("--mode", choices=["checked", "fast"], default=None, help=mode_help)
+    v.add_argument("--engine", choices=["native", "emulator"], default=None, help=engine_help)
     v.set_defaults(func=cmd_verify)
 
     pl = sub.add_parser("plan", help="show the tiling and per-core schedule of a shape (runs it traced)")
@@ -495,15 +498,13 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument(
         "--soc",
         default=None,
-        help="platform: a SoC name of the library's table (default: its default SoC, Ascend910B), "
-        "'host' (the host-sized platform of fast runs) or 'auto'",
+        help="platform: a SoC name of the library's table (default: its default SoC, Ascend910B)",
     )
     pl.add_argument("--cores", type=_NONNEG, default=0, help="AIV cores (default: the SoC's)")
     pl.add_argument(
         "--ub", type=_NONNEG, default=0, help="UB bytes per core (default: what the SoC leaves a kernel)"
     )
     pl.add_argument("--seed", type=int, default=0)
-    pl.add_argument("--mode", choices=["checked", "fast"], default=None, help=mode_help)
     pl.add_argument("--json", action="store_true", help="print JSON")
     pl.set_defaults(func=cmd_plan)
 

@@ -1,5 +1,5 @@
 """AscendCL runtime helpers: lazy init, per-thread streams, device memory, and the CPU backend's
-extension controls (platform, mode, threads, trace, last-run report).
+extension controls (engine, threads, the emulator engine's platform and trace, last-run report).
 
 On the CPU backend "device memory" is host memory handed out by the emulated ``aclrtMalloc``; the
 same calls drive a real NPU when the CANN libraries were loaded.
@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import threading
+from collections.abc import Iterator
 from typing import Any, NamedTuple, Optional, Union
 
 import numpy as np
@@ -27,19 +28,22 @@ from .errors import (
 )
 
 __all__ = [
+    "ENGINES",
     "MEMCPY_KINDS",
     "PlatformInfo",
     "SocInfo",
     "default_soc",
+    "engine",
     "free",
-    "get_mode",
+    "get_engine",
     "get_platform",
+    "get_threads",
     "last_run",
     "last_run_json",
     "malloc",
     "memcpy",
     "restore_platform",
-    "set_mode",
+    "set_engine",
     "set_platform",
     "set_threads",
     "set_trace",
@@ -53,7 +57,6 @@ __all__ = [
 # aclrtMemcpyKind values (public AscendCL enum).
 MEMCPY_KINDS = {"h2h": 0, "h2d": 1, "d2h": 2, "d2d": 3}
 _MEM_MALLOC_HUGE_FIRST = 0
-_MODES = {"checked": 0, "fast": 1}
 
 _init_lock = threading.Lock()
 _initialized = False
@@ -240,15 +243,11 @@ class SocInfo(NamedTuple):
 
 
 class PlatformInfo(NamedTuple):
-    """The platform a run started now (in the current mode) uses."""
+    """The SoC platform the emulator engine tiles for."""
 
-    name: str  #: a SoC name, "custom" (numbers set by hand) or "host" (host-sized platform)
-    cores: int  #: AIV cores (host: one per emulator thread)
+    name: str  #: a SoC name, or "custom" (numbers set by hand)
+    cores: int  #: AIV cores
     ub_bytes: int  #: UB bytes per core the tiling plans within
-    selection: str  #: "auto" (host-sized in fast mode, SoC in checked mode), "soc" or "host"
-
-
-_SELECTIONS = ("auto", "soc", "host")
 
 
 def soc_table() -> dict[str, SocInfo]:
@@ -273,25 +272,23 @@ def default_soc() -> str:
 
 
 def get_platform() -> PlatformInfo:
-    """The platform the next run on the CPU backend uses, in the current mode."""
+    """The SoC platform the next emulator run uses (plan, profile, model, the emulator engine)."""
     _need_cpu("get_platform")
     c = ffi.new("uint32_t *")
     u = ffi.new("uint32_t *")
     lib.MoeReRoutingCpuGetPlatform(c, u)
     name = ffi.string(lib.MoeReRoutingCpuPlatformName()).decode()
-    sel = int(lib.MoeReRoutingCpuPlatformSelection())
-    return PlatformInfo(name, int(c[0]), int(u[0]), _SELECTIONS[sel] if 0 <= sel < 3 else str(sel))
+    return PlatformInfo(name, int(c[0]), int(u[0]))
 
 
 def set_platform(platform: Optional[str] = None, *, cores: int = 0, ub_bytes: int = 0) -> None:
-    """Select the platform tilings are computed for (CPU backend).
+    """Select the SoC platform the emulator engine tiles for (CPU backend).
 
-    ``platform``: "auto" (the default: the host-sized platform in fast mode, the SoC platform in
-    checked mode), "host" (always the host-sized platform) or a SoC name of :func:`soc_table`
-    (always that SoC: its AIV cores and the UB Ascend C leaves a kernel). ``cores`` overrides the
-    SoC's core count (required for a SoC whose count is not known). Without ``platform``,
-    ``cores`` / ``ub_bytes`` set the SoC platform's numbers by hand (0 keeps a field; the platform
-    is then named "custom") and select it. Bad values raise MoeReRoutingValueError.
+    ``platform``: a SoC name of :func:`soc_table` (its AIV cores and the UB Ascend C leaves a
+    kernel). ``cores`` overrides the SoC's core count (required for a SoC whose count is not
+    known). Without ``platform``, ``cores`` / ``ub_bytes`` set the numbers by hand (0 keeps a field;
+    the platform is then named "custom"). The native engine has no platform. Bad values raise
+    MoeReRoutingValueError.
     """
     _need_cpu("set_platform")
     for name, v in (("cores", cores), ("ub_bytes", ub_bytes)):
@@ -301,9 +298,7 @@ def set_platform(platform: Optional[str] = None, *, cores: int = 0, ub_bytes: in
             raise param_value_error(f"set_platform {name} is {int(v)}; expected 0 (keep) or a positive value")
     if platform is not None:
         if not isinstance(platform, str):
-            raise param_type_error(
-                f"platform must be a str (auto, host or a SoC name), got {type(platform).__name__}"
-            )
+            raise param_type_error(f"platform must be a str (a SoC name), got {type(platform).__name__}")
         st = lib.MoeReRoutingCpuSelectPlatform(platform.encode(), int(cores))
         if st == 0 and ub_bytes:
             st = lib.MoeReRoutingCpuSetPlatform(0, int(ub_bytes))
@@ -314,47 +309,70 @@ def set_platform(platform: Optional[str] = None, *, cores: int = 0, ub_bytes: in
 
 
 def restore_platform(saved: PlatformInfo) -> None:
-    """Selects again what :func:`get_platform` returned before a temporary :func:`set_platform`:
-    the same SoC (or custom numbers) or "host"; under "auto" the automatic selection, with the
-    SoC platform of ``saved`` when it was the one in use, else the default SoC."""
+    """Selects again what :func:`get_platform` returned before a temporary :func:`set_platform`."""
     table = soc_table()
-    if saved.selection == "host" or (saved.selection == "auto" and saved.name == "host"):
-        set_platform(default_soc())
-    elif saved.name in table and saved.cores == table[saved.name].cores:
+    if saved.name in table and saved.cores == table[saved.name].cores:
         set_platform(saved.name)
     else:
         set_platform(cores=saved.cores, ub_bytes=saved.ub_bytes)
-    if saved.selection != "soc":
-        set_platform(saved.selection)
 
 
-def get_mode() -> str:
-    """Emulator mode: "checked" (every rule enforced) or "fast"."""
-    _need_cpu("get_mode")
-    m = int(lib.MoeReRoutingCpuGetMode())
-    return {v: k for k, v in _MODES.items()}.get(m, str(m))
+ENGINES = ("native", "emulator")
 
 
-def set_mode(mode: str) -> None:
-    """Set the emulator mode: "checked" or "fast"."""
-    _need_cpu("set_mode")
-    if mode not in _MODES:
-        raise param_value_error(f"mode must be 'checked' or 'fast', got {mode!r}")
-    st = lib.MoeReRoutingCpuSetMode(_MODES[mode])
+def get_engine() -> str:
+    """The engine that runs the operator: "native" (the native implementation, the default) or
+    "emulator" (the Ascend C kernel on the emulator, every hardware rule checked). Raises
+    MoeReRoutingValueError when ``MOE_RE_ROUTING_ENGINE`` names no engine."""
+    _need_cpu("get_engine")
+    name = str(ffi.string(lib.MoeReRoutingCpuEngineName()).decode())
+    if name not in ENGINES:
+        env = os.environ.get("MOE_RE_ROUTING_ENGINE", "")
+        raise param_value_error(
+            f"the environment variable MOE_RE_ROUTING_ENGINE is {env!r}; expected native or emulator"
+        )
+    return name
+
+
+def set_engine(engine: Optional[str]) -> None:
+    """Select the engine of later runs on every thread: "native" or "emulator"; ``None`` goes back
+    to the environment's choice (``MOE_RE_ROUTING_ENGINE``, default native)."""
+    _need_cpu("set_engine")
+    if engine is not None and engine not in ENGINES:
+        raise param_value_error(f"engine must be 'native' or 'emulator' (or None), got {engine!r}")
+    st = lib.MoeReRoutingCpuSetEngine(ffi.NULL if engine is None else engine.encode())
     if st != 0:
-        raise last_error(st, f"MoeReRoutingCpuSetMode({mode})")
+        raise last_error(st, f"set_engine({engine!r})")
+
+
+@contextlib.contextmanager
+def engine(name: str) -> Iterator[None]:
+    """``with engine("emulator"):`` runs the block on that engine, then restores the selection."""
+    previous = get_engine()
+    set_engine(name)
+    try:
+        yield
+    finally:
+        set_engine(previous)
 
 
 def set_threads(threads: int) -> None:
-    """Host threads the emulated cores run on (0 = hardware concurrency)."""
+    """Threads of later runs, the caller included (0 = hardware concurrency): the native engine
+    splits large calls over up to this many; the emulator runs its blocks on this many."""
     _need_cpu("set_threads")
     st = lib.MoeReRoutingCpuSetThreads(int(threads))
     if st != 0:
         raise last_error(st, f"MoeReRoutingCpuSetThreads({threads})")
 
 
+def get_threads() -> int:
+    """Threads of later runs (see :func:`set_threads`)."""
+    _need_cpu("get_threads")
+    return int(lib.MoeReRoutingCpuGetThreads())
+
+
 def set_trace(enabled: bool, chrome_trace_path: Optional[str] = None) -> None:
-    """Enable per-core tracing of later runs; optionally write a Chrome trace per run."""
+    """Enable per-core tracing of later emulator runs; optionally write a Chrome trace per run."""
     _need_cpu("set_trace")
     path = ffi.NULL if chrome_trace_path is None else ffi.new("char[]", os.fsencode(chrome_trace_path))
     st = lib.MoeReRoutingCpuSetTrace(1 if enabled else 0, path)
@@ -370,6 +388,7 @@ def last_run_json() -> str:
 
 
 def last_run() -> dict[str, Any]:
-    """The last run on this thread as a dict (tiling fields, block_dim, ub_bytes, cores...)."""
+    """The last run on this thread as a dict: ``engine`` and, for a native run, ``threads`` and the
+    problem; for an emulator run the tiling fields, block_dim, ub_bytes, platform, cores..."""
     s = last_run_json()
     return json.loads(s) if s else {}

@@ -353,8 +353,8 @@ def format_fit_inc(params: dict[str, float]) -> str:
 
 
 def ours_cores(shape: dict[str, Any]) -> tuple[int, list[dict[str, int]]]:
-    """Runs our kernel on the emulator (the library's current mode; fast by default) for a shape
-    with the benchmark's uniform counts, on the calibration platform, traced. Inputs are zeros
+    """Runs our kernel on the emulator engine for a shape with the benchmark's uniform counts, on
+    the calibration platform, traced. Inputs are zeros
     (the trace does not depend on the values). Returns (block_dim, compressed per-core model
     inputs)."""
     from . import moe_re_routing, runtime
@@ -369,7 +369,8 @@ def ours_cores(shape: dict[str, Any]) -> tuple[int, list[dict[str, int]]]:
         tokens = np.zeros((a, h), dtype=parse_dtype(shape["dtype"]).carrier)
         counts = uniform_counts(int(shape["N"]), int(shape["E"]), a, np.dtype(shape["count_dtype"]))
         scales = np.zeros(a, dtype=np.float32) if shape["scales"] else None
-        moe_re_routing(tokens, counts, scales)
+        with runtime.engine("emulator"):
+            moe_re_routing(tokens, counts, scales)
         n = lib.MoeReRoutingCpuLastRunModelCores(ffi.NULL, 0)
         arr = ffi.new("MoeReRoutingModelCore[]", max(1, n))
         lib.MoeReRoutingCpuLastRunModelCores(arr, n)

@@ -306,7 +306,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int s = 0; s < kSlots; ++s) {
         d[s].misaligned = s != kCounts && fdp.ConsumeIntegralInRange<int>(0, 31) == 0;
     }
-    const bool fast = fdp.ConsumeBool();
+    const bool emulated = fdp.ConsumeBool();  // the engine: native or the kernel on the emulator
     const bool tinyPlatform = fdp.ConsumeIntegralInRange<int>(0, 15) == 0;
     const uint32_t cores = tinyPlatform ? fdp.ConsumeIntegralInRange<uint32_t>(1, 8) : 48;
     const uint32_t ub = tinyPlatform ? 32 * fdp.ConsumeIntegralInRange<uint32_t>(8, 64) : 196608;
@@ -370,7 +370,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    MoeReRoutingCpuSetMode(fast ? 1 : 0);
+    MoeReRoutingCpuSetEngine(emulated ? "emulator" : "native");
     Check(MoeReRoutingCpuSetPlatform(cores, ub) == ACLNN_SUCCESS);
 
     if (viaRunHost) {

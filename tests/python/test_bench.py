@@ -34,19 +34,19 @@ def test_benchmark_fill_is_even_and_sums_to_a():
 
 
 def test_decode_row_end_to_end():
-    mode = mrr.get_mode()
+    engine = mrr.get_engine()
     args = argparse.Namespace(
-        mode="fast", threads=2, shape=["64,7168,32,256"], suite="decode", rounds=1, target_ms=0.5, seed=0
+        engine="native", threads=2, shape=["64,7168,32,256"], suite="decode", rounds=1, target_ms=0.5, seed=0
     )
     try:
         report = bench.measure(args, verbose=False)
     finally:
-        mrr.set_mode(mode)
+        mrr.set_engine(engine)
         mrr.set_threads(0)
     (row,) = report["results"]
     assert row["verified"]
     assert set(row["us"]) == {"ours_alloc", "ours_out", "np_take", "memcpy"}
-    assert row["platform"] == "host" and row["block_dim"] >= 1
+    assert row["engine"] == "native" and row["split"] == 1  # a 0.5 MB call stays on one thread
     sh = dict(bench.decode_shapes()[0])
     r = bench.bench_shape(sh, np.random.default_rng(0), 1, 0.0005)
     assert r["verified"] and r["us"]["bare_take"] > 0 and r["alloc_over_bare_take"] > 0

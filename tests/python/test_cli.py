@@ -38,8 +38,9 @@ def test_info():
     info = json.loads(run("info", "--json").stdout)
     assert info["backend"] == "cpu"
     assert info["version"] == mrr.__version__
-    assert info["platform_cores"] >= 1 and info["platform_ub_bytes"] > 0
-    assert info["mode"] in ("checked", "fast")
+    assert info["emulator_platform_cores"] >= 1 and info["emulator_platform_ub_bytes"] > 0
+    assert info["engine"] == mrr.get_engine()  # the subprocess inherits MOE_RE_ROUTING_ENGINE
+    assert info["threads"] >= 1
     for k in ("library", "numpy", "cffi", "ml_dtypes", "cmake_prefix"):
         assert info[k]
     assert run("info", "--cmake-prefix").stdout.strip() == mrr.cmake_prefix()

@@ -1,6 +1,6 @@
-"""The SoC platform table read from the C library, platform selection (SoC in checked mode,
-host-sized in fast mode), the platform named in every report, and the kernel against the numpy
-reference on the host-sized platform."""
+"""The SoC platform table read from the C library, the emulator engine's platform selection, the
+engine selection, and both engines against the numpy reference (the native engine split over 1-3
+threads, the emulator engine on the default SoC)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,9 @@ from conftest import assert_bytes_equal, random_counts, random_rows
 
 @pytest.fixture
 def restore_platform():
-    mode = mrr.get_mode()
     yield
-    mrr.set_mode(mode)
     mrr.set_platform(mrr.default_soc())
-    mrr.set_platform("auto")
+    mrr.set_engine(None)
     mrr.set_threads(0)
 
 
@@ -38,19 +36,25 @@ def test_soc_table_comes_from_the_library():
     assert table["Ascend950"].ub_usable_bytes == 248 * 1024
 
 
-def test_checked_mode_runs_the_soc_and_fast_mode_the_host(restore_platform):
-    mrr.set_platform("auto")
-    mrr.set_mode("checked")
+def test_the_emulator_platform_is_the_default_soc_until_another_is_selected(restore_platform):
     soc = mrr.soc_table()[mrr.default_soc()]
-    assert mrr.get_platform() == (soc.name, soc.cores, soc.ub_usable_bytes, "auto")
-    mrr.set_mode("fast")
-    mrr.set_threads(2)
-    p = mrr.get_platform()
-    assert (p.name, p.cores, p.selection) == ("host", 2, "auto")
-    # Asked for: the SoC in fast mode too.
+    assert mrr.get_platform() == (soc.name, soc.cores, soc.ub_usable_bytes)
     mrr.set_platform("Ascend910_93")
     assert mrr.get_platform().name == "Ascend910_93"
     assert mrr.get_platform().ub_bytes == mrr.soc_table()["Ascend910_93"].ub_usable_bytes
+
+
+def test_engine_selection(restore_platform):
+    env = mrr.get_engine()  # MOE_RE_ROUTING_ENGINE of this run (build.sh runs both)
+    mrr.set_engine("emulator")
+    assert mrr.get_engine() == "emulator"
+    with mrr.engine("native"):
+        assert mrr.get_engine() == "native"
+    assert mrr.get_engine() == "emulator"
+    with pytest.raises(mrr.MoeReRoutingValueError, match="engine must be 'native' or 'emulator'"):
+        mrr.set_engine("fast")
+    mrr.set_engine(None)
+    assert mrr.get_engine() == env
 
 
 def test_bad_platform_names_the_parameter(restore_platform):
@@ -62,14 +66,17 @@ def test_bad_platform_names_the_parameter(restore_platform):
     assert mrr.get_platform()[:3] == ("custom", 32, 248 * 1024)
     with pytest.raises(mrr.MoeReRoutingTypeError, match="platform must be a str"):
         mrr.set_platform(48)  # type: ignore[arg-type]
+    for removed in ("host", "auto"):  # the host-sized platform of the former fast mode is gone
+        with pytest.raises(mrr.MoeReRoutingValueError, match=f"name is {removed}, expected one of"):
+            mrr.set_platform(removed)
 
 
-@pytest.mark.parametrize("mode", ["checked", "fast"])
-@pytest.mark.parametrize("threads", [1, 2, 3])
-def test_host_sized_platform_matches_the_reference(restore_platform, mode, threads):
-    mrr.set_mode(mode)
+@pytest.mark.parametrize(
+    "engine,threads", [("native", 1), ("native", 2), ("native", 3), ("emulator", 2)]
+)
+def test_every_engine_matches_the_reference(restore_platform, engine, threads):
+    mrr.set_engine(engine)
     mrr.set_threads(threads)
-    mrr.set_platform("host")
     rng = np.random.default_rng(threads)
     for a, h, n, e, scale_cols in [(0, 16, 3, 4, 0), (1, 7168, 16, 16, 1), (3000, 1000, 32, 8, 56),
                                    (500, 3, 300, 2, 0), (8, 600000, 2, 2, 1)]:
@@ -81,8 +88,14 @@ def test_host_sized_platform_matches_the_reference(restore_platform, mode, threa
             for itype in (0, 1):
                 got = mrr.moe_re_routing(tokens, counts, scales, expert_token_num_type=ttype, idx_type=itype)
                 run = mrr.last_run()
-                assert run["platform"] == "host" and run["platform_cores"] == threads
-                assert run["block_dim"] <= threads
+                assert run["engine"] == engine
+                if engine == "native":
+                    # A thread per 512 KiB moved (docs/cpu_backend.md), at most `threads`, one per row.
+                    scale_row = 4 * scale_cols
+                    moved = a * (2 * (h + scale_row) + (scale_row or 4) + 4)
+                    assert run["threads"] == max(1, min(threads, moved // (512 * 1024), a)), (a, h, run)
+                else:
+                    assert run["platform"] == mrr.default_soc()
                 want = mrr.moe_re_routing_reference(tokens, counts, scales, ttype, itype)
                 for name, x, y in zip(got._fields, got, want):
                     assert_bytes_equal(x, y, f"A={a} H={h} {name}")
@@ -96,18 +109,17 @@ def _cli(*args: str) -> str:
 
 def test_plan_defaults_to_the_default_soc_and_takes_soc_names():
     soc = mrr.soc_table()[mrr.default_soc()]
-    plan = json.loads(_cli("plan", "64", "7168", "16", "16", "--dtype", "int8", "--json", "--mode", "fast"))
+    plan = json.loads(_cli("plan", "64", "7168", "16", "16", "--dtype", "int8", "--json"))
     assert plan["platform"] == soc.name
     assert (plan["platform_cores"], plan["platform_ub_bytes"]) == (soc.cores, soc.ub_usable_bytes)
     b3 = mrr.soc_table()["Ascend910B3"]
     plan = json.loads(_cli("plan", "4096", "512", "8", "8", "--soc", "Ascend910B3", "--json"))
     assert (plan["platform"], plan["platform_cores"]) == ("Ascend910B3", b3.cores)
     assert plan["ubBytesUsed"] <= b3.ub_usable_bytes
-    plan = json.loads(_cli("plan", "4096", "512", "8", "8", "--soc", "host", "--json"))
-    assert plan["platform"] == "host"
+    assert plan["engine"] == "emulator"  # plan runs the kernel, whatever engine the library runs
 
 
-def test_info_says_which_platform_runs():
-    info = json.loads(_cli("info", "--json"))  # the subprocess runs in this process's mode
-    assert info["platform"] == (mrr.default_soc() if mrr.get_mode() == "checked" else "host")
-    assert info["platform_selection"] == "auto"
+def test_info_says_which_engine_runs():
+    info = json.loads(_cli("info", "--json"))  # the subprocess inherits MOE_RE_ROUTING_ENGINE
+    assert info["engine"] == mrr.get_engine()
+    assert info["emulator_platform"] == mrr.default_soc()

@@ -2,7 +2,7 @@
 satisfies the operator's identities; any bad count matrix, attribute, shape or dtype raises the
 documented ValueError/TypeError subclass and leaves every ``out=`` byte as it was; nothing else
 escapes. Deterministic (derandomized, no example database), so CI runs the same examples; CI runs
-the whole pytest suite in both emulator modes (ASCENDC_CPU_MODE=checked, then fast)."""
+the whole pytest suite on both engines (MOE_RE_ROUTING_ENGINE=native, then emulator)."""
 
 from __future__ import annotations
 

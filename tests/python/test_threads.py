@@ -27,8 +27,8 @@ def _recent_message() -> str:
 
 
 def test_eight_threads_thousand_mixed_calls_match_the_reference():
-    """8 threads x 1000 calls: shapes, dtypes, scales, attributes, out= or not, the emulator mode
-    flipped process-wide under the other threads, and one call in eight rejected on purpose with a
+    """8 threads x 1000 calls: shapes, dtypes, scales, attributes, out= or not, the engine flipped
+    process-wide under the other threads, and one call in eight rejected on purpose with a
     value only this thread uses. Every result equals the reference; every rejection reports this
     thread's own value; after every success this thread's C error message is empty."""
     problems: list[str] = []
@@ -38,7 +38,7 @@ def test_eight_threads_thousand_mixed_calls_match_the_reference():
         rng = np.random.default_rng(500 + t)
         for i in range(CALLS_PER_THREAD):
             if rng.random() < 0.1:
-                mrr.set_mode("fast" if rng.random() < 0.5 else "checked")
+                mrr.set_engine("native" if rng.random() < 0.5 else "emulator")
             n, e = int(rng.integers(1, 7)), int(rng.integers(1, 7))
             cdt = np.int32 if rng.random() < 0.5 else np.int64
             c = random_counts(rng, n, e, int(rng.integers(0, 60)), cdt, 0.3)
@@ -72,13 +72,12 @@ def test_eight_threads_thousand_mixed_calls_match_the_reference():
                 problems.append(f"thread {t} call {i}: {exc}")
             done[t] += 1
 
-    mode = mrr.get_mode()
     try:
         with ThreadPoolExecutor(THREADS) as ex:
             for f in [ex.submit(job, t) for t in range(THREADS)]:
                 f.result()
     finally:
-        mrr.set_mode(mode)
+        mrr.set_engine(None)
     assert problems == []
     assert done == [CALLS_PER_THREAD] * THREADS
 

@@ -213,7 +213,7 @@ def test_profile_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     )
     path = capsys.readouterr().out.strip()
     assert os.path.dirname(path) == str(tmp_path)
-    # A run that writes a profile runs on the SoC platform even in fast mode (auto selection).
+    # A run that writes a profile runs the emulator engine on the SoC platform, whatever the engine.
     cores = runtime.soc_table()[runtime.default_soc()].cores
     _check_profile(path, cores)
 
@@ -267,7 +267,7 @@ def test_stored_traces_match_the_kernel() -> None:
     """The stored official traces are what the test-only kernel produces now (small shapes)."""
     tool = ROOT / "build" / "tests" / "benchmarks" / "official_model" / "official_schedule_trace"
     plat = timemodel.calibration_platform()
-    env = dict(os.environ, ASCENDC_CPU_MODE="fast")
+    env = dict(os.environ)
     for s in timemodel.load_official_traces()["shapes"]:
         if s["A"] * s["H"] > 4 * 2**20:
             continue

@@ -31,34 +31,33 @@ COUNTERS = (
 )
 
 
-def _traced_run(mode: str) -> dict:
-    """The last run's dict for a small problem (A=600 x 96 int8, f32 scales, counts 4 x 6) in `mode`,
-    on the default SoC platform in both modes (fast mode would otherwise run the host-sized one)."""
+def _traced_run(threads: int) -> dict:
+    """The last run's dict for a small problem (A=600 x 96 int8, f32 scales, counts 4 x 6) on the
+    emulator engine and the default SoC platform, its blocks run on `threads` host threads."""
     rng = np.random.default_rng(5)
     tokens = rng.integers(-128, 127, size=(600, 96), dtype=np.int8)
     scales = rng.random(600, dtype=np.float32)
     counts = np.full((4, 6), 25, np.int32)
-    previous = mrr.get_mode()
     try:
-        mrr.set_mode(mode)
         mrr.set_platform(mrr.default_soc())
         mrr.set_trace(True)
-        res = mrr.moe_re_routing(tokens, counts, scales)
+        mrr.set_threads(threads)
+        with mrr.engine("emulator"):
+            res = mrr.moe_re_routing(tokens, counts, scales)
         run = mrr.last_run()
     finally:
         mrr.set_trace(False)
-        mrr.set_platform("auto")
-        mrr.set_mode(previous)
-    assert run["platform"] == mrr.default_soc()
+        mrr.set_threads(0)
+    assert run["engine"] == "emulator" and run["platform"] == mrr.default_soc()
     ref = mrr.moe_re_routing_reference(tokens, counts, scales)
     assert np.array_equal(res.permute_tokens, ref.permute_tokens)
     return run
 
 
-def test_counters_are_consistent_and_the_same_in_both_modes():
-    checked, fast = _traced_run("checked"), _traced_run("fast")
-    assert len(checked["cores"]) == checked["block_dim"] == len(fast["cores"])
-    for c, f in zip(checked["cores"], fast["cores"]):
+def test_counters_are_consistent_and_do_not_depend_on_the_host_threads():
+    one, three = _traced_run(1), _traced_run(3)
+    assert len(one["cores"]) == one["block_dim"] == len(three["cores"])
+    for c, f in zip(one["cores"], three["cores"]):
         for key in COUNTERS:
             assert c[key] == f[key], key
         assert c["dma"] == f["dma"]

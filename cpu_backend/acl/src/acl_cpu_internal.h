@@ -10,7 +10,6 @@
 
 #include "acl/acl.h"
 #include "aclnn/acl_meta.h"
-#include "moe_re_routing_cpu.h"
 
 struct aclTensor {
     std::vector<int64_t> viewDims;
@@ -38,14 +37,23 @@ int32_t EnumCode(const Enum &value)
     return code;
 }
 
-// The calling thread's last error: the message aclGetRecentErrMsg() returns and its
-// MoeReRoutingErrorKind (MoeReRoutingLastErrorKind()). Both are per thread.
+// What the calling thread's last error is about: an int the layer above defines (libmoe_re_routing
+// reports it as MoeReRoutingErrorKind and static_asserts that these values agree). The AscendCL
+// subset itself only reports the kinds below.
+inline constexpr int32_t kErrorKindNone = 0;
+inline constexpr int32_t kErrorKindNullptr = 1;
+inline constexpr int32_t kErrorKindValue = 3;
+inline constexpr int32_t kErrorKindRuntime = 5;
+inline constexpr int32_t kErrorKindInner = 6;
+
+// The calling thread's last error: the message aclGetRecentErrMsg() returns and its kind. Both
+// are per thread.
 void SetRecentError(int32_t kind, const std::string &message);
 
-// SetRecentError with MOE_RE_ROUTING_ERROR_RUNTIME (the AscendCL runtime's own failures).
+// SetRecentError with kErrorKindRuntime (the AscendCL runtime's own failures).
 void SetRecentErrMsg(const std::string &message);
 
-// Forgets the calling thread's last error (kind MOE_RE_ROUTING_ERROR_NONE, empty message): the
+// Forgets the calling thread's last error (kind kErrorKindNone, empty message): the
 // operator's entry points call it first, so a success leaves no stale error behind.
 void ClearRecentError();
 

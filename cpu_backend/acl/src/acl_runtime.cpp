@@ -17,7 +17,7 @@ constexpr size_t kDeviceAlignment = 64;  // at least a cache line; DMA needs ele
 constexpr int32_t kDeviceCount = 1;
 
 thread_local std::string t_recentErrMsg;
-thread_local int32_t t_recentErrKind = MOE_RE_ROUTING_ERROR_NONE;
+thread_local int32_t t_recentErrKind = acl_cpu::kErrorKindNone;
 thread_local int32_t t_currentDevice = -1;
 
 struct Stream {
@@ -83,12 +83,12 @@ void SetRecentError(int32_t kind, const std::string &message)
 
 void SetRecentErrMsg(const std::string &message)
 {
-    SetRecentError(MOE_RE_ROUTING_ERROR_RUNTIME, message);
+    SetRecentError(acl_cpu::kErrorKindRuntime, message);
 }
 
 void ClearRecentError()
 {
-    t_recentErrKind = MOE_RE_ROUTING_ERROR_NONE;
+    t_recentErrKind = acl_cpu::kErrorKindNone;
     t_recentErrMsg.clear();
 }
 

@@ -9,7 +9,7 @@ namespace {
 
 aclnnStatus FailNull(const char *api, const char *what)
 {
-    acl_cpu::SetRecentError(MOE_RE_ROUTING_ERROR_NULLPTR, std::string(api) + ": " + what + " is null");
+    acl_cpu::SetRecentError(acl_cpu::kErrorKindNullptr, std::string(api) + ": " + what + " is null");
     return ACLNN_ERR_PARAM_NULLPTR;
 }
 
@@ -55,28 +55,28 @@ aclTensor *aclCreateTensor(const int64_t *viewDims, uint64_t viewDimsNum, aclDat
                            void *tensorData)
 {
     if (viewDimsNum > 0 && viewDims == nullptr) {
-        acl_cpu::SetRecentError(MOE_RE_ROUTING_ERROR_NULLPTR, "aclCreateTensor: viewDims is null but viewDimsNum is " + std::to_string(viewDimsNum));
+        acl_cpu::SetRecentError(acl_cpu::kErrorKindNullptr, "aclCreateTensor: viewDims is null but viewDimsNum is " + std::to_string(viewDimsNum));
         return nullptr;
     }
     if (storageDimsNum > 0 && storageDims == nullptr) {
-        acl_cpu::SetRecentError(MOE_RE_ROUTING_ERROR_NULLPTR, "aclCreateTensor: storageDims is null but storageDimsNum is " +
+        acl_cpu::SetRecentError(acl_cpu::kErrorKindNullptr, "aclCreateTensor: storageDims is null but storageDimsNum is " +
                                  std::to_string(storageDimsNum));
         return nullptr;
     }
     if (offset < 0) {
-        acl_cpu::SetRecentError(MOE_RE_ROUTING_ERROR_VALUE, "aclCreateTensor: offset is " + std::to_string(offset) + ", expected >= 0 elements");
+        acl_cpu::SetRecentError(acl_cpu::kErrorKindValue, "aclCreateTensor: offset is " + std::to_string(offset) + ", expected >= 0 elements");
         return nullptr;
     }
     for (uint64_t i = 0; i < viewDimsNum; ++i) {
         if (viewDims[i] < 0) {
-            acl_cpu::SetRecentError(MOE_RE_ROUTING_ERROR_VALUE, "aclCreateTensor: viewDims[" + std::to_string(i) + "] is " +
+            acl_cpu::SetRecentError(acl_cpu::kErrorKindValue, "aclCreateTensor: viewDims[" + std::to_string(i) + "] is " +
                                      std::to_string(viewDims[i]) + ", expected >= 0");
             return nullptr;
         }
     }
     auto *tensor = new (std::nothrow) aclTensor();
     if (tensor == nullptr) {
-        acl_cpu::SetRecentError(MOE_RE_ROUTING_ERROR_INNER, "aclCreateTensor: out of memory");
+        acl_cpu::SetRecentError(acl_cpu::kErrorKindInner, "aclCreateTensor: out of memory");
         return nullptr;
     }
     tensor->viewDims.assign(viewDims, viewDims + viewDimsNum);
@@ -111,7 +111,7 @@ aclnnStatus aclGetViewShape(const aclTensor *tensor, int64_t **viewDims, uint64_
     }
     auto *dims = new (std::nothrow) int64_t[tensor->viewDims.empty() ? 1 : tensor->viewDims.size()];
     if (dims == nullptr) {
-        acl_cpu::SetRecentError(MOE_RE_ROUTING_ERROR_INNER, "aclGetViewShape: out of memory");
+        acl_cpu::SetRecentError(acl_cpu::kErrorKindInner, "aclGetViewShape: out of memory");
         return ACLNN_ERR_INNER;
     }
     for (size_t i = 0; i < tensor->viewDims.size(); ++i) {

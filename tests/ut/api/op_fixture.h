@@ -14,6 +14,20 @@
 
 namespace api_test {
 
+// Runs the enclosing scope on `engine` ("native" or "emulator"), then goes back to the environment's
+// choice (MOE_RE_ROUTING_ENGINE, which the ctest of each engine sets).
+class EngineScope {
+public:
+    explicit EngineScope(const char *engine) { ok_ = MoeReRoutingCpuSetEngine(engine) == ACLNN_SUCCESS; }
+    ~EngineScope() { MoeReRoutingCpuSetEngine(nullptr); }
+    EngineScope(const EngineScope &) = delete;
+    EngineScope &operator=(const EngineScope &) = delete;
+    bool ok() const { return ok_; }
+
+private:
+    bool ok_ = false;
+};
+
 // Argument slots, in the order of aclnnMoeReRoutingGetWorkspaceSize.
 enum Slot { kTokens, kCounts, kScales, kOutTokens, kOutScales, kOutIdx, kOutExpert, kSlotCount };
 inline const char *const kSlotNames[kSlotCount] = {

@@ -239,35 +239,42 @@ TEST(AclRuntime, status_names_and_version)
     EXPECT_TRUE(std::string(MoeReRoutingVersion()).find('.') != std::string::npos);
 }
 
-TEST(AclRuntime, platform_mode_threads_trace_settings)
+TEST(AclRuntime, platform_engine_threads_trace_settings)
 {
     uint32_t cores = 0;
     uint32_t ub = 0;
-    const bool checked = MoeReRoutingCpuGetMode() == 0;
-    MoeReRoutingCpuGetPlatform(&cores, &ub);
-    if (checked) {  // the automatic selection: checked mode runs the default SoC, Ascend910B,
-        EXPECT_EQ(cores, uint32_t{48});
-        EXPECT_EQ(ub, uint32_t{196352 - 8192});  // with the UB Ascend C leaves a kernel
-    } else {        // fast mode runs the host-sized platform
-        EXPECT_STREQ(MoeReRoutingCpuPlatformName(), "host");
-    }
+    MoeReRoutingCpuGetPlatform(&cores, &ub);  // the emulator engine's default SoC, Ascend910B,
+    EXPECT_EQ(cores, uint32_t{48});
+    EXPECT_EQ(ub, uint32_t{196352 - 8192});  // with the UB Ascend C leaves a kernel
+    EXPECT_STREQ(MoeReRoutingCpuPlatformName(), "Ascend910B");
     EXPECT_EQ(MoeReRoutingCpuSetPlatform(40, 0), ACLNN_SUCCESS);
     MoeReRoutingCpuGetPlatform(&cores, &ub);
     EXPECT_EQ(cores, uint32_t{40});
     EXPECT_EQ(ub, uint32_t{196352 - 8192});
+    EXPECT_STREQ(MoeReRoutingCpuPlatformName(), "custom");
     EXPECT_EQ(MoeReRoutingCpuSetPlatform(0, 100), ACLNN_ERR_PARAM_INVALID);  // not a 32-byte multiple
     EXPECT_PRED_FORMAT2(::testing::IsSubstring, "ubBytes", aclGetRecentErrMsg());
     EXPECT_EQ(MoeReRoutingCpuSetPlatform(100000, 0), ACLNN_ERR_PARAM_INVALID);
     EXPECT_PRED_FORMAT2(::testing::IsSubstring, "aivCoreNum", aclGetRecentErrMsg());
+    EXPECT_EQ(MoeReRoutingCpuSelectPlatform("host", 0), ACLNN_ERR_PARAM_INVALID);  // no host-sized platform
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "expected one of Ascend910B", aclGetRecentErrMsg());
     EXPECT_EQ(MoeReRoutingCpuSelectPlatform("Ascend910B", 0), ACLNN_SUCCESS);
-    EXPECT_EQ(MoeReRoutingCpuSelectPlatform("auto", 0), ACLNN_SUCCESS);
+    EXPECT_STREQ(MoeReRoutingCpuPlatformName(), "Ascend910B");
     MoeReRoutingCpuGetPlatform(nullptr, nullptr);
 
-    const int32_t mode = MoeReRoutingCpuGetMode();
-    EXPECT_EQ(MoeReRoutingCpuSetMode(1), ACLNN_SUCCESS);
-    EXPECT_EQ(MoeReRoutingCpuGetMode(), 1);
-    EXPECT_EQ(MoeReRoutingCpuSetMode(2), ACLNN_ERR_PARAM_INVALID);
-    EXPECT_EQ(MoeReRoutingCpuSetMode(mode), ACLNN_SUCCESS);
+    const std::string engine = MoeReRoutingCpuEngineName();  // MOE_RE_ROUTING_ENGINE of this ctest
+    EXPECT_TRUE(engine == "native" || engine == "emulator") << engine;
+    EXPECT_EQ(MoeReRoutingCpuSetEngine("emulator"), ACLNN_SUCCESS);
+    EXPECT_STREQ(MoeReRoutingCpuEngineName(), "emulator");
+    EXPECT_EQ(MoeReRoutingCpuSetEngine("fast"), ACLNN_ERR_PARAM_INVALID);
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "engine is 'fast'; expected native, emulator", aclGetRecentErrMsg());
+    EXPECT_STREQ(MoeReRoutingCpuEngineName(), "emulator");  // a refused name changes nothing
+    EXPECT_EQ(MoeReRoutingCpuSetEngine("native"), ACLNN_SUCCESS);
+    EXPECT_STREQ(MoeReRoutingCpuEngineName(), "native");
+    EXPECT_EQ(MoeReRoutingCpuSetEngine(nullptr), ACLNN_SUCCESS);  // back to the environment's choice
+    EXPECT_EQ(std::string(MoeReRoutingCpuEngineName()), engine);
+    EXPECT_EQ(MoeReRoutingCpuSetThreads(3), ACLNN_SUCCESS);
+    EXPECT_EQ(MoeReRoutingCpuGetThreads(), uint32_t{3});
     EXPECT_EQ(MoeReRoutingCpuSetThreads(0), ACLNN_SUCCESS);
     EXPECT_EQ(MoeReRoutingCpuSetTrace(0, nullptr), ACLNN_SUCCESS);
     std::string lastRun = "unset";

@@ -216,9 +216,12 @@ TEST(AclnnMoeReRouting, tiling_error_is_reported)
     Fixture f(SmallSpec());
     uint64_t workspaceSize = 0;
     aclOpExecutor *executor = nullptr;
-    const aclnnStatus status = f.Prepare(&workspaceSize, &executor);
-    MoeReRoutingCpuSetPlatform(cores, ub);
-    MoeReRoutingCpuSelectPlatform("auto", 0);
+    aclnnStatus status;
+    {
+        EngineScope emulator("emulator");  // the native engine has no tiling
+        status = f.Prepare(&workspaceSize, &executor);
+    }
+    MoeReRoutingCpuSelectPlatform("Ascend910B", 0);
     EXPECT_EQ(status, ACLNN_ERR_INNER_TILING_ERROR);
     EXPECT_TRUE(executor == nullptr);
     EXPECT_TRUE(std::string(aclGetRecentErrMsg()).size() > 10);
@@ -331,12 +334,14 @@ TEST(AclnnMoeReRouting, multi_core_problem_on_the_thread_pool)
     s.idxType = 1;
     s.expertTokenNumType = 0;
     Fixture f(s);
-    // The SoC platform in both modes (fast mode would run the host-sized one): 48 blocks.
+    // The emulator engine on the SoC platform: 48 blocks.
     ASSERT_TRUE(MoeReRoutingCpuSelectPlatform("Ascend910B", 0) == ACLNN_SUCCESS);
     ASSERT_TRUE(MoeReRoutingCpuSetTrace(1, nullptr) == ACLNN_SUCCESS);
-    EXPECT_EQ(f.Run(), ACLNN_SUCCESS);
+    {
+        EngineScope emulator("emulator");
+        EXPECT_EQ(f.Run(), ACLNN_SUCCESS);
+    }
     MoeReRoutingCpuSetTrace(0, nullptr);
-    MoeReRoutingCpuSelectPlatform("auto", 0);
     EXPECT_EQ(f.CompareWithReference(), std::string());
     const std::string json = MoeReRoutingCpuLastRunJson();
     EXPECT_PRED_FORMAT2(::testing::IsSubstring, "\"block_dim\": 48", json);
@@ -344,6 +349,25 @@ TEST(AclnnMoeReRouting, multi_core_problem_on_the_thread_pool)
     EXPECT_PRED_FORMAT2(::testing::IsSubstring, "\"tokenNum\": 2049", json);
     EXPECT_PRED_FORMAT2(::testing::IsSubstring, "\"cores\": [{\"bytes_in\": ", json);
     EXPECT_PRED_FORMAT2(::testing::IsSubstring, "\"ub_high_water\": ", json);
+}
+
+TEST(AclnnMoeReRouting, native_engine_splits_large_calls_over_threads)
+{
+    Spec s;
+    s.counts = UniformCounts(4099, 8, 8);  // 2 MiB of fp16 tokens: more than one thread's share
+    s.hidden = 256;
+    s.idxType = 1;
+    Fixture f(s);
+    ASSERT_EQ(MoeReRoutingCpuSetThreads(3), ACLNN_SUCCESS);
+    {
+        EngineScope native("native");
+        EXPECT_EQ(f.Run(), ACLNN_SUCCESS);
+    }
+    MoeReRoutingCpuSetThreads(0);
+    EXPECT_EQ(f.CompareWithReference(), std::string());
+    const std::string json = MoeReRoutingCpuLastRunJson();
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "\"engine\": \"native\", \"threads\": 3", json);
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "\"tokenNum\": 4099", json);
 }
 
 TEST(AclnnMoeReRouting, zero_tokens)

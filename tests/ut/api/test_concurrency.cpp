@@ -67,7 +67,6 @@ TEST(Concurrency, eight_threads_thousand_mixed_calls_each_match_the_reference)
     std::atomic<int> mismatches{0};
     std::atomic<int> foreignMessages{0};
     std::atomic<int> calls{0};
-    const int32_t mode = MoeReRoutingCpuGetMode();
     std::vector<std::string> firstProblem(kThreads);
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
@@ -80,8 +79,8 @@ TEST(Concurrency, eight_threads_thousand_mixed_calls_each_match_the_reference)
                 }
             };
             for (int i = 0; i < kCallsPerThread; ++i) {
-                if (rng() % 10 == 0) {  // the process-wide mode flips under the other threads
-                    MoeReRoutingCpuSetMode(static_cast<int32_t>(rng() % 2));
+                if (rng() % 10 == 0) {  // the process-wide engine flips under the other threads
+                    MoeReRoutingCpuSetEngine(rng() % 2 == 0 ? "native" : "emulator");
                 }
                 const bool large = rng() % 100 == 0;  // > 64 KiB: runs on the thread pool
                 Fixture f(RandomSpec(rng, large));
@@ -119,7 +118,7 @@ TEST(Concurrency, eight_threads_thousand_mixed_calls_each_match_the_reference)
     for (std::thread &th : threads) {
         th.join();
     }
-    MoeReRoutingCpuSetMode(mode);
+    MoeReRoutingCpuSetEngine(nullptr);
     for (int t = 0; t < kThreads; ++t) {
         EXPECT_EQ(firstProblem[t], std::string()) << "thread " << t;
     }

@@ -89,6 +89,7 @@ TEST(ErrorKinds, each_class_of_bad_input)
         MoeReRoutingCpuGetPlatform(&cores, &ub);
         ASSERT_EQ(MoeReRoutingCpuSetPlatform(0, 256), ACLNN_SUCCESS);
         Fixture f(SmallSpec());
+        EngineScope emulator("emulator");  // only the emulator engine tiles
         const aclnnStatus st = f.Run();
         const int32_t kind = MoeReRoutingLastErrorKind();
         MoeReRoutingCpuSetPlatform(cores, ub);

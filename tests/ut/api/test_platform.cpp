@@ -1,6 +1,6 @@
 // The SoC platform table (ascendc_cpu/platform.h), the tiling within the UB a SoC leaves a kernel,
-// the emulator's default platform, and the CPU backend's platform selection (SoC platform in
-// checked mode, host-sized platform in fast mode) through its C API.
+// the emulator's default platform, and the CPU backend's SoC platform selection for the emulator
+// engine, through its C API.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -98,15 +98,14 @@ protected:
     {
         const aclError init = aclInit(nullptr);  // once per process; later calls say so
         ASSERT_TRUE(init == ACL_SUCCESS || init == ACL_ERROR_REPEAT_INITIALIZE) << init;
-        mode_ = MoeReRoutingCpuGetMode();
+        // The platform is the emulator engine's: these tests run the operator there.
+        ASSERT_EQ(MoeReRoutingCpuSetEngine("emulator"), ACLNN_SUCCESS);
     }
     void TearDown() override
     {
-        MoeReRoutingCpuSetMode(mode_);
+        MoeReRoutingCpuSetEngine(nullptr);
         MoeReRoutingCpuSelectPlatform(MoeReRoutingCpuDefaultSoc(), 0);
-        MoeReRoutingCpuSelectPlatform("auto", 0);
     }
-    int32_t mode_ = 0;
 };
 
 TEST_F(CpuPlatform, CTableIsTheEmulatorsTable)
@@ -124,38 +123,21 @@ TEST_F(CpuPlatform, CTableIsTheEmulatorsTable)
     EXPECT_STREQ(MoeReRoutingCpuDefaultSoc(), "Ascend910B");
 }
 
-TEST_F(CpuPlatform, AutoSelectionRunsTheSocInCheckedModeAndTheHostInFastMode)
+TEST_F(CpuPlatform, DefaultIsTheDefaultSocAndASocCanBeSelected)
 {
-    ASSERT_EQ(MoeReRoutingCpuSelectPlatform("auto", 0), ACLNN_SUCCESS);
-    EXPECT_EQ(MoeReRoutingCpuPlatformSelection(), 0);
     uint32_t cores = 0, ub = 0;
-    ASSERT_EQ(MoeReRoutingCpuSetMode(0), ACLNN_SUCCESS);
     MoeReRoutingCpuGetPlatform(&cores, &ub);
     EXPECT_STREQ(MoeReRoutingCpuPlatformName(), "Ascend910B");
     EXPECT_EQ(cores, 48u);
     EXPECT_EQ(ub, 188160u);
-    ASSERT_EQ(MoeReRoutingCpuSetMode(1), ACLNN_SUCCESS);
-    ASSERT_EQ(MoeReRoutingCpuSetThreads(3), ACLNN_SUCCESS);
-    MoeReRoutingCpuGetPlatform(&cores, &ub);
-    EXPECT_STREQ(MoeReRoutingCpuPlatformName(), "host");
-    EXPECT_EQ(cores, 3u);  // one block per emulator thread
-    EXPECT_GT(ub, 188160u);
-    ASSERT_EQ(MoeReRoutingCpuSetThreads(0), ACLNN_SUCCESS);
-    // Asked for: the SoC platform in fast mode too.
     ASSERT_EQ(MoeReRoutingCpuSelectPlatform("Ascend910_93", 0), ACLNN_SUCCESS);
-    EXPECT_EQ(MoeReRoutingCpuPlatformSelection(), 1);
     MoeReRoutingCpuGetPlatform(&cores, &ub);
     EXPECT_STREQ(MoeReRoutingCpuPlatformName(), "Ascend910_93");
     EXPECT_EQ(ub, 188416u);
-    // And the host-sized platform in checked mode.
-    ASSERT_EQ(MoeReRoutingCpuSetMode(0), ACLNN_SUCCESS);
-    ASSERT_EQ(MoeReRoutingCpuSelectPlatform("host", 0), ACLNN_SUCCESS);
-    EXPECT_STREQ(MoeReRoutingCpuPlatformName(), "host");
 }
 
 TEST_F(CpuPlatform, NumbersSetByHandAreNamedCustom)
 {
-    ASSERT_EQ(MoeReRoutingCpuSetMode(0), ACLNN_SUCCESS);
     ASSERT_EQ(MoeReRoutingCpuSelectPlatform("Ascend910B", 0), ACLNN_SUCCESS);
     ASSERT_EQ(MoeReRoutingCpuSetPlatform(48, 0), ACLNN_SUCCESS);  // unchanged numbers
     EXPECT_STREQ(MoeReRoutingCpuPlatformName(), "Ascend910B");
@@ -178,15 +160,18 @@ TEST_F(CpuPlatform, BadSelectionsNameTheParameter)
     EXPECT_EQ(MoeReRoutingCpuSelectPlatform("Ascend950", 0), ACLNN_ERR_PARAM_INVALID);
     EXPECT_NE(std::string(aclGetRecentErrMsg()).find("AIV core count of Ascend950 is not known"), std::string::npos)
         << aclGetRecentErrMsg();
-    EXPECT_EQ(MoeReRoutingCpuSelectPlatform("host", 4), ACLNN_ERR_PARAM_INVALID);
-    EXPECT_NE(std::string(aclGetRecentErrMsg()).find("aivCoreNum is 4 for platform host"), std::string::npos);
+    // The host-sized platform of the former fast mode is gone: the emulator runs SoCs only.
+    for (const char *removed : {"host", "auto"}) {
+        EXPECT_EQ(MoeReRoutingCpuSelectPlatform(removed, 0), ACLNN_ERR_PARAM_INVALID) << removed;
+        EXPECT_NE(std::string(aclGetRecentErrMsg()).find(std::string("name is ") + removed), std::string::npos);
+    }
     EXPECT_EQ(MoeReRoutingCpuSelectPlatform("Ascend910B", 5000), ACLNN_ERR_PARAM_INVALID);
     EXPECT_NE(std::string(aclGetRecentErrMsg()).find("aivCoreNum is 5000"), std::string::npos);
 }
 
-// The issue's shape through the whole operator on the default SoC platform in checked mode: the
-// emulator gives each core only the 188160 B Ascend910B leaves, so a plan beyond it would abort.
-// Then the same call on the host-sized platform. Both against a reference computed here.
+// The issue's shape through the whole operator on the default SoC platform: the emulator gives each
+// core only the 188160 B Ascend910B leaves, so a plan beyond it would abort. Against a reference
+// computed here.
 void RunIssueShapeAndCompare(const char *platform)
 {
     const int64_t A = 4096, H = 7168, S = 56, N = 64, E = 8;
@@ -234,23 +219,11 @@ void RunIssueShapeAndCompare(const char *platform)
     }
 }
 
-TEST_F(CpuPlatform, IssueShapeRunsWithinTheUsableUbInCheckedMode)
+TEST_F(CpuPlatform, IssueShapeRunsWithinTheUsableUb)
 {
-    ASSERT_EQ(MoeReRoutingCpuSetMode(0), ACLNN_SUCCESS);
-    ASSERT_EQ(MoeReRoutingCpuSelectPlatform("auto", 0), ACLNN_SUCCESS);
     RunIssueShapeAndCompare("Ascend910B");
     const std::string json = MoeReRoutingCpuLastRunJson();
     EXPECT_NE(json.find("\"platform_ub_bytes\": 188160"), std::string::npos) << json;
-}
-
-TEST_F(CpuPlatform, HostSizedPlatformRunsTheSameKernelCheckedAndFast)
-{
-    ASSERT_EQ(MoeReRoutingCpuSetMode(0), ACLNN_SUCCESS);
-    ASSERT_EQ(MoeReRoutingCpuSelectPlatform("host", 0), ACLNN_SUCCESS);
-    RunIssueShapeAndCompare("host");
-    ASSERT_EQ(MoeReRoutingCpuSetMode(1), ACLNN_SUCCESS);
-    ASSERT_EQ(MoeReRoutingCpuSelectPlatform("auto", 0), ACLNN_SUCCESS);
-    RunIssueShapeAndCompare("host");
 }
 
 }  // namespace

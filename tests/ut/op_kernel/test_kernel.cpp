@@ -1,6 +1,8 @@
-// The MoeReRouting kernel through ICPU_RUN_KF on the emulator (checked mode: every rule enforced,
-// GM bounds checked), compared with a C++ reference of docs/spec.md, on platforms small enough to force
-// every kernel path: rows split into segments, streamed count tiles, many cores, lying counts.
+// The MoeReRouting kernel through ICPU_RUN_KF on the emulator (every rule enforced, GM bounds
+// checked) and the native implementation (cpu_backend/native), both compared bit-exactly with a C++
+// reference of docs/spec.md, on platforms small enough to force every kernel path: rows split into
+// segments, streamed count tiles, many cores, lying counts (the kernel only: the native
+// implementation refuses them, tested below).
 #include <cstdint>
 #include <algorithm>
 #include <cstring>
@@ -12,6 +14,8 @@
 
 #include "ascendc_cpu/runtime.h"
 #include "moe_re_routing_host.h"
+#include "moe_re_routing_native.h"
+#include "parallel.h"
 #include "tikicpulib.h"
 
 // The kernel entry `moe_re_routing`, under another C++ name: the host namespace has that name.
@@ -174,6 +178,48 @@ Outputs RunKernel(const Case &c, const std::vector<uint8_t> &tokens, const std::
     return o;
 }
 
+// Runs the native implementation on the same inputs (outputs poisoned first, as for the kernel).
+Outputs RunNative(const Case &c, const std::vector<uint8_t> &tokens, const std::vector<uint8_t> &counts,
+                  const std::vector<uint8_t> &scales, Result *status = nullptr)
+{
+    const int64_t outScaleRow = c.scaleRowBytes ? c.scaleRowBytes : 4;
+    std::vector<uint8_t> outTokens(tokens.size(), 0xA5), outScales(c.A * outScaleRow, 0x5A), experts(c.E * c.countBytes, 0xEE);
+    std::vector<int32_t> idx(c.A, -7);
+    native::Buffers b;
+    b.tokens = tokens.data();
+    b.counts = counts.data();
+    b.scales = c.scaleRowBytes ? scales.data() : nullptr;
+    b.permuteTokens = outTokens.data();
+    b.permuteScales = outScales.data();
+    b.permuteTokenIdx = idx.data();
+    b.expertTokenNum = experts.data();
+    const Result r = native::Run(ProblemOf(c), b);
+    if (status != nullptr) {
+        *status = r;
+    } else if (!r.ok()) {
+        ADD_FAILURE() << "native: " << r.message;
+    }
+    Outputs o;
+    o.tokens = std::move(outTokens);
+    o.scales = std::move(outScales);
+    o.idx = std::move(idx);
+    o.experts.resize(c.E);
+    for (int64_t e = 0; e < c.E; ++e) o.experts[e] = CountAt(experts, c.countBytes, e);
+    return o;
+}
+
+std::string Differences(const Outputs &got, const Outputs &want)
+{
+    return std::string("tokens ") + (got.tokens == want.tokens ? "ok" : "BAD") + " scales " +
+           (got.scales == want.scales ? "ok" : "BAD") + " idx " + (got.idx == want.idx ? "ok" : "BAD") +
+           " experts " + (got.experts == want.experts ? "ok" : "BAD");
+}
+
+bool Same(const Outputs &a, const Outputs &b)
+{
+    return a.tokens == b.tokens && a.scales == b.scales && a.idx == b.idx && a.experts == b.experts;
+}
+
 std::vector<uint8_t> RandomBytes(std::mt19937_64 &rng, size_t n)
 {
     std::vector<uint8_t> v(n);
@@ -208,17 +254,20 @@ void CompareWithReference(const Case &c, std::mt19937_64 &rng, double zeroShare,
     const auto counts = RandomCounts(rng, c, zeroShare);
     const Outputs want = Reference(c, tokens, counts, scales);
     const Outputs got = RunKernel(c, tokens, counts, scales, viaIcpuRunKf);
-    const bool same = got.tokens == want.tokens && got.scales == want.scales && got.idx == want.idx &&
-                      got.experts == want.experts;
-    if (!same) {
-        ADD_FAILURE() << label + ": A=" + std::to_string(c.A) + " rowBytes=" + std::to_string(c.rowBytes) +
-                              " N=" + std::to_string(c.N) + " E=" + std::to_string(c.E) + " cb=" +
-                              std::to_string(c.countBytes) + " scale=" + std::to_string(c.scaleRowBytes) +
-                              " type=" + std::to_string(c.type) + " idx=" + std::to_string(c.idx) + " ub=" +
-                              std::to_string(c.platform.ubBytes) + " tokens " + (got.tokens == want.tokens ? "ok" : "BAD") +
-                              " scales " + (got.scales == want.scales ? "ok" : "BAD") + " idx " +
-                              (got.idx == want.idx ? "ok" : "BAD") + " experts " +
-                              (got.experts == want.experts ? "ok" : "BAD");
+    const std::string what = label + ": A=" + std::to_string(c.A) + " rowBytes=" + std::to_string(c.rowBytes) +
+                             " N=" + std::to_string(c.N) + " E=" + std::to_string(c.E) + " cb=" +
+                             std::to_string(c.countBytes) + " scale=" + std::to_string(c.scaleRowBytes) +
+                             " type=" + std::to_string(c.type) + " idx=" + std::to_string(c.idx) + " ub=" +
+                             std::to_string(c.platform.ubBytes);
+    if (!Same(got, want)) {
+        ADD_FAILURE() << "kernel vs reference, " << what << ": " << Differences(got, want);
+    }
+    // The native implementation, split over as many threads as the kernel's cores (at most 8).
+    native::SetThreadCount(std::min<uint32_t>(8, std::max<uint32_t>(1, c.platform.aivCoreNum)));
+    const Outputs native = RunNative(c, tokens, counts, scales);
+    native::SetThreadCount(0);
+    if (!Same(native, want)) {
+        ADD_FAILURE() << "native vs reference, " << what << ": " << Differences(native, want);
     }
 }
 
@@ -308,6 +357,31 @@ TEST(KernelVsReference, lying_counts_never_leave_the_buffers)
         const auto scales = RandomBytes(rng, c.A * 4);
         const Outputs got = RunKernel(c, tokens, counts, scales);
         for (int64_t e = 0; e < c.E; ++e) EXPECT_TRUE(got.experts[e] >= 0);
+    }
+}
+
+TEST(NativeVsReference, counts_that_changed_since_the_checks_are_refused_before_any_write)
+{
+    // On the CPU the counts are checked in phase 1; the native run reads them again and refuses
+    // values that no longer hold (negative, or not summing to A) without writing an output byte.
+    const Case c{96, 40, 3, 4, 4, 4, 1, 0, kA2};
+    std::mt19937_64 rng(41);
+    const auto tokens = RandomBytes(rng, c.A * c.rowBytes);
+    const auto scales = RandomBytes(rng, c.A * c.scaleRowBytes);
+    auto honest = RandomCounts(rng, c, 0.2);
+    for (int lie = 0; lie < 3; ++lie) {
+        auto counts = honest;
+        int32_t v;
+        std::memcpy(&v, &counts[4 * (lie + 2)], 4);
+        v = lie == 0 ? -1 : lie == 1 ? v + 1 : static_cast<int32_t>(c.A + 5);
+        std::memcpy(&counts[4 * (lie + 2)], &v, 4);
+        Result status;
+        const Outputs got = RunNative(c, tokens, counts, scales, &status);
+        EXPECT_EQ(status.status, kErrParamInvalid) << lie;
+        EXPECT_NE(status.message.find("expert_token_num_per_rank changed"), std::string::npos) << status.message;
+        EXPECT_TRUE(std::all_of(got.tokens.begin(), got.tokens.end(), [](uint8_t b) { return b == 0xA5; })) << lie;
+        EXPECT_TRUE(std::all_of(got.scales.begin(), got.scales.end(), [](uint8_t b) { return b == 0x5A; })) << lie;
+        EXPECT_TRUE(std::all_of(got.idx.begin(), got.idx.end(), [](int32_t i) { return i == -7; })) << lie;
     }
 }
 

@@ -1,0 +1,47 @@
+// The emulator engine of libmoe_re_routing, as a plug-in: libmoe_re_routing_emulator.so holds the
+// kernel (op_kernel/) compiled for the Ascend C emulator and links the emulator (libascendc_cpu).
+// libmoe_re_routing.so loads it with dlopen only when a run asks for the emulator (engine
+// "emulator", a profile directory, plan/profile/model and the tests), so the library that
+// applications link runs the native implementation and does not depend on the emulator.
+//
+// Both libraries are built from the same tree and installed side by side; the plug-in is refused
+// when its version differs from the library's. Internal interface: C++ types of this tree.
+#ifndef MOE_RE_ROUTING_EMULATOR_PLUGIN_H
+#define MOE_RE_ROUTING_EMULATOR_PLUGIN_H
+
+#include <cstdint>
+#include <string>
+
+#include "ascendc_cpu/runtime.h"
+#include "moe_re_routing_tiling_data.h"
+
+namespace moe_re_routing {
+namespace emulator {
+
+inline constexpr int kTensorCount = 7;  // tokens, counts, scales, then the four outputs
+
+// One kernel launch on the emulator.
+struct LaunchRequest {
+    const MoeReRoutingTilingData *tiling = nullptr;
+    ascendc_cpu::LaunchConfig config;
+    uint32_t threads = 0;                  // emulator threads (0: the emulator's default)
+    uint8_t *data[kTensorCount] = {};      // null for an absent tensor
+    int64_t bytes[kTensorCount] = {};
+    void *workspace = nullptr;
+    uint64_t workspaceSize = 0;
+};
+
+// The plug-in's entry points, looked up by these names.
+inline constexpr const char *kLibraryName = "libmoe_re_routing_emulator.so";
+inline constexpr const char *kVersionSymbol = "MoeReRoutingEmulatorVersion";
+inline constexpr const char *kLaunchSymbol = "MoeReRoutingEmulatorLaunch";
+
+using VersionFn = const char *(*)();
+// Returns true when the kernel ran; false with *error set when the launch failed (a rule
+// violation is not a failure: the emulator aborts the process, naming the rule).
+using LaunchFn = bool (*)(const LaunchRequest &request, ascendc_cpu::LaunchResult *result, std::string *error);
+
+}  // namespace emulator
+}  // namespace moe_re_routing
+
+#endif  // MOE_RE_ROUTING_EMULATOR_PLUGIN_H

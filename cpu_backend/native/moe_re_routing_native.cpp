@@ -1,0 +1,177 @@
+#include "moe_re_routing_native.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "moe_re_routing_split.h"
+#include "parallel.h"
+
+namespace moe_re_routing {
+namespace native {
+namespace {
+
+// Per-call scratch, kept per thread so that a call allocates nothing once warm.
+struct Scratch {
+    std::vector<int64_t> counts;      // [N][E] as int64
+    std::vector<int64_t> rowBase;     // [N] source row of rank r's first token
+    std::vector<int64_t> columnBase;  // [E + 1] destination row of expert e's first token
+};
+
+thread_local Scratch t_scratch;
+
+template <typename CountT>
+Result LoadCounts(const Problem &p, const void *raw, Scratch *s)
+{
+    const auto *c = static_cast<const CountT *>(raw);
+    const int64_t n = p.rankNum;
+    const int64_t e = p.expertNum;
+    s->counts.resize(static_cast<size_t>(n * e));
+    s->rowBase.resize(static_cast<size_t>(n));
+    s->columnBase.assign(static_cast<size_t>(e + 1), 0);
+    int64_t total = 0;
+    for (int64_t r = 0; r < n; ++r) {
+        s->rowBase[r] = total;
+        for (int64_t x = 0; x < e; ++x) {
+            const int64_t v = static_cast<int64_t>(c[r * e + x]);
+            // Each value is at most A (checked below through the running total), so no sum
+            // overflows: A < 2^31 and N * E values of at most A stop at the first excess.
+            if (v < 0 || v > p.tokenNum - total) {
+                return Result{kErrParamInvalid,
+                              "expert_token_num_per_rank changed after aclnnMoeReRoutingGetWorkspaceSize: cell [" +
+                                  std::to_string(r) + ", " + std::to_string(x) + "] is " + std::to_string(v) +
+                                  (v < 0 ? " (negative)" : " and the counts now sum to more than " +
+                                                               std::to_string(p.tokenNum)) +
+                                  "; nothing was written"};
+            }
+            total += v;
+            s->counts[r * e + x] = v;
+            s->columnBase[x + 1] += v;
+        }
+    }
+    if (total != p.tokenNum) {
+        return Result{kErrParamInvalid, "expert_token_num_per_rank changed after aclnnMoeReRoutingGetWorkspaceSize: "
+                                        "it sums to " + std::to_string(total) + " but tokens has " +
+                                            std::to_string(p.tokenNum) + " rows; nothing was written"};
+    }
+    for (int64_t x = 0; x < e; ++x) {
+        s->columnBase[x + 1] += s->columnBase[x];  // column totals -> exclusive prefix (and A last)
+    }
+    return Result{};
+}
+
+template <typename CountT>
+void WriteExpertTokenNum(const Problem &p, const Scratch &s, void *out)
+{
+    auto *dst = static_cast<CountT *>(out);
+    for (int64_t x = 0; x < p.expertNum; ++x) {
+        const int64_t total = p.expertTokenNumType == 0 ? s.columnBase[x + 1]
+                                                        : s.columnBase[x + 1] - s.columnBase[x];
+        dst[x] = static_cast<CountT>(total);
+    }
+}
+
+// Moves the destination rows [begin, end): every (expert, rank) cell that overlaps them, in
+// destination order, as one block copy per cell (a cell's rows are contiguous in both layouts).
+void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begin, int64_t end)
+{
+    if (begin >= end) {
+        return;
+    }
+    const int64_t n = p.rankNum;
+    const int64_t e = p.expertNum;
+    const int64_t rowBytes = p.tokenRowBytes;
+    const int64_t scaleBytes = p.scaleRowBytes;
+    if (b.scales == nullptr) {  // no scales: the float32 [A] output is zero-filled
+        std::memset(b.permuteScales + begin * p.outScaleRowBytes, 0,
+                    static_cast<size_t>((end - begin) * p.outScaleRowBytes));
+    }
+    // The first column holding `begin`: columnBase is non-decreasing.
+    const auto first = std::upper_bound(s.columnBase.begin(), s.columnBase.end(), begin);
+    int64_t expert = static_cast<int64_t>(first - s.columnBase.begin()) - 1;
+    // Source cursor of each rank at column `expert`: rowBase plus the cells left of it.
+    thread_local std::vector<int64_t> cursor;
+    cursor.resize(static_cast<size_t>(n));
+    for (int64_t r = 0; r < n; ++r) {
+        int64_t at = s.rowBase[r];
+        const int64_t *row = s.counts.data() + r * e;
+        for (int64_t x = 0; x < expert; ++x) {
+            at += row[x];
+        }
+        cursor[r] = at;
+    }
+    const bool gather = p.idxType == 0;
+    int64_t dst = s.columnBase[expert];
+    for (; expert < e && dst < end; ++expert) {
+        for (int64_t r = 0; r < n && dst < end; ++r) {
+            const int64_t count = s.counts[r * e + expert];
+            int64_t src = cursor[r];
+            cursor[r] += count;
+            const int64_t cellEnd = dst + count;
+            // The overlap of the cell [dst, cellEnd) with [begin, end).
+            const int64_t from = std::max(dst, begin);
+            const int64_t to = std::min(cellEnd, end);
+            if (from < to) {
+                src += from - dst;
+                const int64_t rows = to - from;
+                std::memcpy(b.permuteTokens + from * rowBytes, b.tokens + src * rowBytes,
+                            static_cast<size_t>(rows * rowBytes));
+                if (b.scales != nullptr) {
+                    std::memcpy(b.permuteScales + from * scaleBytes, b.scales + src * scaleBytes,
+                                static_cast<size_t>(rows * scaleBytes));
+                }
+                int32_t *idx = b.permuteTokenIdx;
+                if (gather) {
+                    for (int64_t k = 0; k < rows; ++k) {
+                        idx[from + k] = static_cast<int32_t>(src + k);
+                    }
+                } else {
+                    for (int64_t k = 0; k < rows; ++k) {
+                        idx[src + k] = static_cast<int32_t>(from + k);
+                    }
+                }
+            }
+            dst = cellEnd;
+        }
+    }
+}
+
+}  // namespace
+
+uint32_t PartsFor(const Problem &p)
+{
+    const int64_t rowTraffic = 2 * (p.tokenRowBytes + p.scaleRowBytes) + p.outScaleRowBytes + 4;
+    const int64_t bytes = p.tokenNum * rowTraffic;  // A < 2^31 and row bytes < 2^56: checked by CheckArgs
+    const int64_t byBytes = bytes / kMinBytesPerThread;
+    const int64_t parts = std::min<int64_t>({static_cast<int64_t>(ThreadCount()), byBytes, p.tokenNum});
+    return static_cast<uint32_t>(std::max<int64_t>(parts, 1));
+}
+
+Result Run(const Problem &p, const Buffers &b)
+{
+    Scratch &s = t_scratch;
+    Result loaded = p.countBytes == sizeof(int64_t) ? LoadCounts<int64_t>(p, b.counts, &s)
+                                                    : LoadCounts<int32_t>(p, b.counts, &s);
+    if (!loaded.ok()) {
+        return loaded;
+    }
+    if (p.countBytes == sizeof(int64_t)) {
+        WriteExpertTokenNum<int64_t>(p, s, b.expertTokenNum);
+    } else {
+        WriteExpertTokenNum<int32_t>(p, s, b.expertTokenNum);
+    }
+    if (p.tokenNum == 0) {
+        return Result{};
+    }
+    const uint32_t parts = PartsFor(p);
+    const MoeReRoutingRowSplit split = MoeReRoutingSplitRows(p.tokenNum, parts);
+    RunParts(parts, [&](uint32_t part) {
+        const MoeReRoutingRowRange rows = MoeReRoutingCoreRows(split, part);
+        MoveRows(p, b, s, rows.begin, rows.end);
+    });
+    return Result{};
+}
+
+}  // namespace native
+}  // namespace moe_re_routing
