@@ -346,17 +346,13 @@ Result PlanRun(const Problem &problem, const TensorArgs &args, std::unique_ptr<a
     return Result{};
 }
 
-// Phase 1: every check, then the tiling; on success the caller holds a registered executor, on
-// any failure none (and nothing was written).
-aclnnStatus Prepare(TensorArgs &args, int64_t expertTokenNumType, int64_t idxType, uint64_t *workspaceSize,
-                    aclOpExecutor **executor)
+// Phase 1: every check, then the plan; on success *planned holds the executor, on any failure
+// nothing (and nothing was written).
+aclnnStatus Plan(TensorArgs &args, int64_t expertTokenNumType, int64_t idxType, uint64_t *workspaceSize,
+                 aclOpExecutor *const *executor, std::unique_ptr<aclOpExecutor> *planned)
 {
-    if (executor != nullptr) {
-        *executor = nullptr;  // whatever fails below, the caller holds no executor
-    }
     OpArgs opArgs;
     Problem problem;
-    std::unique_ptr<aclOpExecutor> ex;
     Result result = CheckRequired(args, workspaceSize, executor);
     if (result.ok()) {
         result = DescribeArgs(args, expertTokenNumType, idxType, &opArgs);
@@ -368,12 +364,27 @@ aclnnStatus Prepare(TensorArgs &args, int64_t expertTokenNumType, int64_t idxTyp
         result = CheckBuffers(problem, args);
     }
     if (result.ok()) {
-        result = PlanRun(problem, args, &ex);
+        result = PlanRun(problem, args, planned);
     }
     if (!result.ok()) {
         return Fail(result);
     }
     *workspaceSize = kWorkspaceBytes;
+    return kSuccess;
+}
+
+// aclnnMoeReRoutingGetWorkspaceSize: the plan, handed to the caller as a registered executor.
+aclnnStatus Prepare(TensorArgs &args, int64_t expertTokenNumType, int64_t idxType, uint64_t *workspaceSize,
+                    aclOpExecutor **executor)
+{
+    if (executor != nullptr) {
+        *executor = nullptr;  // whatever fails below, the caller holds no executor
+    }
+    std::unique_ptr<aclOpExecutor> ex;
+    const aclnnStatus status = Plan(args, expertTokenNumType, idxType, workspaceSize, executor, &ex);
+    if (status != kSuccess) {
+        return status;
+    }
     *executor = ex.get();
     RegisterExecutor(ex.release());
     return kSuccess;
@@ -433,6 +444,30 @@ Result RunEmulated(aclOpExecutor &ex, void *workspace, uint64_t workspaceSize)
     return Result{};
 }
 
+// Phase 2 of an executor the caller no longer holds.
+aclnnStatus Run(std::unique_ptr<aclOpExecutor> ex, void *workspace, uint64_t workspaceSize, aclrtStream stream)
+{
+    if (workspaceSize > 0 && workspace == nullptr) {
+        return Fail(kErrParamNullptr, "workspace is null but workspaceSize is " + std::to_string(workspaceSize));
+    }
+    if (workspaceSize < kWorkspaceBytes) {
+        return Fail(kErrParamInvalid, "workspaceSize is " + std::to_string(workspaceSize) + " but " +
+                                          std::to_string(kWorkspaceBytes) + " bytes are required");
+    }
+    if (acl_cpu::CheckStream(stream) != ACL_SUCCESS) {
+        return Fail(kErrParamInvalid, "stream is neither null (the default stream) nor a live stream created by "
+                                      "aclrtCreateStream");
+    }
+    const Result ran = ex->engine == cpu::Engine::kNative ? RunNative(*ex) : RunEmulated(*ex, workspace, workspaceSize);
+    if (!ran.ok()) {
+        if (ran.status == kErrRuntime) {
+            acl_cpu::RecordStreamError(stream, ACL_ERROR_FAILURE);
+        }
+        return Fail(ran);
+    }
+    return kSuccess;
+}
+
 aclnnStatus Execute(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor, aclrtStream stream)
 {
     if (executor == nullptr) {
@@ -445,26 +480,7 @@ aclnnStatus Execute(void *workspace, uint64_t workspaceSize, aclOpExecutor *exec
                     "executor was already consumed by an earlier aclnnMoeReRouting call or was not returned by "
                     "aclnnMoeReRoutingGetWorkspaceSize; call aclnnMoeReRoutingGetWorkspaceSize again");
     }
-    if (workspaceSize > 0 && workspace == nullptr) {
-        return Fail(kErrParamNullptr, "workspace is null but workspaceSize is " + std::to_string(workspaceSize));
-    }
-    if (workspaceSize < kWorkspaceBytes) {
-        return Fail(kErrParamInvalid, "workspaceSize is " + std::to_string(workspaceSize) + " but " +
-                                          std::to_string(kWorkspaceBytes) + " bytes are required");
-    }
-    if (acl_cpu::CheckStream(stream) != ACL_SUCCESS) {
-        return Fail(kErrParamInvalid, "stream is neither null (the default stream) nor a live stream created by "
-                                      "aclrtCreateStream");
-    }
-
-    const Result ran = ex->engine == cpu::Engine::kNative ? RunNative(*ex) : RunEmulated(*ex, workspace, workspaceSize);
-    if (!ran.ok()) {
-        if (ran.status == kErrRuntime) {
-            acl_cpu::RecordStreamError(stream, ACL_ERROR_FAILURE);
-        }
-        return Fail(ran);
-    }
-    return kSuccess;
+    return Run(std::move(ex), workspace, workspaceSize, stream);
 }
 
 }  // namespace
@@ -549,16 +565,18 @@ aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *t
             args[i] = &t;  // storageDims stay empty: the checks never read them
         }
         uint64_t workspaceSize = 0;
-        aclOpExecutor *executor = nullptr;
+        aclOpExecutor *unused = nullptr;
+        std::unique_ptr<aclOpExecutor> planned;
         moe_re_routing::TensorArgs named;
         moe_re_routing::NameArgs(args, named);
         const aclnnStatus status =
-            moe_re_routing::Prepare(named, expertTokenNumType, idxType, &workspaceSize, &executor);
+            moe_re_routing::Plan(named, expertTokenNumType, idxType, &workspaceSize, &unused, &planned);
         if (status != ACLNN_SUCCESS) {
             return status;
         }
         static_assert(moe_re_routing::kWorkspaceBytes == 0, "MoeReRoutingCpuRunHost passes no workspace");
-        return moe_re_routing::Execute(nullptr, 0, executor, nullptr);
+        // The executor never leaves this call, so it is not registered.
+        return moe_re_routing::Run(std::move(planned), nullptr, 0, nullptr);
     } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
         return moe_re_routing::Fail(moe_re_routing::kErrInner, std::string("MoeReRoutingCpuRunHost: ") + e.what());
     }

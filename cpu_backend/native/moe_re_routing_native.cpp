@@ -8,6 +8,10 @@
 #include "moe_re_routing_split.h"
 #include "parallel.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace moe_re_routing {
 namespace native {
 namespace {
@@ -20,6 +24,50 @@ struct Scratch {
 };
 
 thread_local Scratch t_scratch;
+
+// Copies `bytes` from src to dst. With `streaming`, the bulk is written with non-temporal stores:
+// a large result goes to memory without first reading its destination lines into the cache
+// (which a plain copy does, costing a third more memory traffic) and without evicting the inputs.
+void CopyBytes(uint8_t *dst, const uint8_t *src, size_t bytes, bool streaming)
+{
+#if defined(__SSE2__)
+    constexpr size_t kStreamingMin = 4096;  // below this the alignment prologue is not worth it
+    if (streaming && bytes >= kStreamingMin) {
+        const size_t head = (16 - (reinterpret_cast<uintptr_t>(dst) & 15)) & 15;
+        std::memcpy(dst, src, head);
+        dst += head;
+        src += head;
+        bytes -= head;
+        const size_t blocks = bytes / 64;
+        for (size_t i = 0; i < blocks; ++i, dst += 64, src += 64) {
+            const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src));
+            const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + 16));
+            const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + 32));
+            const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + 48));
+            _mm_stream_si128(reinterpret_cast<__m128i *>(dst), a);
+            _mm_stream_si128(reinterpret_cast<__m128i *>(dst + 16), b);
+            _mm_stream_si128(reinterpret_cast<__m128i *>(dst + 32), c);
+            _mm_stream_si128(reinterpret_cast<__m128i *>(dst + 48), d);
+        }
+        bytes -= blocks * 64;
+    }
+#else
+    (void)streaming;
+#endif
+    std::memcpy(dst, src, bytes);
+}
+
+// Makes the streaming stores of this thread visible before the call returns.
+void FinishStreaming(bool streaming)
+{
+#if defined(__SSE2__)
+    if (streaming) {
+        _mm_sfence();
+    }
+#else
+    (void)streaming;
+#endif
+}
 
 template <typename CountT>
 Result LoadCounts(const Problem &p, const void *raw, Scratch *s)
@@ -74,7 +122,7 @@ void WriteExpertTokenNum(const Problem &p, const Scratch &s, void *out)
 
 // Moves the destination rows [begin, end): every (expert, rank) cell that overlaps them, in
 // destination order, as one block copy per cell (a cell's rows are contiguous in both layouts).
-void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begin, int64_t end)
+void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begin, int64_t end, bool streaming)
 {
     if (begin >= end) {
         return;
@@ -115,11 +163,11 @@ void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begi
             if (from < to) {
                 src += from - dst;
                 const int64_t rows = to - from;
-                std::memcpy(b.permuteTokens + from * rowBytes, b.tokens + src * rowBytes,
-                            static_cast<size_t>(rows * rowBytes));
+                CopyBytes(b.permuteTokens + from * rowBytes, b.tokens + src * rowBytes,
+                          static_cast<size_t>(rows * rowBytes), streaming);
                 if (b.scales != nullptr) {
-                    std::memcpy(b.permuteScales + from * scaleBytes, b.scales + src * scaleBytes,
-                                static_cast<size_t>(rows * scaleBytes));
+                    CopyBytes(b.permuteScales + from * scaleBytes, b.scales + src * scaleBytes,
+                              static_cast<size_t>(rows * scaleBytes), streaming);
                 }
                 int32_t *idx = b.permuteTokenIdx;
                 if (gather) {
@@ -135,15 +183,20 @@ void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begi
             dst = cellEnd;
         }
     }
+    FinishStreaming(streaming);
 }
 
 }  // namespace
 
-uint32_t PartsFor(const Problem &p)
+int64_t MovedBytes(const Problem &p)
 {
     const int64_t rowTraffic = 2 * (p.tokenRowBytes + p.scaleRowBytes) + p.outScaleRowBytes + 4;
-    const int64_t bytes = p.tokenNum * rowTraffic;  // A < 2^31 and row bytes < 2^56: checked by CheckArgs
-    const int64_t byBytes = bytes / kMinBytesPerThread;
+    return p.tokenNum * rowTraffic;  // A < 2^31 and row bytes < 2^56: checked by CheckArgs
+}
+
+uint32_t PartsFor(const Problem &p)
+{
+    const int64_t byBytes = MovedBytes(p) / kMinBytesPerThread;
     const int64_t parts = std::min<int64_t>({static_cast<int64_t>(ThreadCount()), byBytes, p.tokenNum});
     return static_cast<uint32_t>(std::max<int64_t>(parts, 1));
 }
@@ -165,10 +218,15 @@ Result Run(const Problem &p, const Buffers &b)
         return Result{};
     }
     const uint32_t parts = PartsFor(p);
+    const bool streaming = MovedBytes(p) >= kStreamingBytes;
+    if (parts == 1) {  // small calls: no hand-off at all
+        MoveRows(p, b, s, 0, p.tokenNum, streaming);
+        return Result{};
+    }
     const MoeReRoutingRowSplit split = MoeReRoutingSplitRows(p.tokenNum, parts);
     RunParts(parts, [&](uint32_t part) {
         const MoeReRoutingRowRange rows = MoeReRoutingCoreRows(split, part);
-        MoveRows(p, b, s, rows.begin, rows.end);
+        MoveRows(p, b, s, rows.begin, rows.end, streaming);
     });
     return Result{};
 }

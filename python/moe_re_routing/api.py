@@ -277,10 +277,17 @@ def _check_attr(name: str, value: object) -> int:
 _run_host = (
     lib.MoeReRoutingCpuRunHost if backend.name == "cpu" and lib.has("MoeReRoutingCpuRunHost") else None
 )
-_from_buffer = ffi.from_buffer
+# ffi.from_buffer without its Python wrapper (a fifth of a small call's cost otherwise). It refuses,
+# with ValueError, an array that is not C-contiguous and, when asked to, a read-only one.
+_CHAR_ARRAY = ffi.typeof("char[]")
+_buffer = ffi._backend.from_buffer
 _new = ffi.new
 _NULL = ffi.NULL
 _codes: dict[np.dtype, Optional[int]] = {}  # numpy dtype -> ACL code, None: general path
+# The desc of MoeReRoutingCpuRunHost by the dtypes and shapes of the seven arrays: calls repeat
+# their shapes, so the list and its C copy are built once per signature.
+_descs: dict[tuple[Any, ...], tuple[Any, int]] = {}
+_DESC_CACHE_SIZE = 512
 
 
 def _code(dt: np.dtype) -> Optional[int]:
@@ -310,22 +317,27 @@ def _new_outputs(t: np.ndarray, c: np.ndarray, s: Optional[np.ndarray]) -> MoeRe
     )
 
 
-def _fast_desc(arrays: Sequence[Optional[object]]) -> Optional[list[int]]:
-    """The ``desc`` of MoeReRoutingCpuRunHost for seven host arrays (``None``: absent scales), or
-    ``None`` when one of them needs the general path (not a contiguous numpy array, an output
-    that is read-only, a dtype numpy cannot name the ACL type of)."""
+def _fast_desc(arrays: Sequence[Optional[np.ndarray]]) -> Optional[tuple[Any, int]]:
+    """The ``desc`` of MoeReRoutingCpuRunHost (as a C array, and its length) for seven host arrays
+    (``None``: absent scales), or ``None`` when a dtype has no ACL type numpy can name."""
+    key = tuple(None if x is None else (x.dtype, x.shape) for x in arrays)
+    hit = _descs.get(key)
+    if hit is not None:
+        return hit
     desc: list[int] = []
-    for i, x in enumerate(arrays):
+    for x in arrays:
         if x is None:
             desc += [-1, 0]
             continue
-        if type(x) is not np.ndarray or not x.flags.c_contiguous or (i >= 3 and not x.flags.writeable):
-            return None
         code = _code(x.dtype)
         if code is None:
             return None
         desc += [code, x.ndim, *x.shape]
-    return desc
+    if len(_descs) >= _DESC_CACHE_SIZE:
+        _descs.clear()
+    entry = (_new("int64_t[]", desc), len(desc))
+    _descs[key] = entry
+    return entry
 
 
 def _fast_host(
@@ -341,7 +353,7 @@ def _fast_host(
         return None
     if out is None:
         outputs = _new_outputs(t, c, s)
-    elif isinstance(out, (tuple, list)) and len(out) == 4:
+    elif isinstance(out, (tuple, list)) and len(out) == 4 and all(type(o) is np.ndarray for o in out):
         outputs = MoeReRoutingResult(*out)
     else:
         return None
@@ -350,16 +362,19 @@ def _fast_host(
         return None
     try:
         st = _run_host(
-            _new("int64_t[]", desc),
-            len(desc),
-            _from_buffer(t),
-            _from_buffer(c),
-            _NULL if s is None else _from_buffer(s),
-            *(_from_buffer(o) for o in outputs),
+            desc[0],
+            desc[1],
+            _buffer(_CHAR_ARRAY, t, False),
+            _buffer(_CHAR_ARRAY, c, False),
+            _NULL if s is None else _buffer(_CHAR_ARRAY, s, False),
+            _buffer(_CHAR_ARRAY, outputs[0], True),
+            _buffer(_CHAR_ARRAY, outputs[1], True),
+            _buffer(_CHAR_ARRAY, outputs[2], True),
+            _buffer(_CHAR_ARRAY, outputs[3], True),
             ttype,
             itype,
         )
-    except (TypeError, ValueError, OverflowError):  # a buffer cffi cannot view, an int out of range
+    except (TypeError, ValueError, OverflowError):  # not C-contiguous, read-only, an int out of range
         return None
     if st != 0:
         raise last_error(st, "moe_re_routing")

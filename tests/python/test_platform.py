@@ -5,8 +5,11 @@ threads, the emulator engine on the default SoC)."""
 from __future__ import annotations
 
 import json
+import os
+import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,3 +126,55 @@ def test_info_says_which_engine_runs():
     info = json.loads(_cli("info", "--json"))  # the subprocess inherits MOE_RE_ROUTING_ENGINE
     assert info["engine"] == mrr.get_engine()
     assert info["emulator_platform"] == mrr.default_soc()
+
+
+_MAPS_PROBE = """
+import sys, numpy as np, moe_re_routing as mrr
+def mapped():
+    with open("/proc/self/maps") as f:
+        maps = f.read()
+    return {n for n in ("libascendc_cpu", "libmoe_re_routing_emulator") if n in maps}
+t = np.arange(64 * 8, dtype=np.int8).reshape(64, 8)
+c = np.full((4, 4), 4, np.int32)
+mrr.moe_re_routing(t, c)
+before = mapped()
+with mrr.engine("emulator"):
+    mrr.moe_re_routing(t, c)
+print(sorted(before), sorted(mapped()))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_the_native_engine_loads_no_emulator_and_the_emulator_engine_loads_it_on_demand():
+    env = {k: v for k, v in os.environ.items() if k != "MOE_RE_ROUTING_ENGINE"}
+    out = subprocess.run(
+        [sys.executable, "-c", _MAPS_PROBE], check=True, capture_output=True, text=True, env=env
+    ).stdout.split("] [")
+    assert out[0] == "[", out
+    assert "libascendc_cpu" in out[1] and "libmoe_re_routing_emulator" in out[1], out
+
+
+def test_the_library_does_not_link_the_emulator():
+    lib = Path(mrr.cmake_prefix()) / "lib" / "libmoe_re_routing.so"
+    needed = _elf_needed(lib.read_bytes())
+    assert "libc.so.6" in needed  # the parser reads the real dynamic section
+    assert not [n for n in needed if "ascendc" in n or "emulator" in n], needed
+
+
+def _elf_needed(image: bytes) -> list[str]:
+    """DT_NEEDED names of a little-endian ELF64 shared object (what ``readelf -d`` lists)."""
+    assert image[:4] == b"\x7fELF" and image[4] == 2 and image[5] == 1
+    shoff, = struct.unpack_from("<Q", image, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", image, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", image, shoff + i * shentsize) for i in range(shnum)]
+    dynamic = next(s for s in sections if s[1] == 6)  # SHT_DYNAMIC
+    strtab = sections[dynamic[6]]  # sh_link: its string table
+    names = []
+    for off in range(dynamic[4], dynamic[4] + dynamic[5], 16):
+        tag, value = struct.unpack_from("<qQ", image, off)
+        if tag == 0:
+            break
+        if tag == 1:  # DT_NEEDED
+            start = strtab[4] + value
+            names.append(image[start : image.index(b"\0", start)].decode())
+    return names

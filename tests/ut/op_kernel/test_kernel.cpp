@@ -360,6 +360,21 @@ TEST(KernelVsReference, lying_counts_never_leave_the_buffers)
     }
 }
 
+TEST(KernelVsReference, calls_above_the_streaming_threshold_with_odd_rows)
+{
+    // More than native::kStreamingBytes moved, rows of an odd byte count: the native copies take
+    // the non-temporal path with unaligned heads and tails; the kernel moves the same rows.
+    std::mt19937_64 rng(43);
+    const Case cases[] = {
+        {3000, 1501, 4, 4, 4, 4, 1, 0, kA2},
+        {1500, 3001, 3, 5, 8, 0, 0, 1, kA2},
+    };
+    for (const Case &c : cases) {
+        ASSERT_GE(native::MovedBytes(ProblemOf(c)), native::kStreamingBytes);
+        CompareWithReference(c, rng, 0.2, "streaming");
+    }
+}
+
 TEST(NativeVsReference, counts_that_changed_since_the_checks_are_refused_before_any_write)
 {
     // On the CPU the counts are checked in phase 1; the native run reads them again and refuses
