@@ -93,7 +93,7 @@ def test_every_engine_matches_the_reference(restore_platform, engine, threads):
                 run = mrr.last_run()
                 assert run["engine"] == engine
                 if engine == "native":
-                    # A thread per 512 KiB moved (docs/cpu_backend.md), at most `threads`, one per row.
+                    # A thread per 512 KiB moved (docs/architecture.md, Engines), at most `threads`.
                     scale_row = 4 * scale_cols
                     moved = a * (2 * (h + scale_row) + (scale_row or 4) + 4)
                     assert run["threads"] == max(1, min(threads, moved // (512 * 1024), a)), (a, h, run)
