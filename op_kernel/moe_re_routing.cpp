@@ -22,8 +22,11 @@
  * current one is used, so a reload never waits for data DMAs issued after that prefetch.
  *
  * Synchronisation is explicit: queues for the data path (VECIN->VECOUT) and the index (VECOUT),
- * SetFlag/WaitFlag with ids from TPipe::FetchEventID everywhere else; nothing relies on
- * compiler-inserted synchronisation. DMA buffers are VECIN (GM -> UB) or VECOUT (UB -> GM).
+ * SetFlag/WaitFlag with ids from TPipe::FetchEventID between units everywhere else, and
+ * PipeBarrier<PIPE_V> between two vector instructions where the second reads or overwrites UB the
+ * first wrote or read (dav-c220 does not order those by itself). Nothing relies on
+ * compiler-inserted synchronisation: the emulator runs the kernel tests with auto-sync off, where it
+ * aborts on any such pair left unordered. DMA buffers are VECIN (GM -> UB) or VECOUT (UB -> GM).
  *
  * Device-side safety: every count the scalar unit reads (cells, column and row sums, which the
  * vector unit may have wrapped) is clamped to [0, A], bases and cursors saturate at A, and every run
@@ -162,7 +165,9 @@ private:
         const uint32_t rankPitch = static_cast<uint32_t>(kLanes * sizeof(CountT));  // 32 or 64 bytes
         LocalTensor<CountT> raw = countQue_.AllocTensor<CountT>();
         if (ranks < tileRanks_ || cols < kLanes) {
-            // Lanes and ranks the DMA does not write must read as 0.
+            // Lanes and ranks the DMA does not write must read as 0. The buffer's AllocTensor orders
+            // only V -> MTE2; the barrier orders this write after the conversion that last read it.
+            PipeBarrier<PIPE_V>();
             Duplicate(raw.template ReinterpretCast<int32_t>(), static_cast<int32_t>(0),
                       static_cast<int32_t>(t_->countBufBytes / sizeof(int32_t)));
             Fence<HardEvent::V_MTE2>();
@@ -191,6 +196,7 @@ private:
             IssueTile(nextSlab, nextStrip);
         }
         const int32_t n = static_cast<int32_t>(tileRanks_ * kLanes);
+        PipeBarrier<PIPE_V>();  // vector reads of `dst` (folds, row sums of the previous tile) are done
         if constexpr (sizeof(CountT) == sizeof(int64_t)) {
             Cast(dst, raw.template ReinterpretCast<int64_t>(), RoundMode::CAST_NONE, static_cast<uint32_t>(n));
         } else {
@@ -251,6 +257,7 @@ private:
         Fence<HardEvent::S_V>();  // the scalar reads of the previous fold are done
         Adds(fold_, tile, static_cast<int32_t>(0), static_cast<int32_t>(tileRanks_ * kLanes));
         for (int64_t half = tileRanks_ / 2; half >= 1; half /= 2) {
+            PipeBarrier<PIPE_V>();  // each halving reads what the previous step wrote
             Add(fold_, fold_, fold_[static_cast<uint32_t>(half * kLanes)], static_cast<int32_t>(half * kLanes));
         }
         Fence<HardEvent::V_S>();
@@ -337,6 +344,7 @@ private:
                     }
                     Fence<HardEvent::S_V>();
                 }
+                PipeBarrier<PIPE_V>();  // acc_ was just zeroed or summed by the previous Add
                 Add(acc_, acc_, tile, static_cast<int32_t>(tileRanks_ * kLanes));
             }
             Fence<HardEvent::V_S>();
@@ -507,6 +515,7 @@ private:
         }
         CreateVecIndex(ramp_, static_cast<int32_t>(0), t_->idxBufBytes / static_cast<uint32_t>(sizeof(int32_t)));
         Fence<HardEvent::S_V>();
+        PipeBarrier<PIPE_V>();  // its last vector Adds is done before any index run reads the ramp
     }
 
     // permute_token_idx[pos + k] = first + k for k < n: ramp + first (Adds, PIPE_V) into a VECOUT
@@ -573,7 +582,9 @@ private:
         Fence<HardEvent::S_V>();  // the scalar writes of delta_ are visible to the vector unit
         const int32_t n = static_cast<int32_t>(idxFill_);
         LocalTensor<int32_t> run = idxQue_.AllocTensor<int32_t>();
+        PipeBarrier<PIPE_V>();  // the Duplicates that filled delta_ are done
         Add(run, ramp_, delta_, n);
+        PipeBarrier<PIPE_V>();
         Adds(run, run, static_cast<int32_t>(idxBase_), n);
         idxQue_.EnQue(run);
         run = idxQue_.DeQue<int32_t>();
