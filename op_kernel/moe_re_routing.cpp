@@ -28,6 +28,10 @@
  * compiler-inserted synchronisation: the emulator runs the kernel tests with auto-sync off, where it
  * aborts on any such pair left unordered. DMA buffers are VECIN (GM -> UB) or VECOUT (UB -> GM).
  *
+ * Compile-time specialisation: the count dtype is the kernel's template parameter, taken from the
+ * op build's dtype macro of expert_token_num_per_rank (one binary per OpDef column) or, in the CPU
+ * build, chosen by the tiling key; the tiling data holds only what varies per call.
+ *
  * Device-side safety: every count the scalar unit reads (cells, column and row sums, which the
  * vector unit may have wrapped) is clamped to [0, A], bases and cursors saturate at A, and every run
  * is cut to [0, A) on both sides, so lying counts (possible on an NPU, where the host cannot read
@@ -41,7 +45,7 @@ using namespace AscendC;
 
 namespace {
 
-constexpr int32_t kBufferNum = 2;   // buffers per queue (double buffering); == MoeReRoutingTilingData::bufferNum
+constexpr int32_t kBufferNum = 2;   // buffers per queue (double buffering), as the tiling plans them
 constexpr int32_t kQueueDepth = 1;  // at most one EnQue outstanding per queue (the documented default)
 constexpr int64_t kLanes = kMoeReRoutingCountLanes;  // experts per count tile
 
@@ -612,12 +616,13 @@ private:
     // expert_token_num values are staged in UB and written in bursts by the last core.
     __aicore__ inline void StageExpertValue(int64_t expert, int64_t value)
     {
-        const int64_t capacity = t_->expertBufBytes / t_->countBytes;
+        constexpr int64_t kCountBytes = static_cast<int64_t>(sizeof(CountT));
+        const int64_t capacity = t_->expertBufBytes / kCountBytes;
         expertStage_.SetValue(static_cast<uint32_t>(expertStaged_), static_cast<CountT>(value));
         ++expertStaged_;
         if (expertStaged_ == capacity || expert + 1 == t_->expertNum) {
             Fence<HardEvent::S_MTE3>();
-            DataCopyExtParams params{1, static_cast<uint32_t>(expertStaged_ * t_->countBytes), 0, 0, 0};
+            DataCopyExtParams params{1, static_cast<uint32_t>(expertStaged_ * kCountBytes), 0, 0, 0};
             DataCopyPad(expertTokenNumGm_[expert + 1 - expertStaged_], expertStage_, params);
             Fence<HardEvent::MTE3_S>();  // the next SetValue must not overwrite bytes in flight
             expertStaged_ = 0;
@@ -679,6 +684,18 @@ private:
     LocalTensor<int32_t> delta_;
 };
 
+// Runs the kernel with counts of type CountT (int32_t or int64_t).
+template <typename CountT>
+__aicore__ inline void RunMoeReRouting(GM_ADDR tokens, GM_ADDR counts, GM_ADDR scales, GM_ADDR permuteTokens,
+                                       GM_ADDR permuteScales, GM_ADDR permuteIdx, GM_ADDR expertTokenNum,
+                                       const MoeReRoutingTilingData *tiling)
+{
+    TPipe pipe;
+    MoeReRoutingKernel<CountT> op;
+    op.Init(tokens, counts, scales, permuteTokens, permuteScales, permuteIdx, expertTokenNum, tiling, &pipe);
+    op.Process();
+}
+
 }  // namespace
 
 extern "C" __global__ __aicore__ void moe_re_routing(GM_ADDR tokens, GM_ADDR expertTokenNumPerRank,
@@ -690,16 +707,19 @@ extern "C" __global__ __aicore__ void moe_re_routing(GM_ADDR tokens, GM_ADDR exp
     KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
     REGISTER_TILING_DEFAULT(MoeReRoutingTilingData);
     GET_TILING_DATA_WITH_STRUCT(MoeReRoutingTilingData, tilingData, tiling);
-    TPipe pipe;
-    if (tilingData.countBytes == sizeof(int64_t)) {
-        MoeReRoutingKernel<int64_t> op;
-        op.Init(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens, permutePerTokenScales, permuteTokenIdx,
-                expertTokenNum, &tilingData, &pipe);
-        op.Process();
-    } else {
-        MoeReRoutingKernel<int32_t> op;
-        op.Init(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens, permutePerTokenScales, permuteTokenIdx,
-                expertTokenNum, &tilingData, &pipe);
-        op.Process();
+#if defined(DTYPE_EXPERT_TOKEN_NUM_PER_RANK)
+    // CANN: one binary per OpDef column, whose count dtype the op build passes as this macro.
+    RunMoeReRouting<DTYPE_EXPERT_TOKEN_NUM_PER_RANK>(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens,
+                                                     permutePerTokenScales, permuteTokenIdx, expertTokenNum,
+                                                     &tilingData);
+#else
+    // CPU build: one library holds both instantiations; the launch's tiling key chooses.
+    if (TILING_KEY_IS(MOE_RE_ROUTING_TILING_KEY_INT64_COUNTS)) {
+        RunMoeReRouting<int64_t>(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens, permutePerTokenScales,
+                                 permuteTokenIdx, expertTokenNum, &tilingData);
+    } else if (TILING_KEY_IS(MOE_RE_ROUTING_TILING_KEY_INT32_COUNTS)) {
+        RunMoeReRouting<int32_t>(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens, permutePerTokenScales,
+                                 permuteTokenIdx, expertTokenNum, &tilingData);
     }
+#endif
 }

@@ -407,7 +407,24 @@ void CheckFlagsAtBlockEnd(const CoreContext &core)
     }
 }
 
-void EndBlock(CoreContext &core) { CheckFlagsAtBlockEnd(core); }
+void EndBlock(CoreContext &core)
+{
+    CheckFlagsAtBlockEnd(core);
+    if (core.tilingKeysTested != 0 && !core.tilingKeyMatched) {
+        char keys[96] = "";
+        constexpr uint32_t kKept = sizeof(core.testedTilingKeys) / sizeof(core.testedTilingKeys[0]);
+        for (uint32_t i = 0; i < core.tilingKeysTested && i < kKept; ++i) {
+            const size_t used = std::strlen(keys);
+            std::snprintf(keys + used, sizeof(keys) - used, "%s%llu", i == 0 ? "" : ", ",
+                          static_cast<unsigned long long>(core.testedTilingKeys[i]));
+        }
+        Violation("tiling key",
+                  "the launch's tiling key %llu is none of the %u the kernel tested with TILING_KEY_IS (%s%s): on the "
+                  "device no kernel exists for it (set it with ICPU_SET_TILING_KEY before the launch)",
+                  static_cast<unsigned long long>(core.tilingKey), core.tilingKeysTested, keys,
+                  core.tilingKeysTested > kKept ? ", ..." : "");
+    }
+}
 
 const char *HardEventName(AscendC::HardEvent event)
 {
@@ -417,7 +434,24 @@ const char *HardEventName(AscendC::HardEvent event)
 
 // ---- tiling ----
 
-uint64_t CurrentTilingKey() { return RequireCore("TILING_KEY_IS").tilingKey; }
+bool TilingKeyIs(uint64_t key)
+{
+    CoreContext &core = RequireCore("TILING_KEY_IS");
+    constexpr uint32_t kKept = sizeof(core.testedTilingKeys) / sizeof(core.testedTilingKeys[0]);
+    bool seen = false;  // count distinct keys (a loop may test the same one again)
+    for (uint32_t i = 0; i < core.tilingKeysTested && i < kKept; ++i) {
+        seen = seen || core.testedTilingKeys[i] == key;
+    }
+    if (!seen) {
+        if (core.tilingKeysTested < kKept) {
+            core.testedTilingKeys[core.tilingKeysTested] = key;
+        }
+        ++core.tilingKeysTested;
+    }
+    const bool match = key == core.tilingKey;
+    core.tilingKeyMatched = core.tilingKeyMatched || match;
+    return match;
+}
 void SetHostTilingKey(uint64_t key) { t_hostTilingKey = key; }
 uint64_t HostTilingKey() { return t_hostTilingKey; }
 

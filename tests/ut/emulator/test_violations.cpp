@@ -533,6 +533,16 @@ extern "C" __global__ __aicore__ void control_kernel(GM_ADDR x)
     DataCopyPad(xGm, local, DataCopyExtParams(1, 64, 0, 0, 0));
 }
 
+// Tests tiling key 7 only; the case launches it with key 3.
+extern "C" __global__ __aicore__ void tiling_key_unmatched_kernel(GM_ADDR x)
+{
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, 4);
+    if (TILING_KEY_IS(7)) {
+        xGm.SetValue(0, 7);
+    }
+}
+
 struct Case {
     void (*kernel)(GM_ADDR);
     uint32_t blockDim;
@@ -596,6 +606,7 @@ const std::map<std::string, Case> &Cases()
         {"war_create_vec_index", {war_create_vec_index_kernel, 1, "hazard (write after read): CreateVecIndex (scalar store) writes UB offset 0 that MTE3 may still be reading: missing MTE3->S synchronisation"}},
         {"pad_position_in", {pad_position_in_kernel, 1, "DataCopyPad position: DataCopyPad(GM->UB) into a VECCALC tensor: dav-c220 (Atlas A2/A3) documents GM->VECIN/VECOUT only"}},
         {"pad_position_out", {pad_position_out_kernel, 1, "DataCopyPad position: DataCopyPad(UB->GM) from a VECCALC tensor: dav-c220 (Atlas A2/A3) documents VECIN/VECOUT->GM only"}},
+        {"tiling_key_unmatched", {tiling_key_unmatched_kernel, 1, "tiling key: the launch's tiling key 3 is none of the 1 the kernel tested with TILING_KEY_IS (7)"}},
         {"control", {control_kernel, 3, ""}},
     };
     return cases;
@@ -616,6 +627,7 @@ void RunCase(const std::string &name)
         return;
     }
     const Case &c = Cases().at(name);
+    ICPU_SET_TILING_KEY(name == "tiling_key_unmatched" ? 3 : 0);
     uint8_t *x = static_cast<uint8_t *>(GmAlloc(kElems * sizeof(half)));
     std::memset(x, 0, kElems * sizeof(half));
     ICPU_RUN_KF(c.kernel, c.blockDim, x);

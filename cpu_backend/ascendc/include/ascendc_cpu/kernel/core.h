@@ -65,6 +65,11 @@ struct CoreContext {
     uint32_t ubTop = 0;        // first UB byte not owned by a live TPipe
     uint32_t ubHighWater = 0;  // highest byte offset ever allocated
     uint64_t tilingKey = 0;
+    // TILING_KEY_IS of this block: how many keys it tested, the first few of them, and whether one
+    // was the launch's key (a kernel that tests keys but has none for the launch's cannot run).
+    uint32_t tilingKeysTested = 0;
+    uint64_t testedTilingKeys[4] = {};
+    bool tilingKeyMatched = false;
     void *currentPipe = nullptr;  // AscendC::TPipe* of the most recently constructed live pipe
 
     // Hazard checker: shadow[b] = (seq << 2) | writer unit of UB byte b's last
@@ -105,6 +110,8 @@ struct CoreContext {
         ubTop = 0;
         ubHighWater = 0;
         tilingKey = 0;
+        tilingKeysTested = 0;
+        tilingKeyMatched = false;
         currentPipe = nullptr;
         shadow = nullptr;
         readShadow = nullptr;
@@ -247,7 +254,8 @@ void WaitFlagImpl(AscendC::HardEvent event, int32_t eventId);
 void PipeBarrierImpl(pipe_t pipe);
 
 // ---- tiling ----
-uint64_t CurrentTilingKey();
+// TILING_KEY_IS(key): whether `key` is the launch's tiling key; remembers the test for the block end.
+bool TilingKeyIs(uint64_t key);
 void SetHostTilingKey(uint64_t key);
 void CopyTilingData(void *dst, size_t bytes, const void *tiling, const char *api);
 
