@@ -128,9 +128,31 @@ struct Platform {
 // CPU backend static_asserts that the two agree.
 inline constexpr uint32_t kAscendCReservedUbBytes = 8 * 1024;
 
-// Computes the tiling of `problem` for `platform`. Fails (kErrTiling) only when the platform
-// cannot hold even the minimal buffers, with the reason in the message.
-Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRoutingTilingData *tiling);
+// What the tiling plans beyond the fields the kernel reads: for reports (plan, trace JSON, tests)
+// and for the launch (the tiling key). Filled next to MoeReRoutingTilingData by ComputeTiling.
+struct MoeReRoutingTilingReport {
+    uint64_t tilingKey = 0;         // MOE_RE_ROUTING_TILING_KEY_*: the kernel instantiation (count dtype)
+    uint32_t countBytes = 0;        // 4 (int32 counts) or 8 (int64 counts)
+    int64_t outScaleRowBytes = 0;   // bytes of one permute_per_token_scales row (4 when zero-filled)
+    uint32_t bufferNum = 0;         // buffers per data queue (2 = double buffering)
+    uint32_t chunkRows = 0;         // rows per token chunk (>= 1, <= rows of the largest core range)
+    uint32_t segmentBytes = 0;      // bytes of a row moved per DMA block (== tokenRowBytes unless rows are split)
+    uint32_t countTileCols = 0;     // experts per count tile: kMoeReRoutingCountLanes
+    uint32_t ubBytesUsed = 0;       // total UB the kernel allocates per core
+};
+
+// Computes the tiling of `problem` for `platform`, and with a non-null `report` what it planned
+// beyond the kernel's fields. Fails (kErrTiling) only when the platform cannot hold even the
+// minimal buffers, with the reason in the message; then neither output is written.
+Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRoutingTilingData *tiling,
+                     MoeReRoutingTilingReport *report);
+inline Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRoutingTilingData *tiling)
+{
+    return ComputeTiling(problem, platform, tiling, nullptr);
+}
+
+// The tiling key of a problem's kernel instantiation (ComputeTiling reports it too).
+uint64_t TilingKeyOf(const Problem &problem);
 
 // Destination rows [begin, end) of core `blockIdx` under `tiling` (same formula as the kernel).
 void CoreRowRange(const MoeReRoutingTilingData &tiling, uint32_t blockIdx, int64_t *begin, int64_t *end);

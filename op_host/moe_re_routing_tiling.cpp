@@ -125,7 +125,6 @@ Result PlanMetadata(const Problem &problem, int64_t ub, int64_t maxCoreRows, Moe
         t->countsResident = 0;
         t->countWorkBytes = static_cast<uint32_t>(ranks * tileInt32Bytes);
     }
-    t->countTileCols = static_cast<uint32_t>(kCountLanes);
     t->countTileRanks = static_cast<uint32_t>(ranks);
     t->countBufBytes = static_cast<uint32_t>(ranks * kCountLanes * cb);
     t->countSumBytes = static_cast<uint32_t>(ranks * tileInt32Bytes);
@@ -140,7 +139,8 @@ int64_t IdxWorkBuffers(const Problem &problem) { return problem.idxType == 0 ? 2
 // Data chunks from dataBudget bytes for kBufferNum x (token + scale + index) buffers plus the
 // index work buffers: whole rows when a row fits, else one row at a time in segments (scales
 // likewise if needed).
-void PlanDataChunks(const Problem &problem, int64_t dataBudget, int64_t maxCoreRows, MoeReRoutingTilingData *t)
+void PlanDataChunks(const Problem &problem, int64_t dataBudget, int64_t maxCoreRows, MoeReRoutingTilingData *t,
+                    MoeReRoutingTilingReport *r)
 {
     const int64_t idxWork = IdxWorkBuffers(problem);
     const int64_t perBuffer = (dataBudget - idxWork * kBlockBytes) / kBufferNum;  // index work of one block each
@@ -149,19 +149,19 @@ void PlanDataChunks(const Problem &problem, int64_t dataBudget, int64_t maxCoreR
     int64_t rows = dataBudget / perRow;
     if (rows >= 1) {
         rows = std::min<int64_t>(rows, std::max<int64_t>(maxCoreRows, 1));
-        t->chunkRows = static_cast<uint32_t>(rows);
-        t->segmentBytes = static_cast<uint32_t>(problem.tokenRowBytes);
+        r->chunkRows = static_cast<uint32_t>(rows);
+        r->segmentBytes = static_cast<uint32_t>(problem.tokenRowBytes);
         t->tokenBufBytes = static_cast<uint32_t>(RoundUp(rows * problem.tokenRowBytes, kBlockBytes));
         t->scaleBufBytes = static_cast<uint32_t>(RoundUp(rows * problem.scaleRowBytes, kBlockBytes));
         t->idxBufBytes = static_cast<uint32_t>(RoundUp(rows * kIdxBytes, kBlockBytes));
     } else {
-        t->chunkRows = 1;
+        r->chunkRows = 1;
         t->idxBufBytes = kBlockBytes;
         const int64_t scaleCap = RoundDown(perBuffer / kScaleSegmentDivisor, kBlockBytes);
         t->scaleBufBytes = static_cast<uint32_t>(std::min(RoundUp(problem.scaleRowBytes, kBlockBytes), scaleCap));
         t->tokenBufBytes =
             static_cast<uint32_t>(RoundDown(perBuffer - t->scaleBufBytes - t->idxBufBytes, kBlockBytes));
-        t->segmentBytes = static_cast<uint32_t>(std::min<int64_t>(problem.tokenRowBytes, t->tokenBufBytes));
+        r->segmentBytes = static_cast<uint32_t>(std::min<int64_t>(problem.tokenRowBytes, t->tokenBufBytes));
     }
 }
 
@@ -175,7 +175,14 @@ void CoreRowRange(const MoeReRoutingTilingData &tiling, uint32_t blockIdx, int64
     *end = range.end;
 }
 
-Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRoutingTilingData *tiling)
+uint64_t TilingKeyOf(const Problem &problem)
+{
+    return problem.countBytes == sizeof(int64_t) ? MOE_RE_ROUTING_TILING_KEY_INT64_COUNTS
+                                                 : MOE_RE_ROUTING_TILING_KEY_INT32_COUNTS;
+}
+
+Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRoutingTilingData *tiling,
+                     MoeReRoutingTilingReport *report)
 {
     if (platform.aivCoreNum < 1) {
         return TilingError("platform has 0 vector cores");
@@ -188,11 +195,14 @@ Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRout
     t.expertNum = problem.expertNum;
     t.tokenRowBytes = problem.tokenRowBytes;
     t.scaleRowBytes = problem.scaleRowBytes;
-    t.outScaleRowBytes = problem.outScaleRowBytes;
-    t.countBytes = problem.countBytes;
     t.expertTokenNumType = static_cast<uint32_t>(problem.expertTokenNumType);
     t.idxType = static_cast<uint32_t>(problem.idxType);
-    t.bufferNum = kBufferNum;
+    MoeReRoutingTilingReport r{};
+    r.tilingKey = TilingKeyOf(problem);
+    r.countBytes = problem.countBytes;
+    r.outScaleRowBytes = problem.outScaleRowBytes;
+    r.bufferNum = kBufferNum;
+    r.countTileCols = static_cast<uint32_t>(kCountLanes);
 
     PlanCores(problem, platform, &t);
     const int64_t maxCoreRows = t.rowsPerCore + (t.rowsRemainder > 0 ? 1 : 0);
@@ -212,15 +222,19 @@ Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRout
                            " bytes for data after " + std::to_string(fixedBytes) + " bytes of metadata (N = " +
                            std::to_string(problem.rankNum) + ", E = " + std::to_string(problem.expertNum) + ")");
     }
-    PlanDataChunks(problem, dataBudget, maxCoreRows, &t);
+    PlanDataChunks(problem, dataBudget, maxCoreRows, &t, &r);
 
-    t.ubBytesUsed = static_cast<uint32_t>(fixedBytes + idxWork * t.idxBufBytes +
-                                          kBufferNum * (int64_t{t.tokenBufBytes} + t.scaleBufBytes + t.idxBufBytes));
-    if (t.ubBytesUsed > ub) {
-        return TilingError("internal: UB plan of " + std::to_string(t.ubBytesUsed) + " bytes exceeds " +
+    const int64_t ubBytesUsed =
+        fixedBytes + idxWork * t.idxBufBytes + kBufferNum * (int64_t{t.tokenBufBytes} + t.scaleBufBytes + t.idxBufBytes);
+    if (ubBytesUsed > ub) {
+        return TilingError("internal: UB plan of " + std::to_string(ubBytesUsed) + " bytes exceeds " +
                            std::to_string(ub));
     }
+    r.ubBytesUsed = static_cast<uint32_t>(ubBytesUsed);
     *tiling = t;
+    if (report != nullptr) {
+        *report = r;
+    }
     return Result{};
 }
 

@@ -22,8 +22,15 @@
  * current one is used, so a reload never waits for data DMAs issued after that prefetch.
  *
  * Synchronisation is explicit: queues for the data path (VECIN->VECOUT) and the index (VECOUT),
- * SetFlag/WaitFlag with ids from TPipe::FetchEventID everywhere else; nothing relies on
- * compiler-inserted synchronisation. DMA buffers are VECIN (GM -> UB) or VECOUT (UB -> GM).
+ * SetFlag/WaitFlag with ids from TPipe::FetchEventID between units everywhere else, and
+ * PipeBarrier<PIPE_V> between two vector instructions where the second reads or overwrites UB the
+ * first wrote or read (dav-c220 does not order those by itself). Nothing relies on
+ * compiler-inserted synchronisation: the emulator runs the kernel tests with auto-sync off, where it
+ * aborts on any such pair left unordered. DMA buffers are VECIN (GM -> UB) or VECOUT (UB -> GM).
+ *
+ * Compile-time specialisation: the count dtype is the kernel's template parameter, taken from the
+ * op build's dtype macro of expert_token_num_per_rank (one binary per OpDef column) or, in the CPU
+ * build, chosen by the tiling key; the tiling data holds only what varies per call.
  *
  * Device-side safety: every count the scalar unit reads (cells, column and row sums, which the
  * vector unit may have wrapped) is clamped to [0, A], bases and cursors saturate at A, and every run
@@ -38,7 +45,7 @@ using namespace AscendC;
 
 namespace {
 
-constexpr int32_t kBufferNum = 2;   // buffers per queue (double buffering); == MoeReRoutingTilingData::bufferNum
+constexpr int32_t kBufferNum = 2;   // buffers per queue (double buffering), as the tiling plans them
 constexpr int32_t kQueueDepth = 1;  // at most one EnQue outstanding per queue (the documented default)
 constexpr int64_t kLanes = kMoeReRoutingCountLanes;  // experts per count tile
 
@@ -162,7 +169,9 @@ private:
         const uint32_t rankPitch = static_cast<uint32_t>(kLanes * sizeof(CountT));  // 32 or 64 bytes
         LocalTensor<CountT> raw = countQue_.AllocTensor<CountT>();
         if (ranks < tileRanks_ || cols < kLanes) {
-            // Lanes and ranks the DMA does not write must read as 0.
+            // Lanes and ranks the DMA does not write must read as 0. The buffer's AllocTensor orders
+            // only V -> MTE2; the barrier orders this write after the conversion that last read it.
+            PipeBarrier<PIPE_V>();
             Duplicate(raw.template ReinterpretCast<int32_t>(), static_cast<int32_t>(0),
                       static_cast<int32_t>(t_->countBufBytes / sizeof(int32_t)));
             Fence<HardEvent::V_MTE2>();
@@ -191,6 +200,7 @@ private:
             IssueTile(nextSlab, nextStrip);
         }
         const int32_t n = static_cast<int32_t>(tileRanks_ * kLanes);
+        PipeBarrier<PIPE_V>();  // vector reads of `dst` (folds, row sums of the previous tile) are done
         if constexpr (sizeof(CountT) == sizeof(int64_t)) {
             Cast(dst, raw.template ReinterpretCast<int64_t>(), RoundMode::CAST_NONE, static_cast<uint32_t>(n));
         } else {
@@ -251,6 +261,7 @@ private:
         Fence<HardEvent::S_V>();  // the scalar reads of the previous fold are done
         Adds(fold_, tile, static_cast<int32_t>(0), static_cast<int32_t>(tileRanks_ * kLanes));
         for (int64_t half = tileRanks_ / 2; half >= 1; half /= 2) {
+            PipeBarrier<PIPE_V>();  // each halving reads what the previous step wrote
             Add(fold_, fold_, fold_[static_cast<uint32_t>(half * kLanes)], static_cast<int32_t>(half * kLanes));
         }
         Fence<HardEvent::V_S>();
@@ -337,6 +348,7 @@ private:
                     }
                     Fence<HardEvent::S_V>();
                 }
+                PipeBarrier<PIPE_V>();  // acc_ was just zeroed or summed by the previous Add
                 Add(acc_, acc_, tile, static_cast<int32_t>(tileRanks_ * kLanes));
             }
             Fence<HardEvent::V_S>();
@@ -507,6 +519,7 @@ private:
         }
         CreateVecIndex(ramp_, static_cast<int32_t>(0), t_->idxBufBytes / static_cast<uint32_t>(sizeof(int32_t)));
         Fence<HardEvent::S_V>();
+        PipeBarrier<PIPE_V>();  // its last vector Adds is done before any index run reads the ramp
     }
 
     // permute_token_idx[pos + k] = first + k for k < n: ramp + first (Adds, PIPE_V) into a VECOUT
@@ -573,7 +586,9 @@ private:
         Fence<HardEvent::S_V>();  // the scalar writes of delta_ are visible to the vector unit
         const int32_t n = static_cast<int32_t>(idxFill_);
         LocalTensor<int32_t> run = idxQue_.AllocTensor<int32_t>();
+        PipeBarrier<PIPE_V>();  // the Duplicates that filled delta_ are done
         Add(run, ramp_, delta_, n);
+        PipeBarrier<PIPE_V>();
         Adds(run, run, static_cast<int32_t>(idxBase_), n);
         idxQue_.EnQue(run);
         run = idxQue_.DeQue<int32_t>();
@@ -601,12 +616,13 @@ private:
     // expert_token_num values are staged in UB and written in bursts by the last core.
     __aicore__ inline void StageExpertValue(int64_t expert, int64_t value)
     {
-        const int64_t capacity = t_->expertBufBytes / t_->countBytes;
+        constexpr int64_t kCountBytes = static_cast<int64_t>(sizeof(CountT));
+        const int64_t capacity = t_->expertBufBytes / kCountBytes;
         expertStage_.SetValue(static_cast<uint32_t>(expertStaged_), static_cast<CountT>(value));
         ++expertStaged_;
         if (expertStaged_ == capacity || expert + 1 == t_->expertNum) {
             Fence<HardEvent::S_MTE3>();
-            DataCopyExtParams params{1, static_cast<uint32_t>(expertStaged_ * t_->countBytes), 0, 0, 0};
+            DataCopyExtParams params{1, static_cast<uint32_t>(expertStaged_ * kCountBytes), 0, 0, 0};
             DataCopyPad(expertTokenNumGm_[expert + 1 - expertStaged_], expertStage_, params);
             Fence<HardEvent::MTE3_S>();  // the next SetValue must not overwrite bytes in flight
             expertStaged_ = 0;
@@ -668,6 +684,18 @@ private:
     LocalTensor<int32_t> delta_;
 };
 
+// Runs the kernel with counts of type CountT (int32_t or int64_t).
+template <typename CountT>
+__aicore__ inline void RunMoeReRouting(GM_ADDR tokens, GM_ADDR counts, GM_ADDR scales, GM_ADDR permuteTokens,
+                                       GM_ADDR permuteScales, GM_ADDR permuteIdx, GM_ADDR expertTokenNum,
+                                       const MoeReRoutingTilingData *tiling)
+{
+    TPipe pipe;
+    MoeReRoutingKernel<CountT> op;
+    op.Init(tokens, counts, scales, permuteTokens, permuteScales, permuteIdx, expertTokenNum, tiling, &pipe);
+    op.Process();
+}
+
 }  // namespace
 
 extern "C" __global__ __aicore__ void moe_re_routing(GM_ADDR tokens, GM_ADDR expertTokenNumPerRank,
@@ -679,16 +707,19 @@ extern "C" __global__ __aicore__ void moe_re_routing(GM_ADDR tokens, GM_ADDR exp
     KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
     REGISTER_TILING_DEFAULT(MoeReRoutingTilingData);
     GET_TILING_DATA_WITH_STRUCT(MoeReRoutingTilingData, tilingData, tiling);
-    TPipe pipe;
-    if (tilingData.countBytes == sizeof(int64_t)) {
-        MoeReRoutingKernel<int64_t> op;
-        op.Init(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens, permutePerTokenScales, permuteTokenIdx,
-                expertTokenNum, &tilingData, &pipe);
-        op.Process();
-    } else {
-        MoeReRoutingKernel<int32_t> op;
-        op.Init(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens, permutePerTokenScales, permuteTokenIdx,
-                expertTokenNum, &tilingData, &pipe);
-        op.Process();
+#if defined(DTYPE_EXPERT_TOKEN_NUM_PER_RANK)
+    // CANN: one binary per OpDef column, whose count dtype the op build passes as this macro.
+    RunMoeReRouting<DTYPE_EXPERT_TOKEN_NUM_PER_RANK>(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens,
+                                                     permutePerTokenScales, permuteTokenIdx, expertTokenNum,
+                                                     &tilingData);
+#else
+    // CPU build: one library holds both instantiations; the launch's tiling key chooses.
+    if (TILING_KEY_IS(MOE_RE_ROUTING_TILING_KEY_INT64_COUNTS)) {
+        RunMoeReRouting<int64_t>(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens, permutePerTokenScales,
+                                 permuteTokenIdx, expertTokenNum, &tilingData);
+    } else if (TILING_KEY_IS(MOE_RE_ROUTING_TILING_KEY_INT32_COUNTS)) {
+        RunMoeReRouting<int32_t>(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens, permutePerTokenScales,
+                                 permuteTokenIdx, expertTokenNum, &tilingData);
     }
+#endif
 }

@@ -180,7 +180,8 @@ struct aclOpExecutor {
     int64_t bytes[kTensorCount] = {};
     moe_re_routing::Problem problem;
     moe_re_routing::cpu::Engine engine = moe_re_routing::cpu::Engine::kNative;
-    MoeReRoutingTilingData tiling{};          // emulator only
+    MoeReRoutingTilingData tiling{};            // emulator only
+    moe_re_routing::MoeReRoutingTilingReport report;  // emulator only: the tiling key, what reports show
     moe_re_routing::cpu::RunPlatform platform;  // emulator only
     std::string profileDir;  // read once when planned: a profile models the NPU, so it runs the emulator
 };
@@ -211,14 +212,14 @@ void RegisterExecutor(aclOpExecutor *executor)
 // MOE_RE_ROUTING_PROFILE_DIR / MoeReRoutingCpuSetProfileDir: an msprof-shaped directory of
 // modelled times for this run (docs/time_model.md). A directory that cannot be written costs the
 // call nothing but a warning on stderr: the operator's result is already complete.
-void WriteRunProfile(const std::string &dir, const aclOpExecutor &ex, const ascendc_cpu::LaunchConfig &config,
+void WriteRunProfile(const std::string &dir, const aclOpExecutor &ex, const emulator::LaunchSettings &config,
                      const std::vector<ascendc_cpu::CoreTrace> &cores)
 {
-    const MoeReRoutingTilingData &t = ex.tiling;
+    const Problem &p = ex.problem;
     model::ProfileRun run;
-    run.shapeText = "A " + std::to_string(t.tokenNum) + ", token row " + std::to_string(t.tokenRowBytes) +
-                    " B, N " + std::to_string(t.rankNum) + ", E " + std::to_string(t.expertNum) + ", counts " +
-                    std::to_string(t.countBytes) + " B, scale row " + std::to_string(t.scaleRowBytes) + " B";
+    run.shapeText = "A " + std::to_string(p.tokenNum) + ", token row " + std::to_string(p.tokenRowBytes) +
+                    " B, N " + std::to_string(p.rankNum) + ", E " + std::to_string(p.expertNum) + ", counts " +
+                    std::to_string(p.countBytes) + " B, scale row " + std::to_string(p.scaleRowBytes) + " B";
     run.blockDim = config.blockDim;
     run.platformCores = ex.platform.platform.aivCoreNum;
     run.platformUbBytes = ex.platform.platform.ubBytes;
@@ -330,7 +331,7 @@ Result PlanRun(const Problem &problem, const TensorArgs &args, std::unique_ptr<a
     }
     if (ex->engine == cpu::Engine::kEmulator) {
         ex->platform = cpu::CurrentPlatform();
-        result = ComputeTiling(problem, ex->platform.platform, &ex->tiling);
+        result = ComputeTiling(problem, ex->platform.platform, &ex->tiling, &ex->report);
         if (!result.ok()) {
             return result;
         }
@@ -413,6 +414,7 @@ Result RunEmulated(aclOpExecutor &ex, void *workspace, uint64_t workspaceSize)
     const cpu::TraceSettings trace = cpu::CurrentTrace();
     emulator::LaunchRequest request;
     request.tiling = &ex.tiling;
+    request.tilingKey = ex.report.tilingKey;
     request.config.blockDim = ex.tiling.usedCoreNum;
     request.config.ubBytes = ex.platform.platform.ubBytes;
     request.config.arch = ex.platform.arch;
@@ -440,7 +442,7 @@ Result RunEmulated(aclOpExecutor &ex, void *workspace, uint64_t workspaceSize)
     if (!ex.profileDir.empty()) {
         WriteRunProfile(ex.profileDir, ex, request.config, launched.cores);
     }
-    cpu::SetLastRun(ex.tiling, ex.platform, request.config, &launched.cores);
+    cpu::SetLastRun(ex.tiling, ex.report, ex.platform, request.config, &launched.cores);
     return Result{};
 }
 

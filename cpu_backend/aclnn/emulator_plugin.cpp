@@ -2,6 +2,8 @@
 // "emulator" engine of libmoe_re_routing (emulator_plugin.h).
 #include "emulator_plugin.h"
 
+#include "tikicpulib.h"
+
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -31,6 +33,7 @@ bool Launch(const LaunchRequest &request, ascendc_cpu::LaunchResult *result, std
                 gm[i].emplace(request.data[i], static_cast<size_t>(request.bytes[i]));
             }
         }
+        ICPU_SET_TILING_KEY(request.tilingKey);  // as CANN selects the binary of the tiling key
         // The kernel reads its tiling from a GM buffer of its own (GET_TILING_DATA copies it).
         MoeReRoutingTilingData tiling = *request.tiling;
         ascendc_cpu::ScopedGm tilingGm(&tiling, sizeof(tiling));
@@ -41,8 +44,15 @@ bool Launch(const LaunchRequest &request, ascendc_cpu::LaunchResult *result, std
         uint8_t *const *d = request.data;
         auto *tilingBytes = reinterpret_cast<uint8_t *>(&tiling);
         auto *workspaceBytes = static_cast<uint8_t *>(request.workspace);
+        ascendc_cpu::LaunchConfig config;
+        config.blockDim = request.config.blockDim;
+        config.ubBytes = request.config.ubBytes;
+        config.arch = request.config.arch;
+        config.sequential = request.config.sequential;
+        config.collectTrace = request.config.collectTrace;
+        config.chromeTracePath = request.config.chromeTracePath;
         ascendc_cpu::Launch(
-            request.config,
+            config,
             [&] { MoeReRoutingKernel(d[0], d[1], d[2], d[3], d[4], d[5], d[6], workspaceBytes, tilingBytes); },
             result);
         return true;

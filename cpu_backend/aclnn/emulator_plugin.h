@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ascendc_cpu/platform.h"
 #include "ascendc_cpu/runtime.h"
 #include "moe_re_routing_tiling_data.h"
 
@@ -20,10 +21,22 @@ namespace emulator {
 
 inline constexpr int kTensorCount = 7;  // tokens, counts, scales, then the four outputs
 
+// How to launch: the fields of ascendc_cpu::LaunchConfig this library sets. A plain struct of its
+// own because LaunchConfig's defaults call into the emulator, which this library does not link.
+struct LaunchSettings {
+    uint32_t blockDim = 1;
+    uint32_t ubBytes = 0;
+    ascendc_cpu::Arch arch = ascendc_cpu::kDefaultSoc.arch;
+    bool sequential = false;
+    bool collectTrace = false;
+    std::string chromeTracePath;
+};
+
 // One kernel launch on the emulator.
 struct LaunchRequest {
     const MoeReRoutingTilingData *tiling = nullptr;
-    ascendc_cpu::LaunchConfig config;
+    uint64_t tilingKey = 0;                // the kernel instantiation (MoeReRoutingTilingReport::tilingKey)
+    LaunchSettings config;
     uint32_t threads = 0;                  // emulator threads (0: the emulator's default)
     uint8_t *data[kTensorCount] = {};      // null for an absent tensor
     int64_t bytes[kTensorCount] = {};

@@ -136,8 +136,6 @@ thread_local ThreadLastRun t_lastRun;
 
 std::string FormatLastRun(const LastRun &run)
 {
-    static_assert(sizeof(MoeReRoutingTilingData) == 152,
-                  "MoeReRoutingTilingData changed: list the new field in FormatLastRun");
     std::ostringstream os;
     if (!run.emulated) {
         const Problem &p = run.problem;
@@ -148,18 +146,25 @@ std::string FormatLastRun(const LastRun &run)
            << ", \"expertTokenNumType\": " << p.expertTokenNumType << ", \"idxType\": " << p.idxType << "}";
         return os.str();
     }
+    static_assert(sizeof(MoeReRoutingTilingData) == 120,
+                  "MoeReRoutingTilingData changed: list the new field in FormatLastRun");
     const MoeReRoutingTilingData &t = run.tiling;
+    const MoeReRoutingTilingReport &r = run.report;
     os << "{\"engine\": \"emulator\", ";
 #define MRR_FIELD(f) os << "\"" #f "\": " << t.f << ", "
     MRR_FIELD(tokenNum); MRR_FIELD(rankNum); MRR_FIELD(expertNum); MRR_FIELD(tokenRowBytes);
-    MRR_FIELD(scaleRowBytes); MRR_FIELD(outScaleRowBytes); MRR_FIELD(countBytes); MRR_FIELD(expertTokenNumType);
-    MRR_FIELD(idxType); MRR_FIELD(usedCoreNum); MRR_FIELD(rowsPerCore); MRR_FIELD(rowsRemainder);
-    MRR_FIELD(bufferNum); MRR_FIELD(chunkRows); MRR_FIELD(segmentBytes); MRR_FIELD(tokenBufBytes);
-    MRR_FIELD(scaleBufBytes); MRR_FIELD(idxBufBytes); MRR_FIELD(countsResident); MRR_FIELD(countBufBytes);
-    MRR_FIELD(countTileCols); MRR_FIELD(countTileRanks); MRR_FIELD(countWorkBytes); MRR_FIELD(countSumBytes); MRR_FIELD(cursorBufBytes); MRR_FIELD(columnBufBytes); MRR_FIELD(expertBufBytes);
-    MRR_FIELD(zeroBufBytes); MRR_FIELD(ubBytesUsed);
+    MRR_FIELD(scaleRowBytes); MRR_FIELD(expertTokenNumType); MRR_FIELD(idxType); MRR_FIELD(usedCoreNum);
+    MRR_FIELD(rowsPerCore); MRR_FIELD(rowsRemainder); MRR_FIELD(tokenBufBytes); MRR_FIELD(scaleBufBytes);
+    MRR_FIELD(idxBufBytes); MRR_FIELD(countsResident); MRR_FIELD(countBufBytes); MRR_FIELD(countTileRanks);
+    MRR_FIELD(countWorkBytes); MRR_FIELD(countSumBytes); MRR_FIELD(cursorBufBytes); MRR_FIELD(columnBufBytes);
+    MRR_FIELD(expertBufBytes); MRR_FIELD(zeroBufBytes);
 #undef MRR_FIELD
-    os << "\"block_dim\": " << run.blockDim << ", \"ub_bytes\": " << t.ubBytesUsed
+    // What the tiling planned beyond the kernel's fields (MoeReRoutingTilingReport).
+#define MRR_REPORT(f) os << "\"" #f "\": " << r.f << ", "
+    MRR_REPORT(tilingKey); MRR_REPORT(countBytes); MRR_REPORT(outScaleRowBytes); MRR_REPORT(bufferNum);
+    MRR_REPORT(chunkRows); MRR_REPORT(segmentBytes); MRR_REPORT(countTileCols); MRR_REPORT(ubBytesUsed);
+#undef MRR_REPORT
+    os << "\"block_dim\": " << run.blockDim << ", \"ub_bytes\": " << r.ubBytesUsed
        << ", \"platform\": \"" << run.platformName << "\", \"platform_cores\": " << run.platformCores
        << ", \"platform_ub_bytes\": " << run.platformUbBytes
        << ", \"sequential\": " << (run.sequential ? "true" : "false");
@@ -212,14 +217,16 @@ TraceSettings CurrentTrace()
     return s.trace;
 }
 
-void SetLastRun(const MoeReRoutingTilingData &tiling, const RunPlatform &platform,
-                const ascendc_cpu::LaunchConfig &config, std::vector<ascendc_cpu::CoreTrace> *cores)
+void SetLastRun(const MoeReRoutingTilingData &tiling, const MoeReRoutingTilingReport &report,
+                const RunPlatform &platform, const emulator::LaunchSettings &config,
+                std::vector<ascendc_cpu::CoreTrace> *cores)
 {
     ThreadLastRun &last = t_lastRun;
     last.present = true;
     last.formatted = false;
     last.run.emulated = true;
     last.run.tiling = tiling;
+    last.run.report = report;
     last.run.blockDim = config.blockDim;
     last.run.platformUbBytes = config.ubBytes;
     last.run.platformCores = platform.platform.aivCoreNum;

@@ -9,6 +9,7 @@
 
 #include "ascendc_cpu/platform.h"
 #include "ascendc_cpu/runtime.h"
+#include "emulator_plugin.h"
 #include "moe_re_routing_host.h"
 #include "moe_re_routing_tiling_data.h"
 
@@ -42,6 +43,7 @@ struct LastRun {
     Problem problem;        // native runs
     uint32_t threads = 0;   // native runs: threads the call was split over
     MoeReRoutingTilingData tiling{};
+    MoeReRoutingTilingReport report;
     uint32_t blockDim = 0;
     uint32_t platformUbBytes = 0;
     uint32_t platformCores = 0;
@@ -52,8 +54,9 @@ struct LastRun {
 };
 
 // Replaces the calling thread's last run with an emulator run (cores are taken over).
-void SetLastRun(const MoeReRoutingTilingData &tiling, const RunPlatform &platform,
-                const ascendc_cpu::LaunchConfig &config, std::vector<ascendc_cpu::CoreTrace> *cores);
+void SetLastRun(const MoeReRoutingTilingData &tiling, const MoeReRoutingTilingReport &report,
+                const RunPlatform &platform, const emulator::LaunchSettings &config,
+                std::vector<ascendc_cpu::CoreTrace> *cores);
 
 // Replaces the calling thread's last run with a native run split over `threads`.
 void SetLastNativeRun(const Problem &problem, uint32_t threads);

@@ -56,7 +56,7 @@ int main()
     std::memset(permuteScales, 0xFF, A * sizeof(float));
     std::memcpy(tiling, &tilingData, sizeof(tilingData));
 
-    ICPU_SET_TILING_KEY(0);
+    ICPU_SET_TILING_KEY(moe_re_routing::TilingKeyOf(problem));  // the int32-count instantiation
     AscendC::SetKernelMode(KernelMode::AIV_MODE);
     ICPU_RUN_KF(MoeReRoutingEntry, tilingData.usedCoreNum, reinterpret_cast<GM_ADDR>(tokens),
                 reinterpret_cast<GM_ADDR>(counts), nullptr, reinterpret_cast<GM_ADDR>(permuteTokens),

@@ -20,6 +20,7 @@
 #include "ascendc_cpu/runtime.h"
 #include "fuzz_reference.h"
 #include "moe_re_routing_host.h"
+#include "tikicpulib.h"
 
 // The kernel entry `moe_re_routing`, under another C++ name: the host namespace has that name.
 extern "C" void MoeReRoutingFuzzKernel(uint8_t *tokens, uint8_t *expertTokenNumPerRank, uint8_t *perTokenScales,
@@ -112,7 +113,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
     if (!moe_re_routing::ComputeTiling(p, platform, &tiling).ok() || tiling.usedCoreNum == 0) {
         return 0;  // the host refuses the platform: the kernel never runs
     }
-    (void)fdp.ConsumeBool();  // chose the former fast mode; still read so stored inputs keep their meaning
     const bool sequential = fdp.ConsumeIntegralInRange<int>(0, 3) != 0;
 
     std::vector<uint8_t> countBytes(cells * p.countBytes);
@@ -146,6 +146,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
     Gm tilingGm(sizeof(tiling), 0);
     std::memcpy(tilingGm.data.get(), &tiling, sizeof(tiling));
 
+    ascendc_cpu::SetAutoSync(false);  // the kernel carries its own PIPE_V ordering
+    ICPU_SET_TILING_KEY(moe_re_routing::TilingKeyOf(p));
     ascendc_cpu::LaunchConfig config;
     config.blockDim = tiling.usedCoreNum;
     config.ubBytes = platform.ubBytes;

@@ -162,13 +162,16 @@ void IssueTo(CoreContext &core, Unit unit)
     }
 }
 
+void BeginVectorInstruction(CoreContext &core)
+{
+    IssueTo(core, kVector);
+    core.vectorInstructionStart = core.seq + 1;  // every record this instruction makes is newer
+}
+
 void FenceUnits(CoreContext &core, Unit producer, Unit consumer)
 {
     ++core.counts.setFlags;
     ++core.counts.waitFlags;
-    if (!core.checked) {
-        return;
-    }
     IssueTo(core, producer);
     for (int unit = 0; unit < kUnitCount; ++unit) {
         const uint64_t seen = unit == producer ? core.seq : core.known[producer][unit];
@@ -203,6 +206,22 @@ const char *SyncHint(unsigned producer, unsigned consumer, char *out, size_t siz
               SyncHint(other, unit, hint, sizeof(hint)));
 }
 
+// The PIPE_V order rule (auto-sync off on dav-c220): `record` (a sequence number of a vector access
+// to a byte the current vector instruction touches) belongs to an earlier vector instruction that
+// is not known to be done: no PipeBarrier<PIPE_V>, PIPE_ALL or ordering through another unit since.
+bool UnorderedVectorAccess(const CoreContext &core, uint64_t record)
+{
+    return record > core.known[kVector][kVector] && record < core.vectorInstructionStart;
+}
+
+[[noreturn]] void VectorOrderViolation(const char *api, size_t offset, const char *access, const char *earlier)
+{
+    Violation("PIPE_V order",
+              "%s %s UB offset %zu that an earlier vector instruction %s, with no PipeBarrier<PIPE_V> between them "
+              "(auto-sync is off, and dav-c220 does not order dependent vector instructions by itself)",
+              api, access, offset, earlier);
+}
+
 }  // namespace
 
 void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes, const char *api)
@@ -217,14 +236,25 @@ void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes
         if (record != 0 && writer != unit && (record >> 2) > known[writer]) {
             OrderViolation("hazard (write after write)", api, offset + i, "writing", writer, unit);
         }
+        if (record != 0 && writer == kVector && unit == kVector && core.vectorOrderRule &&
+            UnorderedVectorAccess(core, record >> 2)) {
+            VectorOrderViolation(api, offset + i, "overwrites", "wrote");
+        }
     }
     // Write after read: every other unit's last read of each byte must be known to be done.
     for (int r = kReaderCount - 1; r >= 0; --r) {  // MTE3 first: the DMA is the usual culprit
         const Unit reader = kReaders[r];
+        const uint64_t *reads = core.readShadow + static_cast<size_t>(r) * core.shadowPlane + offset;
         if (reader == unit) {
+            if (unit == kVector && core.vectorOrderRule) {
+                for (size_t i = 0; i < bytes; ++i) {
+                    if (UnorderedVectorAccess(core, reads[i])) {
+                        VectorOrderViolation(api, offset + i, "overwrites", "read");
+                    }
+                }
+            }
             continue;
         }
-        const uint64_t *reads = core.readShadow + static_cast<size_t>(r) * core.shadowPlane + offset;
         for (size_t i = 0; i < bytes; ++i) {
             if (reads[i] > known[reader]) {
                 OrderViolation("hazard (write after read)", api, offset + i, "reading", reader, unit);
@@ -246,6 +276,9 @@ void CheckUbRead(CoreContext &core, Unit unit, const void *address, size_t bytes
             continue;
         }
         const unsigned writer = static_cast<unsigned>(record & 3u);
+        if (writer == kVector && unit == kVector && core.vectorOrderRule && UnorderedVectorAccess(core, record >> 2)) {
+            VectorOrderViolation(api, offset + i, "reads", "wrote");
+        }
         if (writer != unit && (record >> 2) > known[writer]) {
             char hint[160];
             Violation("hazard",
@@ -315,9 +348,6 @@ void SetFlagImpl(AscendC::HardEvent event, int32_t eventId)
     slot.set = true;
     ++core.flagsSet;
     ++core.counts.setFlags;
-    if (!core.checked) {
-        return;  // the snapshot only feeds the hazard checker
-    }
     uint8_t producer;
     uint8_t consumer;
     EventUnits(event, &producer, &consumer);
@@ -338,9 +368,6 @@ void WaitFlagImpl(AscendC::HardEvent event, int32_t eventId)
     slot.set = false;
     --core.flagsSet;
     ++core.counts.waitFlags;
-    if (!core.checked) {
-        return;
-    }
     uint8_t producer;
     uint8_t consumer;
     EventUnits(event, &producer, &consumer);
@@ -355,10 +382,12 @@ void PipeBarrierImpl(pipe_t pipe)
 {
     CoreContext &core = RequireCore("PipeBarrier");
     ++core.counts.pipeBarriers;
-    if (pipe == PIPE_ALL && core.checked) {
+    if (pipe == PIPE_ALL) {
         for (auto &row : core.known) {
             std::fill(row, row + kUnitCount, core.seq);
         }
+    } else if (pipe == PIPE_V) {
+        core.known[kVector][kVector] = core.seq;  // later vector instructions start after the earlier ones end
     }
     // Other pipes only order instructions within that pipe, which the emulator executes in order.
 }
@@ -381,8 +410,19 @@ void CheckFlagsAtBlockEnd(const CoreContext &core)
 void EndBlock(CoreContext &core)
 {
     CheckFlagsAtBlockEnd(core);
-    if (core.liveMirrors != 0) {
-        MaterialiseAllMirrors(core);  // UB outlives the block (the next block on this thread sees it)
+    if (core.tilingKeysTested != 0 && !core.tilingKeyMatched) {
+        char keys[96] = "";
+        constexpr uint32_t kKept = sizeof(core.testedTilingKeys) / sizeof(core.testedTilingKeys[0]);
+        for (uint32_t i = 0; i < core.tilingKeysTested && i < kKept; ++i) {
+            const size_t used = std::strlen(keys);
+            std::snprintf(keys + used, sizeof(keys) - used, "%s%llu", i == 0 ? "" : ", ",
+                          static_cast<unsigned long long>(core.testedTilingKeys[i]));
+        }
+        Violation("tiling key",
+                  "the launch's tiling key %llu is none of the %u the kernel tested with TILING_KEY_IS (%s%s): on the "
+                  "device no kernel exists for it (set it with ICPU_SET_TILING_KEY before the launch)",
+                  static_cast<unsigned long long>(core.tilingKey), core.tilingKeysTested, keys,
+                  core.tilingKeysTested > kKept ? ", ..." : "");
     }
 }
 
@@ -394,19 +434,34 @@ const char *HardEventName(AscendC::HardEvent event)
 
 // ---- tiling ----
 
-uint64_t CurrentTilingKey() { return RequireCore("TILING_KEY_IS").tilingKey; }
+bool TilingKeyIs(uint64_t key)
+{
+    CoreContext &core = RequireCore("TILING_KEY_IS");
+    constexpr uint32_t kKept = sizeof(core.testedTilingKeys) / sizeof(core.testedTilingKeys[0]);
+    bool seen = false;  // count distinct keys (a loop may test the same one again)
+    for (uint32_t i = 0; i < core.tilingKeysTested && i < kKept; ++i) {
+        seen = seen || core.testedTilingKeys[i] == key;
+    }
+    if (!seen) {
+        if (core.tilingKeysTested < kKept) {
+            core.testedTilingKeys[core.tilingKeysTested] = key;
+        }
+        ++core.tilingKeysTested;
+    }
+    const bool match = key == core.tilingKey;
+    core.tilingKeyMatched = core.tilingKeyMatched || match;
+    return match;
+}
 void SetHostTilingKey(uint64_t key) { t_hostTilingKey = key; }
 uint64_t HostTilingKey() { return t_hostTilingKey; }
 
 void CopyTilingData(void *dst, size_t bytes, const void *tiling, const char *api)
 {
-    CoreContext &core = RequireCore(api);
+    (void)RequireCore(api);  // only a kernel reads its tiling
     if (tiling == nullptr) {
         Violation("GM bounds", "%s with a null tiling pointer", api);
     }
-    if (core.checked) {
-        CheckGmRegistered(tiling, bytes, api);
-    }
+    CheckGmRegistered(tiling, bytes, api);
     std::memcpy(dst, tiling, bytes);
 }
 

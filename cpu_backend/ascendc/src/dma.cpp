@@ -33,7 +33,7 @@ uint64_t Extent(const DmaLayout &layout, uint64_t pitch, uint64_t lastBlockBytes
     return static_cast<uint64_t>(layout.blockCount - 1) * pitch + lastBlockBytes;
 }
 
-void CheckGm(const CoreContext &core, const char *api, const GmOperand &gm, uint64_t bytes)
+void CheckGm(const char *api, const GmOperand &gm, uint64_t bytes)
 {
     if (gm.tensorBegin == nullptr) {
         Violation("GM bounds", "%s on a GlobalTensor without SetGlobalBuffer", api);
@@ -43,9 +43,7 @@ void CheckGm(const CoreContext &core, const char *api, const GmOperand &gm, uint
          bytes > static_cast<uint64_t>(gm.tensorEnd - gm.address))) {
         GmOutOfBounds(api, gm.address, static_cast<size_t>(bytes), gm.tensorBegin, gm.tensorEnd);
     }
-    if (core.checked) {
-        CheckGmRegistered(gm.address, static_cast<size_t>(bytes), api);
-    }
+    CheckGmRegistered(gm.address, static_cast<size_t>(bytes), api);
 }
 
 void Record(CoreContext &core, const char *direction, double startUs, uint64_t bytes, const DmaLayout &layout)
@@ -93,111 +91,7 @@ void CopyBytes(uint8_t *dst, const uint8_t *src, size_t bytes)
     std::memcpy(dst + done, src + done, bytes - done);
 }
 
-bool Overlaps(const void *aBegin, uint64_t aBytes, const void *bBegin, uint64_t bBytes)
-{
-    const uintptr_t a = reinterpret_cast<uintptr_t>(aBegin);
-    const uintptr_t b = reinterpret_cast<uintptr_t>(bBegin);
-    return a < b + bBytes && b < a + aBytes;
-}
-
-void RemoveMirror(CoreContext &core, uint32_t index)
-{
-    core.mirrors[index] = core.mirrors[--core.liveMirrors];
-}
-
-// The GM->UB copy a mirror stands for, done now.
-void Materialise(CoreContext &core, uint32_t index)
-{
-    const UbMirror &mirror = core.mirrors[index];
-    CopyBytes(mirror.ub, mirror.gm, mirror.bytes);
-    ++core.materialised;
-    RemoveMirror(core, index);
-}
-
-// Fast mode, GM->UB DataCopyPad of one block without padding: records the mirror instead of
-// copying. Returns false (the caller copies) when the table is full.
-bool ForwardIn(CoreContext &core, uint8_t *ub, const uint8_t *gm, uint64_t bytes)
-{
-    // Older mirrors under the new one: dropped when wholly overwritten, else made real first.
-    for (uint32_t i = 0; i < core.liveMirrors;) {
-        const UbMirror &mirror = core.mirrors[i];
-        if (!Overlaps(mirror.ub, mirror.bytes, ub, bytes)) {
-            ++i;
-        } else if (mirror.ub >= ub && mirror.ub + mirror.bytes <= ub + bytes) {
-            RemoveMirror(core, i);
-        } else {
-            Materialise(core, i);
-        }
-    }
-    if (core.liveMirrors == kMaxMirrors) {
-        return false;
-    }
-    core.mirrors[core.liveMirrors++] = UbMirror{ub, gm, bytes};
-    ++core.forwardedIn;
-    return true;
-}
-
-// Fast mode, UB->GM DataCopyPad of one block: when UB [ub, ub + bytes) lies inside one mirror, the
-// bytes are copied GM->GM from the mirror's source and true is returned. The caller has already
-// materialised every mirror whose source overlaps the destination.
-bool ForwardOut(CoreContext &core, uint8_t *gmDst, const uint8_t *ub, uint64_t bytes)
-{
-    for (uint32_t i = 0; i < core.liveMirrors; ++i) {
-        const UbMirror &mirror = core.mirrors[i];
-        if (ub >= mirror.ub && ub + bytes <= mirror.ub + mirror.bytes) {
-            CopyBytes(gmDst, mirror.gm + (ub - mirror.ub), bytes);
-            ++core.forwardedOut;
-            return true;
-        }
-    }
-    return false;
-}
-
 }  // namespace
-
-void MaterialiseUbSlow(CoreContext &core, const void *address, size_t bytes)
-{
-    for (uint32_t i = 0; i < core.liveMirrors;) {
-        if (Overlaps(core.mirrors[i].ub, core.mirrors[i].bytes, address, bytes)) {
-            Materialise(core, i);
-        } else {
-            ++i;
-        }
-    }
-}
-
-void MaterialiseGmWriteSlow(CoreContext &core, const void *address, size_t bytes)
-{
-    for (uint32_t i = 0; i < core.liveMirrors;) {
-        if (Overlaps(core.mirrors[i].gm, core.mirrors[i].bytes, address, bytes)) {
-            Materialise(core, i);
-        } else {
-            ++i;
-        }
-    }
-}
-
-void DropUbMirrorsSlow(CoreContext &core, const void *address, size_t bytes)
-{
-    const uint8_t *begin = static_cast<const uint8_t *>(address);
-    for (uint32_t i = 0; i < core.liveMirrors;) {
-        const UbMirror &mirror = core.mirrors[i];
-        if (mirror.ub >= begin && mirror.ub + mirror.bytes <= begin + bytes) {
-            RemoveMirror(core, i);
-        } else if (Overlaps(mirror.ub, mirror.bytes, address, bytes)) {
-            Materialise(core, i);  // straddles the buffer's edge: keep the bytes outside it
-        } else {
-            ++i;
-        }
-    }
-}
-
-void MaterialiseAllMirrors(CoreContext &core)
-{
-    while (core.liveMirrors != 0) {
-        Materialise(core, core.liveMirrors - 1);
-    }
-}
 
 void CheckGmRegistered(const void *address, size_t bytes, const char *api)
 {
@@ -218,32 +112,22 @@ void CheckGmRegistered(const void *address, size_t bytes, const char *api)
               address, bytes);
 }
 
-uint32_t RoundDownDataCopyBytes(const CoreContext &core, const char *direction, uint64_t count, uint32_t elementBytes)
+uint32_t DataCopyBytes(const char *direction, uint64_t count, uint32_t elementBytes)
 {
     const uint64_t bytes = count * elementBytes;
     const uint64_t moved = bytes / 32 * 32;
     if (moved != bytes) {
-        if (core.checked) {
-            Violation("DataCopy length",
-                      "%s count %llu x %u B = %llu B is not a multiple of 32 B (the hardware would move only %llu B; "
-                      "use DataCopyPad)",
-                      direction, static_cast<unsigned long long>(count), elementBytes,
-                      static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(moved));
-        }
-        static std::atomic<bool> warned{false};
-        if (!warned.exchange(true)) {
-            std::fprintf(stderr,
-                         "ascendc_cpu: warning: %s count %llu x %u B = %llu B is not a multiple of 32 B; moving %llu B "
-                         "as the hardware does (reported once; checked mode aborts)\n",
-                         direction, static_cast<unsigned long long>(count), elementBytes,
-                         static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(moved));
-        }
+        Violation("DataCopy length",
+                  "%s count %llu x %u B = %llu B is not a multiple of 32 B (the hardware would move only %llu B; "
+                  "use DataCopyPad)",
+                  direction, static_cast<unsigned long long>(count), elementBytes,
+                  static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(moved));
     }
     return static_cast<uint32_t>(std::min<uint64_t>(moved, 0xffffffe0u));
 }
 
 void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const GmOperand &src, const DmaLayout &layout,
-               const PadFill &pad, bool forwardable)
+               const PadFill &pad)
 {
     Issue(core, api, "GM->UB", layout);
     if (layout.blockCount == 0 || layout.blockBytes == 0) {
@@ -252,29 +136,20 @@ void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const G
     CheckUbAligned(core, dst.address, api, "dst");
     const uint64_t ubExtent = Extent(layout, layout.dstPitch, layout.ubBlockFootprint);
     CheckUbRange(core, api, dst.address, ubExtent, dst.bufferBegin, dst.bufferEnd);
-    CheckGm(core, api, src, Extent(layout, layout.srcPitch, layout.blockBytes));
+    CheckGm(api, src, Extent(layout, layout.srcPitch, layout.blockBytes));
     const double startUs = core.events != nullptr ? NowUs() : 0.0;
 
     const bool padded = layout.leftPadBytes != 0 || layout.rightPadBytes != 0;
     const bool contiguous = !padded && (layout.blockCount == 1 || (layout.srcPitch == layout.blockBytes &&
                                                                     layout.dstPitch == layout.blockBytes));
     const uint64_t total = static_cast<uint64_t>(layout.blockCount) * layout.blockBytes;
-    if (!core.checked && forwardable && !padded && layout.blockCount == 1 &&
-        ForwardIn(core, dst.address, src.address, total)) {
-        core.bytesIn += total;
-        Record(core, "GM->UB", startUs, total, layout);
-        return;
-    }
-    MaterialiseUb(core, dst.address, ubExtent);
-    if (core.checked) {
-        IssueTo(core, kMte2);
-        if (contiguous) {
-            NoteUbWrite(core, kMte2, dst.address, total, api);
-        } else {
-            const uint32_t written = layout.leftPadBytes + layout.blockBytes + layout.rightPadBytes;
-            for (uint32_t block = 0; block < layout.blockCount; ++block) {
-                NoteUbWrite(core, kMte2, dst.address + block * layout.dstPitch, written, api);
-            }
+    IssueTo(core, kMte2);
+    if (contiguous) {
+        NoteUbWrite(core, kMte2, dst.address, total, api);
+    } else {
+        const uint32_t written = layout.leftPadBytes + layout.blockBytes + layout.rightPadBytes;
+        for (uint32_t block = 0; block < layout.blockCount; ++block) {
+            NoteUbWrite(core, kMte2, dst.address + block * layout.dstPitch, written, api);
         }
     }
     if (contiguous) {
@@ -298,8 +173,7 @@ void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const G
     Record(core, "GM->UB", startUs, total, layout);
 }
 
-void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const UbOperand &src, const DmaLayout &layout,
-               bool forwardable)
+void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const UbOperand &src, const DmaLayout &layout)
 {
     Issue(core, api, "UB->GM", layout);
     if (layout.blockCount == 0 || layout.blockBytes == 0) {
@@ -309,29 +183,18 @@ void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const U
     const uint64_t ubExtent = Extent(layout, layout.srcPitch, layout.ubBlockFootprint);
     CheckUbRange(core, api, src.address, ubExtent, src.bufferBegin, src.bufferEnd);
     const uint64_t gmExtent = Extent(layout, layout.dstPitch, layout.blockBytes);
-    CheckGm(core, api, dst, gmExtent);
+    CheckGm(api, dst, gmExtent);
     const double startUs = core.events != nullptr ? NowUs() : 0.0;
 
     const bool contiguous = layout.blockCount == 1 ||
                             (layout.srcPitch == layout.blockBytes && layout.dstPitch == layout.blockBytes);
     const uint64_t total = static_cast<uint64_t>(layout.blockCount) * layout.blockBytes;
-    if (core.liveMirrors != 0) {
-        MaterialiseGmWriteSlow(core, dst.address, gmExtent);  // mirrors keep their issue-time GM bytes
-        if (forwardable && layout.blockCount == 1 && ForwardOut(core, dst.address, src.address, total)) {
-            core.bytesOut += total;
-            Record(core, "UB->GM", startUs, total, layout);
-            return;
-        }
-        MaterialiseUb(core, src.address, ubExtent);
-    }
-    if (core.checked) {
-        IssueTo(core, kMte3);
-        if (contiguous) {
-            CheckUbRead(core, kMte3, src.address, total, api);
-        } else {
-            for (uint32_t block = 0; block < layout.blockCount; ++block) {
-                CheckUbRead(core, kMte3, src.address + block * layout.srcPitch, layout.blockBytes, api);
-            }
+    IssueTo(core, kMte3);
+    if (contiguous) {
+        CheckUbRead(core, kMte3, src.address, total, api);
+    } else {
+        for (uint32_t block = 0; block < layout.blockCount; ++block) {
+            CheckUbRead(core, kMte3, src.address + block * layout.srcPitch, layout.blockBytes, api);
         }
     }
     if (contiguous) {
@@ -359,16 +222,12 @@ void DmaUbToUb(CoreContext &core, const char *api, const UbOperand &dst, const U
     CheckUbRange(core, api, dst.address, Extent(layout, layout.dstPitch, layout.blockBytes), dst.bufferBegin,
                  dst.bufferEnd);
     const double startUs = core.events != nullptr ? NowUs() : 0.0;
-    MaterialiseUb(core, src.address, Extent(layout, layout.srcPitch, layout.blockBytes));
-    MaterialiseUb(core, dst.address, Extent(layout, layout.dstPitch, layout.blockBytes));
-    if (core.checked) {
-        IssueTo(core, kVector);  // the emulator treats UB->UB copies as vector-unit work
-        for (uint32_t block = 0; block < layout.blockCount; ++block) {
-            CheckUbRead(core, kVector, src.address + block * layout.srcPitch, layout.blockBytes, api);
-        }
-        for (uint32_t block = 0; block < layout.blockCount; ++block) {
-            NoteUbWrite(core, kVector, dst.address + block * layout.dstPitch, layout.blockBytes, api);
-        }
+    BeginVectorInstruction(core);  // the emulator treats UB->UB copies as vector-unit work
+    for (uint32_t block = 0; block < layout.blockCount; ++block) {
+        CheckUbRead(core, kVector, src.address + block * layout.srcPitch, layout.blockBytes, api);
+    }
+    for (uint32_t block = 0; block < layout.blockCount; ++block) {
+        NoteUbWrite(core, kVector, dst.address + block * layout.dstPitch, layout.blockBytes, api);
     }
     for (uint32_t block = 0; block < layout.blockCount; ++block) {
         std::memmove(dst.address + block * layout.dstPitch, src.address + block * layout.srcPitch, layout.blockBytes);

@@ -18,8 +18,7 @@ double NowUs();
 // Aborts when a SetFlag of the block was never waited for.
 void CheckFlagsAtBlockEnd(const CoreContext &core);
 
-// End of a block, with the core still current: the flag check (and, in fast mode, the forwarded
-// copies still pending).
+// End of a block, with the core still current: the flag check.
 void EndBlock(CoreContext &core);
 
 const char *HardEventName(AscendC::HardEvent event);

@@ -60,7 +60,7 @@ void Merge(uint64_t *into, const uint64_t *from)
 
 // ---- QueueBase ----
 //
-// Synchronisation a queue carries (hazard checker, checked mode), only between the two units its
+// Synchronisation a queue carries (hazard checker), only between the two units its
 // positions imply (producer P, consumer C; e.g. VECOUT: V and MTE3), as the pipe flags the real
 // queues set and wait:
 //   EnQue      = SetFlag<P_C>,  DeQue       = WaitFlag<P_C>: C sees everything P did before EnQue;
@@ -102,7 +102,7 @@ UbBuffer *QueueBase::AllocImpl()
         UbBuffer &buffer = buffers_[i];
         if (buffer.owner == this && buffer.state == BufferState::kFree) {
             buffer.state = BufferState::kAllocated;
-            if (core_->checked && buffer.producer != kUnitCount) {
+            if (buffer.producer != kUnitCount) {
                 Merge(core_->known[buffer.producer], buffer.freed);  // WaitFlag<C_P>
             }
             return &buffer;
@@ -141,7 +141,7 @@ void QueueBase::EnQueImpl(const void *bufferId)
     ring_[(head_ + count_) % kMaxBuffersPerPipe] = buffer;
     ++count_;
     buffer->state = BufferState::kEnqueued;
-    if (core_->checked && buffer->producer != kUnitCount) {
+    if (buffer->producer != kUnitCount) {
         Snapshot(*core_, buffer->producer, buffer->enqueued);
     }
 }
@@ -159,7 +159,7 @@ UbBuffer *QueueBase::DeQueImpl()
         Violation("queue", "%s::DeQue of a buffer released while queued", kind_);
     }
     buffer->state = BufferState::kAllocated;
-    if (core_->checked && buffer->consumer != kUnitCount) {
+    if (buffer->consumer != kUnitCount) {
         Merge(core_->known[buffer->consumer], buffer->enqueued);  // WaitFlag<P_C>
     }
     return buffer;
@@ -176,10 +176,9 @@ void QueueBase::FreeImpl(const void *bufferId)
         Violation("queue", "%s::FreeTensor of a tensor that is still in the queue (DeQue it first)", kind_);
     }
     buffer->state = BufferState::kFree;
-    if (core_->checked && buffer->consumer != kUnitCount) {
+    if (buffer->consumer != kUnitCount) {
         Snapshot(*core_, buffer->consumer, buffer->freed);
     }
-    DropUbMirrors(*core_, buffer->begin, buffer->bytes);  // a freed buffer's contents are not kept
 }
 
 // ---- BufBase ----
@@ -231,7 +230,6 @@ TPipe::~TPipe()
 
 void TPipe::Reset()
 {
-    ascendc_cpu::detail::MaterialiseUb(*core_, core_->ubBase + base_, top_ - base_);
     for (uint32_t i = 0; i < bufferCount_; ++i) {
         buffers_[i].state = BufferState::kReleased;
     }

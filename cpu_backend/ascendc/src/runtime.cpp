@@ -24,18 +24,40 @@ using detail::DmaEvent;
 
 constexpr uint8_t kPoisonByte = 0xA5;
 
-int ModeFromEnvironment()
+// ASCENDC_CPU_AUTO_SYNC=on|off; unset or empty: on (how CANN builds custom operators). Anything
+// else is reported and the default kept.
+bool AutoSyncFromEnvironment()
 {
-    const char *value = std::getenv("ASCENDC_CPU_MODE");
-    if (value == nullptr || *value == '\0' || std::strcmp(value, "checked") == 0) {
-        return static_cast<int>(Mode::kChecked);
+    const char *value = std::getenv("ASCENDC_CPU_AUTO_SYNC");
+    if (value == nullptr || *value == '\0' || std::strcmp(value, "on") == 0) {
+        return true;
     }
-    if (std::strcmp(value, "fast") == 0) {
-        return static_cast<int>(Mode::kFast);
+    if (std::strcmp(value, "off") == 0) {
+        return false;
     }
-    std::fprintf(stderr, "ascendc_cpu: warning: ASCENDC_CPU_MODE=%s is neither checked nor fast; using checked\n",
-                 value);
-    return static_cast<int>(Mode::kChecked);
+    std::fprintf(stderr, "ascendc_cpu: warning: ASCENDC_CPU_AUTO_SYNC=%s is neither on nor off; using on\n", value);
+    return true;
+}
+
+// ASCENDC_CPU_SOC=<name>: an entry of kSocPlatforms; unset or empty: kDefaultSoc. An unknown name is
+// reported with the known ones and the default kept.
+const SocPlatform *SocFromEnvironment()
+{
+    const char *value = std::getenv("ASCENDC_CPU_SOC");
+    if (value == nullptr || *value == '\0') {
+        return &kDefaultSoc;
+    }
+    if (const SocPlatform *soc = FindSoc(value)) {
+        return soc;
+    }
+    std::string known;
+    for (const SocPlatform &soc : kSocPlatforms) {
+        known += known.empty() ? "" : ", ";
+        known += soc.name;
+    }
+    std::fprintf(stderr, "ascendc_cpu: warning: ASCENDC_CPU_SOC=%s is not a known SoC (%s); using %s\n", value,
+                 known.c_str(), kDefaultSoc.name);
+    return &kDefaultSoc;
 }
 
 uint32_t ThreadsFromEnvironment()
@@ -53,10 +75,16 @@ uint32_t ThreadsFromEnvironment()
     return std::max(1u, std::thread::hardware_concurrency());
 }
 
-std::atomic<int> &ModeSetting()
+std::atomic<bool> &AutoSyncSetting()
 {
-    static std::atomic<int> mode{ModeFromEnvironment()};
-    return mode;
+    static std::atomic<bool> on{AutoSyncFromEnvironment()};
+    return on;
+}
+
+std::atomic<const SocPlatform *> &SocSetting()
+{
+    static std::atomic<const SocPlatform *> soc{SocFromEnvironment()};
+    return soc;
 }
 
 // UB and the hazard shadow of the cores this thread runs; reused across launches. The sequence
@@ -100,7 +128,7 @@ thread_local ThreadCoreMemory t_memory;
 struct Job {
     LaunchConfig config;
     const std::function<void()> *body = nullptr;
-    bool checked = true;
+    bool autoSync = true;
     uint64_t tilingKey = 0;
     double startUs = 0.0;
     bool recordEvents = false;
@@ -182,20 +210,19 @@ void RunBlock(Job &job, uint32_t blockIdx)
     CoreContext &core = scope.core();
     core.blockIdx = blockIdx;
     core.blockDim = job.config.blockDim;
-    core.checked = job.checked;
     core.arch = job.config.arch;
+    // dav-3510 orders PIPE_V in hardware; on dav-c220 only auto-sync (or the kernel) does.
+    core.vectorOrderRule = !job.autoSync && job.config.arch == Arch::kDavC220;
     core.ubBytes = job.config.ubBytes;
     core.ubBase = t_memory.Ub(job.config.ubBytes);
     core.tilingKey = job.tilingKey;
-    if (job.checked) {
-        std::memset(core.ubBase, kPoisonByte, job.config.ubBytes);
-        core.shadow = t_memory.Shadow(job.config.ubBytes);
-        core.readShadow = core.shadow + t_memory.shadowPlane;
-        core.shadowPlane = t_memory.shadowPlane;
-        core.seq = t_memory.seq;
-        for (auto &row : core.known) {
-            std::fill(row, row + detail::kUnitCount, core.seq);
-        }
+    std::memset(core.ubBase, kPoisonByte, job.config.ubBytes);
+    core.shadow = t_memory.Shadow(job.config.ubBytes);
+    core.readShadow = core.shadow + t_memory.shadowPlane;
+    core.shadowPlane = t_memory.shadowPlane;
+    core.seq = t_memory.seq;
+    for (auto &row : core.known) {
+        std::fill(row, row + detail::kUnitCount, core.seq);
     }
     if (job.recordEvents) {
         core.events = &job.events[blockIdx];
@@ -427,8 +454,18 @@ void WriteChromeTrace(const std::string &path, const Job &job)
 
 }  // namespace
 
-void SetMode(Mode mode) { ModeSetting().store(static_cast<int>(mode)); }
-Mode GetMode() { return static_cast<Mode>(ModeSetting().load()); }
+void SetAutoSync(bool on) { AutoSyncSetting().store(on); }
+bool GetAutoSync() { return AutoSyncSetting().load(); }
+
+const SocPlatform &SelectedSoc() { return *SocSetting().load(); }
+bool SelectSoc(const char *name)
+{
+    const SocPlatform *soc = FindSoc(name);
+    if (soc != nullptr) {
+        SocSetting().store(soc);
+    }
+    return soc != nullptr;
+}
 
 void SetThreadCount(uint32_t threads)
 {
@@ -447,7 +484,7 @@ void Launch(const LaunchConfig &config, const std::function<void()> &body, Launc
     auto job = std::make_shared<Job>();
     job->config = config;
     job->body = &body;
-    job->checked = GetMode() == Mode::kChecked;
+    job->autoSync = GetAutoSync();
     job->tilingKey = detail::HostTilingKey();
     job->recordEvents = !config.chromeTracePath.empty();
     job->startUs = job->recordEvents ? detail::NowUs() : 0.0;

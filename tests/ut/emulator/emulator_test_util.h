@@ -1,5 +1,5 @@
 // Helpers shared by the emulator's test files: global memory from GmAlloc and the process-wide
-// emulator mode restored after a test.
+// auto-sync setting and SoC restored after a test.
 #ifndef MOE_RE_ROUTING_TESTS_EMULATOR_TEST_UTIL_H
 #define MOE_RE_ROUTING_TESTS_EMULATOR_TEST_UTIL_H
 
@@ -12,13 +12,13 @@
 
 namespace emulator_test {
 
-// Restores the process-wide mode when a test changes it.
-struct ModeGuard {
-    ascendc_cpu::Mode saved = ascendc_cpu::GetMode();
-    explicit ModeGuard(ascendc_cpu::Mode mode) { ascendc_cpu::SetMode(mode); }
-    ~ModeGuard() { ascendc_cpu::SetMode(saved); }
-    ModeGuard(const ModeGuard &) = delete;
-    ModeGuard &operator=(const ModeGuard &) = delete;
+// Sets the process-wide auto-sync setting for one test and restores it afterwards.
+struct AutoSyncGuard {
+    bool saved = ascendc_cpu::GetAutoSync();
+    explicit AutoSyncGuard(bool on) { ascendc_cpu::SetAutoSync(on); }
+    ~AutoSyncGuard() { ascendc_cpu::SetAutoSync(saved); }
+    AutoSyncGuard(const AutoSyncGuard &) = delete;
+    AutoSyncGuard &operator=(const AutoSyncGuard &) = delete;
 };
 
 // `n` elements of T from GmAlloc (registered GM), zero-filled; freed with GmFree.

@@ -15,7 +15,6 @@
 
 using namespace AscendC;
 using emulator_test::GmBuffer;
-using emulator_test::ModeGuard;
 
 namespace {
 
@@ -56,7 +55,6 @@ extern "C" __global__ __aicore__ void three_stage_kernel(GM_ADDR x, GM_ADDR y)
 
 TEST(SyncRules, QueuesCarryTheirPositionPairsThroughBufferReuse)
 {
-    ModeGuard checked(ascendc_cpu::Mode::kChecked);
     const uint32_t blocks = 2;
     GmBuffer<int32_t> x(blocks * kTile * kTiles);
     GmBuffer<int32_t> y(blocks * kTile * kTiles);
@@ -96,7 +94,6 @@ extern "C" __global__ __aicore__ void bind_kernel(GM_ADDR x, GM_ADDR y)
 
 TEST(SyncRules, BoundQueueOrdersMte2AndMte3BothWays)
 {
-    ModeGuard checked(ascendc_cpu::Mode::kChecked);
     GmBuffer<int32_t> x(kTile * kTiles);
     GmBuffer<int32_t> y(kTile * kTiles);
     for (size_t i = 0; i < x.count; ++i) {
@@ -145,7 +142,6 @@ extern "C" __global__ __aicore__ void scalar_on_queues_kernel(GM_ADDR x, GM_ADDR
 
 TEST(SyncRules, ScalarAccessToQueueTensorsWithExplicitFlags)
 {
-    ModeGuard checked(ascendc_cpu::Mode::kChecked);
     GmBuffer<int32_t> x(kTile);
     GmBuffer<int32_t> y(kTile);
     for (uint32_t i = 0; i < kTile; ++i) {
@@ -192,7 +188,6 @@ extern "C" __global__ __aicore__ void index_runs_kernel(GM_ADDR y, bool ramp)
 
 TEST(SyncRules, IndexRunsIntoAReusedVecoutBuffer)
 {
-    ModeGuard checked(ascendc_cpu::Mode::kChecked);
     for (bool ramp : {false, true}) {
         GmBuffer<int32_t> y(kTile * kTiles);
         ascendc_cpu::LaunchConfig config;
@@ -238,7 +233,6 @@ extern "C" __global__ __aicore__ void flags_round_trip_kernel(GM_ADDR x, GM_ADDR
 
 TEST(SyncRules, FlagsOrderEveryHazardKind)
 {
-    ModeGuard checked(ascendc_cpu::Mode::kChecked);
     GmBuffer<int32_t> x(kTile);
     GmBuffer<int32_t> y(2 * kTile);
     for (uint32_t i = 0; i < kTile; ++i) {
@@ -282,7 +276,6 @@ extern "C" __global__ __aicore__ void pad_positions_kernel(GM_ADDR x, GM_ADDR y,
 
 TEST(SyncRules, DataCopyPadDocumentedPositions)
 {
-    ModeGuard checked(ascendc_cpu::Mode::kChecked);
     for (ascendc_cpu::Arch arch : {ascendc_cpu::Arch::kDavC220, ascendc_cpu::Arch::kDav3510}) {
         GmBuffer<int32_t> x(16);
         GmBuffer<int32_t> y(48);
@@ -328,7 +321,6 @@ extern "C" __global__ __aicore__ void refill_kernel(GM_ADDR x, uint32_t bytes)
 
 TEST(SyncRules, EarlierLaunchesLeaveNothingUnsynchronised)
 {
-    ModeGuard checked(ascendc_cpu::Mode::kChecked);
     const uint32_t small = 16384;
     GmBuffer<int32_t> x(small / sizeof(int32_t));
     ascendc_cpu::LaunchConfig large;

@@ -15,7 +15,6 @@
 
 using namespace AscendC;
 using emulator_test::GmBuffer;
-using emulator_test::ModeGuard;
 
 namespace {
 
@@ -70,10 +69,8 @@ extern "C" __global__ __aicore__ void counted_kernel(GM_ADDR x, GM_ADDR y, GM_AD
 }
 
 // Runs counted_kernel on `blocks` cores and checks the output of every core's (identical) work.
-ascendc_cpu::LaunchResult RunCounted(ascendc_cpu::Mode mode, ascendc_cpu::Arch arch, uint32_t blocks,
-                                     const std::string &chromeTrace = "")
+ascendc_cpu::LaunchResult RunCounted(ascendc_cpu::Arch arch, uint32_t blocks, const std::string &chromeTrace = "")
 {
-    ModeGuard guard(mode);
     GmBuffer<int32_t> x(kElems);
     GmBuffer<int32_t> y(kElems);
     GmBuffer<int32_t> z(8);
@@ -120,27 +117,25 @@ void ExpectCommonCounters(const ascendc_cpu::CoreTrace &core)
     EXPECT_EQ(core.dma[1].burstBytes, 256u);
 }
 
-TEST(TraceCounters, ExactOnDavC220InBothModes)
+TEST(TraceCounters, ExactOnDavC220)
 {
-    for (ascendc_cpu::Mode mode : {ascendc_cpu::Mode::kChecked, ascendc_cpu::Mode::kFast}) {
-        const ascendc_cpu::LaunchResult result = RunCounted(mode, ascendc_cpu::Arch::kDavC220, 3);
-        ASSERT_EQ(result.cores.size(), 3u);
-        for (const ascendc_cpu::CoreTrace &core : result.cores) {
-            ExpectCommonCounters(core);
-            EXPECT_EQ(core.scalarUbWrites, 8u);  // CreateVecIndex's first 32 B
-            EXPECT_EQ(core.ScalarOps(), 12u);
-            EXPECT_EQ(core.vectorOps, 6u);  // 4 Adds inside CreateVecIndex, Adds, Duplicate
-            EXPECT_EQ(core.vectorRepeats, 6u);
-            EXPECT_EQ(core.setFlags, 2u);  // MTE2_S and CreateVecIndex's S_V fence
-            EXPECT_EQ(core.waitFlags, 2u);
-            EXPECT_EQ(core.pipeBarriers, 5u);  // 4 PIPE_V inside CreateVecIndex, PIPE_ALL
-        }
+    const ascendc_cpu::LaunchResult result = RunCounted(ascendc_cpu::Arch::kDavC220, 3);
+    ASSERT_EQ(result.cores.size(), 3u);
+    for (const ascendc_cpu::CoreTrace &core : result.cores) {
+        ExpectCommonCounters(core);
+        EXPECT_EQ(core.scalarUbWrites, 8u);  // CreateVecIndex's first 32 B
+        EXPECT_EQ(core.ScalarOps(), 12u);
+        EXPECT_EQ(core.vectorOps, 6u);  // 4 Adds inside CreateVecIndex, Adds, Duplicate
+        EXPECT_EQ(core.vectorRepeats, 6u);
+        EXPECT_EQ(core.setFlags, 2u);  // MTE2_S and CreateVecIndex's S_V fence
+        EXPECT_EQ(core.waitFlags, 2u);
+        EXPECT_EQ(core.pipeBarriers, 5u);  // 4 PIPE_V inside CreateVecIndex, PIPE_ALL
     }
 }
 
 TEST(TraceCounters, CreateVecIndexIsOneVectorInstructionOnDav3510)
 {
-    const ascendc_cpu::LaunchResult result = RunCounted(ascendc_cpu::Mode::kChecked, ascendc_cpu::Arch::kDav3510, 1);
+    const ascendc_cpu::LaunchResult result = RunCounted(ascendc_cpu::Arch::kDav3510, 1);
     ASSERT_EQ(result.cores.size(), 1u);
     const ascendc_cpu::CoreTrace &core = result.cores[0];
     ExpectCommonCounters(core);
@@ -191,7 +186,7 @@ TEST(TraceCounters, CreateVecIndexRepeatsOnDavC220)
 TEST(TraceCounters, ChromeTraceCarriesCountersAndBursts)
 {
     const std::string path = "trace_counters_chrome.json";
-    RunCounted(ascendc_cpu::Mode::kFast, ascendc_cpu::Arch::kDavC220, 2, path);
+    RunCounted(ascendc_cpu::Arch::kDavC220, 2, path);
     std::ifstream file(path);
     ASSERT_TRUE(file.good());
     std::stringstream contents;

@@ -533,10 +533,19 @@ extern "C" __global__ __aicore__ void control_kernel(GM_ADDR x)
     DataCopyPad(xGm, local, DataCopyExtParams(1, 64, 0, 0, 0));
 }
 
+// Tests tiling key 7 only; the case launches it with key 3.
+extern "C" __global__ __aicore__ void tiling_key_unmatched_kernel(GM_ADDR x)
+{
+    GlobalTensor<int32_t> xGm;
+    xGm.SetGlobalBuffer((__gm__ int32_t *)x, 4);
+    if (TILING_KEY_IS(7)) {
+        xGm.SetValue(0, 7);
+    }
+}
+
 struct Case {
     void (*kernel)(GM_ADDR);
     uint32_t blockDim;
-    bool fastMode;
     const char *expected;  // the text after "ascendc_cpu: rule violated: "
 };
 
@@ -553,57 +562,52 @@ const std::map<std::string, std::string> &HostCases()
 const std::map<std::string, Case> &Cases()
 {
     static const std::map<std::string, Case> cases = {
-        {"ub_capacity", {ub_capacity_kernel, 1, false, "UB capacity: TPipe::InitBuffer(queue) of 1 x 200000 B"}},
-        {"ub_capacity_total", {ub_capacity_total_kernel, 2, false, "UB capacity: TPipe::InitBuffer(TBuf) of 1 x 65537 B (65568 B after 32 B round-up) at UB offset 131072 needs 196640 B > UB size 188160 B"}},
-        {"ub_capacity_reserved", {ub_capacity_reserved_kernel, 1, false, "UB capacity: TPipe::InitBuffer(queue) of 1 x 190000 B (190016 B after 32 B round-up) at UB offset 0 needs 190016 B > UB size 188160 B"}},
-        {"ub_capacity_fast", {ub_capacity_kernel, 1, true, "UB capacity: TPipe::InitBuffer(queue) of 1 x 200000 B"}},
-        {"pipe_buffer_count", {pipe_buffer_count_kernel, 1, false, "TPipe buffer count: TPipe::InitBuffer(TBuf) of 1 buffers makes 65 buffers in one TPipe (at most 64)"}},
-        {"datacopy_unaligned", {datacopy_unaligned_kernel, 1, false, "UB alignment: DataCopy(GM->UB) dst operand at UB offset 2 is not 32-byte aligned"}},
-        {"datacopypad_unaligned", {datacopypad_unaligned_kernel, 1, false, "UB alignment: DataCopyPad(GM->UB) dst operand at UB offset 6 is not 32-byte aligned"}},
-        {"vector_unaligned", {vector_unaligned_kernel, 1, false, "UB alignment: Duplicate dst operand at UB offset 4 is not 32-byte aligned"}},
-        {"datacopy_length", {datacopy_length_kernel, 1, false, "DataCopy length: DataCopy(GM->UB) count 15 x 2 B = 30 B is not a multiple of 32 B"}},
-        {"pad_block_count", {pad_block_count_kernel, 1, false, "DataCopyPad params: DataCopyPad(GM->UB) blockCount 4096 > 4095"}},
-        {"pad_block_count_fast", {pad_block_count_kernel, 1, true, "DataCopyPad params: DataCopyPad(GM->UB) blockCount 4096 > 4095"}},
-        {"pad_block_len", {pad_block_len_kernel, 4, false, "DataCopyPad params: DataCopyPad(GM->UB) blockLen 2097160 > 2097151"}},
-        {"pad_block_len_multiple", {pad_block_len_multiple_kernel, 1, false, "DataCopyPad params: DataCopyPad(GM->UB) blockLen 3 is not a multiple of sizeof(T) = 2"}},
-        {"pad_padding", {pad_padding_kernel, 1, false, "DataCopyPad params: DataCopyPad(GM->UB) padding left 17 / right 0 elements of 2 B exceeds 32 B"}},
-        {"pad_ub_footprint", {pad_ub_footprint_kernel, 1, false, "UB bounds: DataCopyPad(GM->UB) accesses UB [0, 1024) outside its tensor's buffer [0, 544)"}},
-        {"gm_bounds_dma", {gm_bounds_dma_kernel, 1, false, "GM bounds: DataCopyPad(GM->UB) accesses bytes [0, 64) of a GlobalTensor of 32 bytes"}},
-        {"gm_bounds_dma_fast", {gm_bounds_dma_kernel, 1, true, "GM bounds: DataCopyPad(GM->UB) accesses bytes [0, 64) of a GlobalTensor of 32 bytes"}},
-        {"gm_bounds_scalar", {gm_bounds_scalar_kernel, 1, false, "GM bounds: GlobalTensor::GetValue accesses bytes [32, 34) of a GlobalTensor of 32 bytes"}},
-        {"gm_unregistered", {gm_unregistered_kernel, 1, false, "GM unregistered: DataCopyPad(GM->UB) accesses GM"}},
-        {"gm_unregistered_scalar", {gm_unregistered_scalar_kernel, 1, false, "GM unregistered: GlobalTensor::SetValue accesses GM"}},
-        {"ub_bounds_scalar", {ub_bounds_scalar_kernel, 1, false, "UB bounds: LocalTensor::SetValue accesses UB [64, 68) outside its tensor's buffer [0, 64)"}},
-        {"ub_bounds_vector", {ub_bounds_vector_kernel, 1, false, "UB bounds: Duplicate accesses UB [0, 68) outside its tensor's buffer [0, 64)"}},
-        {"queue_enque_full", {queue_enque_full_kernel, 1, false, "queue: TQue::EnQue on a full queue (depth 1, 1 tensors queued)"}},
-        {"queue_deque_empty", {queue_deque_empty_kernel, 1, false, "queue: TQue::DeQue on an empty queue"}},
-        {"queue_free_foreign", {queue_free_foreign_kernel, 1, false, "queue: TQue::FreeTensor of a tensor not allocated from this queue"}},
-        {"queue_alloc_exhausted", {queue_alloc_exhausted_kernel, 1, false, "queue: TQue::AllocTensor with all 2 buffers in use"}},
-        {"queue_alloc_exhausted_fast", {queue_alloc_exhausted_kernel, 1, true, "queue: TQue::AllocTensor with all 2 buffers in use"}},
-        {"flag_double_set", {flag_double_set_kernel, 1, false, "flag: second SetFlag<HardEvent::MTE2_S>(0) before its WaitFlag"}},
-        {"flag_wait_without_set", {flag_wait_without_set_kernel, 1, false, "flag: WaitFlag<HardEvent::V_MTE3>(1) without a pending SetFlag"}},
-        {"flag_unmatched_at_end", {flag_unmatched_at_end_kernel, 1, false, "flag: SetFlag<HardEvent::S_MTE3>(2) was never waited for when the block ended"}},
-        {"flag_unmatched_at_end_fast", {flag_unmatched_at_end_kernel, 1, true, "flag: SetFlag<HardEvent::S_MTE3>(2) was never waited for when the block ended"}},
-        {"flag_id_range", {flag_id_range_kernel, 1, false, "flag: SetFlag<HardEvent::MTE2_V> event id 9 outside 0..7"}},
-        {"flag_id_reserved", {flag_id_reserved_kernel, 1, false, "flag: SetFlag<HardEvent::MTE2_V> event id 6 is reserved"}},
-        {"hazard_mte2_s", {hazard_mte2_s_kernel, 1, false, "hazard: LocalTensor::GetValue reads UB offset 12 written by MTE2 without synchronisation: missing MTE2->S synchronisation"}},
-        {"hazard_flag_before_dma", {hazard_flag_before_dma_kernel, 1, false, "hazard: LocalTensor::GetValue reads UB offset 0 written by MTE2 without synchronisation: missing MTE2->S synchronisation"}},
-        {"hazard_mte2_v", {hazard_mte2_v_kernel, 1, false, "hazard: Adds reads UB offset 0 written by MTE2 without synchronisation: missing MTE2->V synchronisation"}},
-        {"hazard_s_mte3", {hazard_s_mte3_kernel, 1, false, "hazard: DataCopyPad(UB->GM) reads UB offset 0 written by S without synchronisation: missing S->MTE3 synchronisation"}},
-        {"hazard_v_mte3", {hazard_v_mte3_kernel, 1, false, "hazard: DataCopyPad(UB->GM) reads UB offset 0 written by V without synchronisation: missing V->MTE3 synchronisation"}},
-        {"hazard_v_s", {hazard_v_s_kernel, 1, false, "hazard: LocalTensor::GetValue reads UB offset 8 written by V without synchronisation: missing V->S synchronisation"}},
-        {"queue_vecout_s_mte3", {queue_vecout_s_mte3_kernel, 1, false, "hazard: DataCopyPad(UB->GM) reads UB offset 0 written by S without synchronisation: missing S->MTE3 synchronisation"}},
-        {"queue_vecin_mte2_s", {queue_vecin_mte2_s_kernel, 1, false, "hazard: LocalTensor::GetValue reads UB offset 4 written by MTE2 without synchronisation: missing MTE2->S synchronisation"}},
-        {"queue_bind_mte2_v", {queue_bind_mte2_v_kernel, 1, false, "hazard: Adds reads UB offset 0 written by MTE2 without synchronisation: missing MTE2->V synchronisation"}},
-        {"war_mte3_mte2", {war_mte3_mte2_kernel, 1, false, "hazard (write after read): DataCopyPad(GM->UB) writes UB offset 0 that MTE3 may still be reading: missing MTE3->MTE2 synchronisation"}},
-        {"war_mte3_s", {war_mte3_s_kernel, 1, false, "hazard (write after read): LocalTensor::SetValue writes UB offset 0 that MTE3 may still be reading: missing MTE3->S synchronisation"}},
-        {"war_s_v", {war_s_v_kernel, 1, false, "hazard (write after read): Duplicate writes UB offset 20 that S may still be reading: missing S->V synchronisation"}},
-        {"waw_v_mte2", {waw_v_mte2_kernel, 1, false, "hazard (write after write): DataCopyPad(GM->UB) writes UB offset 32 that V may still be writing: missing V->MTE2 synchronisation"}},
-        {"war_create_vec_index", {war_create_vec_index_kernel, 1, false, "hazard (write after read): CreateVecIndex (scalar store) writes UB offset 0 that MTE3 may still be reading: missing MTE3->S synchronisation"}},
-        {"pad_position_in", {pad_position_in_kernel, 1, false, "DataCopyPad position: DataCopyPad(GM->UB) into a VECCALC tensor: dav-c220 (Atlas A2/A3) documents GM->VECIN/VECOUT only"}},
-        {"pad_position_in_fast", {pad_position_in_kernel, 1, true, "DataCopyPad position: DataCopyPad(GM->UB) into a VECCALC tensor"}},
-        {"pad_position_out", {pad_position_out_kernel, 1, false, "DataCopyPad position: DataCopyPad(UB->GM) from a VECCALC tensor: dav-c220 (Atlas A2/A3) documents VECIN/VECOUT->GM only"}},
-        {"control", {control_kernel, 3, false, ""}},
+        {"ub_capacity", {ub_capacity_kernel, 1, "UB capacity: TPipe::InitBuffer(queue) of 1 x 200000 B"}},
+        {"ub_capacity_total", {ub_capacity_total_kernel, 2, "UB capacity: TPipe::InitBuffer(TBuf) of 1 x 65537 B (65568 B after 32 B round-up) at UB offset 131072 needs 196640 B > UB size 188160 B"}},
+        {"ub_capacity_reserved", {ub_capacity_reserved_kernel, 1, "UB capacity: TPipe::InitBuffer(queue) of 1 x 190000 B (190016 B after 32 B round-up) at UB offset 0 needs 190016 B > UB size 188160 B"}},
+        {"pipe_buffer_count", {pipe_buffer_count_kernel, 1, "TPipe buffer count: TPipe::InitBuffer(TBuf) of 1 buffers makes 65 buffers in one TPipe (at most 64)"}},
+        {"datacopy_unaligned", {datacopy_unaligned_kernel, 1, "UB alignment: DataCopy(GM->UB) dst operand at UB offset 2 is not 32-byte aligned"}},
+        {"datacopypad_unaligned", {datacopypad_unaligned_kernel, 1, "UB alignment: DataCopyPad(GM->UB) dst operand at UB offset 6 is not 32-byte aligned"}},
+        {"vector_unaligned", {vector_unaligned_kernel, 1, "UB alignment: Duplicate dst operand at UB offset 4 is not 32-byte aligned"}},
+        {"datacopy_length", {datacopy_length_kernel, 1, "DataCopy length: DataCopy(GM->UB) count 15 x 2 B = 30 B is not a multiple of 32 B"}},
+        {"pad_block_count", {pad_block_count_kernel, 1, "DataCopyPad params: DataCopyPad(GM->UB) blockCount 4096 > 4095"}},
+        {"pad_block_len", {pad_block_len_kernel, 4, "DataCopyPad params: DataCopyPad(GM->UB) blockLen 2097160 > 2097151"}},
+        {"pad_block_len_multiple", {pad_block_len_multiple_kernel, 1, "DataCopyPad params: DataCopyPad(GM->UB) blockLen 3 is not a multiple of sizeof(T) = 2"}},
+        {"pad_padding", {pad_padding_kernel, 1, "DataCopyPad params: DataCopyPad(GM->UB) padding left 17 / right 0 elements of 2 B exceeds 32 B"}},
+        {"pad_ub_footprint", {pad_ub_footprint_kernel, 1, "UB bounds: DataCopyPad(GM->UB) accesses UB [0, 1024) outside its tensor's buffer [0, 544)"}},
+        {"gm_bounds_dma", {gm_bounds_dma_kernel, 1, "GM bounds: DataCopyPad(GM->UB) accesses bytes [0, 64) of a GlobalTensor of 32 bytes"}},
+        {"gm_bounds_scalar", {gm_bounds_scalar_kernel, 1, "GM bounds: GlobalTensor::GetValue accesses bytes [32, 34) of a GlobalTensor of 32 bytes"}},
+        {"gm_unregistered", {gm_unregistered_kernel, 1, "GM unregistered: DataCopyPad(GM->UB) accesses GM"}},
+        {"gm_unregistered_scalar", {gm_unregistered_scalar_kernel, 1, "GM unregistered: GlobalTensor::SetValue accesses GM"}},
+        {"ub_bounds_scalar", {ub_bounds_scalar_kernel, 1, "UB bounds: LocalTensor::SetValue accesses UB [64, 68) outside its tensor's buffer [0, 64)"}},
+        {"ub_bounds_vector", {ub_bounds_vector_kernel, 1, "UB bounds: Duplicate accesses UB [0, 68) outside its tensor's buffer [0, 64)"}},
+        {"queue_enque_full", {queue_enque_full_kernel, 1, "queue: TQue::EnQue on a full queue (depth 1, 1 tensors queued)"}},
+        {"queue_deque_empty", {queue_deque_empty_kernel, 1, "queue: TQue::DeQue on an empty queue"}},
+        {"queue_free_foreign", {queue_free_foreign_kernel, 1, "queue: TQue::FreeTensor of a tensor not allocated from this queue"}},
+        {"queue_alloc_exhausted", {queue_alloc_exhausted_kernel, 1, "queue: TQue::AllocTensor with all 2 buffers in use"}},
+        {"flag_double_set", {flag_double_set_kernel, 1, "flag: second SetFlag<HardEvent::MTE2_S>(0) before its WaitFlag"}},
+        {"flag_wait_without_set", {flag_wait_without_set_kernel, 1, "flag: WaitFlag<HardEvent::V_MTE3>(1) without a pending SetFlag"}},
+        {"flag_unmatched_at_end", {flag_unmatched_at_end_kernel, 1, "flag: SetFlag<HardEvent::S_MTE3>(2) was never waited for when the block ended"}},
+        {"flag_id_range", {flag_id_range_kernel, 1, "flag: SetFlag<HardEvent::MTE2_V> event id 9 outside 0..7"}},
+        {"flag_id_reserved", {flag_id_reserved_kernel, 1, "flag: SetFlag<HardEvent::MTE2_V> event id 6 is reserved"}},
+        {"hazard_mte2_s", {hazard_mte2_s_kernel, 1, "hazard: LocalTensor::GetValue reads UB offset 12 written by MTE2 without synchronisation: missing MTE2->S synchronisation"}},
+        {"hazard_flag_before_dma", {hazard_flag_before_dma_kernel, 1, "hazard: LocalTensor::GetValue reads UB offset 0 written by MTE2 without synchronisation: missing MTE2->S synchronisation"}},
+        {"hazard_mte2_v", {hazard_mte2_v_kernel, 1, "hazard: Adds reads UB offset 0 written by MTE2 without synchronisation: missing MTE2->V synchronisation"}},
+        {"hazard_s_mte3", {hazard_s_mte3_kernel, 1, "hazard: DataCopyPad(UB->GM) reads UB offset 0 written by S without synchronisation: missing S->MTE3 synchronisation"}},
+        {"hazard_v_mte3", {hazard_v_mte3_kernel, 1, "hazard: DataCopyPad(UB->GM) reads UB offset 0 written by V without synchronisation: missing V->MTE3 synchronisation"}},
+        {"hazard_v_s", {hazard_v_s_kernel, 1, "hazard: LocalTensor::GetValue reads UB offset 8 written by V without synchronisation: missing V->S synchronisation"}},
+        {"queue_vecout_s_mte3", {queue_vecout_s_mte3_kernel, 1, "hazard: DataCopyPad(UB->GM) reads UB offset 0 written by S without synchronisation: missing S->MTE3 synchronisation"}},
+        {"queue_vecin_mte2_s", {queue_vecin_mte2_s_kernel, 1, "hazard: LocalTensor::GetValue reads UB offset 4 written by MTE2 without synchronisation: missing MTE2->S synchronisation"}},
+        {"queue_bind_mte2_v", {queue_bind_mte2_v_kernel, 1, "hazard: Adds reads UB offset 0 written by MTE2 without synchronisation: missing MTE2->V synchronisation"}},
+        {"war_mte3_mte2", {war_mte3_mte2_kernel, 1, "hazard (write after read): DataCopyPad(GM->UB) writes UB offset 0 that MTE3 may still be reading: missing MTE3->MTE2 synchronisation"}},
+        {"war_mte3_s", {war_mte3_s_kernel, 1, "hazard (write after read): LocalTensor::SetValue writes UB offset 0 that MTE3 may still be reading: missing MTE3->S synchronisation"}},
+        {"war_s_v", {war_s_v_kernel, 1, "hazard (write after read): Duplicate writes UB offset 20 that S may still be reading: missing S->V synchronisation"}},
+        {"waw_v_mte2", {waw_v_mte2_kernel, 1, "hazard (write after write): DataCopyPad(GM->UB) writes UB offset 32 that V may still be writing: missing V->MTE2 synchronisation"}},
+        {"war_create_vec_index", {war_create_vec_index_kernel, 1, "hazard (write after read): CreateVecIndex (scalar store) writes UB offset 0 that MTE3 may still be reading: missing MTE3->S synchronisation"}},
+        {"pad_position_in", {pad_position_in_kernel, 1, "DataCopyPad position: DataCopyPad(GM->UB) into a VECCALC tensor: dav-c220 (Atlas A2/A3) documents GM->VECIN/VECOUT only"}},
+        {"pad_position_out", {pad_position_out_kernel, 1, "DataCopyPad position: DataCopyPad(UB->GM) from a VECCALC tensor: dav-c220 (Atlas A2/A3) documents VECIN/VECOUT->GM only"}},
+        {"tiling_key_unmatched", {tiling_key_unmatched_kernel, 1, "tiling key: the launch's tiling key 3 is none of the 1 the kernel tested with TILING_KEY_IS (7)"}},
+        {"control", {control_kernel, 3, ""}},
     };
     return cases;
 }
@@ -623,7 +627,7 @@ void RunCase(const std::string &name)
         return;
     }
     const Case &c = Cases().at(name);
-    ascendc_cpu::SetMode(c.fastMode ? ascendc_cpu::Mode::kFast : ascendc_cpu::Mode::kChecked);
+    ICPU_SET_TILING_KEY(name == "tiling_key_unmatched" ? 3 : 0);
     uint8_t *x = static_cast<uint8_t *>(GmAlloc(kElems * sizeof(half)));
     std::memset(x, 0, kElems * sizeof(half));
     ICPU_RUN_KF(c.kernel, c.blockDim, x);

@@ -42,7 +42,8 @@ Problem MakeProblem(int64_t A, int64_t H, int64_t N, int64_t E, int64_t elemBits
 }
 
 // Every invariant the kernel relies on; reports the problem on failure.
-void CheckInvariants(const Problem &p, const Platform &pf, const MoeReRoutingTilingData &t)
+void CheckInvariants(const Problem &p, const Platform &pf, const MoeReRoutingTilingData &t,
+                     const MoeReRoutingTilingReport &report)
 {
     std::ostringstream where;
     where << "A=" << p.tokenNum << " rowBytes=" << p.tokenRowBytes << " N=" << p.rankNum << " E=" << p.expertNum
@@ -53,7 +54,7 @@ void CheckInvariants(const Problem &p, const Platform &pf, const MoeReRoutingTil
         }
     };
     expect(t.usedCoreNum >= 1 && t.usedCoreNum <= pf.aivCoreNum, "usedCoreNum in [1, cores]");
-    expect(t.ubBytesUsed <= pf.ubBytes, "UB budget respected");
+    expect(report.ubBytesUsed <= pf.ubBytes, "UB budget respected");
     const uint32_t bufs[] = {t.tokenBufBytes, t.scaleBufBytes, t.idxBufBytes, t.countBufBytes, t.countWorkBytes,
                              t.countSumBytes, t.cursorBufBytes, t.expertBufBytes, t.zeroBufBytes};
     for (uint32_t b : bufs) {
@@ -63,11 +64,11 @@ void CheckInvariants(const Problem &p, const Platform &pf, const MoeReRoutingTil
     // staging, zeros), the index ramp and in gather mode the run offsets (one index buffer's size
     // each), and the data queues.
     const uint64_t idxWork = p.idxType == 0 ? 2 : 1;
-    const uint64_t sum = uint64_t{t.cursorBufBytes} + t.columnBufBytes + uint64_t{t.bufferNum} * t.countBufBytes + t.countWorkBytes +
+    const uint64_t sum = uint64_t{t.cursorBufBytes} + t.columnBufBytes + uint64_t{report.bufferNum} * t.countBufBytes + t.countWorkBytes +
                          2 * uint64_t{t.countSumBytes} + t.expertBufBytes + t.zeroBufBytes + idxWork * t.idxBufBytes +
-                         uint64_t{t.bufferNum} * (uint64_t{t.tokenBufBytes} + t.scaleBufBytes + t.idxBufBytes);
-    expect(sum == t.ubBytesUsed, "ubBytesUsed is the sum of the buffers");
-    expect(t.bufferNum == 2, "double buffered");
+                         uint64_t{report.bufferNum} * (uint64_t{t.tokenBufBytes} + t.scaleBufBytes + t.idxBufBytes);
+    expect(sum == report.ubBytesUsed, "ubBytesUsed is the sum of the buffers");
+    expect(report.bufferNum == 2, "double buffered");
     if (t.columnBufBytes == 0) {
         expect(t.cursorBufBytes >= p.rankNum * 4, "column walk: one int32 cursor per rank");
     } else {
@@ -77,29 +78,29 @@ void CheckInvariants(const Problem &p, const Platform &pf, const MoeReRoutingTil
     expect(t.idxBufBytes >= 32 && t.tokenBufBytes >= 32, "data buffers non-empty");
     expect((p.scaleRowBytes == 0) == (t.scaleBufBytes == 0), "scale buffer iff scales");
     expect((p.scaleRowBytes == 0) == (t.zeroBufBytes != 0), "zero buffer iff no scales");
-    expect(t.expertBufBytes >= t.countBytes, "expert staging holds a value");
+    expect(t.expertBufBytes >= report.countBytes, "expert staging holds a value");
     // Chunks: whole rows when a row fits, else segments of at most a buffer.
     // chunkRows has no 4095 limit (a chunk of whole rows is one contiguous burst): A = 600000 rows
     // of H = 1 int8 give 12500 rows per core and chunks of more than 4095 rows. It never exceeds
     // the largest core range.
     const int64_t largestCoreRows = t.rowsPerCore + (t.rowsRemainder > 0 ? 1 : 0);
-    expect(t.chunkRows >= 1 && t.chunkRows <= std::max<int64_t>(largestCoreRows, 1),
+    expect(report.chunkRows >= 1 && report.chunkRows <= std::max<int64_t>(largestCoreRows, 1),
            "chunkRows in [1, rows of the largest core range]");
     if (p.tokenRowBytes <= t.tokenBufBytes) {
-        expect(uint64_t{t.chunkRows} * p.tokenRowBytes <= t.tokenBufBytes, "chunk fits its buffer");
-        expect(uint64_t{t.chunkRows} * 4 <= t.idxBufBytes, "index chunk fits its buffer");
+        expect(uint64_t{report.chunkRows} * p.tokenRowBytes <= t.tokenBufBytes, "chunk fits its buffer");
+        expect(uint64_t{report.chunkRows} * 4 <= t.idxBufBytes, "index chunk fits its buffer");
         if (p.scaleRowBytes <= t.scaleBufBytes) {  // else the scale rows are split into segments
-            expect(uint64_t{t.chunkRows} * p.scaleRowBytes <= t.scaleBufBytes, "scale chunk fits its buffer");
+            expect(uint64_t{report.chunkRows} * p.scaleRowBytes <= t.scaleBufBytes, "scale chunk fits its buffer");
         }
     } else {
-        expect(t.segmentBytes <= t.tokenBufBytes && t.segmentBytes > 0, "segment fits its buffer");
+        expect(report.segmentBytes <= t.tokenBufBytes && report.segmentBytes > 0, "segment fits its buffer");
     }
     // Count tiles: R ranks (a power of two, a DataCopyPad blockCount) x 8 experts.
     const uint64_t R = t.countTileRanks;
     const uint64_t strips = (p.expertNum + 7) / 8;
-    expect(t.countTileCols == 8, "count tile is 8 experts wide");
+    expect(report.countTileCols == 8, "count tile is 8 experts wide");
     expect(R >= 1 && R <= 2048 && (R & (R - 1)) == 0, "count tile ranks a power of two in [1, 2048]");
-    expect(t.countBufBytes == R * 8 * t.countBytes, "raw count tile holds R x 8 counts");
+    expect(t.countBufBytes == R * 8 * report.countBytes, "raw count tile holds R x 8 counts");
     expect(t.countSumBytes == R * 32, "row-sum and fold tiles hold R x 8 int32");
     if (t.countsResident) {
         expect(R >= uint64_t(p.rankNum), "resident: one slab holds every rank");
@@ -166,13 +167,14 @@ TEST(HostTiling, random_problems_keep_every_invariant_on_every_platform)
         const Problem p = MakeProblem(A, H, N, E, bits, cb, scale);
         for (const Platform &pf : kPlatforms) {
             MoeReRoutingTilingData t{};
-            Result r = ComputeTiling(p, pf, &t);
+            MoeReRoutingTilingReport report{};
+            Result r = ComputeTiling(p, pf, &t, &report);
             if (!r.ok()) {
                 ADD_FAILURE() << "tiling failed: " + r.message;
                 continue;
             }
-            CheckInvariants(p, pf, t);
-            maxChunkRows = std::max(maxChunkRows, t.chunkRows);
+            CheckInvariants(p, pf, t, report);
+            maxChunkRows = std::max(maxChunkRows, report.chunkRows);
         }
     }
     EXPECT_GT(maxChunkRows, 4095u) << "the generator must reach small-H/large-A problems";
@@ -184,39 +186,43 @@ TEST(HostTiling, small_rows_give_chunks_beyond_4095_rows)
     // as its buffers hold, far more than 4095.
     const Problem p = MakeProblem(600000, 1, 4, 4, 8, 4, 0);
     MoeReRoutingTilingData t{};
-    ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t).ok());
+    MoeReRoutingTilingReport report{};
+    ASSERT_TRUE(ComputeTiling(p, Platform{48, 196608}, &t, &report).ok());
     EXPECT_EQ(t.rowsPerCore, 12500);
-    EXPECT_GT(t.chunkRows, 4095u);
-    EXPECT_LE(t.chunkRows, 12500u);
-    CheckInvariants(p, Platform{48, 196608}, t);
+    EXPECT_GT(report.chunkRows, 4095u);
+    EXPECT_LE(report.chunkRows, 12500u);
+    CheckInvariants(p, Platform{48, 196608}, t, report);
 }
 
 TEST(HostTiling, long_rows_are_split_into_segments)
 {
     const Problem p = MakeProblem(64, 100000, 4, 4, 32, 4, 4);  // 400000-byte rows
     MoeReRoutingTilingData t{};
-    ASSERT_TRUE(ComputeTiling(p, kA2, &t).ok());
-    EXPECT_EQ(t.chunkRows, 1u);
-    EXPECT_TRUE(t.segmentBytes < 400000u);
-    EXPECT_TRUE(t.segmentBytes >= 60000u);  // most of the UB still goes to token segments
+    MoeReRoutingTilingReport report{};
+    ASSERT_TRUE(ComputeTiling(p, kA2, &t, &report).ok());
+    EXPECT_EQ(report.chunkRows, 1u);
+    EXPECT_TRUE(report.segmentBytes < 400000u);
+    EXPECT_TRUE(report.segmentBytes >= 60000u);  // most of the UB still goes to token segments
 }
 
 TEST(HostTiling, seed_shape_uses_every_core_with_large_chunks)
 {
     const Problem p = MakeProblem(16384, 7168, 16, 16, 8, 4, 4);
     MoeReRoutingTilingData t{};
-    ASSERT_TRUE(ComputeTiling(p, kA2, &t).ok());
+    MoeReRoutingTilingReport report{};
+    ASSERT_TRUE(ComputeTiling(p, kA2, &t, &report).ok());
     EXPECT_EQ(t.usedCoreNum, 48u);
     EXPECT_EQ(t.countsResident, 1u);
-    EXPECT_TRUE(t.chunkRows >= 11u);  // ~90 KiB token buffers: 12 rows of 7168 bytes
-    EXPECT_TRUE(t.ubBytesUsed > 150000u);
+    EXPECT_TRUE(report.chunkRows >= 11u);  // ~90 KiB token buffers: 12 rows of 7168 bytes
+    EXPECT_TRUE(report.ubBytesUsed > 150000u);
 }
 
 TEST(HostTiling, zero_tokens_run_one_core_for_expert_token_num)
 {
     const Problem p = MakeProblem(0, 128, 8, 8, 16, 4, 4);
     MoeReRoutingTilingData t{};
-    ASSERT_TRUE(ComputeTiling(p, kA2, &t).ok());
+    MoeReRoutingTilingReport report{};
+    ASSERT_TRUE(ComputeTiling(p, kA2, &t, &report).ok());
     EXPECT_EQ(t.usedCoreNum, 1u);
     EXPECT_EQ(t.rowsPerCore, 0);
 }
@@ -225,11 +231,12 @@ TEST(HostTiling, large_count_matrices_are_streamed)
 {
     const Problem p = MakeProblem(100000, 256, 300, 300, 16, 8, 4);  // 720000 bytes of counts
     MoeReRoutingTilingData t{};
-    ASSERT_TRUE(ComputeTiling(p, kA2, &t).ok());
+    MoeReRoutingTilingReport report{};
+    ASSERT_TRUE(ComputeTiling(p, kA2, &t, &report).ok());
     EXPECT_EQ(t.countsResident, 0u);
-    EXPECT_EQ(t.countTileCols, 8u);
+    EXPECT_EQ(report.countTileCols, 8u);
     EXPECT_EQ(t.countTileRanks, 256u);  // 2 slabs: int64 tiles of 512 ranks exceed UB / 3
-    CheckInvariants(p, kA2, t);
+    CheckInvariants(p, kA2, t, report);
 }
 
 TEST(HostTiling, many_ranks_stream_slabs_of_count_tiles)
@@ -237,27 +244,29 @@ TEST(HostTiling, many_ranks_stream_slabs_of_count_tiles)
     // N = 7000: 28000 bytes of cursors; the counts are streamed in slabs of R < N ranks.
     const Problem p = MakeProblem(10, 16, 7000, 2, 16, 8, 4);
     MoeReRoutingTilingData t{};
-    ASSERT_TRUE(ComputeTiling(p, kA2, &t).ok());
-    CheckInvariants(p, kA2, t);
+    MoeReRoutingTilingReport report{};
+    ASSERT_TRUE(ComputeTiling(p, kA2, &t, &report).ok());
+    CheckInvariants(p, kA2, t, report);
     EXPECT_EQ(t.countsResident, 0u);
     EXPECT_LT(int64_t{t.countTileRanks}, 7000);
     EXPECT_EQ(t.cursorBufBytes, 28000u);
     // Many experts need no per-expert buffer at all.
     const Problem wide = MakeProblem(10, 16, 2, 100000, 16, 4, 4);
-    ASSERT_TRUE(ComputeTiling(wide, kA2, &t).ok());
-    CheckInvariants(wide, kA2, t);
+    ASSERT_TRUE(ComputeTiling(wide, kA2, &t, &report).ok());
+    CheckInvariants(wide, kA2, t, report);
 }
 
 TEST(HostTiling, ranks_beyond_the_cursor_budget_take_the_slab_walk)
 {
     const Problem p = MakeProblem(10, 16, 100000, 2, 16, 4, 4);  // 400000 bytes of rank cursors
     MoeReRoutingTilingData t{};
-    ASSERT_TRUE(ComputeTiling(p, kA2, &t).ok());
-    CheckInvariants(p, kA2, t);
+    MoeReRoutingTilingReport report{};
+    ASSERT_TRUE(ComputeTiling(p, kA2, &t, &report).ok());
+    CheckInvariants(p, kA2, t, report);
     EXPECT_EQ(t.columnBufBytes, 32u);  // two experts
     EXPECT_EQ(t.cursorBufBytes, t.countTileRanks * 4);
     const Problem few = MakeProblem(10, 16, 7000, 2, 16, 4, 4);
-    ASSERT_TRUE(ComputeTiling(few, kA2, &t).ok());
+    ASSERT_TRUE(ComputeTiling(few, kA2, &t, &report).ok());
     EXPECT_EQ(t.columnBufBytes, 0u);
 }
 
@@ -265,7 +274,8 @@ TEST(HostTiling, too_many_ranks_and_experts_is_a_tiling_error_naming_both)
 {
     const Problem p = MakeProblem(10, 16, 100000, 100000, 16, 4, 4);
     MoeReRoutingTilingData t{};
-    Result r = ComputeTiling(p, kA2, &t);
+    MoeReRoutingTilingReport report{};
+    Result r = ComputeTiling(p, kA2, &t, &report);
     EXPECT_EQ(r.status, kErrTiling);
     EXPECT_PRED_FORMAT2(::testing::IsSubstring, "N = 100000 ranks and E = 100000 experts", r.message);
 }
@@ -280,8 +290,9 @@ TEST(HostTiling, public_shapes_that_move_a_mebibyte_use_forty_cores_balanced)
         const Problem p = MakeProblem(A, H, N, E, bits, row[6] == "int64" ? 8 : 4, row[7] == "yes" ? 4 : 0);
         for (const Platform &pf : kPlatforms) {
             MoeReRoutingTilingData t{};
-            ASSERT_TRUE(ComputeTiling(p, pf, &t).ok());
-            CheckInvariants(p, pf, t);
+            MoeReRoutingTilingReport report{};
+            ASSERT_TRUE(ComputeTiling(p, pf, &t, &report).ok());
+            CheckInvariants(p, pf, t, report);
             if (A * p.tokenRowBytes < (1 << 20)) {
                 continue;
             }
@@ -298,4 +309,20 @@ TEST(HostTiling, public_shapes_that_move_a_mebibyte_use_forty_cores_balanced)
             }
         }
     }
+}
+
+TEST(HostTiling, tiling_key_selects_the_count_dtype_instantiation)
+{
+    for (uint32_t countBytes : {4u, 8u}) {
+        const Problem p = MakeProblem(1024, 512, 8, 8, 16, countBytes, 4);
+        MoeReRoutingTilingData t{};
+        MoeReRoutingTilingReport report{};
+        ASSERT_TRUE(ComputeTiling(p, kA2, &t, &report).ok());
+        const uint64_t expected =
+            countBytes == 8 ? MOE_RE_ROUTING_TILING_KEY_INT64_COUNTS : MOE_RE_ROUTING_TILING_KEY_INT32_COUNTS;
+        EXPECT_EQ(report.tilingKey, expected);
+        EXPECT_EQ(TilingKeyOf(p), expected);
+        EXPECT_EQ(report.countBytes, countBytes);
+    }
+    EXPECT_NE(MOE_RE_ROUTING_TILING_KEY_INT32_COUNTS, MOE_RE_ROUTING_TILING_KEY_INT64_COUNTS);
 }

@@ -151,6 +151,7 @@ Outputs RunKernel(const Case &c, const std::vector<uint8_t> &tokens, const std::
     std::memset(gOutScales.ptr, 0x5A, gOutScales.size);  // the kernel must zero-fill when no scales
     std::memcpy(gTiling.ptr, &tiling, sizeof(tiling));
     uint8_t *scalesArg = c.scaleRowBytes ? gScales.ptr : nullptr;
+    ICPU_SET_TILING_KEY(TilingKeyOf(ProblemOf(c)));  // the count dtype's instantiation
     if (viaIcpuRunKf) {
         AscendC::SetKernelMode(KernelMode::AIV_MODE);
         ICPU_RUN_KF(MoeReRoutingKernelEntry, tiling.usedCoreNum, gTokens.ptr, gCounts.ptr, scalesArg, gOutTokens.ptr,

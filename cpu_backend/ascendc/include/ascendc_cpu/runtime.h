@@ -1,5 +1,6 @@
 // Host-side control of the Ascend C CPU emulator: launching a kernel over blockDim emulated AIV
-// cores, registering global memory, choosing the checking mode and reading the per-core trace.
+// cores, registering global memory, choosing the SoC and the auto-sync setting, and reading the
+// per-core trace. Every launch runs with every rule on: there is no lighter mode.
 // This is project API (not part of Ascend C); kernel code never includes it.
 #ifndef ASCENDC_CPU_RUNTIME_H
 #define ASCENDC_CPU_RUNTIME_H
@@ -14,13 +15,6 @@
 
 namespace ascendc_cpu {
 
-// How strictly the emulator runs a kernel. Both modes execute the same kernel source.
-enum class Mode {
-    kChecked,  // every documented rule enforced, fresh UB poisoned, GM bounds checked (default)
-    kFast,     // rules that cost per-byte work (poisoning, per-access GM bounds) skipped; the
-               // structural checks (UB capacity, alignment, parameter ranges, queues, flags) stay
-};
-
 // One DMA instruction as issued (DataCopy / DataCopyPad), in issue order.
 struct DmaOp {
     const char *direction = "";  // "GM->UB", "UB->GM" or "UB->UB"
@@ -30,8 +24,7 @@ struct DmaOp {
     uint32_t burstBytes = 0;     // data bytes per burst (blockLen in bytes)
 };
 
-// Instructions one core issued through the emulated API, counted per kind. Identical in checked
-// and fast mode; the kernel's own register arithmetic and control flow are invisible to the
+// Instructions one core issued through the emulated API, counted per kind. The kernel's own register arithmetic and control flow are invisible to the
 // emulator and not counted.
 struct InstructionCounters {
     // Scalar unit (PIPE_S): element accesses through LocalTensor::GetValue/SetValue (UB) and
@@ -65,15 +58,22 @@ struct CoreTrace : InstructionCounters {
     std::vector<DmaOp> dma;    // every DMA instruction of the block, in issue order
 };
 
+// The SoC launches default to (LaunchConfig): ASCENDC_CPU_SOC=<name of a kSocPlatforms entry> when
+// the process starts (the way a CPU-debug test links tikicpulib::<SocVersion> for the official
+// library), else kDefaultSoc. SelectSoc(name) changes it for launches made afterwards; it returns
+// false and changes nothing when `name` is not in the table.
+const SocPlatform &SelectedSoc();
+bool SelectSoc(const char *name);
+
 struct LaunchConfig {
     uint32_t blockDim = 1;
-    // UB per emulated core: by default what the default SoC (Ascend910B) leaves a kernel, so a
-    // kernel that initialises more than that aborts (see ascendc_cpu/platform.h).
-    uint32_t ubBytes = kDefaultSoc.UsableUbBytes();
-    bool sequential = false;       // run blocks one after another on the calling thread
-    bool collectTrace = false;     // fill LaunchResult::cores
-    std::string chromeTracePath;   // when non-empty, write a Chrome trace JSON of DMA ops per core
-    Arch arch = kDefaultSoc.arch;  // whose API implementation and documented rules apply
+    // UB per emulated core: by default what the selected SoC leaves a kernel, so a kernel that
+    // initialises more than that aborts (see ascendc_cpu/platform.h).
+    uint32_t ubBytes = SelectedSoc().UsableUbBytes();
+    bool sequential = false;            // run blocks one after another on the calling thread
+    bool collectTrace = false;          // fill LaunchResult::cores
+    std::string chromeTracePath;        // when non-empty, write a Chrome trace JSON of DMA ops per core
+    Arch arch = SelectedSoc().arch;     // whose API implementation and documented rules apply
 };
 
 struct LaunchResult {
@@ -103,10 +103,18 @@ private:
     const void *base_;
 };
 
-// Process-wide settings. Defaults: Mode from env ASCENDC_CPU_MODE (checked|fast, default checked),
-// thread count from env ASCENDC_CPU_THREADS (default: hardware concurrency).
-void SetMode(Mode mode);
-Mode GetMode();
+// Compiler auto-sync, as the kernel would be built: on (the default: CANN builds custom operators
+// with --cce-auto-sync=on) or off. Off models a kernel built without compiler-inserted
+// synchronisation: on dav-c220 a vector instruction that reads or overwrites UB an earlier vector
+// instruction wrote or read then needs PipeBarrier<PIPE_V> (or PIPE_ALL, or an ordering through
+// another unit) between them, and the emulator aborts with the rule "PIPE_V order" when it is
+// missing. dav-3510 orders PIPE_V in hardware, so the setting changes nothing there. Cross-unit
+// synchronisation (SetFlag/WaitFlag, queues) is always checked: auto-sync does not excuse it here.
+// Default from env ASCENDC_CPU_AUTO_SYNC=on|off; applies to launches made afterwards.
+void SetAutoSync(bool on);
+bool GetAutoSync();
+
+// Process-wide settings: thread count from env ASCENDC_CPU_THREADS (default: hardware concurrency).
 void SetThreadCount(uint32_t threads);
 uint32_t GetThreadCount();
 

@@ -49,30 +49,30 @@ struct FlagSlot {
 
 class TPipeState;
 
-// Fast mode's forwarded copy: UB [ub, ub + bytes) holds, as far as the kernel can tell, the GM
-// bytes [gm, gm + bytes) as they were when the GM->UB DataCopyPad was issued; the copy itself has
-// not been done (see "Forwarded copies" in docs/cpu_backend.md).
-struct UbMirror {
-    uint8_t *ub;
-    const uint8_t *gm;
-    uint64_t bytes;
-};
-constexpr uint32_t kMaxMirrors = 8;
-
 // Everything one emulated core owns while it runs one block.
 struct CoreContext {
     uint32_t blockIdx = 0;
     uint32_t blockDim = 1;
-    bool checked = true;  // Mode::kChecked: per-byte work (poison, GM regions, hazards) enabled
     Arch arch = Arch::kDavC220;
+    // PIPE_V order rule (ASCENDC_CPU_AUTO_SYNC=off on dav-c220): a vector instruction that reads or
+    // overwrites UB an earlier vector instruction wrote or read needs a PipeBarrier<PIPE_V> (or an
+    // ordering through another unit) between them. vectorInstructionStart is the first sequence
+    // number of the vector instruction being issued: records from it on are its own operands.
+    bool vectorOrderRule = false;
+    uint64_t vectorInstructionStart = 0;
     uint8_t *ubBase = nullptr;
     uint32_t ubBytes = 0;
     uint32_t ubTop = 0;        // first UB byte not owned by a live TPipe
     uint32_t ubHighWater = 0;  // highest byte offset ever allocated
     uint64_t tilingKey = 0;
+    // TILING_KEY_IS of this block: how many keys it tested, the first few of them, and whether one
+    // was the launch's key (a kernel that tests keys but has none for the launch's cannot run).
+    uint32_t tilingKeysTested = 0;
+    uint64_t testedTilingKeys[4] = {};
+    bool tilingKeyMatched = false;
     void *currentPipe = nullptr;  // AscendC::TPipe* of the most recently constructed live pipe
 
-    // Hazard checker (checked mode): shadow[b] = (seq << 2) | writer unit of UB byte b's last
+    // Hazard checker: shadow[b] = (seq << 2) | writer unit of UB byte b's last
     // write, 0 when never written. readShadow[r * shadowPlane + b] = seq of the last read of byte b by
     // reader r (kReaderOf: S 0, V 1, MTE3 2; MTE2 never reads UB). known[c][p]: unit c has seen
     // unit p's operations up to sequence number known[c][p].
@@ -86,15 +86,6 @@ struct CoreContext {
     // slot set without a rule violation), so a new block only needs flagsSet == 0.
     FlagSlot flags[kHardEventCount][kEventIdCount];
     uint32_t flagsSet = 0;  // SetFlags not yet waited for
-
-    // Forwarded copies (fast mode only): entries [0, liveMirrors) are live, pairwise disjoint in UB.
-    // Every access path tests liveMirrors first, so with none live (always in checked mode) the
-    // cost is that one branch.
-    UbMirror mirrors[kMaxMirrors];
-    uint32_t liveMirrors = 0;
-    uint64_t forwardedIn = 0;   // GM->UB DataCopyPads recorded as mirrors (for tests)
-    uint64_t forwardedOut = 0;  // UB->GM DataCopyPads done GM->GM from a mirror
-    uint64_t materialised = 0;  // mirrors copied into UB after all
 
     // Trace.
     uint64_t bytesIn = 0;
@@ -111,13 +102,16 @@ struct CoreContext {
     {
         blockIdx = 0;
         blockDim = 1;
-        checked = true;
         arch = Arch::kDavC220;
+        vectorOrderRule = false;
+        vectorInstructionStart = 0;
         ubBase = nullptr;
         ubBytes = 0;
         ubTop = 0;
         ubHighWater = 0;
         tilingKey = 0;
+        tilingKeysTested = 0;
+        tilingKeyMatched = false;
         currentPipe = nullptr;
         shadow = nullptr;
         readShadow = nullptr;
@@ -128,10 +122,6 @@ struct CoreContext {
                 value = 0;
             }
         }
-        liveMirrors = 0;
-        forwardedIn = 0;
-        forwardedOut = 0;
-        materialised = 0;
         bytesIn = 0;
         bytesOut = 0;
         dmaOps = 0;
@@ -161,7 +151,7 @@ CoreContext &RequireCore(const char *api);
 // Prints "ascendc_cpu: rule violated: <rule>: <details> (core N)" and aborts.
 [[noreturn]] void Violation(const char *rule, const char *format, ...) ASCENDC_CPU_PRINTF_LIKE(2, 3);
 
-// ---- hazard checker (call only when core.checked) ----
+// ---- hazard checker ----
 // A write by `unit`: aborts on a write-after-write or write-after-read hazard, then records it.
 void NoteUbWrite(CoreContext &core, Unit unit, const void *address, size_t bytes, const char *api);
 // A read by `unit`: aborts on a read-after-write hazard, then records it.
@@ -169,11 +159,14 @@ void CheckUbRead(CoreContext &core, Unit unit, const void *address, size_t bytes
 // An instruction issued by the scalar unit to `unit` starts after everything the scalar unit has
 // already waited for.
 void IssueTo(CoreContext &core, Unit unit);
+// Starts one vector instruction: it is issued after everything the scalar unit has waited for, and
+// its operands' records (from here on) are not ordered against each other by the PIPE_V order rule.
+void BeginVectorInstruction(CoreContext &core);
 // SetFlag immediately followed by WaitFlag from `producer` to `consumer`, inside an API's
 // implementation (no event slot is taken; counted as one SetFlag and one WaitFlag).
 void FenceUnits(CoreContext &core, Unit producer, Unit consumer);
 
-// ---- counters (both modes) ----
+// ---- counters ----
 // One vector instruction writing `bytes` of destination: its repeats are 256 B each.
 inline void CountVector(CoreContext &core, uint64_t bytes)
 {
@@ -181,42 +174,11 @@ inline void CountVector(CoreContext &core, uint64_t bytes)
     core.counts.vectorRepeats += (bytes + 255) / 256;
 }
 
-// ---- forwarded copies (fast mode) ----
-// Performs the pending GM->UB copy of every mirror overlapping UB [address, address + bytes) and
-// drops those mirrors: called before anything but the forwarded UB->GM DataCopyPad touches UB.
-void MaterialiseUbSlow(CoreContext &core, const void *address, size_t bytes);
-// The same for every mirror whose GM source overlaps [address, address + bytes): called before this
-// core writes GM, so a mirror keeps the GM contents of its issue time.
-void MaterialiseGmWriteSlow(CoreContext &core, const void *address, size_t bytes);
-// Forgets the mirrors inside UB [address, address + bytes) without copying (FreeTensor).
-void DropUbMirrorsSlow(CoreContext &core, const void *address, size_t bytes);
-// Materialises every live mirror (TPipe::Reset, end of block).
-void MaterialiseAllMirrors(CoreContext &core);
-
-inline void MaterialiseUb(CoreContext &core, const void *address, size_t bytes)
-{
-    if (core.liveMirrors != 0) {
-        MaterialiseUbSlow(core, address, bytes);
-    }
-}
-inline void MaterialiseGmWrite(CoreContext &core, const void *address, size_t bytes)
-{
-    if (core.liveMirrors != 0) {
-        MaterialiseGmWriteSlow(core, address, bytes);
-    }
-}
-inline void DropUbMirrors(CoreContext &core, const void *address, size_t bytes)
-{
-    if (core.liveMirrors != 0) {
-        DropUbMirrorsSlow(core, address, bytes);
-    }
-}
-
 // ---- GM ----
-// Checked mode: [address, address + bytes) must lie inside one registered GM region.
+// [address, address + bytes) must lie inside one registered GM region.
 void CheckGmRegistered(const void *address, size_t bytes, const char *api);
 
-// ---- UB bounds and alignment (both modes) ----
+// ---- UB bounds and alignment ----
 inline void CheckUbAligned(const CoreContext &core, const void *address, const char *api, const char *operand)
 {
     const uintptr_t offset = reinterpret_cast<uintptr_t>(address) - reinterpret_cast<uintptr_t>(core.ubBase);
@@ -269,21 +231,19 @@ struct PadFill {
     uint8_t element[8] = {};
 };
 
-// `forwardable`: the instruction is a DataCopyPad, whose single-block unpadded form fast mode may
-// forward (see MaterialiseUb); DataCopy always copies.
 void DmaGmToUb(CoreContext &core, const char *api, const UbOperand &dst, const GmOperand &src, const DmaLayout &layout,
-               const PadFill &pad, bool forwardable = false);
-void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const UbOperand &src, const DmaLayout &layout,
-               bool forwardable = false);
+               const PadFill &pad);
+void DmaUbToGm(CoreContext &core, const char *api, const GmOperand &dst, const UbOperand &src, const DmaLayout &layout);
 void DmaUbToUb(CoreContext &core, const char *api, const UbOperand &dst, const UbOperand &src, const DmaLayout &layout);
 
-// DataCopy with a byte count that is not a multiple of 32: checked mode aborts, fast mode warns once.
-uint32_t RoundDownDataCopyBytes(const CoreContext &core, const char *direction, uint64_t count, uint32_t elementBytes);
+// The bytes DataCopy moves for `count` elements; a byte count that is not a multiple of 32 (which
+// the hardware would silently round down) aborts.
+uint32_t DataCopyBytes(const char *direction, uint64_t count, uint32_t elementBytes);
 
 // ---- GM scalar access ----
 void GmOutOfBounds(const char *api, const void *address, size_t bytes, const void *tensorBegin, const void *tensorEnd);
 
-// ---- DataCopyPad positions (both modes) ----
+// ---- DataCopyPad positions ----
 // The documented positions of DataCopyPad's UB operand on the core's architecture: GM->UB into
 // VECIN/VECOUT (also VECCALC on dav-3510), UB->GM from VECIN/VECOUT.
 void CheckPadPosition(const CoreContext &core, const char *api, AscendC::TPosition position, bool intoUb);
@@ -294,7 +254,8 @@ void WaitFlagImpl(AscendC::HardEvent event, int32_t eventId);
 void PipeBarrierImpl(pipe_t pipe);
 
 // ---- tiling ----
-uint64_t CurrentTilingKey();
+// TILING_KEY_IS(key): whether `key` is the launch's tiling key; remembers the test for the block end.
+bool TilingKeyIs(uint64_t key);
 void SetHostTilingKey(uint64_t key);
 void CopyTilingData(void *dst, size_t bytes, const void *tiling, const char *api);
 

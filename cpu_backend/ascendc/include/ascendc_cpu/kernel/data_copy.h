@@ -181,7 +181,7 @@ inline void DataCopy(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &srcG
 {
     using namespace ascendc_cpu::detail;
     CoreContext &core = TensorAccess::Core(dstLocal);
-    const uint32_t bytes = RoundDownDataCopyBytes(core, "DataCopy(GM->UB)", count, sizeof(T));
+    const uint32_t bytes = DataCopyBytes("DataCopy(GM->UB)", count, sizeof(T));
     DmaGmToUb(core, "DataCopy(GM->UB)", TensorAccess::Ub(dstLocal, "DataCopy"), TensorAccess::Gm(srcGlobal),
               ContiguousLayout(bytes), PadFill{});
 }
@@ -191,7 +191,7 @@ inline void DataCopy(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &src
 {
     using namespace ascendc_cpu::detail;
     CoreContext &core = TensorAccess::Core(srcLocal);
-    const uint32_t bytes = RoundDownDataCopyBytes(core, "DataCopy(UB->GM)", count, sizeof(T));
+    const uint32_t bytes = DataCopyBytes("DataCopy(UB->GM)", count, sizeof(T));
     DmaUbToGm(core, "DataCopy(UB->GM)", TensorAccess::Gm(dstGlobal), TensorAccess::Ub(srcLocal, "DataCopy"),
               ContiguousLayout(bytes));
 }
@@ -201,7 +201,7 @@ inline void DataCopy(const LocalTensor<T> &dstLocal, const LocalTensor<T> &srcLo
 {
     using namespace ascendc_cpu::detail;
     CoreContext &core = TensorAccess::Core(srcLocal);
-    const uint32_t bytes = RoundDownDataCopyBytes(core, "DataCopy(UB->UB)", count, sizeof(T));
+    const uint32_t bytes = DataCopyBytes("DataCopy(UB->UB)", count, sizeof(T));
     DmaUbToUb(core, "DataCopy(UB->UB)", TensorAccess::Ub(dstLocal, "DataCopy"), TensorAccess::Ub(srcLocal, "DataCopy"),
               ContiguousLayout(bytes));
 }
@@ -242,7 +242,7 @@ inline void DataCopyPad(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &s
     CheckPadPosition(TensorAccess::Core(dstLocal), "DataCopyPad(GM->UB)", TensorAccess::Position(dstLocal), true);
     const DmaLayout layout = PadInLayout(dataCopyParams, sizeof(T), padParams.leftPadding, padParams.rightPadding);
     DmaGmToUb(TensorAccess::Core(dstLocal), "DataCopyPad(GM->UB)", TensorAccess::Ub(dstLocal, "DataCopyPad"),
-              TensorAccess::Gm(srcGlobal), layout, MakePadFill<T>(padParams.isPad, padParams.paddingValue), true);
+              TensorAccess::Gm(srcGlobal), layout, MakePadFill<T>(padParams.isPad, padParams.paddingValue));
 }
 
 template <typename T>
@@ -252,7 +252,7 @@ inline void DataCopyPad(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &
     using namespace ascendc_cpu::detail;
     CheckPadPosition(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Position(srcLocal), false);
     DmaUbToGm(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Gm(dstGlobal),
-              TensorAccess::Ub(srcLocal, "DataCopyPad"), PadOutLayout(dataCopyParams, sizeof(T)), true);
+              TensorAccess::Ub(srcLocal, "DataCopyPad"), PadOutLayout(dataCopyParams, sizeof(T)));
 }
 
 template <typename T>
@@ -268,7 +268,7 @@ inline void DataCopyPad(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &s
     fill.elementBytes = sizeof(T);
     std::memcpy(fill.element, &padParams.paddingValue, sizeof(T) <= 8 ? sizeof(T) : 8);  // little-endian low bytes
     DmaGmToUb(TensorAccess::Core(dstLocal), "DataCopyPad(GM->UB)", TensorAccess::Ub(dstLocal, "DataCopyPad"),
-              TensorAccess::Gm(srcGlobal), layout, fill, true);
+              TensorAccess::Gm(srcGlobal), layout, fill);
 }
 
 template <typename T>
@@ -278,7 +278,7 @@ inline void DataCopyPad(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &
     using namespace ascendc_cpu::detail;
     CheckPadPosition(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Position(srcLocal), false);
     DmaUbToGm(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Gm(dstGlobal),
-              TensorAccess::Ub(srcLocal, "DataCopyPad"), PadOutLayout(ToExt(dataCopyParams), sizeof(T)), true);
+              TensorAccess::Ub(srcLocal, "DataCopyPad"), PadOutLayout(ToExt(dataCopyParams), sizeof(T)));
 }
 
 }  // namespace AscendC

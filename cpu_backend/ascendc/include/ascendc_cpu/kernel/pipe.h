@@ -25,7 +25,7 @@ struct UbBuffer {
     uint32_t bytes;
     const void *owner;  // the queue or TBuf that owns it
     BufferState state;
-    // Hazard checker (checked mode; see QueueBase in pipe.cpp): the units the owning queue's
+    // Hazard checker (see QueueBase in pipe.cpp): the units the owning queue's
     // positions imply (kUnitCount: none, e.g. a TBuf), the producer's knowledge at EnQue (for
     // DeQue) and the consumer's at FreeTensor (for the next AllocTensor).
     uint8_t producer;

@@ -44,7 +44,7 @@ public:
         size_ = bufferSize;
     }
 
-    // Without a size only the registered GM regions bound the accesses (checked mode).
+    // Without a size only the registered GM regions bound the accesses.
     void SetGlobalBuffer(__gm__ T *buffer)
     {
         address_ = buffer;
@@ -78,7 +78,6 @@ public:
         T *element = CheckedElement(core, offset, "GlobalTensor::SetValue");
         if (core != nullptr) {
             ++core->counts.scalarGmWrites;
-            ascendc_cpu::detail::MaterialiseGmWrite(*core, element, sizeof(T));
         }
         ascendc_cpu::detail::StoreScalar<T>(element, value);
     }
@@ -97,9 +96,8 @@ private:
             (tensorEnd_ != nullptr && (element < tensorBegin_ || element + 1 > tensorEnd_))) {
             ascendc_cpu::detail::GmOutOfBounds(api, element, sizeof(T), tensorBegin_, tensorEnd_);
         }
-        if (core == nullptr || core->checked) {
-            ascendc_cpu::detail::CheckGmRegistered(element, sizeof(T), api);
-        }
+        (void)core;
+        ascendc_cpu::detail::CheckGmRegistered(element, sizeof(T), api);
         return element;
     }
 
@@ -120,11 +118,8 @@ public:
     {
         const T *element = CheckedElement(index, "LocalTensor::GetValue");
         ++core_->counts.scalarUbReads;
-        ascendc_cpu::detail::MaterialiseUb(*core_, element, sizeof(T));
-        if (core_->checked) {
-            ascendc_cpu::detail::CheckUbRead(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T),
-                                             "LocalTensor::GetValue");
-        }
+        ascendc_cpu::detail::CheckUbRead(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T),
+                                         "LocalTensor::GetValue");
         return ascendc_cpu::detail::LoadScalar<T>(element);
     }
 
@@ -132,11 +127,8 @@ public:
     {
         T *element = CheckedElement(index, "LocalTensor::SetValue");
         ++core_->counts.scalarUbWrites;
-        ascendc_cpu::detail::MaterialiseUb(*core_, element, sizeof(T));
-        if (core_->checked) {
-            ascendc_cpu::detail::NoteUbWrite(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T),
-                                             "LocalTensor::SetValue");
-        }
+        ascendc_cpu::detail::NoteUbWrite(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T),
+                                         "LocalTensor::SetValue");
         ascendc_cpu::detail::StoreScalar<T>(element, value);
     }
 
@@ -172,13 +164,7 @@ public:
 
     // The address of the first element (a host address in the emulator; 32 B alignment of it equals
     // the alignment of the UB offset because the emulated UB is page aligned).
-    uint64_t GetPhyAddr() const
-    {
-        if (core_ != nullptr) {  // the address may be used to read the bytes: no pending copies
-            ascendc_cpu::detail::MaterialiseUb(*core_, bufferBegin_, static_cast<size_t>(bufferEnd_ - bufferBegin_));
-        }
-        return reinterpret_cast<uint64_t>(data_);
-    }
+    uint64_t GetPhyAddr() const { return reinterpret_cast<uint64_t>(data_); }
 
 private:
     template <typename U>

@@ -18,7 +18,9 @@
 // Declares `name` of the type REGISTER_TILING_DEFAULT registered.
 #define GET_TILING_DATA(name, tilingArg) GET_TILING_DATA_WITH_STRUCT(AscendcCpuDefaultTilingType_, name, tilingArg)
 
-// True when the launch's tiling key (ICPU_SET_TILING_KEY) equals `key`.
-#define TILING_KEY_IS(key) (::ascendc_cpu::detail::CurrentTilingKey() == static_cast<uint64_t>(key))
+// True when the launch's tiling key (ICPU_SET_TILING_KEY) equals `key`. As on the device, where the
+// toolkit builds one kernel per key a kernel tests and a launch with another key has no kernel to
+// run, a block that tested keys and matched none is a rule violation ("tiling key").
+#define TILING_KEY_IS(key) (::ascendc_cpu::detail::TilingKeyIs(static_cast<uint64_t>(key)))
 
 #endif  // ASCENDC_CPU_KERNEL_TILING_H

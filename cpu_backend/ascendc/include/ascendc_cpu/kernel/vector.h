@@ -23,7 +23,7 @@ struct IsOneOf<T, First, Rest...>
     : std::integral_constant<bool, std::is_same<T, First>::value || IsOneOf<T, Rest...>::value> {
 };
 
-// Checks alignment and extent of one vector operand (both modes).
+// Checks alignment and extent of one vector operand.
 template <typename T>
 inline void CheckVectorOperand(const AscendC::LocalTensor<T> &tensor, uint64_t count, const char *api,
                                const char *operand)
@@ -34,7 +34,9 @@ inline void CheckVectorOperand(const AscendC::LocalTensor<T> &tensor, uint64_t c
     CheckUbRange(core, api, ub.address, static_cast<size_t>(count * sizeof(T)), ub.bufferBegin, ub.bufferEnd);
 }
 
-// Checks one vector operand and returns its first element; notes the access for the hazard checker.
+// Checks one operand of the vector instruction begun with BeginVectorInstruction and returns its
+// first element; notes the access for the hazard checker. Sources first, then the destination, so
+// an instruction that works in place reads before it writes.
 template <typename T>
 inline T *VectorOperand(const AscendC::LocalTensor<T> &tensor, uint64_t count, bool write, const char *api,
                         const char *operand)
@@ -43,14 +45,10 @@ inline T *VectorOperand(const AscendC::LocalTensor<T> &tensor, uint64_t count, b
     CoreContext &core = TensorAccess::Core(tensor);
     const UbOperand ub = TensorAccess::Ub(tensor, api);
     const size_t bytes = static_cast<size_t>(count * sizeof(T));
-    MaterialiseUb(core, ub.address, bytes);
-    if (core.checked) {
-        IssueTo(core, kVector);
-        if (write) {
-            NoteUbWrite(core, kVector, ub.address, bytes, api);
-        } else {
-            CheckUbRead(core, kVector, ub.address, bytes, api);
-        }
+    if (write) {
+        NoteUbWrite(core, kVector, ub.address, bytes, api);
+    } else {
+        CheckUbRead(core, kVector, ub.address, bytes, api);
     }
     return reinterpret_cast<T *>(ub.address);
 }
@@ -90,6 +88,7 @@ template <typename T>
 inline void AddsImpl(const AscendC::LocalTensor<T> &dstLocal, const AscendC::LocalTensor<T> &srcLocal,
                      const T &scalarValue, uint32_t count, const char *api)
 {
+    BeginVectorInstruction(TensorAccess::Core(dstLocal));
     const T *src = VectorOperand(srcLocal, count, false, api, "src");
     T *dst = VectorOperand(dstLocal, count, true, api, "dst");
     CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
@@ -113,10 +112,7 @@ inline void CreateVecIndexDavC220(const AscendC::LocalTensor<T> &dst, const T &f
     const uint32_t head = count < kBlock ? count : kBlock;
     for (uint32_t i = 0; i < head; ++i) {  // LocalTensor::SetValue semantics
         ++core.counts.scalarUbWrites;
-        MaterialiseUb(core, out + i, sizeof(T));
-        if (core.checked) {
-            NoteUbWrite(core, kScalar, out + i, sizeof(T), "CreateVecIndex (scalar store)");
-        }
+        NoteUbWrite(core, kScalar, out + i, sizeof(T), "CreateVecIndex (scalar store)");
         out[i] = IndexValue<T>(firstValue, i);
     }
     FenceUnits(core, kScalar, kVector);  // SetFlag/WaitFlag<HardEvent::S_V>
@@ -164,6 +160,7 @@ inline void Duplicate(const LocalTensor<T> &dstLocal, const T &scalarValue, cons
     static_assert(IsOneOf<T, half, bfloat16_t, int16_t, uint16_t, int32_t, uint32_t, float>::value,
                   "Duplicate supports half, bfloat16_t, int16_t, uint16_t, int32_t, uint32_t, float");
     CheckVectorCount(count, "Duplicate");
+    BeginVectorInstruction(TensorAccess::Core(dstLocal));
     T *dst = VectorOperand(dstLocal, static_cast<uint64_t>(count), true, "Duplicate", "dst");
     CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
     for (int32_t i = 0; i < count; ++i) {
@@ -185,6 +182,7 @@ inline void CreateVecIndex(LocalTensor<T> dst, const T &firstValue, uint32_t cou
         CreateVecIndexDavC220(dst, firstValue, count);
         return;
     }
+    BeginVectorInstruction(core);
     T *out = VectorOperand(dst, count, true, "CreateVecIndex", "dst");
     CountVector(core, static_cast<uint64_t>(count) * sizeof(T));
     for (uint32_t i = 0; i < count; ++i) {
@@ -211,6 +209,7 @@ inline void Add(const LocalTensor<T> &dstLocal, const LocalTensor<T> &src0Local,
     using namespace ascendc_cpu::detail;
     static_assert(IsOneOf<T, half, int16_t, int32_t, float>::value, "Add supports half, int16_t, int32_t, float");
     CheckVectorCount(count, "Add");
+    BeginVectorInstruction(TensorAccess::Core(dstLocal));
     const T *src0 = VectorOperand(src0Local, static_cast<uint64_t>(count), false, "Add", "src0");
     const T *src1 = VectorOperand(src1Local, static_cast<uint64_t>(count), false, "Add", "src1");
     T *dst = VectorOperand(dstLocal, static_cast<uint64_t>(count), true, "Add", "dst");
@@ -245,6 +244,7 @@ inline void Cast(const LocalTensor<T> &dstLocal, const LocalTensor<U> &srcLocal,
         Violation("vector params", "Cast int64_t -> int32_t supports only RoundMode::CAST_NONE (got %d)",
                   static_cast<int>(roundMode));
     }
+    BeginVectorInstruction(TensorAccess::Core(dstLocal));
     const U *src = VectorOperand(srcLocal, count, false, "Cast", "src");
     T *dst = VectorOperand(dstLocal, count, true, "Cast", "dst");
     CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
