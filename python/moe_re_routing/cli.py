@@ -217,46 +217,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 # ---- plan -------------------------------------------------------------------------------------
 
 
-def official_block_dim(n: int, a: int, cores: int) -> int:
-    """blockDim of the official A2/A3 kernel: ``ceil(N / ceil(N / cores))``, 1 when ``A = 0``.
-
-    Args:
-        n: ranks N (>= 1).
-        a: token rows A (>= 0).
-        cores: AIV cores of the platform (>= 1).
-    """
-    if a == 0 or n <= 0:
-        return 1
-    factor = -(-n // cores)  # ranks per core, ceil(N / cores)
-    return -(-n // factor)
-
-
-def official_split(counts: np.ndarray, cores: int, in_row: int, out_row: int) -> list[dict[str, int]]:
-    """Model of the official A2/A3 split: whole source ranks per core, dealt round-robin.
-
-    ``blockDim = ceil(N / ceil(N / cores))`` cores (1 when A = 0); core ``b`` takes ranks
-    ``b, b + blockDim, b + 2 blockDim, ...`` (N = 64 on 48 cores: 32 cores with 2 ranks each).
-
-    Args:
-        counts: ``[N, E]`` integer counts (any integer dtype).
-        cores: AIV cores of the platform.
-        in_row: bytes one row reads (token row + scale row).
-        out_row: bytes one row writes (token row + scale row + index).
-
-    Returns:
-        One dict per core: ``ranks``, ``rows``, ``bytes_in``, ``bytes_out``.
-    """
-    n = counts.shape[0]
-    rows = counts.astype(np.int64).sum(axis=1)
-    block_dim = official_block_dim(n, int(rows.sum()), cores)
-    out = []
-    for b in range(block_dim):
-        mine = rows[b::block_dim]
-        r = int(mine.sum())
-        out.append({"ranks": int(mine.size), "rows": r, "bytes_in": r * in_row, "bytes_out": r * out_row})
-    return out
-
-
 def _stats(cores: list[dict[str, Any]]) -> dict[str, float]:
     per = [int(c["bytes_in"]) + int(c["bytes_out"]) for c in cores]
     busy = [p for p in per if p > 0]
@@ -277,6 +237,7 @@ def _plan_report(args: argparse.Namespace) -> dict[str, Any]:
     """Runs the shape traced on the requested platform; the tiling, our per-core schedule, the
     payload and the official split's model, as ``plan --json`` prints them."""
     from . import moe_re_routing, runtime
+    from .official import official_split
 
     # The kernel on the emulator, tiled for the SoC (default: the library's default SoC).
     runtime.set_platform(args.soc or runtime.default_soc(), cores=args.cores or 0, ub_bytes=args.ub or 0)
