@@ -12,7 +12,8 @@ from typing import Any, Callable, NoReturn, Optional
 
 import numpy as np
 
-from .workload import make_case, mismatched_outputs, payload, random_bytes, random_counts, token_dtypes
+from .timemodel_cli import FILLS_HELP
+from .workload import FILLS, make_case, mismatched_outputs, payload, random_bytes, random_counts, token_dtypes
 
 __all__ = ["main"]
 
@@ -285,7 +286,7 @@ def _print_plan(report: dict[str, Any]) -> None:
     cores_list = report.get("cores", [])
     print(
         f"MoeReRouting plan: A={pb['A']} H={pb['H']} N={pb['N']} E={pb['E']} tokens={pb['dtype']} "
-        f"counts={pb['count_dtype']} scales={'[A] float32' if pb['scales'] else 'none'}"
+        f"counts={pb['count_dtype']} ({pb['counts']} fill) scales={'[A] float32' if pb['scales'] else 'none'}"
     )
     print(
         f"platform: {report['platform']}, {report['platform_cores']} AIV cores, "
@@ -450,12 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--dtype", default="bfloat16", help="tokens dtype (numpy name, float4_e2m1, hifloat8...)")
     pl.add_argument("--count-dtype", default="int32", choices=["int32", "int64"])
     pl.add_argument("--scales", action="store_true", help="with per_token_scales [A] float32")
-    pl.add_argument(
-        "--counts",
-        default="uniform",
-        choices=["uniform", "random"],
-        help="uniform: the benchmark fill (default); random: multinomial",
-    )
+    pl.add_argument("--counts", default="even", choices=FILLS, help=FILLS_HELP)
     pl.add_argument(
         "--soc",
         default=None,

@@ -7,7 +7,18 @@ import json
 import sys
 from typing import Any
 
+from .workload import FILLS
+
 __all__ = ["add_parsers"]
+
+
+#: The help of ``--counts`` (plan and profile).
+FILLS_HELP = (
+    "counts fill: even (default; the benchmarks' fill: cells differ by at most one row, the extra rows in "
+    "the first cells row-major), "
+    "public (every cell A // (N*E), the last cell the remainder; all rows in one cell when A < N*E; "
+    "the fill of the official traces and of `model`), random (multinomial)"
+)
 
 
 def cmd_model(args: argparse.Namespace) -> int:
@@ -44,7 +55,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
         return 2
     try:
         path = timemodel.profile(
-            args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.output
+            args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.output,
+            args.counts,
         )
     except MoeReRoutingError as e:
         print(f"moe-re-routing profile: {e}", file=sys.stderr)
@@ -57,7 +69,8 @@ def add_parsers(sub: Any) -> None:
     """Registers ``model`` and ``profile`` on the CLI's subparsers."""
     m = sub.add_parser(
         "model",
-        help="modelled Atlas A2 times (official kernel, leave-one-out, ours) next to the public numbers",
+        help="modelled Atlas A2 times (official kernel, leave-one-out, ours) next to the public numbers "
+        "(counts: the public fill)",
     )
     m.add_argument("--json", action="store_true", help="print JSON")
     m.add_argument("--no-ours", action="store_true", help="skip running our kernel (official model only)")
@@ -76,6 +89,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("--count-dtype", default="int32", choices=["int32", "int64"])
     p.add_argument("--scales", action="store_true", help="with per_token_scales [A] float32")
+    p.add_argument("--counts", default="even", choices=FILLS, help=FILLS_HELP)
     p.add_argument("--soc", default="Ascend910B", help="SoC the times are modelled for (only Ascend910B)")
     p.add_argument("--output", required=True, help="directory that receives OPPROF_<timestamp>_<id>/")
     p.set_defaults(func=cmd_profile)

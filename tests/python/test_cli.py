@@ -95,6 +95,20 @@ def test_plan_json_and_bytes_add_up(shape, extra):
 def test_plan_text():
     p = run("plan", "1024", "512", "1", "8", "--dtype", "float16", "--scales")
     assert "tiling:" in p.stdout and "official" in p.stdout and "bytes_in" in p.stdout
+    assert "counts=int32 (even fill)" in p.stdout.splitlines()[0]
+
+
+def test_plan_fills_are_named_and_differ_for_fewer_rows_than_cells():
+    """8 rows over 4 x 4 cells: the even fill (default) puts one row in each of the first 8 cells
+    (ranks 0 and 1), the public fill all 8 in the last cell (rank 3)."""
+    even = json.loads(run("plan", "8", "128", "4", "4", "--json").stdout)
+    public = json.loads(run("plan", "8", "128", "4", "4", "--counts", "public", "--json").stdout)
+    assert even["problem"]["counts"] == "even" and public["problem"]["counts"] == "public"
+    assert [c["rows"] for c in even["official_model"]["cores"]] == [4, 4, 0, 0]
+    assert [c["rows"] for c in public["official_model"]["cores"]] == [0, 0, 0, 8]
+    assert even["official_model"]["busy_cores"] == 2 and public["official_model"]["busy_cores"] == 1
+    bad = run("plan", "8", "128", "4", "4", "--counts", "uniform", check=False)
+    assert bad.returncode == 2 and "invalid choice: 'uniform'" in bad.stderr
 
 
 def test_bench_json():

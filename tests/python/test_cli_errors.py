@@ -76,7 +76,7 @@ def test_helpers_raise_exceptions_not_system_exit():
     with pytest.raises(mrr.MoeReRoutingValueError):
         workload.make_case(rng, 4, 7, 1, 1, "float4_e2m1", "int32", False)
     with pytest.raises(mrr.MoeReRoutingValueError):
-        workload.uniform_counts(3, 0, 10, "int32")
+        workload.public_counts(3, 0, 10, "int32")
     with pytest.raises(mrr.MoeReRoutingValueError):
         workload.random_counts(rng, 0, 3, 10)
     with pytest.raises(mrr.MoeReRoutingValueError):
