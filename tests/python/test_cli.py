@@ -114,9 +114,12 @@ def test_plan_fills_are_named_and_differ_for_fewer_rows_than_cells():
 def test_bench_json():
     r = json.loads(run("bench", "--shape", "1024,256,8,4,int8,int32,yes", "--repeat", "1", "--json").stdout)
     (res,) = r["results"]
-    for k in ("ours_alloc", "ours_out", "np_take", "memcpy"):
-        assert res["us"][k] > 0 and res["gbps"][k] > 0
-    assert res["bytes"] > 0
+    assert res["verified"] and set(res["us"]) == {"ours_alloc", "ours_out", "np_take", "memcpy"}
+    # written: tokens 1024 x 256 int8, scales and index 1024 x 4 B each, expert_token_num 4 x int32
+    assert res["bytes"] == 1024 * 256 + 2 * 4 * 1024 + 4 * 4
+    for k, us in res["us"].items():
+        assert res["gbps"][k] == pytest.approx(res["bytes"] / us / 1e3), k
+    assert r["suite"] == "custom" and res["scales"] is True and res["count_dtype"] == "int32"
 
 
 def test_console_script():
