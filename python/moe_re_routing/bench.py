@@ -48,13 +48,13 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from ._paths import check_output_file
 from .errors import param_value_error
 from .workload import even_counts, mismatched_outputs, parse_dtype, payload, random_bytes
 
 __all__ = [
     "SUITES",
     "add_arguments",
-    "check_output_path",
     "machine_info",
     "main",
     "parse_shape",
@@ -448,20 +448,6 @@ def parse_shape(text: str) -> dict[str, Any]:
     return _shape(text, a, h, n, e, dtype, count_dtype, _SCALES_WORDS[scales_word])
 
 
-def check_output_path(path: str, what: str) -> None:
-    """Raises MoeReRoutingValueError naming ``what`` when a file cannot be written at ``path``
-    (its directory missing or not writable, or ``path`` a directory): checked before the run, so a
-    long benchmark does not end in a failed write."""
-    target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise param_value_error(f"{what} {path!r} is a directory; give a file path")
-    if not parent.is_dir():
-        raise param_value_error(f"{what} {path!r}: directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        raise param_value_error(f"{what} {path!r} is not writable")
-
-
 def measure(args: argparse.Namespace, verbose: bool = True) -> dict[str, Any]:
     """Runs the shapes the arguments select; returns the report (settings, machine, results)."""
     from . import runtime
@@ -487,7 +473,7 @@ def run(args: argparse.Namespace) -> int:
     shapes and the JSON path are checked before anything runs."""
     to_stdout_json = args.json == "-"
     if args.json and not to_stdout_json:
-        check_output_path(args.json, "--json")
+        check_output_file(args.json, "--json")
     report = measure(args, verbose=not (args.quiet or to_stdout_json))
     if args.json:
         text = json.dumps(report, indent=1)

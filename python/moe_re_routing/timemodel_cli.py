@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from .workload import FILLS
@@ -34,33 +33,25 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    """Runs one call and writes an msprof-shaped directory of modelled times."""
+    """Runs one call and writes an msprof-shaped directory of modelled times. Bad arguments and an
+    --output that cannot be written raise (the CLI's one-line error, status 2) before the run."""
     from . import timemodel
-    from .errors import MoeReRoutingError
+    from ._paths import check_output_dir
+    from .errors import param_value_error
 
     for name in ("A", "H", "N", "E"):
         value = getattr(args, name)
         if value < (0 if name == "A" else 1):
-            print(
-                f"moe-re-routing profile: {name} must be >= {0 if name == 'A' else 1}, got {value}",
-                file=sys.stderr,
-            )
-            return 2
+            raise param_value_error(f"{name} must be >= {0 if name == 'A' else 1}, got {value}")
     if args.soc != timemodel.CALIBRATION_SOC:
-        print(
-            f"moe-re-routing profile: --soc must be {timemodel.CALIBRATION_SOC} "
-            f"(the only SoC the model is calibrated for), got {args.soc}",
-            file=sys.stderr,
+        raise param_value_error(
+            f"--soc must be {timemodel.CALIBRATION_SOC} (the only SoC the model is calibrated for), "
+            f"got {args.soc}"
         )
-        return 2
-    try:
-        path = timemodel.profile(
-            args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.output,
-            args.counts,
-        )
-    except MoeReRoutingError as e:
-        print(f"moe-re-routing profile: {e}", file=sys.stderr)
-        return 1
+    check_output_dir(args.output, "--output")
+    path = timemodel.profile(
+        args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.output, args.counts
+    )
     print(path)
     return 0
 

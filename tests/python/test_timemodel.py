@@ -228,6 +228,11 @@ def test_profile_cli_rejects_bad_arguments(tmp_path: Path, capsys: pytest.Captur
         cli_main(["profile", "64", "128", "4", "4", "--counts", "uniform", "--output", str(tmp_path)])
     assert exit_info.value.code == 2 and "invalid choice: 'uniform'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert cli_main(["profile", "64", "128", "4", "4", "--output", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"moe-re-routing: error: --output '{blocker}' exists and is not a directory\n", err
 
 
 def test_profile_dir_environment_variable(tmp_path: Path) -> None:
