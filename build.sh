@@ -90,10 +90,13 @@ run_tests() {
     "$PYTHON" -m mypy
     # Both engines: native (the library's default, what users get) and the emulator (the Ascend C
     # kernel with every hardware rule checked).
+    # -rs: every skipped test is listed with its reason, which names what to install (ONNX Runtime,
+    # MindSpore: pip install '.[runtimes]'; the MPI example: Open MPI and mpi4py). With
+    # MOE_RE_ROUTING_REQUIRE_RUNTIMES=1 (.ci/run) those skips are failures instead.
     say "Python tests (pytest), engine native"
-    MOE_RE_ROUTING_ENGINE=native "$PYTHON" -m pytest -q tests/python
+    MOE_RE_ROUTING_ENGINE=native "$PYTHON" -m pytest -q -rs tests/python
     say "Python tests (pytest), engine emulator"
-    MOE_RE_ROUTING_ENGINE=emulator "$PYTHON" -m pytest -q tests/python
+    MOE_RE_ROUTING_ENGINE=emulator "$PYTHON" -m pytest -q -rs tests/python
 }
 
 # The fuzz targets need clang with libFuzzer (Debian: clang-14, libclang-rt-14-dev); installed when

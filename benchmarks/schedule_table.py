@@ -1,7 +1,8 @@
 """Per-core schedule of the public benchmark shapes: ours next to the official A2/A3 split.
 
-Runs ``moe-re-routing plan --json`` (the kernel on the emulator with its per-core trace) for the 20
-public shapes and the production shape, and prints a Markdown table for docs/architecture.md.
+Runs ``moe-re-routing plan --json --counts even`` (the kernel on the emulator with its per-core
+trace; the benchmarks' even fill of the counts) for the 20 public shapes and the production shape,
+and prints a Markdown table for docs/architecture.md.
 It also checks the bar for every shape that moves at least 1 MiB of tokens: at least 40 cores
 (or all of a smaller SoC's) carry work and the busiest core moves at most 1.10x the mean. Exit
 status 1 if a shape misses the bar. The platform is a SoC of the library's table (cores and usable
@@ -41,6 +42,8 @@ def plan(shape: dict[str, Any], soc: str) -> dict[str, Any]:
         shape["count_dtype"],
         "--soc",
         soc,
+        "--counts",
+        "even",
         "--json",
     ]
     if shape["scales"]:

@@ -2,7 +2,7 @@
 # CMakeLists) and the CANN package (cmake/cann.cmake) take their files from these variables only,
 # so a file added here is built by both. Paths are absolute.
 #
-#   MOE_RE_ROUTING_HOST_SOURCES       pure host logic (checks, tiling); no CANN types
+#   MOE_RE_ROUTING_HOST_SOURCES       pure host logic (checks, output inference, tiling); no CANN types
 #   MOE_RE_ROUTING_CANN_GLUE_SOURCES  OpDef, InferShape/InferDataType, TilingFunc (CANN only)
 #   MOE_RE_ROUTING_HOST_INCLUDE_DIRS  what the host sources include (op_host/, op_kernel/ for the
 #                                     tiling struct and the row split)
@@ -14,6 +14,7 @@ get_filename_component(_moe_root "${_moe_root}" ABSOLUTE)
 
 set(MOE_RE_ROUTING_HOST_SOURCES
     "${_moe_root}/op_host/moe_re_routing_check.cpp"
+    "${_moe_root}/op_host/moe_re_routing_infer.cpp"
     "${_moe_root}/op_host/moe_re_routing_tiling.cpp")
 set(MOE_RE_ROUTING_CANN_GLUE_SOURCES
     "${_moe_root}/op_host/moe_re_routing_def.cpp"

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "../tests/common/moe_re_routing_reference.h"
 #include "acl/acl.h"
 #include "aclnn_moe_re_routing.h"
 
@@ -89,41 +90,28 @@ struct HostOutputs {
     std::vector<int32_t> expertTokenNum = std::vector<int32_t>(kExperts);
 };
 
-// The operator's definition: block (r, e) moves from its row-major to its column-major position.
+// The operator's definition (block (r, e) moves from its row-major to its column-major position):
+// the project's C++ test reference, tests/common/moe_re_routing_reference.h.
 HostOutputs Expected(const std::vector<int8_t> &tokens, const std::vector<float> &scales, int64_t countType,
                      int64_t idxType)
 {
+    moe_re_routing_test::Problem p;
+    p.A = kTokens;
+    p.N = kRanks;
+    p.E = kExperts;
+    p.rowBytes = kHidden;
+    p.scaleRowBytes = sizeof(float);
+    p.countBytes = sizeof(int32_t);
+    p.type = countType;
+    p.idx = idxType;
+    const moe_re_routing_test::Outputs o = moe_re_routing_test::Reference(
+        p, reinterpret_cast<const uint8_t *>(tokens.data()), reinterpret_cast<const uint8_t *>(kCounts),
+        reinterpret_cast<const uint8_t *>(scales.data()));
     HostOutputs out;
-    for (int64_t r = 0; r < kRanks; ++r) {
-        for (int64_t e = 0; e < kExperts; ++e) {
-            int64_t src = 0;
-            int64_t dst = 0;
-            for (int64_t i = 0; i < kRanks; ++i) {
-                for (int64_t j = 0; j < kExperts; ++j) {
-                    src += (i < r || (i == r && j < e)) ? kCounts[i][j] : 0;
-                    dst += (j < e || (j == e && i < r)) ? kCounts[i][j] : 0;
-                }
-            }
-            for (int64_t k = 0; k < kCounts[r][e]; ++k) {
-                std::memcpy(&out.tokens[(dst + k) * kHidden], &tokens[(src + k) * kHidden], kHidden);
-                out.scales[dst + k] = scales[src + k];
-                if (idxType == 0) {
-                    out.idx[dst + k] = static_cast<int32_t>(src + k);  // gather: permute = tokens[idx]
-                } else {
-                    out.idx[src + k] = static_cast<int32_t>(dst + k);  // scatter: permute[idx] = tokens
-                }
-            }
-        }
-    }
-    int32_t running = 0;
-    for (int64_t e = 0; e < kExperts; ++e) {
-        int32_t perExpert = 0;
-        for (int64_t r = 0; r < kRanks; ++r) {
-            perExpert += kCounts[r][e];
-        }
-        running += perExpert;
-        out.expertTokenNum[e] = countType == 1 ? perExpert : running;
-    }
+    std::memcpy(out.tokens.data(), o.tokens.data(), o.tokens.size());
+    std::memcpy(out.scales.data(), o.scales.data(), o.scales.size());
+    out.idx = o.Index();
+    std::memcpy(out.expertTokenNum.data(), o.experts.data(), o.experts.size());
     return out;
 }
 

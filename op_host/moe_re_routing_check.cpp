@@ -1,4 +1,5 @@
-// Parameter checks and shape/dtype inference for MoeReRouting (pure: no CANN types).
+// Parameter checks of MoeReRouting (pure: no CANN types). The outputs are checked against
+// InferOutputs (moe_re_routing_infer.cpp), the one home of the output rule.
 #include <cstdint>
 #include <sstream>
 #include <string>
@@ -13,8 +14,7 @@ constexpr int64_t kMaxTokenNum = (int64_t{1} << 31) - 1;  // permute_token_idx i
 // Elements of a tokens or scales row: its size in bits (up to 64 per element) fits int64.
 constexpr int64_t kMaxRowElements = int64_t{1} << 56;
 constexpr int32_t kFloatCode = DtypeCode("FLOAT");        // permute_per_token_scales without scales
-constexpr int32_t kInt32Code = DtypeCode("INT32");        // permute_token_idx
-static_assert(kFloatCode >= 0 && kInt32Code >= 0, "FLOAT and INT32 are in the dtype table");
+static_assert(kFloatCode >= 0, "FLOAT is in the dtype table");
 
 std::string ShapeString(const TensorDesc &t)
 {
@@ -27,14 +27,12 @@ std::string ShapeString(const TensorDesc &t)
     return os.str();
 }
 
-std::string ShapeString(std::initializer_list<int64_t> dims)
+std::string ShapeString(const ShapeDtype &t)
 {
     std::ostringstream os;
     os << '[';
-    bool first = true;
-    for (int64_t d : dims) {
-        os << (first ? "" : ", ") << d;
-        first = false;
+    for (uint32_t i = 0; i < t.dimNum; ++i) {
+        os << (i ? ", " : "") << t.dims[i];
     }
     os << ']';
     return os.str();
@@ -43,7 +41,9 @@ std::string ShapeString(std::initializer_list<int64_t> dims)
 Result Invalid(const std::string &message) { return Result{kErrParamInvalid, message}; }
 Result InvalidType(const std::string &message) { return Result{kErrParamInvalid, message, ErrorKind::kType}; }
 
-// Checks the properties every tensor argument shares: present, ND format, contiguous, known rank.
+// Checks the properties every tensor argument shares: present, at most kMaxDims dimensions, ND
+// format, no negative dimension. Contiguity is checked separately, after the tensor's shape
+// (CheckContiguous), so that a shape the operator never takes is reported as what it is.
 Result CheckCommon(const TensorDesc &t, const char *name)
 {
     if (!t.present) {
@@ -57,14 +57,20 @@ Result CheckCommon(const TensorDesc &t, const char *name)
         return Invalid(std::string(name) + " has format " + std::to_string(t.format) + " but must be ND (" +
                        std::to_string(kFormatND) + ")");
     }
-    if (!t.contiguous) {
-        return Invalid(std::string(name) + " must be contiguous (row-major strides, offset 0)");
-    }
     for (uint32_t i = 0; i < t.dimNum; ++i) {
         if (t.dims[i] < 0) {
             return Invalid(std::string(name) + " has negative dimension " + std::to_string(t.dims[i]) +
                            " in shape " + ShapeString(t));
         }
+    }
+    return Result{};
+}
+
+// The last check of a tensor argument, once its rank, dtype and shape are known to be right.
+Result CheckContiguous(const TensorDesc &t, const char *name)
+{
+    if (!t.contiguous) {
+        return Invalid(std::string(name) + " must be contiguous (row-major strides, offset 0)");
     }
     return Result{};
 }
@@ -88,25 +94,38 @@ Result CheckDtypeRole(const TensorDesc &t, const char *name, uint32_t role, cons
     return Result{};
 }
 
-// An output must have exactly `dims` and `dtype`.
-Result CheckOutput(const TensorDesc &t, const char *name, std::initializer_list<int64_t> dims, int32_t dtype)
+// An output must have exactly the shape and dtype InferOutputs gives it (`want`).
+Result CheckOutput(const TensorDesc &t, const char *name, const ShapeDtype &want)
 {
     Result r = CheckCommon(t, name);
     if (!r.ok()) {
         return r;
     }
-    bool same = t.dimNum == dims.size();
-    uint32_t i = 0;
-    for (int64_t d : dims) {
-        same = same && t.dims[i++] == d;
+    bool same = t.dimNum == want.dimNum;
+    for (uint32_t i = 0; same && i < t.dimNum; ++i) {
+        same = t.dims[i] == want.dims[i];
     }
     if (!same) {
-        return Invalid(std::string(name) + " has shape " + ShapeString(t) + " but must be " + ShapeString(dims));
+        return Invalid(std::string(name) + " has shape " + ShapeString(t) + " but must be " + ShapeString(want));
     }
-    if (t.dtype != dtype) {
-        return InvalidType(std::string(name) + " has dtype " + DtypeName(t.dtype) + " but must be " + DtypeName(dtype));
+    if (t.dtype != want.dtype) {
+        return InvalidType(std::string(name) + " has dtype " + DtypeName(t.dtype) + " but must be " +
+                           DtypeName(want.dtype));
     }
-    return Result{};
+    return CheckContiguous(t, name);
+}
+
+// What output inference sees of a checked input.
+ShapeDtype Known(const TensorDesc &t)
+{
+    ShapeDtype s;
+    s.present = t.present;
+    s.dtype = t.dtype;
+    s.dimNum = t.dimNum;
+    for (uint32_t i = 0; i < t.dimNum && i < kMaxDims; ++i) {
+        s.dims[i] = t.dims[i];
+    }
+    return s;
 }
 
 int64_t RowBytes(int64_t elements, uint32_t bits) { return elements * static_cast<int64_t>(bits) / 8; }
@@ -152,6 +171,9 @@ Result CheckTokens(const TensorDesc &tokens, Sizes *sizes)
         return Invalid(std::string("tokens has dtype ") + tokenInfo->name + " (two per byte) and H = " +
                        std::to_string(hidden) + " but H must be even");
     }
+    if (!(r = CheckContiguous(tokens, "tokens")).ok()) {
+        return r;
+    }
     sizes->tokenNum = tokenNum;
     sizes->hidden = hidden;
     return Result{};
@@ -170,6 +192,9 @@ Result CheckCounts(const TensorDesc &counts, Sizes *sizes)
     const int64_t expertNum = counts.dims[1];
     if (rankNum < 1 || expertNum < 1) {
         return Invalid("expert_token_num_per_rank has shape " + ShapeString(counts) + " but N and E must be >= 1");
+    }
+    if (!(r = CheckContiguous(counts, "expert_token_num_per_rank")).ok()) {
+        return r;
     }
     sizes->rankNum = rankNum;
     sizes->expertNum = expertNum;
@@ -198,7 +223,7 @@ Result CheckScales(const TensorDesc &scales, Sizes *sizes)
         return Invalid("per_token_scales has S = " + std::to_string(sizes->scaleCols) + " but S must be at most " +
                        std::to_string(kMaxRowElements));
     }
-    return Result{};
+    return CheckContiguous(scales, "per_token_scales");
 }
 
 Result CheckAttributes(const OpArgs &args)
@@ -213,30 +238,23 @@ Result CheckAttributes(const OpArgs &args)
     return Result{};
 }
 
-// The four outputs have exactly the shapes and dtypes the inputs imply (docs/spec.md, Outputs).
-Result CheckOutputs(const OpArgs &args, const Sizes &sizes)
+// The four outputs have exactly the shapes and dtypes InferOutputs gives for the (checked) inputs.
+Result CheckOutputs(const OpArgs &args)
 {
-    const TensorDesc &scales = args.perTokenScales;
-    Result r;
-    if (!(r = CheckOutput(args.permuteTokens, "permute_tokens", {sizes.tokenNum, sizes.hidden}, args.tokens.dtype))
-             .ok()) {
+    InferInputs in;
+    in.tokens = Known(args.tokens);
+    in.expertTokenNumPerRank = Known(args.expertTokenNumPerRank);
+    in.perTokenScales = Known(args.perTokenScales);
+    InferredOutputs want;
+    Result r = InferOutputs(in, &want);
+    if (!r.ok()) {  // not reached: the inputs passed their own checks
         return r;
     }
-    if (scales.present) {
-        const bool twoD = scales.dimNum == 2;
-        r = twoD ? CheckOutput(args.permutePerTokenScales, "permute_per_token_scales",
-                               {sizes.tokenNum, sizes.scaleCols}, scales.dtype)
-                 : CheckOutput(args.permutePerTokenScales, "permute_per_token_scales", {sizes.tokenNum}, scales.dtype);
-    } else {
-        r = CheckOutput(args.permutePerTokenScales, "permute_per_token_scales", {sizes.tokenNum}, kFloatCode);
-    }
-    if (!r.ok()) {
-        return r;
-    }
-    if (!(r = CheckOutput(args.permuteTokenIdx, "permute_token_idx", {sizes.tokenNum}, kInt32Code)).ok() ||
-        !(r = CheckOutput(args.expertTokenNum, "expert_token_num", {sizes.expertNum},
-                          args.expertTokenNumPerRank.dtype))
-             .ok()) {
+    if (!(r = CheckOutput(args.permuteTokens, "permute_tokens", want.permuteTokens)).ok() ||
+        !(r = CheckOutput(args.permutePerTokenScales, "permute_per_token_scales", want.permutePerTokenScales))
+             .ok() ||
+        !(r = CheckOutput(args.permuteTokenIdx, "permute_token_idx", want.permuteTokenIdx)).ok() ||
+        !(r = CheckOutput(args.expertTokenNum, "expert_token_num", want.expertTokenNum)).ok()) {
         return r;
     }
     return Result{};
@@ -271,7 +289,7 @@ Result CheckArgs(const OpArgs &args, Problem *problem)
     Result r;
     if (!(r = CheckTokens(args.tokens, &sizes)).ok() || !(r = CheckCounts(args.expertTokenNumPerRank, &sizes)).ok() ||
         !(r = CheckScales(args.perTokenScales, &sizes)).ok() || !(r = CheckAttributes(args)).ok() ||
-        !(r = CheckOutputs(args, sizes)).ok()) {
+        !(r = CheckOutputs(args)).ok()) {
         return r;
     }
     *problem = MakeProblem(args, sizes);

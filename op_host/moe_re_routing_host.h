@@ -107,8 +107,57 @@ struct Result {
 };
 
 // Checks every host-visible property of the arguments (ranks, shapes, dtypes, formats,
-// contiguity, attributes, outputs) and fills `problem`. Counts values are not read here.
+// contiguity, attributes, outputs) and fills `problem`. Counts values are not read here. Each
+// tensor's shape is checked before its contiguity, so a shape the operator never takes (tokens
+// [6, 0], counts [2, 0]) is reported as such whatever its strides. The outputs must have the
+// shapes and dtypes InferOutputs gives.
 Result CheckArgs(const OpArgs &args, Problem *problem);
+
+// ---- output inference (docs/spec.md, Outputs) ------------------------------------------------
+// The one rule for the four outputs' shapes and dtypes, used by the CANN InferShape/InferDataType
+// glue, the framework adapters (ONNX Runtime, MindSpore), the C library (MoeReRoutingInferOutputs,
+// for language bindings) and CheckArgs' output checks.
+//   permute_tokens            = tokens' shape and dtype
+//   permute_per_token_scales  = per_token_scales' shape and dtype, or [A] FLOAT when absent
+//   permute_token_idx         = [A] INT32
+//   expert_token_num          = [E], the dtype of expert_token_num_per_rank
+// During graph compilation a dimension may be unknown (kUnknownDim) and so may a whole rank
+// (rankKnown false, CANN's [-2]) or a dtype (kUnknownDtype): unknown dimensions and ranks flow into
+// the outputs unchanged; the 1-D outputs of an input of unknown rank become [kUnknownDim].
+inline constexpr int64_t kUnknownDim = -1;
+inline constexpr int32_t kUnknownDtype = -1;  // also ACL_DT_UNDEFINED
+
+struct ShapeDtype {
+    bool present = false;         // false: an absent optional input
+    int32_t dtype = kUnknownDtype;  // aclDataType (copied through, never interpreted, except the
+                                    // FLOAT and INT32 that inference itself sets)
+    bool rankKnown = true;        // false: the rank is not known yet; dimNum and dims are ignored
+    uint32_t dimNum = 0;          // <= kMaxDims
+    int64_t dims[kMaxDims] = {};  // elements per dimension, or kUnknownDim
+};
+
+struct InferInputs {
+    ShapeDtype tokens;                 // [A, H]
+    ShapeDtype expertTokenNumPerRank;  // [N, E]
+    ShapeDtype perTokenScales;         // optional: [A] or [A, S]
+};
+
+struct InferredOutputs {
+    ShapeDtype permuteTokens;
+    ShapeDtype permutePerTokenScales;
+    ShapeDtype permuteTokenIdx;
+    ShapeDtype expertTokenNum;
+};
+
+// Fills `outputs` by the rule above and returns success; or fails, naming the input, when tokens or
+// expert_token_num_per_rank is absent (kErrParamNullptr), or an input has more than kMaxDims
+// dimensions or a known rank the operator never takes: tokens or expert_token_num_per_rank not
+// 2-D, per_token_scales neither 1-D nor 2-D (kErrParamInvalid). Dimension values are not checked
+// here (CheckArgs does, once they are known). Even on failure `outputs` holds the best guess
+// (A = tokens' first dimension, 0 for a 0-D tokens; E = the counts' last dimension, 1 for 0-D
+// counts), so that a caller that still wants the run's own error (a framework adapter) can
+// allocate outputs and let CheckArgs report.
+Result InferOutputs(const InferInputs &inputs, InferredOutputs *outputs);
 
 // Checks count values where they are host-visible: none negative, sum == A.
 // `counts` points to N*E int32 or int64 values (problem.countBytes).

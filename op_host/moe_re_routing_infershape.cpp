@@ -1,6 +1,7 @@
-// Shape and dtype inference of MoeReRouting for the CANN graph (docs/spec.md, "Inputs" and
-// "Outputs"): permute_tokens = tokens' shape; permute_per_token_scales = scales' shape or [A];
-// permute_token_idx = [A]; expert_token_num = [E].
+// Shape and dtype inference of MoeReRouting for the CANN graph: the CANN shapes translated for
+// op_host's InferOutputs (moe_re_routing_host.h, the one output rule: permute_tokens = tokens'
+// shape; permute_per_token_scales = scales' shape or [A]; permute_token_idx = [A];
+// expert_token_num = [E]) and back.
 //
 // Dynamic shapes: a dimension may be unknown (-1) and a whole shape may be of unknown rank ([-2]).
 // Unknown dimensions flow into the outputs unchanged; an input of unknown rank is accepted (its
@@ -13,6 +14,7 @@
 #include "graph/types.h"
 #include "moe_re_routing_cann.h"
 #include "moe_re_routing_cann_log.h"
+#include "moe_re_routing_host.h"
 
 namespace ge {
 
@@ -27,28 +29,50 @@ using moe_re_routing::ReportCannError;
 
 namespace {
 
-constexpr size_t kTokensRank = 2;
-constexpr size_t kCountsRank = 2;
 constexpr const char *kInferShape = "InferShape";
 
-// [-2]: the rank itself is not known yet.
-bool IsUnknownRank(const gert::Shape &shape)
+// The two dtypes inference sets itself (permute_per_token_scales without scales, the index) have
+// the same values as ge::DataType and aclDataType.
+static_assert(ge::DT_FLOAT == 0 && ge::DT_INT32 == 3, "ge::DataType and aclDataType disagree on FLOAT or INT32");
+
+// A CANN shape as op_host's inference reads it: null = absent optional input, [-2] = unknown rank,
+// -1 = unknown dimension (ge::UNKNOWN_DIM equals moe_re_routing::kUnknownDim).
+static_assert(ge::UNKNOWN_DIM == moe_re_routing::kUnknownDim, "unknown-dimension markers disagree");
+moe_re_routing::ShapeDtype ToShapeDtype(const gert::Shape *shape)
 {
-    return shape.GetDimNum() == 1 && shape.GetDim(0) == ge::UNKNOWN_DIM_NUM;
+    moe_re_routing::ShapeDtype s;
+    if (shape == nullptr) {
+        return s;
+    }
+    s.present = true;
+    s.rankKnown = !(shape->GetDimNum() == 1 && shape->GetDim(0) == ge::UNKNOWN_DIM_NUM);
+    s.dimNum = static_cast<uint32_t>(shape->GetDimNum());  // more than kMaxDims: reported by InferOutputs
+    for (uint32_t i = 0; s.rankKnown && i < s.dimNum && i < moe_re_routing::kMaxDims; ++i) {
+        s.dims[i] = shape->GetDim(i);
+    }
+    return s;
 }
 
-void SetVector(gert::Shape *shape, int64_t length)
+void ToShape(const moe_re_routing::ShapeDtype &s, gert::Shape *shape)
 {
-    shape->SetDimNum(1);
-    shape->SetDim(0, length);
+    if (!s.rankKnown) {
+        shape->SetDimNum(1);
+        shape->SetDim(0, ge::UNKNOWN_DIM_NUM);
+        return;
+    }
+    shape->SetDimNum(s.dimNum);
+    for (uint32_t i = 0; i < s.dimNum; ++i) {
+        shape->SetDim(i, s.dims[i]);
+    }
 }
 
-ge::graphStatus RankError(const gert::InferShapeContext *context, const char *name, const char *expected,
-                          size_t actual)
+moe_re_routing::ShapeDtype DtypeOnly(ge::DataType dtype)
 {
-    ReportCannError(context, kInferShape,
-                    std::string(name) + " must be " + expected + ", got rank " + std::to_string(actual));
-    return ge::GRAPH_FAILED;
+    moe_re_routing::ShapeDtype s;
+    s.present = true;
+    s.dtype = static_cast<int32_t>(dtype);
+    s.rankKnown = false;
+    return s;
 }
 
 }  // namespace
@@ -70,27 +94,20 @@ ge::graphStatus InferShapeMoeReRouting(gert::InferShapeContext *context)
         ReportCannError(context, kInferShape, "the framework passed no shape for a required input or an output");
         return ge::GRAPH_FAILED;
     }
-    const bool tokensRankKnown = !IsUnknownRank(*tokens);
-    const bool countsRankKnown = !IsUnknownRank(*counts);
-    if (tokensRankKnown && tokens->GetDimNum() != kTokensRank) {
-        return RankError(context, "tokens", "2-D [A, H]", tokens->GetDimNum());
+    moe_re_routing::InferInputs in;
+    in.tokens = ToShapeDtype(tokens);
+    in.expertTokenNumPerRank = ToShapeDtype(counts);
+    in.perTokenScales = ToShapeDtype(scales);
+    moe_re_routing::InferredOutputs out;
+    const moe_re_routing::Result r = moe_re_routing::InferOutputs(in, &out);
+    if (!r.ok()) {
+        ReportCannError(context, kInferShape, r.message);
+        return ge::GRAPH_FAILED;
     }
-    if (countsRankKnown && counts->GetDimNum() != kCountsRank) {
-        return RankError(context, "expert_token_num_per_rank", "2-D [N, E]", counts->GetDimNum());
-    }
-    if (scales != nullptr && !IsUnknownRank(*scales) && scales->GetDimNum() != 1 && scales->GetDimNum() != 2) {
-        return RankError(context, "per_token_scales", "1-D [A] or 2-D [A, S]", scales->GetDimNum());
-    }
-
-    const int64_t tokenNum = tokensRankKnown ? tokens->GetDim(0) : ge::UNKNOWN_DIM;  // A, may be -1
-    *permuteTokens = *tokens;  // [A, H], unknown dims and unknown rank alike
-    if (scales != nullptr) {
-        *permuteScales = *scales;
-    } else {
-        SetVector(permuteScales, tokenNum);  // absent scales: [A] FLOAT zeros
-    }
-    SetVector(permuteIdx, tokenNum);
-    SetVector(expertTokenNum, countsRankKnown ? counts->GetDim(1) : ge::UNKNOWN_DIM);  // [E]
+    ToShape(out.permuteTokens, permuteTokens);
+    ToShape(out.permutePerTokenScales, permuteScales);
+    ToShape(out.permuteTokenIdx, permuteIdx);
+    ToShape(out.expertTokenNum, expertTokenNum);
     return ge::GRAPH_SUCCESS;
 }
 
@@ -99,11 +116,22 @@ ge::graphStatus InferDataTypeMoeReRouting(gert::InferDataTypeContext *context)
     if (context == nullptr) {
         return ge::GRAPH_FAILED;
     }
+    // Shapes do not matter here: the rule gives each output's dtype from the inputs' alone (ranks
+    // unknown). ge::DataType values are passed through; the two inference sets itself agree with
+    // aclDataType (static_asserts above).
     const ge::DataType scales = context->GetOptionalInputDataType(kInPerTokenScales);
-    context->SetOutputDataType(kOutPermuteTokens, context->GetInputDataType(kInTokens));
-    context->SetOutputDataType(kOutPermutePerTokenScales, scales != ge::DT_UNDEFINED ? scales : ge::DT_FLOAT);
-    context->SetOutputDataType(kOutPermuteTokenIdx, ge::DT_INT32);
-    context->SetOutputDataType(kOutExpertTokenNum, context->GetInputDataType(kInExpertTokenNumPerRank));
+    moe_re_routing::InferInputs in;
+    in.tokens = DtypeOnly(context->GetInputDataType(kInTokens));
+    in.expertTokenNumPerRank = DtypeOnly(context->GetInputDataType(kInExpertTokenNumPerRank));
+    if (scales != ge::DT_UNDEFINED) {
+        in.perTokenScales = DtypeOnly(scales);
+    }
+    moe_re_routing::InferredOutputs out;
+    (void)moe_re_routing::InferOutputs(in, &out);  // every input present: cannot fail
+    context->SetOutputDataType(kOutPermuteTokens, static_cast<ge::DataType>(out.permuteTokens.dtype));
+    context->SetOutputDataType(kOutPermutePerTokenScales, static_cast<ge::DataType>(out.permutePerTokenScales.dtype));
+    context->SetOutputDataType(kOutPermuteTokenIdx, static_cast<ge::DataType>(out.permuteTokenIdx.dtype));
+    context->SetOutputDataType(kOutExpertTokenNum, static_cast<ge::DataType>(out.expertTokenNum.dtype));
     return ge::GRAPH_SUCCESS;
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "../../tests/common/moe_re_routing_reference.h"
 #include "official_schedule_kernel.h"
 
 namespace official_model {
@@ -51,16 +52,9 @@ void Launch(const OfficialTiling &t, uint8_t *tokens, uint8_t *counts, uint8_t *
 
 }  // namespace
 
-std::vector<int64_t> UniformCounts(int64_t A, int64_t N, int64_t E)
-{
-    std::vector<int64_t> counts(static_cast<size_t>(N * E), A / (N * E));
-    counts.back() += A - (A / (N * E)) * N * E;
-    return counts;
-}
-
 OfficialRun RunOfficialSchedule(const OfficialCase &c, const std::vector<int64_t> &countsIn, bool keepOutputs)
 {
-    const std::vector<int64_t> counts = countsIn.empty() ? UniformCounts(c.A, c.N, c.E) : countsIn;
+    const std::vector<int64_t> counts = countsIn.empty() ? moe_re_routing_test::PublicCounts(c.A, c.N, c.E) : countsIn;
     if (static_cast<int64_t>(counts.size()) != c.N * c.E || (c.countBytes != 4 && c.countBytes != 8)) {
         throw std::invalid_argument("RunOfficialSchedule: counts must hold N * E values of 4 or 8 bytes");
     }

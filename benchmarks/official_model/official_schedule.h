@@ -1,5 +1,5 @@
-// Host side of the test-only official-schedule kernel: builds the near-uniform counts of the
-// public benchmark, runs the kernel on the emulator and returns its per-core trace.
+// Host side of the test-only official-schedule kernel: builds the public fill of the counts, runs
+// the kernel on the emulator and returns its per-core trace.
 #ifndef MOE_RE_ROUTING_OFFICIAL_SCHEDULE_H
 #define MOE_RE_ROUTING_OFFICIAL_SCHEDULE_H
 
@@ -32,10 +32,8 @@ struct OfficialRun {
     std::vector<int64_t> counts, expertTokenNum;
 };
 
-// The public benchmark's counts: every cell A / (N * E), the last cell takes the remainder.
-std::vector<int64_t> UniformCounts(int64_t A, int64_t N, int64_t E);
-
-// Runs the kernel with `counts` (N * E values; empty = UniformCounts). Token bytes are i % 251
+// Runs the kernel with `counts` (N * E values; empty = the public fill, moe_re_routing_test::PublicCounts
+// of tests/common/moe_re_routing_reference.h: every cell A / (N * E), the last cell the remainder). Token bytes are i % 251
 // and scales i + 0.5 when keepOutputs, so that outputs can be checked; otherwise the inputs are
 // left zero (lazily allocated) and the outputs dropped, which keeps the large shapes cheap.
 OfficialRun RunOfficialSchedule(const OfficialCase &c, const std::vector<int64_t> &counts, bool keepOutputs);

@@ -2,9 +2,11 @@
 // (docs/spec.md) and its per-core trace against counts worked out by hand from the schedule.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "../../tests/common/moe_re_routing_reference.h"
 #include "official_schedule.h"
 #include "time_model.h"
 
@@ -14,33 +16,27 @@ using official_model::OfficialCase;
 using official_model::OfficialRun;
 using official_model::RunOfficialSchedule;
 
-// Reference: destination rows expert-major, source rows rank-major; idx[dst] = src.
+// The shared C++ test reference (tests/common/moe_re_routing_reference.h): count mode, gather index.
 void ExpectMatchesDefinition(const OfficialCase &c, const OfficialRun &run)
 {
-    const int64_t N = c.N, E = c.E;
-    int64_t dst = 0;
-    for (int64_t e = 0; e < E; ++e) {
-        int64_t total = 0;
-        for (int64_t r = 0; r < N; ++r) {
-            int64_t src = 0;
-            for (int64_t i = 0; i < r * E + e; ++i) {
-                src += run.counts[i];
-            }
-            const int64_t cell = run.counts[r * E + e];
-            for (int64_t k = 0; k < cell; ++k, ++dst) {
-                ASSERT_EQ(run.outIdx[dst], src + k) << "row " << dst;
-                ASSERT_EQ(0, std::memcmp(&run.outTokens[dst * c.rowBytes], &run.tokens[(src + k) * c.rowBytes],
-                                         c.rowBytes))
-                    << "row " << dst;
-                if (c.scales) {
-                    ASSERT_EQ(run.outScales[dst], run.scales[src + k]) << "row " << dst;
-                }
-            }
-            total += cell;
-        }
-        EXPECT_EQ(run.expertTokenNum[e], total) << "expert " << e;
+    moe_re_routing_test::Problem p;
+    p.A = c.A;
+    p.N = c.N;
+    p.E = c.E;
+    p.rowBytes = c.rowBytes;
+    p.scaleRowBytes = c.scales ? 4 : 0;
+    p.countBytes = 8;
+    const std::vector<uint8_t> counts = moe_re_routing_test::CountBytes(run.counts, 8);
+    const moe_re_routing_test::Outputs want = moe_re_routing_test::Reference(
+        p, run.tokens.data(), counts.data(), reinterpret_cast<const uint8_t *>(run.scales.data()));
+    EXPECT_TRUE(run.outTokens == want.tokens);
+    EXPECT_TRUE(run.outIdx == want.Index());
+    EXPECT_TRUE(run.expertTokenNum == want.ExpertCounts(8));
+    if (c.scales) {
+        std::vector<float> wantScales(static_cast<size_t>(c.A));
+        std::memcpy(wantScales.data(), want.scales.data(), want.scales.size());
+        EXPECT_TRUE(run.outScales == wantScales);
     }
-    EXPECT_EQ(dst, c.A);
 }
 
 TEST(OfficialSchedule, MatchesDefinitionOnUnevenCounts)

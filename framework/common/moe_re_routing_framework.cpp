@@ -5,6 +5,7 @@
 
 #include "acl/acl.h"
 #include "aclnn_moe_re_routing.h"
+#include "moe_re_routing_host.h"
 #ifdef MOE_RE_ROUTING_FRAMEWORK_DEVICE_COPY
 #include <cstdlib>
 #include <mutex>
@@ -21,32 +22,47 @@ extern "C" const char *MoeReRoutingStatusName(aclnnStatus status) __attribute__(
 namespace moe_re_routing {
 namespace framework {
 
+namespace {
+
+ShapeDtype Describe(const Tensor &t)
+{
+    ShapeDtype s;
+    s.present = t.dtype != kAbsent;
+    s.dtype = t.dtype;
+    s.dimNum = static_cast<uint32_t>(t.dims.size());  // more than kMaxDims: InferOutputs says so
+    for (uint32_t i = 0; i < s.dimNum && i < kMaxDims; ++i) {
+        s.dims[i] = t.dims[i];
+    }
+    return s;
+}
+
+void Store(const ShapeDtype &s, Tensor *t)
+{
+    t->dtype = s.dtype;
+    t->dims.assign(s.dims, s.dims + s.dimNum);
+}
+
+}  // namespace
+
 void InferOutputs(const Tensor inputs[kInputCount], Tensor outputs[kOutputCount])
 {
-    const Tensor &tokens = inputs[0];
-    const Tensor &counts = inputs[1];
-    const Tensor &scales = inputs[kScalesInput];
-    const int64_t rows = tokens.dims.empty() ? 0 : tokens.dims[0];
-    const int64_t experts = counts.dims.empty() ? 1 : counts.dims.back();
-
-    outputs[0].dtype = tokens.dtype;  // permute_tokens: [A, H], dtype of tokens
-    outputs[0].dims = tokens.dims;
-    if (scales.dtype != kAbsent) {  // permute_per_token_scales: as per_token_scales
-        outputs[1].dtype = scales.dtype;
-        outputs[1].dims = scales.dims;
-    } else {  // ... or float32 [A] (zero-filled)
-        outputs[1].dtype = kAclFloat;
-        outputs[1].dims = {rows};
-    }
-    outputs[2].dtype = kAclInt32;  // permute_token_idx: int32 [A]
-    outputs[2].dims = {rows};
-    outputs[3].dtype = counts.dtype;  // expert_token_num: [E], dtype of the counts
-    outputs[3].dims = {experts};
+    InferInputs in;
+    in.tokens = Describe(inputs[0]);
+    in.expertTokenNumPerRank = Describe(inputs[1]);
+    in.perTokenScales = Describe(inputs[kScalesInput]);
+    InferredOutputs out;
+    // A failure (a wrong rank, a missing input) is left to the run, which reports it with the
+    // operator's status; `out` holds the best guess either way.
+    (void)moe_re_routing::InferOutputs(in, &out);
+    Store(out.permuteTokens, &outputs[0]);
+    Store(out.permutePerTokenScales, &outputs[1]);
+    Store(out.permuteTokenIdx, &outputs[2]);
+    Store(out.expertTokenNum, &outputs[3]);
 }
 
 namespace {
 
-std::string Describe(int32_t status)
+std::string StatusText(int32_t status)
 {
     const char *name = MoeReRoutingStatusName != nullptr ? MoeReRoutingStatusName(status) : "aclnn status";
     std::string text = std::string(name) + " (" + std::to_string(status) + ")";
@@ -186,7 +202,7 @@ int32_t Run(const Tensor tensors[kTensorCount], int64_t expertTokenNumType, int6
                                     tensors[5].data, tensors[6].data, expertTokenNumType, idxType);
 #endif
     if (status != 0 && message != nullptr) {
-        *message = Describe(status);
+        *message = StatusText(status);
     }
     return status;
 }

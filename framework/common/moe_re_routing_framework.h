@@ -1,7 +1,8 @@
 // What the framework adapters (framework/onnxruntime/, framework/mindspore/) share: the output
-// shapes and dtypes of MoeReRouting from its inputs, and one call of the operator on host memory
+// shapes and dtypes of MoeReRouting from its inputs (op_host's inference), and one call of the operator on host memory
 // through the aclnn API. Compiled into each adapter library (the MindSpore one with the old
-// std::string ABI), so nothing here crosses a library boundary except the aclnn C API.
+// std::string ABI), together with op_host/moe_re_routing_infer.cpp, so nothing here crosses a
+// library boundary except the aclnn C API.
 // Output rules: docs/spec.md (the operator contract).
 #ifndef MOE_RE_ROUTING_FRAMEWORK_H
 #define MOE_RE_ROUTING_FRAMEWORK_H
@@ -19,18 +20,16 @@ constexpr int kTensorCount = kInputCount + kOutputCount;
 constexpr int kScalesInput = 2;
 constexpr int32_t kAbsent = -1;  // dtype of an absent optional input
 
-constexpr int32_t kAclFloat = 0;  // aclDataType values (acl_base.h)
-constexpr int32_t kAclInt32 = 3;
-
 struct Tensor {
     int32_t dtype = kAbsent;    // aclDataType, or kAbsent
     std::vector<int64_t> dims;  // elements per dimension (-1: unknown, during shape inference only)
     void *data = nullptr;       // host memory
 };
 
-// Output dtypes and shapes from the inputs' (inputs[0..2]). Never fails: for inputs the operator
-// rejects it still returns some shape (A = tokens' first dimension or 0, E = the counts' last
-// dimension or 1), so that the run reaches the aclnn checks and reports their message.
+// Output dtypes and shapes from the inputs' (inputs[0..2]): op_host's InferOutputs (the one rule,
+// moe_re_routing_host.h) on these vectors. Never fails: for inputs the operator rejects it still
+// returns its best guess (A = tokens' first dimension or 0, E = the counts' last dimension or 1),
+// so that the run reaches the aclnn checks and reports their message and status.
 void InferOutputs(const Tensor inputs[kInputCount], Tensor outputs[kOutputCount]);
 
 // Runs MoeReRouting on host buffers (inputs then outputs, in the order of

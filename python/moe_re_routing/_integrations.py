@@ -45,5 +45,6 @@ def status(integration: str) -> Optional[str]:
         return str(e)
     module = INTEGRATIONS[integration][0]
     if importlib.util.find_spec(module) is None:
-        return f"{module} is not installed (pip install {module})"
+        hint = "or pip install '.[runtimes]' in the repository"
+        return f"{module} is not installed (pip install {module}, {hint})"
     return None

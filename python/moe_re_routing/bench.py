@@ -48,10 +48,19 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from ._paths import check_output_file
 from .errors import param_value_error
 from .workload import even_counts, mismatched_outputs, parse_dtype, payload, random_bytes
 
-__all__ = ["SUITES", "add_arguments", "machine_info", "main", "public_shapes", "run_suite"]
+__all__ = [
+    "SUITES",
+    "add_arguments",
+    "machine_info",
+    "main",
+    "parse_shape",
+    "public_shapes",
+    "run_suite",
+]
 
 _DATA = Path(__file__).resolve().parent / "data"
 SUITES = ("public", "decode", "scaling", "all", "quick")
@@ -312,16 +321,23 @@ def format_row(r: dict[str, Any]) -> str:
         f"{r['name']:>17} {r['A']:>7} {r['H']:>6} {r['N']:>3}x{r['E']:<3} {r['dtype']:>8} "
         f"{r['bytes'] / 1e6:9.2f} "
         f"{us['ours_alloc']:10.1f} {us['ours_out']:10.1f} {us['np_take']:10.1f} {us['memcpy']:10.1f} {bare} "
-        f"{g['ours_out']:7.2f} {r['out_vs_memcpy']:6.2f} {r['alloc_vs_numpy']:6.2f} {off} "
+        f"{g['ours_out']:7.2f} {r['out_vs_memcpy']:7.2f} {r['alloc_vs_numpy']:8.2f} {off} "
         f"{r['engine']}/{r['split']}"
         f"{'' if r['verified'] else '  MISMATCH'}"
     )
 
 
+# Ratio columns are speed-ups (>= 1: ours is at least as fast): "mcp/out" = memcpy time / out= time
+# (out_vs_memcpy), "np/alloc" = numpy time / allocating time (alloc_vs_numpy). Explained under the
+# table (LEGEND).
 HEADER = (
     f"{'shape':>17} {'A':>7} {'H':>6} {'NxE':>7} {'dtype':>8} {'MB':>9} {'alloc us':>10} {'out= us':>10} "
-    f"{'numpy us':>10} {'memcpy us':>10} {'take us':>9} {'GB/s':>7} {'o/mcp':>6} {'a/np':>6} {'A2 us':>8} "
-    "engine/split"
+    f"{'numpy us':>10} {'memcpy us':>10} {'take us':>9} {'GB/s':>7} {'mcp/out':>7} {'np/alloc':>8} "
+    f"{'A2 us':>8} engine/split"
+)
+LEGEND = (
+    "GB/s: bytes written by out= per second; mcp/out = memcpy us / out= us; np/alloc = numpy us / alloc us "
+    "(ratios >= 1: ours is faster); A2 us: the official operator's published Atlas A2 time"
 )
 
 
@@ -353,6 +369,8 @@ def run_suite(
         results.append(r)
         if verbose:
             print(format_row(r), flush=True)
+    if verbose:
+        print(LEGEND, flush=True)
     return results
 
 
@@ -366,7 +384,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--shape",
         action="append",
-        help="A,H,N,E[,dtype[,count_dtype[,scales]]] instead of a suite; repeatable",
+        help=f"{SHAPE_SYNTAX} instead of a suite (defaults int8, int32, yes; scales yes|no); repeatable",
     )
     p.add_argument(
         "--rounds", "--repeat", type=int, default=7, help="interleaved rounds per shape (default 7)"
@@ -386,31 +404,59 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no table on stdout")
 
 
-def _parse_shape(s: str) -> dict[str, Any]:
-    p = s.split(",")
-    if len(p) < 4:
-        raise param_value_error(f"--shape wants A,H,N,E[,dtype[,count_dtype[,scales]]], got {s!r}")
-    return _shape(
-        s,
-        int(p[0]),
-        int(p[1]),
-        int(p[2]),
-        int(p[3]),
-        p[4] if len(p) > 4 else "int8",
-        p[5] if len(p) > 5 else "int32",
-        (p[6].lower() in ("1", "yes", "true", "scales")) if len(p) > 6 else True,
-    )
+SHAPE_SYNTAX = "A,H,N,E[,dtype[,count_dtype[,scales]]]"
+_SCALES_WORDS = {
+    "yes": True, "1": True, "true": True, "scales": True,
+    "no": False, "0": False, "false": False, "none": False,
+}  # fmt: skip
+
+
+def parse_shape(text: str) -> dict[str, Any]:
+    """One ``--shape`` value, ``A,H,N,E[,dtype[,count_dtype[,scales]]]`` (defaults int8, int32, yes),
+    checked completely before anything runs.
+
+    Raises:
+        MoeReRoutingValueError: a field is missing, not an integer, out of range (A >= 0, H, N, E
+            >= 1), an unknown tokens dtype, a count dtype other than int32/int64, or scales not one of
+            yes/no (1/0, true/false, scales/none); the message names the field and the value.
+    """
+    p = [f.strip() for f in text.split(",")]
+    if not 4 <= len(p) <= 7:
+        raise param_value_error(f"--shape wants {SHAPE_SYNTAX}, got {text!r}")
+    sizes = []
+    for name, field, low in zip("AHNE", p[:4], (0, 1, 1, 1)):
+        try:
+            value = int(field)
+        except ValueError:
+            raise param_value_error(
+                f"--shape {text!r}: {name} must be an integer >= {low}, got {field!r}"
+            ) from None
+        if value < low:
+            raise param_value_error(f"--shape {text!r}: {name} must be >= {low}, got {value}")
+        sizes.append(value)
+    dtype = p[4] if len(p) > 4 else "int8"
+    parse_dtype(dtype)  # raises naming the accepted names
+    count_dtype = p[5] if len(p) > 5 else "int32"
+    if count_dtype not in ("int32", "int64"):
+        raise param_value_error(f"--shape {text!r}: count_dtype must be int32 or int64, got {count_dtype!r}")
+    scales_word = p[6].lower() if len(p) > 6 else "yes"
+    if scales_word not in _SCALES_WORDS:
+        raise param_value_error(
+            f"--shape {text!r}: scales must be yes or no (1/0, true/false, scales/none), got {p[6]!r}"
+        )
+    a, h, n, e = sizes
+    return _shape(text, a, h, n, e, dtype, count_dtype, _SCALES_WORDS[scales_word])
 
 
 def measure(args: argparse.Namespace, verbose: bool = True) -> dict[str, Any]:
     """Runs the shapes the arguments select; returns the report (settings, machine, results)."""
     from . import runtime
 
+    threads_all = args.threads if args.threads > 0 else (os.cpu_count() or 1)
+    shapes = [parse_shape(s) for s in args.shape] if args.shape else suite_shapes(args.suite, threads_all)
     if args.engine:
         runtime.set_engine(args.engine)
-    threads_all = args.threads if args.threads > 0 else (os.cpu_count() or 1)
     runtime.set_threads(threads_all)
-    shapes = [_parse_shape(s) for s in args.shape] if args.shape else suite_shapes(args.suite, threads_all)
     results = run_suite(shapes, args.rounds, args.target_ms * 1e-3, args.seed, threads_all, verbose=verbose)
     return {
         "suite": "custom" if args.shape else args.suite,
@@ -423,8 +469,11 @@ def measure(args: argparse.Namespace, verbose: bool = True) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """``moe-re-routing bench``: measure, print the table (and JSON); 1 if a result differs."""
+    """``moe-re-routing bench``: measure, print the table (and JSON); 1 if a result differs. The
+    shapes and the JSON path are checked before anything runs."""
     to_stdout_json = args.json == "-"
+    if args.json and not to_stdout_json:
+        check_output_file(args.json, "--json")
     report = measure(args, verbose=not (args.quiet or to_stdout_json))
     if args.json:
         text = json.dumps(report, indent=1)

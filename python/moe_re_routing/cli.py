@@ -12,7 +12,8 @@ from typing import Any, Callable, NoReturn, Optional
 
 import numpy as np
 
-from .workload import make_case, mismatched_outputs, payload, random_bytes, random_counts, token_dtypes
+# Nothing here loads the C library at import: the subcommands import what they need, so that a
+# library that cannot be loaded is reported by main() as one line.
 
 __all__ = ["main"]
 
@@ -96,6 +97,7 @@ def _set_engine(engine: Optional[str]) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import moe_re_routing
     from .reference import moe_re_routing_reference
+    from .workload import mismatched_outputs, payload, random_counts
 
     _set_engine(args.engine)
     rng = np.random.default_rng(args.seed)
@@ -134,6 +136,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _verify_case(rng: np.random.Generator, i: int, max_rows: int, dtypes: list) -> dict[str, Any]:
     """One random case; the first few cover the edge shapes in order."""
+    from .workload import random_bytes, random_counts
+
     specials: list[dict[str, Any]] = [
         dict(a=0, n=3, e=4),
         dict(a=1, n=1, e=1),
@@ -184,6 +188,7 @@ def _verify_case(rng: np.random.Generator, i: int, max_rows: int, dtypes: list) 
 def cmd_verify(args: argparse.Namespace) -> int:
     from . import moe_re_routing
     from .reference import moe_re_routing_reference
+    from .workload import mismatched_outputs, token_dtypes
 
     _set_engine(args.engine)
     rng = np.random.default_rng(args.seed)
@@ -217,46 +222,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 # ---- plan -------------------------------------------------------------------------------------
 
 
-def official_block_dim(n: int, a: int, cores: int) -> int:
-    """blockDim of the official A2/A3 kernel: ``ceil(N / ceil(N / cores))``, 1 when ``A = 0``.
-
-    Args:
-        n: ranks N (>= 1).
-        a: token rows A (>= 0).
-        cores: AIV cores of the platform (>= 1).
-    """
-    if a == 0 or n <= 0:
-        return 1
-    factor = -(-n // cores)  # ranks per core, ceil(N / cores)
-    return -(-n // factor)
-
-
-def official_split(counts: np.ndarray, cores: int, in_row: int, out_row: int) -> list[dict[str, int]]:
-    """Model of the official A2/A3 split: whole source ranks per core, dealt round-robin.
-
-    ``blockDim = ceil(N / ceil(N / cores))`` cores (1 when A = 0); core ``b`` takes ranks
-    ``b, b + blockDim, b + 2 blockDim, ...`` (N = 64 on 48 cores: 32 cores with 2 ranks each).
-
-    Args:
-        counts: ``[N, E]`` integer counts (any integer dtype).
-        cores: AIV cores of the platform.
-        in_row: bytes one row reads (token row + scale row).
-        out_row: bytes one row writes (token row + scale row + index).
-
-    Returns:
-        One dict per core: ``ranks``, ``rows``, ``bytes_in``, ``bytes_out``.
-    """
-    n = counts.shape[0]
-    rows = counts.astype(np.int64).sum(axis=1)
-    block_dim = official_block_dim(n, int(rows.sum()), cores)
-    out = []
-    for b in range(block_dim):
-        mine = rows[b::block_dim]
-        r = int(mine.sum())
-        out.append({"ranks": int(mine.size), "rows": r, "bytes_in": r * in_row, "bytes_out": r * out_row})
-    return out
-
-
 def _stats(cores: list[dict[str, Any]]) -> dict[str, float]:
     per = [int(c["bytes_in"]) + int(c["bytes_out"]) for c in cores]
     busy = [p for p in per if p > 0]
@@ -277,17 +242,25 @@ def _plan_report(args: argparse.Namespace) -> dict[str, Any]:
     """Runs the shape traced on the requested platform; the tiling, our per-core schedule, the
     payload and the official split's model, as ``plan --json`` prints them."""
     from . import moe_re_routing, runtime
+    from .official import official_split
+    from .workload import make_case, payload
 
-    # The kernel on the emulator, tiled for the SoC (default: the library's default SoC).
-    runtime.set_platform(args.soc or runtime.default_soc(), cores=args.cores or 0, ub_bytes=args.ub or 0)
-    runtime.set_trace(True)
     rng = np.random.default_rng(args.seed)
     case = make_case(
         rng, args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.counts
     )
-    with runtime.engine("emulator"):
-        moe_re_routing(case.tokens, case.counts, case.scales, tokens_dtype=case.tokens_dtype)
-    run = runtime.last_run()
+    # The kernel on the emulator, tiled for the SoC (default: the library's default SoC); the
+    # caller's platform and tracing are restored afterwards (main() may run in a caller's process).
+    saved = runtime.get_platform()
+    try:
+        runtime.set_platform(args.soc or runtime.default_soc(), cores=args.cores or 0, ub_bytes=args.ub or 0)
+        runtime.set_trace(True)
+        with runtime.engine("emulator"):
+            moe_re_routing(case.tokens, case.counts, case.scales, tokens_dtype=case.tokens_dtype)
+        run = runtime.last_run()
+    finally:
+        runtime.set_trace(False)
+        runtime.restore_platform(saved)
     cores_list = run.get("cores", [])
     row = case.tokens.shape[1] * case.tokens.itemsize if args.A else 0
     srow = case.scales.itemsize if case.scales is not None else 0
@@ -324,7 +297,7 @@ def _print_plan(report: dict[str, Any]) -> None:
     cores_list = report.get("cores", [])
     print(
         f"MoeReRouting plan: A={pb['A']} H={pb['H']} N={pb['N']} E={pb['E']} tokens={pb['dtype']} "
-        f"counts={pb['count_dtype']} scales={'[A] float32' if pb['scales'] else 'none'}"
+        f"counts={pb['count_dtype']} ({pb['counts']} fill) scales={'[A] float32' if pb['scales'] else 'none'}"
     )
     print(
         f"platform: {report['platform']}, {report['platform_cores']} AIV cores, "
@@ -450,12 +423,26 @@ def cmd_info(args: argparse.Namespace) -> int:
 # ---- argument parsing -----------------------------------------------------------------------------
 
 
+def _package_version() -> str:
+    """The installed package's version (from its metadata: no library load)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("moe-re-routing")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .timemodel_cli import FILLS_HELP
+    from .workload import FILLS
+
     p = _Parser(
         prog=PROG,
         description="MoeReRouting operator tools (CPU backend: the native implementation behind the "
         "aclnn API; plan, profile and model run the Ascend C kernel on the emulator).",
     )
+    p.add_argument("--version", action="version", version=f"{PROG} {_package_version()}")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
     engine_help = (
@@ -489,12 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--dtype", default="bfloat16", help="tokens dtype (numpy name, float4_e2m1, hifloat8...)")
     pl.add_argument("--count-dtype", default="int32", choices=["int32", "int64"])
     pl.add_argument("--scales", action="store_true", help="with per_token_scales [A] float32")
-    pl.add_argument(
-        "--counts",
-        default="uniform",
-        choices=["uniform", "random"],
-        help="uniform: the benchmark fill (default); random: multinomial",
-    )
+    pl.add_argument("--counts", default="even", choices=FILLS, help=FILLS_HELP)
     pl.add_argument(
         "--soc",
         default=None,
@@ -530,12 +512,37 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the CLI. Bad arguments and library errors print one line ``moe-re-routing: error: ...``
-    on stderr and return 2 (``--debug``: the traceback instead)."""
+def _one_line(exc: BaseException) -> str:
     from .errors import MoeReRoutingError
 
-    args = build_parser().parse_args(argv)
+    text = exc.message if isinstance(exc, MoeReRoutingError) else str(exc)
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def _library_error(exc: BaseException) -> str:
+    """The one line for a C library that could not be loaded, naming the environment variable that
+    chose it when one did."""
+    for var in ("MOE_RE_ROUTING_LIBRARY", "MOE_RE_ROUTING_BACKEND"):
+        value = os.environ.get(var)
+        if value and var not in _one_line(exc):
+            return f"{var}={value}: {_one_line(exc)}"
+    return _one_line(exc)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the CLI. Bad arguments, a C library that cannot be loaded (bad MOE_RE_ROUTING_LIBRARY or
+    MOE_RE_ROUTING_BACKEND) and library errors print one line ``moe-re-routing: error: ...`` on
+    stderr and return 2 (``--debug``: the traceback instead)."""
+    from .errors import MoeReRoutingError
+
+    try:
+        parser = build_parser()  # imports the package's modules, which load the C library
+    except (MoeReRoutingError, OSError) as exc:
+        if "--debug" in (sys.argv[1:] if argv is None else argv):
+            raise
+        print(f"{PROG}: error: {_library_error(exc)}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     try:
         return int(args.func(args))
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
@@ -543,6 +550,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (MoeReRoutingError, ValueError, TypeError, OSError) as exc:
         if args.debug:
             raise
-        text = exc.message if isinstance(exc, MoeReRoutingError) else str(exc)
-        print(f"{PROG}: error: {' '.join(text.split()) or type(exc).__name__}", file=sys.stderr)
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 2

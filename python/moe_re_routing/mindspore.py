@@ -117,6 +117,40 @@ def custom_op(expert_token_num_type: int = 1, idx_type: int = 0, has_scales: boo
     return op
 
 
+# What MindSpore takes as a tensor input: ms.Tensor and its C++ base TensorPy (what
+# ms.Tensor.convert_bytes_to_tensor, and so tensor() below, returns).
+_TENSOR_TYPES: tuple[type, ...] = tuple(
+    {ms.Tensor, getattr(getattr(ms, "_c_expression", None), "TensorPy", ms.Tensor)}
+)
+
+
+def _check_tensors(tokens: Any, counts: Any, scales: Any) -> None:
+    """Raises MoeReRoutingTypeError unless tokens and counts are ``ms.Tensor`` and scales one or
+    None. MindSpore hands a custom operator's inputs that are not tensors (numpy arrays, lists) to
+    its shape inference without a shape (the library's InferShape then reads a null pointer), so
+    they must be stopped here. PyNative only: see :func:`_pynative`."""
+    if not isinstance(tokens, _TENSOR_TYPES):
+        raise param_type_error(_not_a_tensor("tokens", tokens, False))
+    if not isinstance(counts, _TENSOR_TYPES):
+        raise param_type_error(_not_a_tensor("expert_token_num_per_rank", counts, False))
+    if scales is not None and not isinstance(scales, _TENSOR_TYPES):
+        raise param_type_error(_not_a_tensor("per_token_scales", scales, True))
+
+
+@constexpr
+def _pynative() -> bool:
+    """True in PyNative mode. A constant when GRAPH mode compiles a caller, which drops the checks
+    (a graph cannot raise this package's exceptions, and its inputs are tensors already)."""
+    return bool(ms.get_context("mode") == ms.PYNATIVE_MODE)
+
+
+def _not_a_tensor(name: str, value: Any, optional: bool) -> str:
+    return (
+        f"{name} must be a mindspore.Tensor{' or None' if optional else ''}, got {type(value).__name__}; "
+        "convert a numpy array with moe_re_routing.mindspore.tensor(array)"
+    )
+
+
 @constexpr
 def _compile_time_op(expert_token_num_type: int, idx_type: int, has_scales: bool) -> Any:
     """:func:`custom_op`, evaluated in Python when GRAPH mode compiles a caller of moe_re_routing."""
@@ -147,9 +181,15 @@ def moe_re_routing(
         ``ms.Tensor`` (docs/spec.md).
 
     Raises:
+        MoeReRoutingTypeError: (PyNative) ``tokens`` or ``expert_token_num_per_rank`` is not an
+            ``ms.Tensor``, or ``per_token_scales`` is neither one nor None: a numpy array is not
+            converted by MindSpore for a custom operator (it reaches the shape inference with no
+            shape); convert it with :func:`tensor`.
         RuntimeError: raised by MindSpore for bad input, carrying the operator's message (e.g.
             ``expert_token_num_per_rank sums to 70 but tokens has 64 rows``); nothing is written.
     """
+    if _pynative():
+        _check_tensors(tokens, expert_token_num_per_rank, per_token_scales)
     op = _compile_time_op(expert_token_num_type, idx_type, per_token_scales is not None)
     return op(tokens, expert_token_num_per_rank, per_token_scales)
 
@@ -158,7 +198,8 @@ class MoeReRouting(ms.nn.Cell):
     """``nn.Cell`` running the operator (GRAPH or PyNative mode).
 
     ``MoeReRouting(expert_token_num_type=1, idx_type=0)(tokens, counts, per_token_scales=None)``
-    returns the same four tensors as :func:`moe_re_routing`.
+    returns the same four tensors as :func:`moe_re_routing` and raises the same
+    ``MoeReRoutingTypeError`` for inputs that are not ``ms.Tensor`` (PyNative).
     """
 
     def __init__(self, expert_token_num_type: int = 1, idx_type: int = 0) -> None:
@@ -167,6 +208,8 @@ class MoeReRouting(ms.nn.Cell):
         self.op_without_scales = custom_op(expert_token_num_type, idx_type, False)
 
     def construct(self, tokens: Any, counts: Any, per_token_scales: Any = None) -> Any:
+        if _pynative():  # numpy arrays are not converted to tensors there
+            _check_tensors(tokens, counts, per_token_scales)
         if per_token_scales is None:
             return self.op_without_scales(tokens, counts, None)
         return self.op_with_scales(tokens, counts, per_token_scales)

@@ -353,13 +353,14 @@ def format_fit_inc(params: dict[str, float]) -> str:
 
 
 def ours_cores(shape: dict[str, Any]) -> tuple[int, list[dict[str, int]]]:
-    """Runs our kernel on the emulator engine for a shape with the benchmark's uniform counts, on
-    the calibration platform, traced. Inputs are zeros
+    """Runs our kernel on the emulator engine for a shape with the public fill of the counts
+    (:func:`~moe_re_routing.workload.public_counts`, the fill the official traces were taken with,
+    so both kernels see the same counts), on the calibration platform, traced. Inputs are zeros
     (the trace does not depend on the values). Returns (block_dim, compressed per-core model
     inputs)."""
     from . import moe_re_routing, runtime
     from ._ffi import ffi, lib
-    from .workload import parse_dtype, uniform_counts
+    from .workload import parse_dtype, public_counts
 
     saved = runtime.get_platform()
     runtime.set_platform(CALIBRATION_SOC)  # its cores and the UB it leaves a kernel
@@ -367,7 +368,7 @@ def ours_cores(shape: dict[str, Any]) -> tuple[int, list[dict[str, int]]]:
     try:
         a, h = int(shape["A"]), int(shape["H"])
         tokens = np.zeros((a, h), dtype=parse_dtype(shape["dtype"]).carrier)
-        counts = uniform_counts(int(shape["N"]), int(shape["E"]), a, np.dtype(shape["count_dtype"]))
+        counts = public_counts(int(shape["N"]), int(shape["E"]), a, np.dtype(shape["count_dtype"]))
         scales = np.zeros(a, dtype=np.float32) if shape["scales"] else None
         with runtime.engine("emulator"):
             moe_re_routing(tokens, counts, scales)
@@ -413,6 +414,8 @@ def model_report(with_ours: bool = True) -> dict[str, Any]:
         "platform": calibration_platform(),
         "times": "modelled (docs/time_model.md), except official_us (published, measured on Atlas A2) and "
         "floor_us (published t_hw_us; outside the public table derived from it)",
+        "counts": "public fill (workload.public_counts: every cell A // (N*E), the last cell the remainder; "
+        "all rows in the last cell when A < N*E), for the official kernel's traces and ours alike",
         "parameters": params,
         "fixed_parameters": sorted(FIXED_PARAMETERS),
         "floor_rate_gbps": rate,
@@ -451,6 +454,7 @@ def format_report(rep: dict[str, Any]) -> str:
             f"median {100 * e['median']:.1f}%, max {100 * e['max']:.1f}%"
         )
     lines.append("times in µs; official = published Atlas A2 time (baseline_us); floor = published t_hw_us")
+    lines.append(f"counts: {rep['counts']}")
     return "\n".join(lines)
 
 
@@ -466,23 +470,25 @@ def profile(
     count_dtype: str,
     scales: bool,
     output: str,
+    counts: str = "even",
 ) -> str:
     """Runs the operator once through the library with MoeReRoutingCpuSetProfileDir(output) (what
     MOE_RE_ROUTING_PROFILE_DIR does for any aclnn call) and returns the OPPROF_* directory written.
-    Inputs: zeros (the trace does not depend on the values), the benchmark's uniform counts."""
+    Inputs: zeros (the trace does not depend on the values) and the counts of the named fill
+    (``workload.FILLS``; default ``even``, the benchmarks' fill; ``random`` with seed 0)."""
     import os
 
     from . import moe_re_routing
     from ._ffi import ffi, lib
     from .errors import MoeReRoutingError
-    from .workload import parse_dtype, uniform_counts
+    from .workload import fill_counts, parse_dtype
 
     tokens = np.zeros((a, h), dtype=parse_dtype(dtype).carrier)
-    counts = uniform_counts(n, e, a, np.dtype(count_dtype))
+    count_matrix = fill_counts(counts, np.random.default_rng(0), n, e, a, np.dtype(count_dtype))
     sc = np.zeros(a, dtype=np.float32) if scales else None
     lib.MoeReRoutingCpuSetProfileDir(ffi.new("char[]", os.fsencode(output)))
     try:
-        moe_re_routing(tokens, counts, sc)
+        moe_re_routing(tokens, count_matrix, sc)
         path = str(ffi.string(lib.MoeReRoutingCpuLastProfilePath()).decode())
     finally:  # back to what the environment asks for
         env = os.environ.get("MOE_RE_ROUTING_PROFILE_DIR")

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
+from .workload import FILLS
+
 __all__ = ["add_parsers"]
+
+
+#: The help of ``--counts`` (plan and profile).
+FILLS_HELP = (
+    "counts fill: even (default; the benchmarks' fill: cells differ by at most one row, the extra rows in "
+    "the first cells row-major), "
+    "public (every cell A // (N*E), the last cell the remainder; all rows in one cell when A < N*E; "
+    "the fill of the official traces and of `model`), random (multinomial)"
+)
 
 
 def cmd_model(args: argparse.Namespace) -> int:
@@ -23,32 +33,25 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    """Runs one call and writes an msprof-shaped directory of modelled times."""
+    """Runs one call and writes an msprof-shaped directory of modelled times. Bad arguments and an
+    --output that cannot be written raise (the CLI's one-line error, status 2) before the run."""
     from . import timemodel
-    from .errors import MoeReRoutingError
+    from ._paths import check_output_dir
+    from .errors import param_value_error
 
     for name in ("A", "H", "N", "E"):
         value = getattr(args, name)
         if value < (0 if name == "A" else 1):
-            print(
-                f"moe-re-routing profile: {name} must be >= {0 if name == 'A' else 1}, got {value}",
-                file=sys.stderr,
-            )
-            return 2
+            raise param_value_error(f"{name} must be >= {0 if name == 'A' else 1}, got {value}")
     if args.soc != timemodel.CALIBRATION_SOC:
-        print(
-            f"moe-re-routing profile: --soc must be {timemodel.CALIBRATION_SOC} "
-            f"(the only SoC the model is calibrated for), got {args.soc}",
-            file=sys.stderr,
+        raise param_value_error(
+            f"--soc must be {timemodel.CALIBRATION_SOC} (the only SoC the model is calibrated for), "
+            f"got {args.soc}"
         )
-        return 2
-    try:
-        path = timemodel.profile(
-            args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.output
-        )
-    except MoeReRoutingError as e:
-        print(f"moe-re-routing profile: {e}", file=sys.stderr)
-        return 1
+    check_output_dir(args.output, "--output")
+    path = timemodel.profile(
+        args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.output, args.counts
+    )
     print(path)
     return 0
 
@@ -57,7 +60,8 @@ def add_parsers(sub: Any) -> None:
     """Registers ``model`` and ``profile`` on the CLI's subparsers."""
     m = sub.add_parser(
         "model",
-        help="modelled Atlas A2 times (official kernel, leave-one-out, ours) next to the public numbers",
+        help="modelled Atlas A2 times (official kernel, leave-one-out, ours) next to the public numbers "
+        "(counts: the public fill)",
     )
     m.add_argument("--json", action="store_true", help="print JSON")
     m.add_argument("--no-ours", action="store_true", help="skip running our kernel (official model only)")
@@ -76,6 +80,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("--count-dtype", default="int32", choices=["int32", "int64"])
     p.add_argument("--scales", action="store_true", help="with per_token_scales [A] float32")
+    p.add_argument("--counts", default="even", choices=FILLS, help=FILLS_HELP)
     p.add_argument("--soc", default="Ascend910B", help="SoC the times are modelled for (only Ascend910B)")
     p.add_argument("--output", required=True, help="directory that receives OPPROF_<timestamp>_<id>/")
     p.set_defaults(func=cmd_profile)

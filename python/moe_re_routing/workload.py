@@ -1,6 +1,7 @@
 """Workloads and comparisons shared by the CLI, the benchmarks and the tests.
 
-One home for: the count generators (uniform and random ``[N, E]`` matrices summing to ``A``),
+One home for: the count fills (``[N, E]`` matrices summing to ``A``: ``even``, ``public`` and
+``random``, see :data:`FILLS`; their C++ twins are in tests/common/moe_re_routing_reference.h),
 random token bytes, dtype names as the CLI and the benchmarks spell them, random cases of a shape,
 the payload a call moves, and the bit-exact comparison of results.
 
@@ -19,20 +20,22 @@ from ._dtypes import EXPLICIT_TO_ACL, NUMPY_TO_ACL, ROLE_PACKED4, ROLE_TOKENS, d
 from .errors import param_value_error
 
 __all__ = [
+    "FILLS",
     "OUTPUT_NAMES",
     "Case",
     "DtypeName",
     "Payload",
     "bytes_mismatch",
     "even_counts",
+    "fill_counts",
     "make_case",
     "mismatched_outputs",
     "parse_dtype",
     "payload",
+    "public_counts",
     "random_bytes",
     "random_counts",
     "token_dtypes",
-    "uniform_counts",
 ]
 
 #: The four outputs, in the order of :class:`~moe_re_routing.MoeReRoutingResult`.
@@ -50,12 +53,26 @@ def _check_counts_shape(n: int, e: int, a: int) -> None:
         raise param_value_error(f"counts need N >= 1, E >= 1 and A >= 0, got N={n}, E={e}, A={a}")
 
 
-def uniform_counts(n: int, e: int, a: int, dtype: npt.DTypeLike = np.int32) -> np.ndarray:
-    """``[N, E]`` counts of ``dtype`` summing to ``a``: every cell ``a // (N*E)``, the last cell
-    takes the remainder (``plan``'s uniform fill)."""
+def public_counts(n: int, e: int, a: int, dtype: npt.DTypeLike = np.int32) -> np.ndarray:
+    """``[N, E]`` counts of ``dtype`` summing to ``a``, the **public** fill: every cell
+    ``a // (N*E)`` and the last cell the remainder. It is the fill of the test-only
+    official-schedule traces the time model is calibrated on (``moe-re-routing model`` runs ours
+    with it too, so both see the same counts). Not spread: when ``a < N*E`` every row lands in the
+    last cell (use :func:`even_counts` for a spread fill)."""
     _check_counts_shape(n, e, a)
     c = np.full(n * e, a // (n * e), dtype=np.int64)
     c[-1] += a - int(c.sum())
+    return c.reshape(n, e).astype(dtype)
+
+
+def even_counts(n: int, e: int, a: int, dtype: npt.DTypeLike = np.int32) -> np.ndarray:
+    """``[N, E]`` counts of ``dtype`` summing to ``a``, the **even** fill (the benchmarks' and
+    ``plan``'s default): cells differ by at most one row, every cell ``a // (N*E)`` and the first
+    ``a mod (N*E)`` cells (row-major) one more. With fewer tokens than cells (decode) that is one
+    row in each of the first ``a`` cells, i.e. in the first ranks' cells."""
+    _check_counts_shape(n, e, a)
+    c = np.full(n * e, a // (n * e), dtype=np.int64)
+    c[: a % (n * e)] += 1
     return c.reshape(n, e).astype(dtype)
 
 
@@ -89,17 +106,27 @@ def random_bytes(rng: np.random.Generator, shape: Sequence[int], dtype: npt.DTyp
     return rng.integers(0, 256, size=nbytes, dtype=np.uint8).view(dt).reshape(tuple(shape))
 
 
+#: The named count fills, in the order the CLI offers them: ``even`` (:func:`even_counts`),
+#: ``public`` (:func:`public_counts`), ``random`` (:func:`random_counts`, multinomial).
+FILLS = ("even", "public", "random")
+
+
+def fill_counts(
+    fill: str, rng: np.random.Generator, n: int, e: int, a: int, dtype: npt.DTypeLike = np.int32
+) -> np.ndarray:
+    """``[N, E]`` counts of ``dtype`` summing to ``a`` by the named fill (one of :data:`FILLS`;
+    ``rng`` is used by ``random`` only). Raises
+    :class:`~moe_re_routing.MoeReRoutingValueError` for another name."""
+    if fill == "even":
+        return even_counts(n, e, a, dtype)
+    if fill == "public":
+        return public_counts(n, e, a, dtype)
+    if fill == "random":
+        return random_counts(rng, n, e, a, dtype)
+    raise param_value_error(f"unknown counts fill {fill!r}; expected one of {', '.join(FILLS)}")
+
+
 # ---- dtype names -------------------------------------------------------------------------------
-
-
-def even_counts(n: int, e: int, a: int, dtype: npt.DTypeLike = np.int32) -> np.ndarray:
-    """``[N, E]`` counts of ``dtype`` summing to ``a``, spread as evenly as possible: every cell
-    ``a // (N*E)``, the first ``a mod (N*E)`` cells (row-major) one more (the benchmarks' fill; it
-    keeps decode shapes with fewer tokens than cells spread over many cells)."""
-    _check_counts_shape(n, e, a)
-    c = np.full(n * e, a // (n * e), dtype=np.int64)
-    c[: a % (n * e)] += 1
-    return c.reshape(n, e).astype(dtype)
 
 
 class DtypeName(NamedTuple):
@@ -165,16 +192,15 @@ def make_case(
     dtype: str = "bfloat16",
     count_dtype: npt.DTypeLike = np.int32,
     scales: bool = False,
-    counts: str = "uniform",
+    counts: str = "even",
 ) -> Case:
-    """Random inputs of a shape; ``counts`` is ``"uniform"`` (:func:`uniform_counts`) or
-    ``"random"`` (:func:`random_counts`)."""
+    """Random inputs of a shape; ``counts`` names the fill (:data:`FILLS`, :func:`fill_counts`)."""
     carrier, explicit, packed = parse_dtype(dtype)
     if packed and h % 2:
         raise param_value_error(f"fp4 needs an even H, got {h}")
     cols = h // 2 if packed else h
     cdt = np.dtype(count_dtype)
-    c = uniform_counts(n, e, a, cdt) if counts == "uniform" else random_counts(rng, n, e, a, cdt)
+    c = fill_counts(counts, rng, n, e, a, cdt)
     return Case(
         tokens=random_bytes(rng, (a, cols), carrier),
         counts=c,

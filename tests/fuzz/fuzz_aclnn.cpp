@@ -24,8 +24,10 @@
 
 #include "acl/acl.h"
 #include "aclnn_moe_re_routing.h"
-#include "fuzz_reference.h"
+#include "../common/moe_re_routing_reference.h"
 #include "moe_re_routing_cpu.h"
+
+namespace fuzz_ref = moe_re_routing_test;  // the shared test reference
 
 namespace {
 
@@ -184,7 +186,7 @@ void CheckAccepted(const Desc *d, const Buffers &b, int64_t type, int64_t idx)
         p.scaleRowBytes = cols * scaleInfo->bits / 8;
     }
     const uint8_t *counts = b.data[kCounts];
-    Check(fuzz_ref::Honest(counts, p.countBytes, p.N * p.E, p.A));
+    Check(fuzz_ref::HonestCounts(counts, p.countBytes, p.N * p.E, p.A));
     const fuzz_ref::Outputs want = fuzz_ref::Reference(p, b.data[kTokens], counts, b.data[kScales]);
     const std::vector<uint8_t> *wanted[kSlots] = {nullptr, nullptr, nullptr, &want.tokens, &want.scales, &want.idx,
                                                   &want.experts};

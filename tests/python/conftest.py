@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import shutil
 
 # The suite runs once per engine (./build.sh test sets MOE_RE_ROUTING_ENGINE=native, then emulator).
 # The emulator runs the kernel with compiler auto-sync off: the kernel orders its own pipes. Set
@@ -25,6 +27,7 @@ __all__ = [
     "require_integration",
     "require_integration_status",
     "require_module",
+    "require_mpi",
 ]
 
 
@@ -41,16 +44,42 @@ def assert_result_equal(res, ref) -> None:
 
 _REQUIRE_RUNTIMES = os.environ.get("MOE_RE_ROUTING_REQUIRE_RUNTIMES") == "1"
 
+#: What to install for a module a suite needs (the reason a skip prints, so that `./build.sh test`
+#: says what is missing and how to get it).
+INSTALL_HINTS = {
+    "onnxruntime": "pip install '.[runtimes]' (onnxruntime, onnx, mindspore)",
+    "onnx": "pip install '.[runtimes]' (onnxruntime, onnx, mindspore)",
+    "mindspore": "pip install '.[runtimes]' (onnxruntime, onnx, mindspore)",
+    "mpi4py": "apt-get install openmpi-bin libopenmpi-dev, then pip install mpi4py",
+}
+
 
 def require_module(name: str):
-    """Import ``name`` or skip the calling test module, saying why; with
-    MOE_RE_ROUTING_REQUIRE_RUNTIMES=1 (CI installs the runtimes) a missing module is an error."""
+    """Import ``name`` or skip the calling test module, saying why and what to install; with
+    MOE_RE_ROUTING_REQUIRE_RUNTIMES=1 (.ci/run installs the runtimes) a missing module is an error."""
     try:
         return importlib.import_module(name)
     except ImportError as e:
         if _REQUIRE_RUNTIMES:
             raise
-        pytest.skip(f"{name} is not installed ({e}); .ci/run installs it", allow_module_level=True)
+        hint = INSTALL_HINTS.get(name, f"pip install {name}")
+        pytest.skip(f"{name} is not installed ({e}); install: {hint}", allow_module_level=True)
+
+
+def require_mpi() -> None:
+    """Skip the calling test module unless Open MPI's mpirun and mpi4py are there, saying what to
+    install; with MOE_RE_ROUTING_REQUIRE_RUNTIMES=1 (.ci/run installs both) that is a failure."""
+    missing = []
+    if shutil.which("mpirun") is None:
+        missing.append("mpirun")
+    if importlib.util.find_spec("mpi4py") is None:
+        missing.append("mpi4py")
+    if not missing:
+        return
+    reason = f"{' and '.join(missing)} not installed; install: {INSTALL_HINTS['mpi4py']}"
+    if _REQUIRE_RUNTIMES:
+        pytest.fail(f"MOE_RE_ROUTING_REQUIRE_RUNTIMES=1: {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
 
 
 def require_integration(integration: str, module_level: bool = True) -> None:

@@ -135,3 +135,31 @@ def test_tiling_error_writes_nothing() -> None:
         mrr.restore_platform(saved)
     assert ei.value.kind == "tiling"
     assert all((o.view(np.uint8) == SENTINEL).all() for o in c["out"])
+
+
+@pytest.mark.parametrize(
+    ("tokens_shape", "counts_shape", "message"),
+    [
+        ((6, 0), (2, 3), "tokens has H = 0 but H must be >= 1"),
+        ((6, 4), (2, 0), "expert_token_num_per_rank has shape [2, 0] but N and E must be >= 1"),
+        ((6, 4), (0, 3), "expert_token_num_per_rank has shape [0, 3] but N and E must be >= 1"),
+    ],
+)
+@pytest.mark.parametrize("kw", [{}, {"tokens_dtype": "float16"}], ids=["default", "aclTensor-strides"])
+def test_zero_size_dimensions_name_the_real_reason(
+    tokens_shape: tuple[int, int], counts_shape: tuple[int, int], message: str, kw: dict[str, Any]
+) -> None:
+    """A zero-size H, N or E is reported as such, with ACLNN_ERR_PARAM_INVALID, and nothing is
+    written. With an explicit ``tokens_dtype`` the call builds aclTensors with numpy's strides, and
+    numpy gives an empty array strides that are not the row-major ones: the shape check must still
+    win over the contiguity check (it used to say "must be contiguous")."""
+    tokens = np.zeros(tokens_shape, np.float16)
+    counts = np.full(counts_shape, 1, np.int32)
+    assert 0 in tokens.strides or 0 in counts.strides  # the case that used to hit contiguity first
+    out = (_filled(tokens_shape, np.float16), _filled((6,), np.float32), _filled((6,), np.int32),
+           _filled((counts_shape[1],), np.int32))
+    with pytest.raises(VE) as ei:
+        mrr.moe_re_routing(tokens, counts, out=out, **kw)
+    assert ei.value.code == mrr.errors.ACLNN_ERR_PARAM_INVALID
+    assert ei.value.message == message
+    assert all((o.view(np.uint8) == SENTINEL).all() for o in out)

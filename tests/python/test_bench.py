@@ -1,12 +1,13 @@
 """The benchmark core (moe_re_routing.bench): suites, the benchmark fill, and one decode row end
-to end (verified against numpy, with the bare gather and the platform that ran). No timing is
-asserted."""
+to end (verified against numpy, with the bare gather and the platform that ran), the arithmetic of
+the derived columns and the table's column names. No timing is asserted."""
 
 from __future__ import annotations
 
 import argparse
 
 import numpy as np
+import pytest
 
 import moe_re_routing as mrr
 from moe_re_routing import bench
@@ -49,4 +50,39 @@ def test_decode_row_end_to_end():
     assert row["engine"] == "native" and row["split"] == 1  # a 0.5 MB call stays on one thread
     sh = dict(bench.decode_shapes()[0])
     r = bench.bench_shape(sh, np.random.default_rng(0), 1, 0.0005)
-    assert r["verified"] and r["us"]["bare_take"] > 0 and r["alloc_over_bare_take"] > 0
+    assert r["verified"] and set(r["us"]) == {"ours_alloc", "ours_out", "np_take", "memcpy", "bare_take"}
+    _check_row_arithmetic(r)
+
+
+def _check_row_arithmetic(r: dict) -> None:
+    """The derived columns are what their names say, from the row's own times and bytes."""
+    a, h, e = r["A"], r["H"], r["E"]
+    itemsize = np.dtype(r["dtype"]).itemsize
+    scale_bytes = 4 * a  # float32 [A] scales, or the float32 [A] zeros without them
+    assert r["bytes"] == a * h * itemsize + scale_bytes + 4 * a + e * np.dtype(r["count_dtype"]).itemsize
+    us = r["us"]
+    for k, t in us.items():
+        assert r["gbps"][k] == pytest.approx(r["bytes"] / (t * 1e-6) / 1e9), k
+    assert r["out_vs_memcpy"] == pytest.approx(us["memcpy"] / us["ours_out"])
+    assert r["alloc_vs_numpy"] == pytest.approx(us["np_take"] / us["ours_alloc"])
+    if "bare_take" in us:
+        assert r["alloc_over_bare_take"] == pytest.approx(us["ours_alloc"] / us["bare_take"])
+
+
+def test_table_header_names_the_ratios_as_computed():
+    """"mcp/out" is memcpy / out= (out_vs_memcpy), "np/alloc" numpy / alloc (alloc_vs_numpy); the
+    header used to say o/mcp and a/np, the inverse of what the columns held."""
+    cols = bench.HEADER.split()
+    assert "mcp/out" in cols and "np/alloc" in cols
+    assert "o/mcp" not in cols and "a/np" not in cols
+    row = {
+        "name": "x", "A": 8, "H": 16, "N": 2, "E": 2, "dtype": "int8", "bytes": 1000, "verified": True,
+        "us": {"ours_alloc": 4.0, "ours_out": 2.0, "np_take": 12.0, "memcpy": 1.0},
+        "gbps": {"ours_out": 0.5}, "out_vs_memcpy": 0.5, "alloc_vs_numpy": 3.0, "platform": "p",
+        "block_dim": 1,
+    }  # fmt: skip
+    fields = bench.format_row(row).split()
+    # ... GB/s, mcp/out, np/alloc, then platform/blocks (no official time for this row)
+    assert fields[-4:] == ["0.50", "0.50", "3.00", "p/1"]
+    assert "mcp/out = memcpy us / out= us" in bench.LEGEND
+    assert "np/alloc = numpy us / alloc us" in bench.LEGEND

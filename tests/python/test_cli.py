@@ -95,14 +95,31 @@ def test_plan_json_and_bytes_add_up(shape, extra):
 def test_plan_text():
     p = run("plan", "1024", "512", "1", "8", "--dtype", "float16", "--scales")
     assert "tiling:" in p.stdout and "official" in p.stdout and "bytes_in" in p.stdout
+    assert "counts=int32 (even fill)" in p.stdout.splitlines()[0]
+
+
+def test_plan_fills_are_named_and_differ_for_fewer_rows_than_cells():
+    """8 rows over 4 x 4 cells: the even fill (default) puts one row in each of the first 8 cells
+    (ranks 0 and 1), the public fill all 8 in the last cell (rank 3)."""
+    even = json.loads(run("plan", "8", "128", "4", "4", "--json").stdout)
+    public = json.loads(run("plan", "8", "128", "4", "4", "--counts", "public", "--json").stdout)
+    assert even["problem"]["counts"] == "even" and public["problem"]["counts"] == "public"
+    assert [c["rows"] for c in even["official_model"]["cores"]] == [4, 4, 0, 0]
+    assert [c["rows"] for c in public["official_model"]["cores"]] == [0, 0, 0, 8]
+    assert even["official_model"]["busy_cores"] == 2 and public["official_model"]["busy_cores"] == 1
+    bad = run("plan", "8", "128", "4", "4", "--counts", "uniform", check=False)
+    assert bad.returncode == 2 and "invalid choice: 'uniform'" in bad.stderr
 
 
 def test_bench_json():
     r = json.loads(run("bench", "--shape", "1024,256,8,4,int8,int32,yes", "--repeat", "1", "--json").stdout)
     (res,) = r["results"]
-    for k in ("ours_alloc", "ours_out", "np_take", "memcpy"):
-        assert res["us"][k] > 0 and res["gbps"][k] > 0
-    assert res["bytes"] > 0
+    assert res["verified"] and set(res["us"]) == {"ours_alloc", "ours_out", "np_take", "memcpy"}
+    # written: tokens 1024 x 256 int8, scales and index 1024 x 4 B each, expert_token_num 4 x int32
+    assert res["bytes"] == 1024 * 256 + 2 * 4 * 1024 + 4 * 4
+    for k, us in res["us"].items():
+        assert res["gbps"][k] == pytest.approx(res["bytes"] / us / 1e3), k
+    assert r["suite"] == "custom" and res["scales"] is True and res["count_dtype"] == "int32"
 
 
 def test_console_script():

@@ -175,3 +175,36 @@ def test_tensor_helpers_are_bit_exact(rng):
         a = random_rows(rng, (3, 5), carrier)
         back = mrr_ms.to_numpy(mrr_ms.tensor(a, explicit))
         assert back.dtype == a.dtype and np.array_equal(back.view(np.uint8), a.view(np.uint8))
+
+
+def test_numpy_inputs_are_a_type_error_not_a_crash():
+    """MindSpore hands a custom operator's non-tensor inputs to its shape inference without a
+    shape; the wrapper stops them first. Run in a subprocess: the old behaviour was a segfault."""
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np
+from moe_re_routing.errors import MoeReRoutingTypeError
+from moe_re_routing.mindspore import MoeReRouting, moe_re_routing, tensor
+t, c = np.zeros((4, 8), np.float16), np.array([[2, 2]], np.int32)
+cases = [
+    (moe_re_routing, (t, c), "tokens must be a mindspore.Tensor, got ndarray"),
+    (moe_re_routing, (tensor(t), c), "expert_token_num_per_rank must be a mindspore.Tensor, got ndarray"),
+    (moe_re_routing, (tensor(t), tensor(c), np.zeros(4, np.float32)),
+     "per_token_scales must be a mindspore.Tensor or None, got ndarray"),
+    (MoeReRouting(), (t, c), "tokens must be a mindspore.Tensor, got ndarray"),
+]
+for fn, args, message in cases:
+    try:
+        fn(*args)
+    except MoeReRoutingTypeError as e:
+        assert isinstance(e, TypeError) and message in e.message, e.message
+    else:
+        raise SystemExit("no error for " + message)
+assert len(moe_re_routing(tensor(t), tensor(c))) == 4
+print("ok")
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-2000:]}"
+    assert run.stdout.strip().endswith("ok")

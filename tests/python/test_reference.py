@@ -65,8 +65,28 @@ def test_invariants_random(rng):
         assert np.array_equal(g.permute_tokens.view(np.uint8), tokens[g.permute_token_idx].view(np.uint8))
         assert np.array_equal(g.permute_tokens[sc.permute_token_idx], tokens)
         assert np.array_equal(np.sort(g.permute_token_idx), np.arange(a))
-        # Within each expert the rows keep rank order, and rows of a cell keep their order.
         assert np.array_equal(g.expert_token_num, c.sum(axis=0))
+        # Within each expert the rows keep rank order, and rows of a cell keep their order: the
+        # expert's segment of the gather index is strictly increasing, and every row of it comes
+        # from a cell of that expert.
+        src, _ = cell_offsets(c)
+        bounds = np.concatenate([[0], np.cumsum(c.sum(axis=0))])
+        for ex in range(e):
+            seg = g.permute_token_idx[bounds[ex] : bounds[ex + 1]]
+            assert np.all(np.diff(seg) > 0), (ex, seg)
+            mine = {int(src[r, ex]) + k for r in range(n) for k in range(int(c[r, ex]))}
+            assert set(seg.tolist()) == mine, ex
+
+
+def test_ordering_invariant_catches_a_reordered_expert():
+    """The ordering check above is not vacuous: swapping two rows of one expert's segment (the
+    same rows, wrong order) breaks it."""
+    c = np.array([[2, 1], [1, 2]], np.int32)  # expert 0: rows 0, 1 (rank 0) then 3 (rank 1)
+    g = moe_re_routing_reference(np.arange(6, dtype=np.int8).reshape(6, 1), c)
+    seg = g.permute_token_idx[:3].copy()
+    assert seg.tolist() == [0, 1, 3] and np.all(np.diff(seg) > 0)
+    seg[[1, 2]] = seg[[2, 1]]
+    assert not np.all(np.diff(seg) > 0)
 
 
 def test_reference_rejects_bad_counts():

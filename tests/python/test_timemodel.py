@@ -119,6 +119,7 @@ def test_model_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["model", "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["soc"] == "Ascend910B"
+    assert rep["counts"].startswith("public fill")  # the fill is named, for both kernels
     assert set(rep["parameters"]) >= set(timemodel.FREE_PARAMETERS) | set(timemodel.FIXED_PARAMETERS)
     rows = rep["shapes"]
     assert [r["case"] for r in rows[:20]] == [str(i) for i in range(1, 21)]
@@ -223,7 +224,15 @@ def test_profile_cli_rejects_bad_arguments(tmp_path: Path, capsys: pytest.Captur
     assert "H must be >= 1" in capsys.readouterr().err
     assert cli_main(["profile", "64", "128", "4", "4", "--soc", "Ascend950", "--output", str(tmp_path)]) == 2
     assert "--soc must be Ascend910B" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["profile", "64", "128", "4", "4", "--counts", "uniform", "--output", str(tmp_path)])
+    assert exit_info.value.code == 2 and "invalid choice: 'uniform'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert cli_main(["profile", "64", "128", "4", "4", "--output", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"moe-re-routing: error: --output '{blocker}' exists and is not a directory\n", err
 
 
 def test_profile_dir_environment_variable(tmp_path: Path) -> None:

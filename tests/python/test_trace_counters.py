@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import moe_re_routing as mrr
-from moe_re_routing.cli import official_block_dim, official_split
+from moe_re_routing.official import official_block_dim, official_split
 
 COUNTERS = (
     "scalar_ub_reads",
@@ -138,3 +138,16 @@ def test_official_split_deals_ranks_round_robin():
     assert len(official_split(np.zeros((8, 4), np.int32), 48, 1, 1)) == 1  # A = 0: one core
     (single,) = official_split(np.full((1, 8), 3, np.int32), 48, 1, 1)  # N = 1: one core
     assert single["ranks"] == 1 and single["rows"] == 24
+
+
+def test_official_model_agrees_with_the_official_schedule_kernel_traces():
+    """The split model (moe_re_routing.official) and the test-only official-schedule kernel the time
+    model is calibrated on (benchmarks/official_model, its traces stored in the package) give every
+    stored shape the same blockDim."""
+    from moe_re_routing import timemodel
+
+    traces = timemodel.load_official_traces()
+    cores = int(traces["platform"]["cores"])
+    assert len(traces["shapes"]) >= 20
+    for s in traces["shapes"]:
+        assert official_block_dim(int(s["N"]), int(s["A"]), cores) == s["block_dim"], s["case"]

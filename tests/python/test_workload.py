@@ -13,17 +13,43 @@ from moe_re_routing import workload
 @pytest.mark.parametrize("n,e,a", [(1, 1, 0), (3, 5, 17), (16, 16, 16384), (7, 2, 3)])
 def test_counts_sum_to_a_and_keep_dtype(n: int, e: int, a: int) -> None:
     rng = np.random.default_rng(3)
-    uniform = workload.uniform_counts(n, e, a, np.int64)
-    for c in (uniform, workload.random_counts(rng, n, e, a, np.int64, 0.5)):
-        assert c.shape == (n, e) and c.dtype == np.int64
-        assert int(c.sum()) == a and int(c.min()) >= 0
-    u = workload.uniform_counts(n, e, a)
-    assert u.dtype == np.int32 and int(u.max()) - int(u.min()) <= a % (n * e) + 1
+    for fill in workload.FILLS:
+        c = workload.fill_counts(fill, rng, n, e, a, np.int64)
+        assert c.shape == (n, e) and c.dtype == np.int64, fill
+        assert int(c.sum()) == a and int(c.min()) >= 0, fill
+        assert workload.fill_counts(fill, rng, n, e, a).dtype == np.int32
+    assert workload.random_counts(rng, n, e, a, np.int64, 0.5).sum() == a
+
+
+def test_even_fill_differs_by_at_most_one_row_the_extra_rows_first() -> None:
+    c = workload.even_counts(3, 4, 17).reshape(-1)  # 17 = 12 * 1 + 5
+    assert c.tolist() == [2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1]
+    decode = workload.even_counts(32, 256, 64).reshape(-1)  # fewer rows than cells: one per cell
+    assert decode[:64].tolist() == [1] * 64 and int(decode[64:].sum()) == 0
+
+
+def test_public_fill_puts_the_remainder_in_the_last_cell() -> None:
+    c = workload.public_counts(3, 4, 17).reshape(-1)
+    assert c.tolist() == [1] * 11 + [6]
+    decode = workload.public_counts(32, 256, 64).reshape(-1)  # fewer rows than cells: all in one
+    assert int(decode[-1]) == 64 and int(decode[:-1].sum()) == 0
+
+
+def test_fill_names_and_errors() -> None:
+    assert workload.FILLS == ("even", "public", "random")
+    rng = np.random.default_rng(0)
+    assert np.array_equal(workload.fill_counts("even", rng, 2, 3, 7), workload.even_counts(2, 3, 7))
+    assert np.array_equal(workload.fill_counts("public", rng, 2, 3, 7), workload.public_counts(2, 3, 7))
+    with pytest.raises(mrr.MoeReRoutingValueError, match="unknown counts fill 'uniform'; expected one of"):
+        workload.fill_counts("uniform", rng, 2, 3, 7)
+    assert np.array_equal(workload.make_case(rng, 7, 4, 2, 3).counts, workload.even_counts(2, 3, 7))
 
 
 def test_counts_reject_empty_shapes() -> None:
     with pytest.raises(mrr.MoeReRoutingValueError, match="N >= 1"):
-        workload.uniform_counts(0, 4, 10)
+        workload.public_counts(0, 4, 10)
+    with pytest.raises(mrr.MoeReRoutingValueError, match="E >= 1"):
+        workload.even_counts(4, 0, 10)
     with pytest.raises(mrr.MoeReRoutingValueError, match="A >= 0"):
         workload.random_counts(np.random.default_rng(0), 2, 2, -1)
 

@@ -1,13 +1,16 @@
 // A MoeReRouting call set up through the public C API only: host buffers, aclTensors over them,
-// outputs pre-filled with a sentinel, and a C++ reference of the operator's contract (docs/spec.md).
+// outputs pre-filled with a sentinel, compared with the shared C++ test reference of the operator's
+// contract (tests/common/moe_re_routing_reference.h).
 #ifndef MOE_RE_ROUTING_TEST_OP_FIXTURE_H
 #define MOE_RE_ROUTING_TEST_OP_FIXTURE_H
 
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "../../common/moe_re_routing_reference.h"
 #include "acl/acl.h"
 #include "aclnn_moe_re_routing.h"
 #include "moe_re_routing_cpu.h"
@@ -85,7 +88,8 @@ public:
         buf_[kCounts].resize(rankNum_ * expertNum_ * countBytes_);
         for (int64_t r = 0; r < rankNum_; ++r) {
             for (int64_t e = 0; e < expertNum_; ++e) {
-                StoreCount(buf_[kCounts].data(), r * expertNum_ + e, spec.counts[r][e]);
+                moe_re_routing_test::StoreCount(buf_[kCounts].data(), static_cast<uint32_t>(countBytes_), r * expertNum_ + e,
+                                                spec.counts[r][e]);
             }
         }
         buf_[kScales].resize(tokenNum_ * scaleRowBytes_);
@@ -216,59 +220,24 @@ private:
                                data);
     }
 
-    void StoreCount(uint8_t *base, int64_t index, int64_t value) const
-    {
-        if (countBytes_ == 8) {
-            std::memcpy(base + index * 8, &value, 8);
-        } else {
-            const int32_t v32 = static_cast<int32_t>(value);
-            std::memcpy(base + index * 4, &v32, 4);
-        }
-    }
-
-    // The contract, written out plainly: N*E block copies from row-major to column-major order.
+    // The shared C++ test reference (tests/common/moe_re_routing_reference.h) on the input buffers.
     void Reference(std::vector<uint8_t> *want) const
     {
-        const int64_t N = rankNum_;
-        const int64_t E = expertNum_;
-        const auto &c = spec_.counts;
-        want[kOutTokens].assign(buf_[kOutTokens].size(), 0);
-        want[kOutScales].assign(buf_[kOutScales].size(), 0);
-        want[kOutIdx].assign(buf_[kOutIdx].size(), 0);
-        want[kOutExpert].assign(buf_[kOutExpert].size(), 0);
-        for (int64_t r = 0; r < N; ++r) {
-            for (int64_t e = 0; e < E; ++e) {
-                int64_t src = 0;
-                int64_t dst = 0;
-                for (int64_t i = 0; i < N; ++i) {
-                    for (int64_t j = 0; j < E; ++j) {
-                        src += (i < r || (i == r && j < e)) ? c[i][j] : 0;
-                        dst += (j < e || (j == e && i < r)) ? c[i][j] : 0;
-                    }
-                }
-                for (int64_t k = 0; k < c[r][e]; ++k) {
-                    std::memcpy(&want[kOutTokens][(dst + k) * tokenRowBytes_], &buf_[kTokens][(src + k) * tokenRowBytes_],
-                                tokenRowBytes_);
-                    if (spec_.hasScales) {
-                        std::memcpy(&want[kOutScales][(dst + k) * scaleRowBytes_],
-                                    &buf_[kScales][(src + k) * scaleRowBytes_], scaleRowBytes_);
-                    }
-                    // gather: idx[dst + k] = src + k; scatter: idx[src + k] = dst + k
-                    const int32_t value = static_cast<int32_t>(idxType == 0 ? src + k : dst + k);
-                    const int64_t at = idxType == 0 ? dst + k : src + k;
-                    std::memcpy(&want[kOutIdx][at * 4], &value, 4);
-                }
-            }
-        }
-        int64_t running = 0;
-        for (int64_t e = 0; e < E; ++e) {
-            int64_t perExpert = 0;
-            for (int64_t r = 0; r < N; ++r) {
-                perExpert += c[r][e];
-            }
-            running += perExpert;
-            StoreCount(want[kOutExpert].data(), e, expertTokenNumType == 1 ? perExpert : running);
-        }
+        moe_re_routing_test::Problem p;
+        p.A = tokenNum_;
+        p.N = rankNum_;
+        p.E = expertNum_;
+        p.rowBytes = tokenRowBytes_;
+        p.scaleRowBytes = scaleRowBytes_;
+        p.countBytes = static_cast<uint32_t>(countBytes_);
+        p.type = expertTokenNumType;
+        p.idx = idxType;
+        moe_re_routing_test::Outputs o = moe_re_routing_test::Reference(p, buf_[kTokens].data(), buf_[kCounts].data(),
+                                                                         buf_[kScales].data());
+        want[kOutTokens] = std::move(o.tokens);
+        want[kOutScales] = std::move(o.scales);
+        want[kOutIdx] = std::move(o.idx);
+        want[kOutExpert] = std::move(o.experts);
     }
 
     Spec spec_;
@@ -283,14 +252,6 @@ private:
     aclTensor *own_[kSlotCount] = {};
     std::vector<aclTensor *> extra_;
 };
-
-// Near-uniform counts as in the public benchmark: every cell A / (N*E), the last takes the rest.
-inline std::vector<std::vector<int64_t>> UniformCounts(int64_t A, int64_t N, int64_t E)
-{
-    std::vector<std::vector<int64_t>> counts(N, std::vector<int64_t>(E, A / (N * E)));
-    counts[N - 1][E - 1] += A % (N * E);
-    return counts;
-}
 
 }  // namespace api_test
 

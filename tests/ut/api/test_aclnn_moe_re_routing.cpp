@@ -329,7 +329,7 @@ TEST(AclnnMoeReRouting, dtypes_and_layouts)
 TEST(AclnnMoeReRouting, multi_core_problem_on_the_thread_pool)
 {
     Spec s;
-    s.counts = UniformCounts(2049, 8, 8);  // 1 MiB of fp16 tokens: beyond the sequential threshold
+    s.counts = moe_re_routing_test::CountRows(moe_re_routing_test::PublicCounts(2049, 8, 8), 8);  // 1 MiB of fp16 tokens: beyond the sequential threshold
     s.hidden = 256;
     s.idxType = 1;
     s.expertTokenNumType = 0;

@@ -1,6 +1,7 @@
 // Unit tests of the pure parameter checks (op_host/moe_re_routing_check.cpp).
 #include <cstdint>
 #include <initializer_list>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -196,4 +197,57 @@ TEST(HostChecks, zero_tokens_is_valid)
     ASSERT_TRUE(CheckArgs(Valid(0, 16, 3, 5), &p).ok());
     std::vector<int32_t> zeros(15, 0);
     EXPECT_TRUE(CheckCountValues(p, zeros.data()).ok());
+}
+
+// A zero-size dimension the operator never takes is reported as such, not as a contiguity problem:
+// Describe (cpu_backend/aclnn) may find the view of such a shape non-contiguous (numpy gives an
+// empty array strides that are not the row-major ones), and the shape checks come first.
+TEST(HostChecks, zero_size_dimensions_name_the_shape_before_contiguity)
+{
+    struct Case {
+        const char *what;
+        OpArgs args;
+        const char *needle;
+    };
+    std::vector<Case> cases;
+    OpArgs a;
+    a = Valid(6, 16, 2, 2); a.tokens = Desc(kFloat16, {6, 0}); a.tokens.contiguous = false;
+    a.permuteTokens = Desc(kFloat16, {6, 0});
+    cases.push_back({"tokens [6, 0]", a, "tokens has H = 0 but H must be >= 1"});
+    a = Valid(6, 16, 2, 2); a.expertTokenNumPerRank = Desc(kInt32, {2, 0});
+    a.expertTokenNumPerRank.contiguous = false;
+    cases.push_back({"counts [2, 0]", a, "expert_token_num_per_rank has shape [2, 0] but N and E must be >= 1"});
+    a = Valid(6, 16, 2, 2); a.expertTokenNumPerRank = Desc(kInt32, {0, 3});
+    a.expertTokenNumPerRank.contiguous = false;
+    cases.push_back({"counts [0, 3]", a, "N and E must be >= 1"});
+    a = Valid(6, 16, 2, 2); a.perTokenScales = Desc(kFloat, {6, 0}); a.perTokenScales.contiguous = false;
+    cases.push_back({"scales [6, 0]", a, "per_token_scales has shape [6, 0] but must be [6] or [6, S] with S >= 1"});
+    a = Valid(6, 16, 2, 2); a.tokens = Desc(kFloat16, {6, 16, 0}); a.tokens.contiguous = false;
+    cases.push_back({"3-D tokens", a, "tokens must be 2-D [A, H] but has shape [6, 16, 0]"});
+    a = Valid(6, 16, 2, 2); a.tokens.contiguous = false; a.tokens.dtype = kDouble;
+    cases.push_back({"strided double tokens", a, "tokens has dtype DOUBLE"});
+    a = Valid(6, 16, 2, 2); a.permuteTokens = Desc(kFloat16, {6, 0}); a.permuteTokens.contiguous = false;
+    cases.push_back({"out tokens [6, 0]", a, "permute_tokens has shape [6, 0] but must be [6, 16]"});
+    for (const Case &c : cases) {
+        const Result r = Check(c.args);
+        EXPECT_EQ(r.status, kErrParamInvalid) << c.what;
+        EXPECT_PRED_FORMAT2(::testing::IsSubstring, c.needle, r.message) << c.what;
+        EXPECT_EQ(r.message.find("contiguous"), std::string::npos) << c.what << ": " << r.message;
+    }
+}
+
+// Contiguity is still checked, for every tensor, once its shape is right.
+TEST(HostChecks, a_strided_tensor_of_a_valid_shape_is_reported_as_not_contiguous)
+{
+    const char *const names[] = {"tokens", "expert_token_num_per_rank", "per_token_scales", "permute_tokens",
+                                 "permute_per_token_scales", "permute_token_idx", "expert_token_num"};
+    for (int i = 0; i < 7; ++i) {
+        OpArgs a = Valid();
+        TensorDesc *t[] = {&a.tokens, &a.expertTokenNumPerRank, &a.perTokenScales, &a.permuteTokens,
+                           &a.permutePerTokenScales, &a.permuteTokenIdx, &a.expertTokenNum};
+        t[i]->contiguous = false;
+        const Result r = Check(a);
+        EXPECT_EQ(r.status, kErrParamInvalid) << names[i];
+        EXPECT_EQ(r.message, std::string(names[i]) + " must be contiguous (row-major strides, offset 0)");
+    }
 }

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../../common/moe_re_routing_reference.h"
 #include "ascendc_cpu/runtime.h"
 #include "moe_re_routing_host.h"
 #include "moe_re_routing_native.h"
@@ -59,54 +60,18 @@ struct Outputs {
 
 int64_t CountAt(const std::vector<uint8_t> &counts, uint32_t cb, int64_t i)
 {
-    if (cb == 8) {
-        int64_t v;
-        std::memcpy(&v, counts.data() + i * 8, 8);
-        return v;
-    }
-    int32_t v;
-    std::memcpy(&v, counts.data() + i * 4, 4);
-    return v;
+    return moe_re_routing_test::CountAt(counts.data(), cb, i);
 }
 
-// docs/spec.md's formulas (honest counts only): src(r, e) is the row-major exclusive prefix of the
-// counts, dst(r, e) the column-major one, both kept as running sums so large N x E stay cheap.
+// docs/spec.md's formulas (honest counts only): the shared C++ test reference
+// (tests/common/moe_re_routing_reference.h) in this file's types.
 Outputs Reference(const Case &c, const std::vector<uint8_t> &tokens, const std::vector<uint8_t> &counts,
                   const std::vector<uint8_t> &scales)
 {
-    Outputs o;
-    const int64_t outScaleRow = c.scaleRowBytes ? c.scaleRowBytes : 4;
-    o.tokens.assign(c.A * c.rowBytes, 0);
-    o.scales.assign(c.A * outScaleRow, 0);
-    o.idx.assign(c.A, 0);
-    o.experts.assign(c.E, 0);
-    std::vector<int64_t> columnBase(c.E, 0);  // dst(0, e): rows of every rank for experts before e
-    for (int64_t e = 1; e < c.E; ++e) {
-        columnBase[e] = columnBase[e - 1];
-        for (int64_t i = 0; i < c.N; ++i) columnBase[e] += CountAt(counts, c.countBytes, i * c.E + e - 1);
-    }
-    std::vector<int64_t> columnRun(c.E, 0);  // rows of ranks before r for expert e
-    int64_t src = 0;                         // row-major running prefix
-    for (int64_t r = 0; r < c.N; ++r) {
-        for (int64_t e = 0; e < c.E; ++e) {
-            const int64_t n = CountAt(counts, c.countBytes, r * c.E + e);
-            const int64_t dst = columnBase[e] + columnRun[e];
-            for (int64_t k = 0; k < n; ++k) {
-                std::memcpy(&o.tokens[(dst + k) * c.rowBytes], &tokens[(src + k) * c.rowBytes], c.rowBytes);
-                if (c.scaleRowBytes) {
-                    std::memcpy(&o.scales[(dst + k) * outScaleRow], &scales[(src + k) * outScaleRow], outScaleRow);
-                }
-                if (c.idx == 0) o.idx[dst + k] = static_cast<int32_t>(src + k);
-                else o.idx[src + k] = static_cast<int32_t>(dst + k);
-            }
-            o.experts[e] += n;
-            columnRun[e] += n;
-            src += n;
-        }
-    }
-    if (c.type == 0)
-        for (int64_t e = 1; e < c.E; ++e) o.experts[e] += o.experts[e - 1];
-    return o;
+    const moe_re_routing_test::Outputs r = moe_re_routing_test::Reference(
+        {c.A, c.N, c.E, c.rowBytes, c.scaleRowBytes, c.countBytes, c.type, c.idx}, tokens.data(), counts.data(),
+        scales.data());
+    return Outputs{r.tokens, r.scales, r.Index(), r.ExpertCounts(c.countBytes)};
 }
 
 Problem ProblemOf(const Case &c)
