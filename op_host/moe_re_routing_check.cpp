@@ -226,6 +226,31 @@ Result CheckScales(const TensorDesc &scales, Sizes *sizes)
     return CheckContiguous(scales, "per_token_scales");
 }
 
+// expert_topk_weight (MoeReRoutingV2): absent, or FLOAT [A, 1] (official) or [A]; it moves with its
+// token as one 4-byte column.
+Result CheckWeights(const TensorDesc &weights, const Sizes &sizes)
+{
+    if (!weights.present) {
+        return Result{};
+    }
+    Result r = CheckCommon(weights, "expert_topk_weight");
+    if (!r.ok()) {
+        return r;
+    }
+    if (weights.dtype != kFloatCode) {
+        return InvalidType(std::string("expert_topk_weight has dtype ") + DtypeName(weights.dtype) + " (" +
+                           std::to_string(weights.dtype) + ") but must be FLOAT");
+    }
+    const int64_t tokenNum = sizes.tokenNum;
+    const bool shapeOk = (weights.dimNum == 1 || weights.dimNum == 2) && weights.dims[0] == tokenNum &&
+                         (weights.dimNum == 1 || weights.dims[1] == 1);
+    if (!shapeOk) {
+        return Invalid("expert_topk_weight has shape " + ShapeString(weights) + " but must be [" +
+                       std::to_string(tokenNum) + ", 1] or [" + std::to_string(tokenNum) + "]");
+    }
+    return CheckContiguous(weights, "expert_topk_weight");
+}
+
 Result CheckAttributes(const OpArgs &args)
 {
     if (args.expertTokenNumType != 0 && args.expertTokenNumType != 1) {
@@ -245,6 +270,7 @@ Result CheckOutputs(const OpArgs &args)
     in.tokens = Known(args.tokens);
     in.expertTokenNumPerRank = Known(args.expertTokenNumPerRank);
     in.perTokenScales = Known(args.perTokenScales);
+    in.expertTopkWeight = Known(args.expertTopkWeight);
     InferredOutputs want;
     Result r = InferOutputs(in, &want);
     if (!r.ok()) {  // not reached: the inputs passed their own checks
@@ -256,6 +282,16 @@ Result CheckOutputs(const OpArgs &args)
         !(r = CheckOutput(args.permuteTokenIdx, "permute_token_idx", want.permuteTokenIdx)).ok() ||
         !(r = CheckOutput(args.expertTokenNum, "expert_token_num", want.expertTokenNum)).ok()) {
         return r;
+    }
+    if (args.expertTopkWeight.present != args.permuteTopkWeight.present) {
+        const bool weights = args.expertTopkWeight.present;
+        return Result{weights ? kErrParamNullptr : kErrParamInvalid,
+                      std::string(weights ? "permute_topk_weight is null but expert_topk_weight is given"
+                                          : "permute_topk_weight is given but expert_topk_weight is not") +
+                          "; expert_topk_weight and permute_topk_weight go together (both or neither)"};
+    }
+    if (want.permuteTopkWeight.present) {
+        return CheckOutput(args.permuteTopkWeight, "permute_topk_weight", want.permuteTopkWeight);
     }
     return Result{};
 }
@@ -278,6 +314,7 @@ Problem MakeProblem(const OpArgs &args, const Sizes &sizes)
     p.countBytes = FindDtype(args.expertTokenNumPerRank.dtype)->bits / 8;
     p.expertTokenNumType = args.expertTokenNumType;
     p.idxType = args.idxType;
+    p.weightRowBytes = args.expertTopkWeight.present ? RowBytes(1, FindDtype(kFloatCode)->bits) : 0;
     return p;
 }
 
@@ -288,7 +325,8 @@ Result CheckArgs(const OpArgs &args, Problem *problem)
     Sizes sizes;
     Result r;
     if (!(r = CheckTokens(args.tokens, &sizes)).ok() || !(r = CheckCounts(args.expertTokenNumPerRank, &sizes)).ok() ||
-        !(r = CheckScales(args.perTokenScales, &sizes)).ok() || !(r = CheckAttributes(args)).ok() ||
+        !(r = CheckScales(args.perTokenScales, &sizes)).ok() || !(r = CheckWeights(args.expertTopkWeight, sizes)).ok() ||
+        !(r = CheckAttributes(args)).ok() ||
         !(r = CheckOutputs(args)).ok()) {
         return r;
     }

@@ -51,6 +51,9 @@ struct OpArgs {
     TensorDesc permutePerTokenScales;  // shape/dtype of scales, or [A] FLOAT when absent
     TensorDesc permuteTokenIdx;        // [A] INT32
     TensorDesc expertTokenNum;         // [E], dtype of counts
+    // MoeReRoutingV2 only; both absent for MoeReRouting. Given together or not at all.
+    TensorDesc expertTopkWeight;       // optional: [A, 1] (official) or [A] FLOAT
+    TensorDesc permuteTopkWeight;      // present iff expertTopkWeight: its shape, FLOAT
 };
 
 // The problem after checks: everything tiling and the kernel need.
@@ -69,6 +72,7 @@ struct Problem {
     uint32_t countBytes = 0;
     int64_t expertTokenNumType = 1;
     int64_t idxType = 0;
+    int64_t weightRowBytes = 0;    // 4 with expert_topk_weight (MoeReRoutingV2), else 0
 };
 
 // What a failed Result is about, beyond its status: callers map it to an error class without
@@ -121,6 +125,7 @@ Result CheckArgs(const OpArgs &args, Problem *problem);
 //   permute_per_token_scales  = per_token_scales' shape and dtype, or [A] FLOAT when absent
 //   permute_token_idx         = [A] INT32
 //   expert_token_num          = [E], the dtype of expert_token_num_per_rank
+//   permute_topk_weight       = expert_topk_weight's shape and dtype (MoeReRoutingV2; absent without it)
 // During graph compilation a dimension may be unknown (kUnknownDim) and so may a whole rank
 // (rankKnown false, CANN's [-2]) or a dtype (kUnknownDtype): unknown dimensions and ranks flow into
 // the outputs unchanged; the 1-D outputs of an input of unknown rank become [kUnknownDim].
@@ -140,6 +145,7 @@ struct InferInputs {
     ShapeDtype tokens;                 // [A, H]
     ShapeDtype expertTokenNumPerRank;  // [N, E]
     ShapeDtype perTokenScales;         // optional: [A] or [A, S]
+    ShapeDtype expertTopkWeight;       // optional (MoeReRoutingV2): [A, 1] or [A]
 };
 
 struct InferredOutputs {
@@ -147,6 +153,7 @@ struct InferredOutputs {
     ShapeDtype permutePerTokenScales;
     ShapeDtype permuteTokenIdx;
     ShapeDtype expertTokenNum;
+    ShapeDtype permuteTopkWeight;      // present iff expertTopkWeight is: its shape and dtype
 };
 
 // Fills `outputs` by the rule above and returns success; or fails, naming the input, when tokens or

@@ -71,6 +71,7 @@ Result InferOutputs(const InferInputs &inputs, InferredOutputs *outputs)
     const ShapeDtype &tokens = inputs.tokens;
     const ShapeDtype &counts = inputs.expertTokenNumPerRank;
     const ShapeDtype &scales = inputs.perTokenScales;
+    const ShapeDtype &weights = inputs.expertTopkWeight;
     // A: tokens' first dimension; E: the counts' last one. Unknown with an unknown rank; for a 0-D
     // input (rejected below) the guesses 0 and 1.
     const int64_t tokenNum = !tokens.rankKnown ? kUnknownDim : tokens.dimNum > 0 ? tokens.dims[0] : 0;
@@ -82,12 +83,16 @@ Result InferOutputs(const InferInputs &inputs, InferredOutputs *outputs)
     out.permutePerTokenScales = scales.present ? Like(scales) : Vector(tokenNum, kFloatCode);
     out.permuteTokenIdx = Vector(tokenNum, kInt32Code);
     out.expertTokenNum = Vector(expertNum, counts.dtype);
+    if (weights.present) {
+        out.permuteTopkWeight = Like(weights);
+    }
     *outputs = out;
 
     Result r;
     if (!(r = CheckInput(tokens, "tokens", true, 2, 2, "2-D [A, H]")).ok() ||
         !(r = CheckInput(counts, "expert_token_num_per_rank", true, 2, 2, "2-D [N, E]")).ok() ||
-        !(r = CheckInput(scales, "per_token_scales", false, 1, 2, "1-D [A] or 2-D [A, S]")).ok()) {
+        !(r = CheckInput(scales, "per_token_scales", false, 1, 2, "1-D [A] or 2-D [A, S]")).ok() ||
+        !(r = CheckInput(weights, "expert_topk_weight", false, 1, 2, "[A, 1] or [A]")).ok()) {
         return r;
     }
     return Result{};

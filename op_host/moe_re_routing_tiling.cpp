@@ -1,7 +1,7 @@
 // Tiling for MoeReRouting (pure: problem + platform in, MoeReRoutingTilingData out).
 //
 // Work split: the destination rows [0, A) are cut into usedCoreNum contiguous ranges of equal row
-// count. Every row moves the same bytes (token row, scale row, one index), so equal rows are equal
+// count. Every row moves the same bytes (token row, scale row, weight row, one index), so equal rows are equal
 // bytes, whatever N and E are; each core writes one contiguous output range.
 //
 // UB layout per core (every buffer a multiple of 32 B):
@@ -10,7 +10,8 @@
 //                    (every tile when they fit UB / 3: resident; else one), row-sum and fold tiles
 //   expert staging   expert_token_num values before their DMA out (last core only uses it)
 //   zero buffer      zeros for permute_per_token_scales when no scales are given
-//   data queues      bufferNum x (token chunk + scale chunk + index chunk), the rest of UB, and
+//   data queues      bufferNum x (token chunk + scale chunk + weight chunk + index chunk), the rest
+//                    of UB (a weight chunk only with expert_topk_weight, MoeReRoutingV2), and
 //                    index-sized work buffers: the ramp, in gather mode also the run offsets
 #include <algorithm>
 #include <cstdint>
@@ -24,7 +25,7 @@ namespace {
 
 constexpr uint32_t kBlockBytes = 32;           // UB alignment unit
 constexpr uint32_t kBufferNum = 2;             // double buffering of every data queue
-constexpr uint32_t kDataQueueNum = 3;          // token, scale and index queues
+constexpr uint32_t kDataQueueNum = 3;          // token, scale and index queues (a weight queue more with weights)
 constexpr int64_t kIdxBytes = 4;               // one int32 permute_token_idx value per row
 constexpr int64_t kZeroScaleBytes = 4;         // without scales, one FLOAT zero per output row
 constexpr int64_t kMinBytesPerCore = 16384;    // below this a core's launch costs more than its work
@@ -49,8 +50,8 @@ Result TilingError(const std::string &message) { return Result{kErrTiling, messa
 void PlanCores(const Problem &problem, const Platform &platform, MoeReRoutingTilingData *t)
 {
     const int64_t A = problem.tokenNum;
-    const int64_t rowTraffic =
-        2 * problem.tokenRowBytes + problem.scaleRowBytes + problem.outScaleRowBytes + kIdxBytes;
+    const int64_t rowTraffic = 2 * problem.tokenRowBytes + problem.scaleRowBytes + problem.outScaleRowBytes +
+                               2 * problem.weightRowBytes + kIdxBytes;
     const int64_t traffic = A * rowTraffic;
     int64_t cores = std::max<int64_t>(1, traffic / kMinBytesPerCore);
     cores = std::min<int64_t>({cores, platform.aivCoreNum, std::max<int64_t>(A, 1)});
@@ -136,16 +137,17 @@ Result PlanMetadata(const Problem &problem, int64_t ub, int64_t maxCoreRows, Moe
 // gather mode the offsets (source - destination row) of the runs batched into one index chunk.
 int64_t IdxWorkBuffers(const Problem &problem) { return problem.idxType == 0 ? 2 : 1; }
 
-// Data chunks from dataBudget bytes for kBufferNum x (token + scale + index) buffers plus the
-// index work buffers: whole rows when a row fits, else one row at a time in segments (scales
-// likewise if needed).
+// Data chunks from dataBudget bytes for kBufferNum x (token + scale + weight + index) buffers plus
+// the index work buffers: whole rows when a row fits, else one row at a time in segments (scales
+// likewise if needed; a 4-byte weight row always fits its 32-byte buffer).
 void PlanDataChunks(const Problem &problem, int64_t dataBudget, int64_t maxCoreRows, MoeReRoutingTilingData *t,
                     MoeReRoutingTilingReport *r)
 {
     const int64_t idxWork = IdxWorkBuffers(problem);
     const int64_t perBuffer = (dataBudget - idxWork * kBlockBytes) / kBufferNum;  // index work of one block each
     const int64_t perRow =
-        kBufferNum * (problem.tokenRowBytes + problem.scaleRowBytes + kIdxBytes) + idxWork * kIdxBytes;
+        kBufferNum * (problem.tokenRowBytes + problem.scaleRowBytes + problem.weightRowBytes + kIdxBytes) +
+        idxWork * kIdxBytes;
     int64_t rows = dataBudget / perRow;
     if (rows >= 1) {
         rows = std::min<int64_t>(rows, std::max<int64_t>(maxCoreRows, 1));
@@ -153,14 +155,16 @@ void PlanDataChunks(const Problem &problem, int64_t dataBudget, int64_t maxCoreR
         r->segmentBytes = static_cast<uint32_t>(problem.tokenRowBytes);
         t->tokenBufBytes = static_cast<uint32_t>(RoundUp(rows * problem.tokenRowBytes, kBlockBytes));
         t->scaleBufBytes = static_cast<uint32_t>(RoundUp(rows * problem.scaleRowBytes, kBlockBytes));
+        t->weightBufBytes = static_cast<uint32_t>(RoundUp(rows * problem.weightRowBytes, kBlockBytes));
         t->idxBufBytes = static_cast<uint32_t>(RoundUp(rows * kIdxBytes, kBlockBytes));
     } else {
         r->chunkRows = 1;
         t->idxBufBytes = kBlockBytes;
         const int64_t scaleCap = RoundDown(perBuffer / kScaleSegmentDivisor, kBlockBytes);
         t->scaleBufBytes = static_cast<uint32_t>(std::min(RoundUp(problem.scaleRowBytes, kBlockBytes), scaleCap));
-        t->tokenBufBytes =
-            static_cast<uint32_t>(RoundDown(perBuffer - t->scaleBufBytes - t->idxBufBytes, kBlockBytes));
+        t->weightBufBytes = static_cast<uint32_t>(RoundUp(problem.weightRowBytes, kBlockBytes));
+        t->tokenBufBytes = static_cast<uint32_t>(
+            RoundDown(perBuffer - t->scaleBufBytes - t->weightBufBytes - t->idxBufBytes, kBlockBytes));
         r->segmentBytes = static_cast<uint32_t>(std::min<int64_t>(problem.tokenRowBytes, t->tokenBufBytes));
     }
 }
@@ -195,6 +199,7 @@ Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRout
     t.expertNum = problem.expertNum;
     t.tokenRowBytes = problem.tokenRowBytes;
     t.scaleRowBytes = problem.scaleRowBytes;
+    t.weightRowBytes = problem.weightRowBytes;
     t.expertTokenNumType = static_cast<uint32_t>(problem.expertTokenNumType);
     t.idxType = static_cast<uint32_t>(problem.idxType);
     MoeReRoutingTilingReport r{};
@@ -215,7 +220,8 @@ Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRout
                                2 * int64_t{t.countSumBytes} + t.expertBufBytes + t.zeroBufBytes;
     // Each data queue loses at most 31 bytes to rounding per buffer, each index work buffer as much.
     const int64_t idxWork = IdxWorkBuffers(problem);
-    const int64_t dataBudget = ub - fixedBytes - (kDataQueueNum * kBufferNum + idxWork) * kBlockBytes;
+    const int64_t dataQueues = kDataQueueNum + (problem.weightRowBytes > 0 ? 1 : 0);
+    const int64_t dataBudget = ub - fixedBytes - (dataQueues * kBufferNum + idxWork) * kBlockBytes;
     const int64_t perBuffer = (dataBudget - idxWork * kBlockBytes) / kBufferNum;
     if (perBuffer < kMinBlocksPerBuffer * kBlockBytes) {
         return TilingError("UB of " + std::to_string(ub) + " bytes leaves " + std::to_string(dataBudget) +
@@ -225,7 +231,8 @@ Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRout
     PlanDataChunks(problem, dataBudget, maxCoreRows, &t, &r);
 
     const int64_t ubBytesUsed =
-        fixedBytes + idxWork * t.idxBufBytes + kBufferNum * (int64_t{t.tokenBufBytes} + t.scaleBufBytes + t.idxBufBytes);
+        fixedBytes + idxWork * t.idxBufBytes +
+        kBufferNum * (int64_t{t.tokenBufBytes} + t.scaleBufBytes + t.weightBufBytes + t.idxBufBytes);
     if (ubBytesUsed > ub) {
         return TilingError("internal: UB plan of " + std::to_string(ubBytesUsed) + " bytes exceeds " +
                            std::to_string(ub));

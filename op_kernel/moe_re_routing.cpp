@@ -5,7 +5,8 @@
  * equal rows, hence equal bytes, on every core whatever N and E are. It moves the rows of every
  * (rank, expert) cell that overlaps its range GM -> UB -> GM in chunks as large as its UB buffers
  * allow, double-buffered, one DataCopyPad burst each (a cell's rows are contiguous in both layouts),
- * with the cell's scale rows and index run.
+ * with the cell's scale rows, weight rows (MoeReRoutingV2's expert_topk_weight: one more column that
+ * moves like a scale column) and index run.
  *
  * Count metadata with O(N + E + own cells) scalar work per core. The counts are read as tiles of
  * R ranks x 8 experts, converted to int32 [R][8] in UB by vector instructions (Cast for int64):
@@ -54,9 +55,10 @@ class MoeReRoutingKernel {
 public:
     __aicore__ inline MoeReRoutingKernel() {}
 
-    __aicore__ inline void Init(GM_ADDR tokens, GM_ADDR counts, GM_ADDR scales, GM_ADDR permuteTokens,
-                                GM_ADDR permuteScales, GM_ADDR permuteIdx, GM_ADDR expertTokenNum,
-                                const MoeReRoutingTilingData *tiling, TPipe *pipe)
+    __aicore__ inline void Init(GM_ADDR tokens, GM_ADDR counts, GM_ADDR scales, GM_ADDR weights,
+                                GM_ADDR permuteTokens, GM_ADDR permuteScales, GM_ADDR permuteIdx,
+                                GM_ADDR expertTokenNum, GM_ADDR permuteWeights, const MoeReRoutingTilingData *tiling,
+                                TPipe *pipe)
     {
         t_ = tiling;
         pipe_ = pipe;
@@ -83,6 +85,11 @@ public:
         } else {
             zeroScalesGm_.SetGlobalBuffer((__gm__ float *)permuteScales, A);
             pipe->InitBuffer(zeroBuf_, t_->zeroBufBytes);
+        }
+        if (t_->weightRowBytes > 0) {
+            weightsGm_.SetGlobalBuffer((__gm__ uint8_t *)weights, A * t_->weightRowBytes);
+            permuteWeightsGm_.SetGlobalBuffer((__gm__ uint8_t *)permuteWeights, A * t_->weightRowBytes);
+            pipe->InitBuffer(weightQue_, kBufferNum, t_->weightBufBytes);
         }
         pipe->InitBuffer(tokenQue_, kBufferNum, t_->tokenBufBytes);
         pipe->InitBuffer(idxQue_, kBufferNum, t_->idxBufBytes);
@@ -461,6 +468,10 @@ private:
         if (t_->scaleRowBytes > 0) {
             MoveRows(scalesGm_, permuteScalesGm_, scaleQue_, srcRow, lo, rows, t_->scaleRowBytes, t_->scaleBufBytes);
         }
+        if (t_->weightRowBytes > 0) {
+            MoveRows(weightsGm_, permuteWeightsGm_, weightQue_, srcRow, lo, rows, t_->weightRowBytes,
+                     t_->weightBufBytes);
+        }
         if (t_->idxType == 0) {
             AppendGatherIndex(lo, srcRow, rows);  // gather: idx[dst + k] = src + k
         } else {
@@ -656,12 +667,15 @@ private:
     GlobalTensor<uint8_t> scalesGm_;
     GlobalTensor<uint8_t> permuteScalesGm_;
     GlobalTensor<float> zeroScalesGm_;
+    GlobalTensor<uint8_t> weightsGm_;
+    GlobalTensor<uint8_t> permuteWeightsGm_;
     GlobalTensor<int32_t> permuteIdxGm_;
     GlobalTensor<CountT> countsGm_;
     GlobalTensor<CountT> expertTokenNumGm_;
 
     TQueBind<TPosition::VECIN, TPosition::VECOUT, kQueueDepth> tokenQue_;
     TQueBind<TPosition::VECIN, TPosition::VECOUT, kQueueDepth> scaleQue_;
+    TQueBind<TPosition::VECIN, TPosition::VECOUT, kQueueDepth> weightQue_;
     TQue<TPosition::VECOUT, kQueueDepth> idxQue_;
     TQue<TPosition::VECIN, kQueueDepth> countQue_;  // count tiles as loaded (CountT)
     TBuf<TPosition::VECCALC> cursorBuf_;  // scalar only: int32 source cursor per rank (of the slab)
@@ -684,20 +698,44 @@ private:
     LocalTensor<int32_t> delta_;
 };
 
-// Runs the kernel with counts of type CountT (int32_t or int64_t).
+// Runs the kernel with counts of type CountT (int32_t or int64_t). MoeReRouting passes no weights.
 template <typename CountT>
-__aicore__ inline void RunMoeReRouting(GM_ADDR tokens, GM_ADDR counts, GM_ADDR scales, GM_ADDR permuteTokens,
-                                       GM_ADDR permuteScales, GM_ADDR permuteIdx, GM_ADDR expertTokenNum,
+__aicore__ inline void RunMoeReRouting(GM_ADDR tokens, GM_ADDR counts, GM_ADDR scales, GM_ADDR weights,
+                                       GM_ADDR permuteTokens, GM_ADDR permuteScales, GM_ADDR permuteIdx,
+                                       GM_ADDR expertTokenNum, GM_ADDR permuteWeights,
                                        const MoeReRoutingTilingData *tiling)
 {
     TPipe pipe;
     MoeReRoutingKernel<CountT> op;
-    op.Init(tokens, counts, scales, permuteTokens, permuteScales, permuteIdx, expertTokenNum, tiling, &pipe);
+    op.Init(tokens, counts, scales, weights, permuteTokens, permuteScales, permuteIdx, expertTokenNum, permuteWeights,
+            tiling, &pipe);
     op.Process();
+}
+
+// The kernel instantiation of the binary: CANN builds one binary per OpDef column and passes its
+// count dtype as DTYPE_EXPERT_TOKEN_NUM_PER_RANK; the CPU build holds both instantiations and the
+// launch's tiling key chooses.
+__aicore__ inline void Dispatch(GM_ADDR tokens, GM_ADDR counts, GM_ADDR scales, GM_ADDR weights,
+                                GM_ADDR permuteTokens, GM_ADDR permuteScales, GM_ADDR permuteIdx,
+                                GM_ADDR expertTokenNum, GM_ADDR permuteWeights, const MoeReRoutingTilingData *tiling)
+{
+#if defined(DTYPE_EXPERT_TOKEN_NUM_PER_RANK)
+    RunMoeReRouting<DTYPE_EXPERT_TOKEN_NUM_PER_RANK>(tokens, counts, scales, weights, permuteTokens, permuteScales,
+                                                     permuteIdx, expertTokenNum, permuteWeights, tiling);
+#else
+    if (TILING_KEY_IS(MOE_RE_ROUTING_TILING_KEY_INT64_COUNTS)) {
+        RunMoeReRouting<int64_t>(tokens, counts, scales, weights, permuteTokens, permuteScales, permuteIdx,
+                                 expertTokenNum, permuteWeights, tiling);
+    } else if (TILING_KEY_IS(MOE_RE_ROUTING_TILING_KEY_INT32_COUNTS)) {
+        RunMoeReRouting<int32_t>(tokens, counts, scales, weights, permuteTokens, permuteScales, permuteIdx,
+                                 expertTokenNum, permuteWeights, tiling);
+    }
+#endif
 }
 
 }  // namespace
 
+#ifndef MOE_RE_ROUTING_KERNEL_NO_V1_ENTRY
 extern "C" __global__ __aicore__ void moe_re_routing(GM_ADDR tokens, GM_ADDR expertTokenNumPerRank,
                                                      GM_ADDR perTokenScales, GM_ADDR permuteTokens,
                                                      GM_ADDR permutePerTokenScales, GM_ADDR permuteTokenIdx,
@@ -707,19 +745,7 @@ extern "C" __global__ __aicore__ void moe_re_routing(GM_ADDR tokens, GM_ADDR exp
     KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
     REGISTER_TILING_DEFAULT(MoeReRoutingTilingData);
     GET_TILING_DATA_WITH_STRUCT(MoeReRoutingTilingData, tilingData, tiling);
-#if defined(DTYPE_EXPERT_TOKEN_NUM_PER_RANK)
-    // CANN: one binary per OpDef column, whose count dtype the op build passes as this macro.
-    RunMoeReRouting<DTYPE_EXPERT_TOKEN_NUM_PER_RANK>(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens,
-                                                     permutePerTokenScales, permuteTokenIdx, expertTokenNum,
-                                                     &tilingData);
-#else
-    // CPU build: one library holds both instantiations; the launch's tiling key chooses.
-    if (TILING_KEY_IS(MOE_RE_ROUTING_TILING_KEY_INT64_COUNTS)) {
-        RunMoeReRouting<int64_t>(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens, permutePerTokenScales,
-                                 permuteTokenIdx, expertTokenNum, &tilingData);
-    } else if (TILING_KEY_IS(MOE_RE_ROUTING_TILING_KEY_INT32_COUNTS)) {
-        RunMoeReRouting<int32_t>(tokens, expertTokenNumPerRank, perTokenScales, permuteTokens, permutePerTokenScales,
-                                 permuteTokenIdx, expertTokenNum, &tilingData);
-    }
-#endif
+    Dispatch(tokens, expertTokenNumPerRank, perTokenScales, nullptr, permuteTokens, permutePerTokenScales,
+             permuteTokenIdx, expertTokenNum, nullptr, &tilingData);
 }
+#endif

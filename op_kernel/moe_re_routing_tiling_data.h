@@ -30,6 +30,7 @@ struct MoeReRoutingTilingData {
     int64_t expertNum;          // E
     int64_t tokenRowBytes;      // bytes of one token row (H * bits / 8)
     int64_t scaleRowBytes;      // bytes of one per_token_scales row; 0 when there are no scales
+    int64_t weightRowBytes;     // bytes of one expert_topk_weight row (MoeReRoutingV2); 0 without weights
 
     // Split of destination rows [0, A) over cores: core b owns
     // [b * rowsPerCore + min(b, rowsRemainder), ... + rowsPerCore + (b < rowsRemainder)).
@@ -43,6 +44,7 @@ struct MoeReRoutingTilingData {
     // Data chunks (two buffers per queue: double buffering).
     uint32_t tokenBufBytes;     // bytes of one token buffer in UB
     uint32_t scaleBufBytes;     // bytes of one scale buffer in UB (0 when no scales input)
+    uint32_t weightBufBytes;    // bytes of one weight buffer in UB (0 without weights)
     uint32_t idxBufBytes;       // bytes of one index buffer in UB (>= 4 per row of a chunk, 32 B multiple); the
                                 // index ramp (0, 1, 2, ...) and, in gather mode, the run offsets of an
                                 // index chunk have the same size

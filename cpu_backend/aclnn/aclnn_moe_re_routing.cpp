@@ -1,8 +1,10 @@
-// aclnnMoeReRouting on the CPU backend. Phase 1 validates every host-visible property with the
+// aclnnMoeReRouting and aclnnMoeReRoutingV2 on the CPU backend (V1 is V2 without the weight pair).
+// Phase 1 validates every host-visible property with the
 // pure op_host checks and hands out an executor; phase 2 runs it on the selected engine (engine.h):
 // the native implementation (cpu_backend/native), or the unchanged kernel (op_kernel/) on the Ascend
 // C emulator with the NPU's tiling and block split (the emulator plug-in, loaded on first use).
 #include "aclnn_moe_re_routing.h"
+#include "aclnn_moe_re_routing_v2.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -125,13 +127,14 @@ Result Describe(const TensorArg &arg, TensorDesc *desc)
 Result ComputeBytes(const Problem &p, TensorArg *args)
 {
     const int64_t countCells = p.rankNum * p.expertNum;
-    const int64_t sizes[7][2] = {
-        {p.tokenNum, p.tokenRowBytes},    {countCells, p.countBytes}, {p.tokenNum, p.scaleRowBytes},
-        {p.tokenNum, p.tokenRowBytes},    {p.tokenNum, p.outScaleRowBytes},
-        {p.tokenNum, int64_t{sizeof(int32_t)}}, {p.expertNum, p.countBytes},
+    // In the order of emulator::Slot.
+    const int64_t sizes[emulator::kTensorCount][2] = {
+        {p.tokenNum, p.tokenRowBytes},  {countCells, p.countBytes},         {p.tokenNum, p.scaleRowBytes},
+        {p.tokenNum, p.weightRowBytes}, {p.tokenNum, p.tokenRowBytes},      {p.tokenNum, p.outScaleRowBytes},
+        {p.tokenNum, int64_t{sizeof(int32_t)}}, {p.expertNum, p.countBytes}, {p.tokenNum, p.weightRowBytes},
     };
     Result result;
-    for (int i = 0; i < 7; ++i) {
+    for (int i = 0; i < emulator::kTensorCount; ++i) {
         if (!CheckedMul(sizes[i][0], sizes[i][1], &args[i].bytes)) {
             result.status = kErrParamInvalid;
             result.message = std::string(args[i].name) + " is larger than 2^63 bytes";
@@ -176,7 +179,7 @@ Result CheckNoOverlap(const TensorArg *args, int count, int firstOutput)
 // two phases, as on CANN).
 struct aclOpExecutor {
     static constexpr int kTensorCount = moe_re_routing::emulator::kTensorCount;
-    uint8_t *data[kTensorCount] = {};  // tokens, counts, scales, permute tokens/scales/idx, expert_token_num
+    uint8_t *data[kTensorCount] = {};  // by moe_re_routing::emulator::Slot
     int64_t bytes[kTensorCount] = {};
     moe_re_routing::Problem problem;
     moe_re_routing::cpu::Engine engine = moe_re_routing::cpu::Engine::kNative;
@@ -245,26 +248,33 @@ std::unique_ptr<aclOpExecutor> TakeExecutor(aclOpExecutor *executor)
 
 // ---- phase 1 ---------------------------------------------------------------------------------
 using TensorArgs = TensorArg[aclOpExecutor::kTensorCount];
-constexpr int kScalesArg = 2;       // the optional input
-constexpr int kFirstOutputArg = 3;  // outputs follow the three inputs
+using emulator::Slot;
 
-// The seven tensors in the order of aclnnMoeReRoutingGetWorkspaceSize, with their contract names.
+// The nine tensors in the order of aclnnMoeReRoutingV2GetWorkspaceSize (emulator::Slot), with their
+// contract names. MoeReRouting passes null for the weight pair.
 void NameArgs(const aclTensor *const (&tensors)[aclOpExecutor::kTensorCount], TensorArgs &args)
 {
     static const char *const kNames[aclOpExecutor::kTensorCount] = {
-        "tokens",          "expert_token_num_per_rank", "per_token_scales", "permute_tokens",
-        "permute_per_token_scales", "permute_token_idx",  "expert_token_num",
+        "tokens",         "expert_token_num_per_rank", "per_token_scales", "expert_topk_weight",
+        "permute_tokens", "permute_per_token_scales",  "permute_token_idx", "expert_token_num",
+        "permute_topk_weight",
     };
     for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
         args[i] = TensorArg{kNames[i], tensors[i]};
     }
 }
 
-// Every required tensor and both out-pointers are present.
+bool IsOptional(int slot)
+{
+    return slot == Slot::kScales || slot == Slot::kWeights || slot == Slot::kPermuteWeights;
+}
+
+// Every required tensor and both out-pointers are present (the weight pair is checked by op_host:
+// both or neither).
 Result CheckRequired(const TensorArgs &args, const uint64_t *workspaceSize, aclOpExecutor *const *executor)
 {
     for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
-        if (i != kScalesArg && args[i].tensor == nullptr) {
+        if (!IsOptional(i) && args[i].tensor == nullptr) {
             return Result{kErrParamNullptr, std::string(args[i].name) + " is null; it is a required tensor"};
         }
     }
@@ -281,8 +291,9 @@ Result CheckRequired(const TensorArgs &args, const uint64_t *workspaceSize, aclO
 Result DescribeArgs(const TensorArgs &args, int64_t expertTokenNumType, int64_t idxType, OpArgs *opArgs)
 {
     TensorDesc *descs[aclOpExecutor::kTensorCount] = {
-        &opArgs->tokens,        &opArgs->expertTokenNumPerRank,  &opArgs->perTokenScales, &opArgs->permuteTokens,
-        &opArgs->permutePerTokenScales, &opArgs->permuteTokenIdx, &opArgs->expertTokenNum,
+        &opArgs->tokens,         &opArgs->expertTokenNumPerRank,  &opArgs->perTokenScales,
+        &opArgs->expertTopkWeight, &opArgs->permuteTokens,        &opArgs->permutePerTokenScales,
+        &opArgs->permuteTokenIdx, &opArgs->expertTokenNum,        &opArgs->permuteTopkWeight,
     };
     for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
         const Result described = Describe(args[i], descs[i]);
@@ -309,11 +320,11 @@ Result CheckBuffers(const Problem &problem, TensorArgs &args)
                                                 std::to_string(arg.bytes) + " bytes"};
         }
     }
-    result = CheckNoOverlap(args, aclOpExecutor::kTensorCount, kFirstOutputArg);
+    result = CheckNoOverlap(args, aclOpExecutor::kTensorCount, Slot::kPermuteTokens);
     if (!result.ok()) {
         return result;
     }
-    return CheckCountValues(problem, args[1].tensor->data);
+    return CheckCountValues(problem, args[Slot::kCounts].tensor->data);
 }
 
 // The executor: the engine, and on the emulator the tiling on the selected SoC platform.
@@ -395,13 +406,15 @@ aclnnStatus Prepare(TensorArgs &args, int64_t expertTokenNumType, int64_t idxTyp
 Result RunNative(const aclOpExecutor &ex)
 {
     native::Buffers b;
-    b.tokens = ex.data[0];
-    b.counts = ex.data[1];
-    b.scales = ex.data[2];
-    b.permuteTokens = ex.data[3];
-    b.permuteScales = ex.data[4];
-    b.permuteTokenIdx = reinterpret_cast<int32_t *>(ex.data[5]);
-    b.expertTokenNum = ex.data[6];
+    b.tokens = ex.data[Slot::kTokens];
+    b.counts = ex.data[Slot::kCounts];
+    b.scales = ex.data[Slot::kScales];
+    b.weights = ex.data[Slot::kWeights];
+    b.permuteTokens = ex.data[Slot::kPermuteTokens];
+    b.permuteScales = ex.data[Slot::kPermuteScales];
+    b.permuteTokenIdx = reinterpret_cast<int32_t *>(ex.data[Slot::kPermuteTokenIdx]);
+    b.expertTokenNum = ex.data[Slot::kExpertTokenNum];
+    b.permuteWeights = ex.data[Slot::kPermuteWeights];
     const Result result = native::Run(ex.problem, b);
     if (result.ok()) {
         cpu::SetLastNativeRun(ex.problem, native::PartsFor(ex.problem));
@@ -422,7 +435,8 @@ Result RunEmulated(aclOpExecutor &ex, void *workspace, uint64_t workspaceSize)
     // Small runs stay on the calling thread. Each size fits int64 but their sum need not.
     int64_t movedBytes = 0;
     bool small = true;
-    for (int i : {0, 2, 3, 4, 5}) {
+    for (int i : {Slot::kTokens, Slot::kScales, Slot::kWeights, Slot::kPermuteTokens, Slot::kPermuteScales,
+                  Slot::kPermuteTokenIdx, Slot::kPermuteWeights}) {
         small = small && !__builtin_add_overflow(movedBytes, ex.bytes[i], &movedBytes);
     }
     request.config.sequential = small && movedBytes < kSequentialBytes;
@@ -500,8 +514,8 @@ aclnnStatus aclnnMoeReRoutingGetWorkspaceSize(const aclTensor *tokens, const acl
     acl_cpu::ClearRecentError();
     try {
         moe_re_routing::TensorArgs args;
-        moe_re_routing::NameArgs({tokens, expertTokenNumPerRank, perTokenScalesOptional, permuteTokensOut,
-                                  permutePerTokenScalesOut, permuteTokenIdxOut, expertTokenNumOut},
+        moe_re_routing::NameArgs({tokens, expertTokenNumPerRank, perTokenScalesOptional, nullptr, permuteTokensOut,
+                                  permutePerTokenScalesOut, permuteTokenIdxOut, expertTokenNumOut, nullptr},
                                  args);
         return moe_re_routing::Prepare(args, expertTokenNumType, idxType, workspaceSize, executor);
     } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
@@ -516,71 +530,131 @@ aclnnStatus aclnnMoeReRouting(void *workspace, uint64_t workspaceSize, aclOpExec
     return moe_re_routing::Execute(workspace, workspaceSize, executor, stream);
 }
 
+aclnnStatus aclnnMoeReRoutingV2GetWorkspaceSize(
+    const aclTensor *tokens, const aclTensor *expertTokenNumPerRank, const aclTensor *perTokenScalesOptional,
+    const aclTensor *expertTopkWeightOptional, int64_t expertTokenNumTypeOptional, int64_t idxTypeOptional,
+    const aclTensor *permuteTokensOut, const aclTensor *permutePerTokenScalesOut, const aclTensor *permuteTokenIdxOut,
+    const aclTensor *expertTokenNumOut, const aclTensor *permuteTopkWeightOutOptional, uint64_t *workspaceSize,
+    aclOpExecutor **executor)
+{
+    acl_cpu::ClearRecentError();
+    try {
+        moe_re_routing::TensorArgs args;
+        moe_re_routing::NameArgs({tokens, expertTokenNumPerRank, perTokenScalesOptional, expertTopkWeightOptional,
+                                  permuteTokensOut, permutePerTokenScalesOut, permuteTokenIdxOut, expertTokenNumOut,
+                                  permuteTopkWeightOutOptional},
+                                 args);
+        return moe_re_routing::Prepare(args, expertTokenNumTypeOptional, idxTypeOptional, workspaceSize, executor);
+    } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
+        return moe_re_routing::Fail(moe_re_routing::kErrInner,
+                                    std::string("aclnnMoeReRoutingV2GetWorkspaceSize: ") + e.what());
+    }
+}
+
+aclnnStatus aclnnMoeReRoutingV2(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor, aclrtStream stream)
+{
+    acl_cpu::ClearRecentError();
+    return moe_re_routing::Execute(workspace, workspaceSize, executor, stream);
+}
+
+}  // extern "C"
+
+namespace moe_re_routing {
+namespace {
+
+// MoeReRoutingCpuRunHost(V2): `count` tensors described in `desc` (7: MoeReRouting's, 9: V2's),
+// optional ones absent as {-1, 0} with a null pointer; the plan is run at once.
+aclnnStatus RunHost(const char *api, const int64_t *desc, int64_t descLen, void *const *data, int count,
+                    int64_t expertTokenNumType, int64_t idxType)
+{
+    if (desc == nullptr) {
+        return Fail(ACLNN_ERR_PARAM_NULLPTR, std::string(api) + ": desc is null");
+    }
+    // Where the i-th described tensor goes: V1 has no weight pair.
+    static const int kV1Slots[] = {Slot::kTokens,        Slot::kCounts,          Slot::kScales,
+                                   Slot::kPermuteTokens, Slot::kPermuteScales,   Slot::kPermuteTokenIdx,
+                                   Slot::kExpertTokenNum};
+    aclTensor tensors[emulator::kTensorCount];
+    const aclTensor *args[emulator::kTensorCount] = {};
+    int64_t at = 0;
+    for (int i = 0; i < count; ++i) {
+        const int slot = count == emulator::kTensorCount ? i : kV1Slots[i];
+        if (at + 2 > descLen || desc[at + 1] < 0 || desc[at + 1] > 64 || at + 2 + desc[at + 1] > descLen) {
+            return Fail(ACLNN_ERR_PARAM_INVALID, std::string(api) + ": desc ends before tensor " + std::to_string(i));
+        }
+        const int64_t dtype = desc[at];
+        const int64_t dimNum = desc[at + 1];
+        const int64_t *dims = desc + at + 2;
+        at += 2 + dimNum;
+        if (IsOptional(slot) && dtype == -1 && dimNum == 0 && data[i] == nullptr) {
+            continue;  // absent optional tensor ({-1, 0}, null): a null aclTensor
+        }
+        if (dtype != static_cast<int32_t>(dtype)) {  // not truncated into a valid code
+            return Fail(Result{ACLNN_ERR_PARAM_INVALID,
+                               std::string(api) + ": tensor " + std::to_string(i) + " has dtype code " +
+                                   std::to_string(dtype) + ", outside aclDataType",
+                               ErrorKind::kType});
+        }
+        for (int64_t d = 0; d < dimNum; ++d) {
+            if (dims[d] < 0) {  // as aclCreateTensor would reject it
+                return Fail(ACLNN_ERR_PARAM_INVALID, "aclCreateTensor: viewDims[" + std::to_string(d) + "] is " +
+                                                         std::to_string(dims[d]) + ", expected >= 0");
+            }
+        }
+        aclTensor &t = tensors[slot];
+        t.viewDims.assign(dims, dims + dimNum);
+        t.dataType = static_cast<int32_t>(dtype);
+        t.format = ACL_FORMAT_ND;
+        t.data = data[i];
+        args[slot] = &t;  // storageDims stay empty: the checks never read them
+    }
+    uint64_t workspaceSize = 0;
+    aclOpExecutor *unused = nullptr;
+    std::unique_ptr<aclOpExecutor> planned;
+    TensorArgs named;
+    NameArgs(args, named);
+    const aclnnStatus status = Plan(named, expertTokenNumType, idxType, &workspaceSize, &unused, &planned);
+    if (status != ACLNN_SUCCESS) {
+        return status;
+    }
+    static_assert(kWorkspaceBytes == 0, "MoeReRoutingCpuRunHost passes no workspace");
+    // The executor never leaves this call, so it is not registered.
+    return Run(std::move(planned), nullptr, 0, nullptr);
+}
+
+}  // namespace
+}  // namespace moe_re_routing
+
+extern "C" {
+
 aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *tokens, void *expertTokenNumPerRank,
                                    void *perTokenScales, void *permuteTokens, void *permutePerTokenScales,
                                    void *permuteTokenIdx, void *expertTokenNum, int64_t expertTokenNumType,
                                    int64_t idxType)
 {
-    constexpr int kTensors = 7;
-    constexpr int kScales = 2;
-    void *const data[kTensors] = {tokens,        expertTokenNumPerRank, perTokenScales, permuteTokens,
-                                  permutePerTokenScales, permuteTokenIdx, expertTokenNum};
+    void *const data[] = {tokens,        expertTokenNumPerRank, perTokenScales, permuteTokens,
+                          permutePerTokenScales, permuteTokenIdx, expertTokenNum};
     acl_cpu::ClearRecentError();
-    if (desc == nullptr) {
-        return moe_re_routing::Fail(ACLNN_ERR_PARAM_NULLPTR, "MoeReRoutingCpuRunHost: desc is null");
-    }
     try {
-        aclTensor tensors[kTensors];
-        const aclTensor *args[kTensors] = {};
-        int64_t at = 0;
-        for (int i = 0; i < kTensors; ++i) {
-            if (at + 2 > descLen || desc[at + 1] < 0 || desc[at + 1] > 64 || at + 2 + desc[at + 1] > descLen) {
-                return moe_re_routing::Fail(ACLNN_ERR_PARAM_INVALID,
-                                            "MoeReRoutingCpuRunHost: desc ends before tensor " + std::to_string(i));
-            }
-            const int64_t dtype = desc[at];
-            const int64_t dimNum = desc[at + 1];
-            const int64_t *dims = desc + at + 2;
-            at += 2 + dimNum;
-            if (i == kScales && dtype == -1 && dimNum == 0 && data[i] == nullptr) {
-                continue;  // absent optional input ({-1, 0}, null): a null aclTensor
-            }
-            if (dtype != static_cast<int32_t>(dtype)) {  // not truncated into a valid code
-                return moe_re_routing::Fail(moe_re_routing::Result{
-                    ACLNN_ERR_PARAM_INVALID,
-                    "MoeReRoutingCpuRunHost: tensor " + std::to_string(i) + " has dtype code " + std::to_string(dtype) +
-                        ", outside aclDataType",
-                    moe_re_routing::ErrorKind::kType});
-            }
-            for (int64_t d = 0; d < dimNum; ++d) {
-                if (dims[d] < 0) {  // as aclCreateTensor would reject it
-                    return moe_re_routing::Fail(ACLNN_ERR_PARAM_INVALID,
-                                                "aclCreateTensor: viewDims[" + std::to_string(d) + "] is " +
-                                                    std::to_string(dims[d]) + ", expected >= 0");
-                }
-            }
-            aclTensor &t = tensors[i];
-            t.viewDims.assign(dims, dims + dimNum);
-            t.dataType = static_cast<int32_t>(dtype);
-            t.format = ACL_FORMAT_ND;
-            t.data = data[i];
-            args[i] = &t;  // storageDims stay empty: the checks never read them
-        }
-        uint64_t workspaceSize = 0;
-        aclOpExecutor *unused = nullptr;
-        std::unique_ptr<aclOpExecutor> planned;
-        moe_re_routing::TensorArgs named;
-        moe_re_routing::NameArgs(args, named);
-        const aclnnStatus status =
-            moe_re_routing::Plan(named, expertTokenNumType, idxType, &workspaceSize, &unused, &planned);
-        if (status != ACLNN_SUCCESS) {
-            return status;
-        }
-        static_assert(moe_re_routing::kWorkspaceBytes == 0, "MoeReRoutingCpuRunHost passes no workspace");
-        // The executor never leaves this call, so it is not registered.
-        return moe_re_routing::Run(std::move(planned), nullptr, 0, nullptr);
+        return moe_re_routing::RunHost("MoeReRoutingCpuRunHost", desc, descLen, data, 7, expertTokenNumType, idxType);
     } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
         return moe_re_routing::Fail(moe_re_routing::kErrInner, std::string("MoeReRoutingCpuRunHost: ") + e.what());
+    }
+}
+
+aclnnStatus MoeReRoutingCpuRunHostV2(const int64_t *desc, int64_t descLen, void *tokens, void *expertTokenNumPerRank,
+                                     void *perTokenScales, void *expertTopkWeight, void *permuteTokens,
+                                     void *permutePerTokenScales, void *permuteTokenIdx, void *expertTokenNum,
+                                     void *permuteTopkWeight, int64_t expertTokenNumType, int64_t idxType)
+{
+    void *const data[] = {tokens,        expertTokenNumPerRank, perTokenScales,  expertTopkWeight, permuteTokens,
+                          permutePerTokenScales, permuteTokenIdx, expertTokenNum, permuteTopkWeight};
+    acl_cpu::ClearRecentError();
+    try {
+        return moe_re_routing::RunHost("MoeReRoutingCpuRunHostV2", desc, descLen, data, 9, expertTokenNumType,
+                                       idxType);
+    } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
+        return moe_re_routing::Fail(moe_re_routing::kErrInner, std::string("MoeReRoutingCpuRunHostV2: ") + e.what());
     }
 }
 

@@ -15,6 +15,11 @@ extern "C" void MoeReRoutingKernel(uint8_t *tokens, uint8_t *expertTokenNumPerRa
                                    uint8_t *permuteTokens, uint8_t *permutePerTokenScales, uint8_t *permuteTokenIdx,
                                    uint8_t *expertTokenNum, uint8_t *workspace, uint8_t *tiling)
     __asm__("moe_re_routing");
+// MoeReRoutingV2's entry (op_kernel/moe_re_routing_v2.cpp): the same kernel with the weight pair.
+extern "C" void MoeReRoutingV2Kernel(uint8_t *tokens, uint8_t *expertTokenNumPerRank, uint8_t *perTokenScales,
+                                     uint8_t *expertTopkWeight, uint8_t *permuteTokens, uint8_t *permutePerTokenScales,
+                                     uint8_t *permuteTokenIdx, uint8_t *expertTokenNum, uint8_t *permuteTopkWeight,
+                                     uint8_t *workspace, uint8_t *tiling) __asm__("moe_re_routing_v2");
 
 namespace moe_re_routing {
 namespace emulator {
@@ -53,7 +58,17 @@ bool Launch(const LaunchRequest &request, ascendc_cpu::LaunchResult *result, std
         config.chromeTracePath = request.config.chromeTracePath;
         ascendc_cpu::Launch(
             config,
-            [&] { MoeReRoutingKernel(d[0], d[1], d[2], d[3], d[4], d[5], d[6], workspaceBytes, tilingBytes); },
+            [&] {
+                // As on CANN, a call with weights is MoeReRoutingV2's binary, one without MoeReRouting's.
+                if (tiling.weightRowBytes > 0) {
+                    MoeReRoutingV2Kernel(d[kTokens], d[kCounts], d[kScales], d[kWeights], d[kPermuteTokens],
+                                         d[kPermuteScales], d[kPermuteTokenIdx], d[kExpertTokenNum],
+                                         d[kPermuteWeights], workspaceBytes, tilingBytes);
+                } else {
+                    MoeReRoutingKernel(d[kTokens], d[kCounts], d[kScales], d[kPermuteTokens], d[kPermuteScales],
+                                       d[kPermuteTokenIdx], d[kExpertTokenNum], workspaceBytes, tilingBytes);
+                }
+            },
             result);
         return true;
     } catch (const std::exception &e) {

@@ -19,7 +19,20 @@
 namespace moe_re_routing {
 namespace emulator {
 
-inline constexpr int kTensorCount = 7;  // tokens, counts, scales, then the four outputs
+// The tensors of a call, in the order of aclnnMoeReRoutingV2GetWorkspaceSize: the four inputs, then
+// the five outputs. MoeReRouting leaves the weight pair null.
+enum Slot : int {
+    kTokens = 0,
+    kCounts,
+    kScales,
+    kWeights,
+    kPermuteTokens,
+    kPermuteScales,
+    kPermuteTokenIdx,
+    kExpertTokenNum,
+    kPermuteWeights,
+    kTensorCount,
+};
 
 // How to launch: the fields of ascendc_cpu::LaunchConfig this library sets. A plain struct of its
 // own because LaunchConfig's defaults call into the emulator, which this library does not link.

@@ -143,18 +143,19 @@ std::string FormatLastRun(const LastRun &run)
            << ", \"rankNum\": " << p.rankNum << ", \"expertNum\": " << p.expertNum
            << ", \"tokenRowBytes\": " << p.tokenRowBytes << ", \"scaleRowBytes\": " << p.scaleRowBytes
            << ", \"outScaleRowBytes\": " << p.outScaleRowBytes << ", \"countBytes\": " << p.countBytes
-           << ", \"expertTokenNumType\": " << p.expertTokenNumType << ", \"idxType\": " << p.idxType << "}";
+           << ", \"weightRowBytes\": " << p.weightRowBytes << ", \"expertTokenNumType\": " << p.expertTokenNumType
+           << ", \"idxType\": " << p.idxType << "}";
         return os.str();
     }
-    static_assert(sizeof(MoeReRoutingTilingData) == 120,
+    static_assert(sizeof(MoeReRoutingTilingData) == 128,
                   "MoeReRoutingTilingData changed: list the new field in FormatLastRun");
     const MoeReRoutingTilingData &t = run.tiling;
     const MoeReRoutingTilingReport &r = run.report;
     os << "{\"engine\": \"emulator\", ";
 #define MRR_FIELD(f) os << "\"" #f "\": " << t.f << ", "
     MRR_FIELD(tokenNum); MRR_FIELD(rankNum); MRR_FIELD(expertNum); MRR_FIELD(tokenRowBytes);
-    MRR_FIELD(scaleRowBytes); MRR_FIELD(expertTokenNumType); MRR_FIELD(idxType); MRR_FIELD(usedCoreNum);
-    MRR_FIELD(rowsPerCore); MRR_FIELD(rowsRemainder); MRR_FIELD(tokenBufBytes); MRR_FIELD(scaleBufBytes);
+    MRR_FIELD(scaleRowBytes); MRR_FIELD(weightRowBytes); MRR_FIELD(expertTokenNumType); MRR_FIELD(idxType); MRR_FIELD(usedCoreNum);
+    MRR_FIELD(rowsPerCore); MRR_FIELD(rowsRemainder); MRR_FIELD(tokenBufBytes); MRR_FIELD(scaleBufBytes); MRR_FIELD(weightBufBytes);
     MRR_FIELD(idxBufBytes); MRR_FIELD(countsResident); MRR_FIELD(countBufBytes); MRR_FIELD(countTileRanks);
     MRR_FIELD(countWorkBytes); MRR_FIELD(countSumBytes); MRR_FIELD(cursorBufBytes); MRR_FIELD(columnBufBytes);
     MRR_FIELD(expertBufBytes); MRR_FIELD(zeroBufBytes);

@@ -132,6 +132,16 @@ MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64
                                                       void *permuteTokenIdx, void *expertTokenNum,
                                                       int64_t expertTokenNumType, int64_t idxType);
 
+/* MoeReRoutingCpuRunHost for MoeReRoutingV2: `desc` lists the nine tensors in the order of
+ * aclnnMoeReRoutingV2GetWorkspaceSize (tokens, counts, scales, weights, then the five outputs); the
+ * optional scales and the weight pair are {-1, 0} with a null pointer when absent. */
+MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuRunHostV2(const int64_t *desc, int64_t descLen, void *tokens,
+                                                        void *expertTokenNumPerRank, void *perTokenScales,
+                                                        void *expertTopkWeight, void *permuteTokens,
+                                                        void *permutePerTokenScales, void *permuteTokenIdx,
+                                                        void *expertTokenNum, void *permuteTopkWeight,
+                                                        int64_t expertTokenNumType, int64_t idxType);
+
 /* JSON of the last aclnnMoeReRouting run on the calling thread. "engine" says which ran. A native
  * run reports "threads" and the problem (tokenNum, rankNum, expertNum, row bytes, countBytes,
  * expertTokenNumType, idxType). An emulator run reports the tiling fields, "block_dim", "ub_bytes", the platform that ran ("platform", "platform_cores",

@@ -131,6 +131,7 @@ void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begi
     const int64_t e = p.expertNum;
     const int64_t rowBytes = p.tokenRowBytes;
     const int64_t scaleBytes = p.scaleRowBytes;
+    const int64_t weightBytes = p.weightRowBytes;
     if (b.scales == nullptr) {  // no scales: the float32 [A] output is zero-filled
         std::memset(b.permuteScales + begin * p.outScaleRowBytes, 0,
                     static_cast<size_t>((end - begin) * p.outScaleRowBytes));
@@ -169,6 +170,10 @@ void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begi
                     CopyBytes(b.permuteScales + from * scaleBytes, b.scales + src * scaleBytes,
                               static_cast<size_t>(rows * scaleBytes), streaming);
                 }
+                if (b.weights != nullptr) {  // a weight column moves like a scale column
+                    CopyBytes(b.permuteWeights + from * weightBytes, b.weights + src * weightBytes,
+                              static_cast<size_t>(rows * weightBytes), streaming);
+                }
                 int32_t *idx = b.permuteTokenIdx;
                 if (gather) {
                     for (int64_t k = 0; k < rows; ++k) {
@@ -190,7 +195,7 @@ void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begi
 
 int64_t MovedBytes(const Problem &p)
 {
-    const int64_t rowTraffic = 2 * (p.tokenRowBytes + p.scaleRowBytes) + p.outScaleRowBytes + 4;
+    const int64_t rowTraffic = 2 * (p.tokenRowBytes + p.scaleRowBytes + p.weightRowBytes) + p.outScaleRowBytes + 4;
     return p.tokenNum * rowTraffic;  // A < 2^31 and row bytes < 2^56: checked by CheckArgs
 }
 

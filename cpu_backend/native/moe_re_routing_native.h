@@ -21,6 +21,8 @@ struct Buffers {
     uint8_t *permuteScales = nullptr;         // [A, outScaleRowBytes]
     int32_t *permuteTokenIdx = nullptr;       // [A]
     void *expertTokenNum = nullptr;           // [E], dtype of the counts
+    const uint8_t *weights = nullptr;         // [A, weightRowBytes] (MoeReRoutingV2), null when absent
+    uint8_t *permuteWeights = nullptr;        // [A, weightRowBytes], null when absent
 };
 
 // Bytes a thread should move at least before a call is split over more threads: below it the

@@ -78,11 +78,11 @@ def test_table_header_names_the_ratios_as_computed():
     row = {
         "name": "x", "A": 8, "H": 16, "N": 2, "E": 2, "dtype": "int8", "bytes": 1000, "verified": True,
         "us": {"ours_alloc": 4.0, "ours_out": 2.0, "np_take": 12.0, "memcpy": 1.0},
-        "gbps": {"ours_out": 0.5}, "out_vs_memcpy": 0.5, "alloc_vs_numpy": 3.0, "platform": "p",
-        "block_dim": 1,
+        "gbps": {"ours_out": 0.5}, "out_vs_memcpy": 0.5, "alloc_vs_numpy": 3.0, "engine": "native",
+        "split": 1,
     }  # fmt: skip
     fields = bench.format_row(row).split()
-    # ... GB/s, mcp/out, np/alloc, then platform/blocks (no official time for this row)
-    assert fields[-4:] == ["0.50", "0.50", "3.00", "p/1"]
+    # ... GB/s, mcp/out, np/alloc, then engine/split (no official time for this row)
+    assert fields[-4:] == ["0.50", "0.50", "3.00", "native/1"]
     assert "mcp/out = memcpy us / out= us" in bench.LEGEND
     assert "np/alloc = numpy us / alloc us" in bench.LEGEND

@@ -354,7 +354,7 @@ TEST(AclnnMoeReRouting, multi_core_problem_on_the_thread_pool)
 TEST(AclnnMoeReRouting, native_engine_splits_large_calls_over_threads)
 {
     Spec s;
-    s.counts = UniformCounts(4099, 8, 8);  // 2 MiB of fp16 tokens: more than one thread's share
+    s.counts = moe_re_routing_test::CountRows(moe_re_routing_test::EvenCounts(4099, 8, 8), 8);  // 2 MiB of fp16 tokens
     s.hidden = 256;
     s.idxType = 1;
     Fixture f(s);
