@@ -485,7 +485,7 @@ void Launch(const LaunchConfig &config, const std::function<void()> &body, Launc
     job->config = config;
     job->body = &body;
     job->autoSync = GetAutoSync();
-    job->tilingKey = detail::HostTilingKey();
+    job->tilingKey = config.tilingKey.value_or(detail::HostTilingKey());
     job->recordEvents = !config.chromeTracePath.empty();
     job->startUs = job->recordEvents ? detail::NowUs() : 0.0;
     if (config.collectTrace || job->recordEvents) {

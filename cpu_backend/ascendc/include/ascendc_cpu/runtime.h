@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,9 @@ struct LaunchConfig {
     bool collectTrace = false;          // fill LaunchResult::cores
     std::string chromeTracePath;        // when non-empty, write a Chrome trace JSON of DMA ops per core
     Arch arch = SelectedSoc().arch;     // whose API implementation and documented rules apply
+    // The tiling key TILING_KEY_IS sees; unset: the one ICPU_SET_TILING_KEY set on the launching
+    // thread (0 if none).
+    std::optional<uint64_t> tilingKey;
 };
 
 struct LaunchResult {
