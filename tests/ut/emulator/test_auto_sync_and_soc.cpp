@@ -332,6 +332,38 @@ TEST_F(SocFromEnvironment, UnknownNameWarnsAndKeepsTheDefault)
                 "ASCENDC_CPU_SOC=Ascend999 is not a known SoC \\(Ascend910B, .*Ascend950\\); using Ascend910B");
 }
 
+// Duplicate / CreateVecIndex with a count of 0: accepted on dav-c220, a violation on dav-3510.
+extern "C" __global__ __aicore__ void zero_count_kernel(GM_ADDR, int useCreateVecIndex)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 64);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    if (useCreateVecIndex != 0) {
+        CreateVecIndex(local, int32_t(0), 0);
+    } else {
+        Duplicate(local, int32_t(0), 0);
+    }
+}
+
+void RunZeroCount(ascendc_cpu::Arch arch, int useCreateVecIndex)
+{
+    ascendc_cpu::LaunchConfig config;
+    config.arch = arch;
+    ascendc_cpu::Launch(config, [&] { zero_count_kernel(nullptr, useCreateVecIndex); }, nullptr);
+}
+
+TEST(Dav3510Rules, ZeroCountDuplicateAndCreateVecIndexAbortThere)
+{
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    RunZeroCount(ascendc_cpu::Arch::kDavC220, 0);
+    RunZeroCount(ascendc_cpu::Arch::kDavC220, 1);
+    EXPECT_EXIT(RunZeroCount(ascendc_cpu::Arch::kDav3510, 0), EndedByViolation,
+                "vector params: Duplicate with count 0: dav-3510 \\(Ascend 950\\) does not guarantee");
+    EXPECT_EXIT(RunZeroCount(ascendc_cpu::Arch::kDav3510, 1), EndedByViolation,
+                "vector params: CreateVecIndex with count 0: dav-3510");
+}
+
 TEST(SocSelection, SelectSocChangesDefaultLaunchesOnly)
 {
     const std::string saved = ascendc_cpu::SelectedSoc().name;
