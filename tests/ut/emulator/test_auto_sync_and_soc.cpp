@@ -302,6 +302,14 @@ TEST_F(SocFromEnvironment, Ub240KiBPassesOnAscend950)
     EXPECT_EXIT(RunThroughIcpuAndExit(ub_240k_kernel), ::testing::ExitedWithCode(0), "");
 }
 
+TEST_F(SocFromEnvironment, ToolkitSocVersionNamesSelectTheirFamily)
+{
+    ASSERT_EQ(setenv("ASCENDC_CPU_SOC", "Ascend950PR_9599", 1), 0);
+    EXPECT_EXIT(RunThroughIcpuAndExit(ub_240k_kernel), ::testing::ExitedWithCode(0), "");
+    ASSERT_EQ(setenv("ASCENDC_CPU_SOC", "Ascend910B2", 1), 0);
+    EXPECT_EXIT(RunThroughIcpuAndExit(ub_240k_kernel), EndedByViolation, "UB capacity: .* > UB size 188160 B");
+}
+
 TEST_F(SocFromEnvironment, Ub240KiBAbortsOnAscend910B)
 {
     ASSERT_EQ(setenv("ASCENDC_CPU_SOC", "Ascend910B", 1), 0);
@@ -374,8 +382,12 @@ TEST(SocSelection, SelectSocChangesDefaultLaunchesOnly)
     ascendc_cpu::Launch(on950, [] { ub_240k_kernel(nullptr); }, nullptr);
 
     EXPECT_FALSE(ascendc_cpu::SelectSoc("not-a-soc"));
+    EXPECT_FALSE(ascendc_cpu::SelectSoc("Ascend910"));  // no family of the table (dav-1001)
     EXPECT_STREQ(ascendc_cpu::SelectedSoc().name, "Ascend950");  // unchanged
-    ASSERT_TRUE(ascendc_cpu::SelectSoc("Ascend910_93"));
+    ASSERT_TRUE(ascendc_cpu::SelectSoc("Ascend910B4-1"));
+    EXPECT_STREQ(ascendc_cpu::SelectedSoc().name, "Ascend910B4");
+    ASSERT_TRUE(ascendc_cpu::SelectSoc("Ascend910_9391"));
+    EXPECT_STREQ(ascendc_cpu::SelectedSoc().name, "Ascend910_93");
     const ascendc_cpu::LaunchConfig onA3;
     EXPECT_EQ(onA3.ubBytes, 188416u);
     EXPECT_EQ(onA3.arch, ascendc_cpu::Arch::kDavC220);

@@ -59,10 +59,11 @@ struct CoreTrace : InstructionCounters {
     std::vector<DmaOp> dma;    // every DMA instruction of the block, in issue order
 };
 
-// The SoC launches default to (LaunchConfig): ASCENDC_CPU_SOC=<name of a kSocPlatforms entry> when
-// the process starts (the way a CPU-debug test links tikicpulib::<SocVersion> for the official
-// library), else kDefaultSoc. SelectSoc(name) changes it for launches made afterwards; it returns
-// false and changes nothing when `name` is not in the table.
+// The SoC launches default to (LaunchConfig): ASCENDC_CPU_SOC=<name> when the process starts (the
+// way a CPU-debug test links tikicpulib::<SocVersion> for the official library), else kDefaultSoc.
+// A name is a kSocPlatforms entry or a toolkit SoC version of its family ("Ascend910B2",
+// "Ascend950PR_9599": FindSocByVersion). SelectSoc(name) changes it for launches made afterwards;
+// it returns false and changes nothing for an unknown name.
 const SocPlatform &SelectedSoc();
 bool SelectSoc(const char *name);
 
