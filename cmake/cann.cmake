@@ -23,8 +23,8 @@ endif()
 set(ASCEND_CANN_PACKAGE_PATH "$ENV{ASCEND_HOME_PATH}" CACHE PATH "CANN toolkit (ASCEND_HOME_PATH)")
 
 # Read by the ASC configuration when it is loaded, so they are set before find_package(ASC).
-set(ASCEND_COMPUTE_UNIT "ascend910b;ascend910_93" CACHE STRING
-    "SoCs the kernel is compiled for (Atlas A2: ascend910b, Atlas A3: ascend910_93)")
+set(ASCEND_COMPUTE_UNIT "ascend910b;ascend910_93;ascend950" CACHE STRING
+    "SoCs the kernel is compiled for (Atlas A2: ascend910b, Atlas A3: ascend910_93, Ascend 950: ascend950)")
 set(vendor_name "moe_re_routing" CACHE STRING "vendor directory under <opp>/vendors/")
 option(MOE_RE_ROUTING_ONNX_PLUGIN "Build the ONNX plugin for ATC (libcust_onnx_parsers.so)" ON)
 
@@ -46,8 +46,8 @@ npu_op_package(${package_name}
         VENDOR_NAME ${vendor_name})
 
 # ---- host ---------------------------------------------------------------------------------------
-# opbuild loads the OpDef from these sources and writes aclnn_moe_re_routing.{h,cpp}, op_proto.{h,cc},
-# fallback_*.cpp and aic-<soc>-ops-info.ini into ASCEND_AUTOGEN_PATH (at configure time).
+# opbuild loads the OpDef from these sources and writes aclnn_moe_re_routing.{h,cpp}, op_proto.{h,cc}
+# and aic-<soc>-ops-info.ini into ASCEND_AUTOGEN_PATH (at configure time).
 set(MOE_RE_ROUTING_CANN_HOST_SOURCES ${MOE_RE_ROUTING_CANN_GLUE_SOURCES} ${MOE_RE_ROUTING_HOST_SOURCES})
 set(_moe_includes "")
 foreach(dir IN LISTS MOE_RE_ROUTING_HOST_INCLUDE_DIRS)
@@ -59,11 +59,8 @@ npu_op_code_gen(
     OUT_DIR ${ASCEND_AUTOGEN_PATH}
     COMPILE_OPTIONS -std=c++17 ${_moe_includes})
 
-# Tiling library (op_impl/.../op_tiling): OpDef + TilingFunc + the shared checks/tiling, and the
-# generated fallback sources (graph-mode dispatch through aclnn).
-file(GLOB MOE_RE_ROUTING_FALLBACK_SOURCES ${ASCEND_AUTOGEN_PATH}/fallback_*.cpp)
-set_source_files_properties(${MOE_RE_ROUTING_FALLBACK_SOURCES} PROPERTIES GENERATED TRUE)
-npu_op_library(cust_optiling TILING ${MOE_RE_ROUTING_CANN_HOST_SOURCES} ${MOE_RE_ROUTING_FALLBACK_SOURCES})
+# Tiling library (op_impl/.../op_tiling): OpDef + TilingFunc + TilingParse + the shared checks/tiling.
+npu_op_library(cust_optiling TILING ${MOE_RE_ROUTING_CANN_HOST_SOURCES})
 
 # Graph prototype library (op_proto/): the generated prototype plus the op_host sources, because
 # OP_ADD registers InferShape/InferDataType only where it is compiled with OP_PROTO_LIB.

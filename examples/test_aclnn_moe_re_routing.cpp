@@ -27,6 +27,13 @@
 
 namespace {
 
+// aclnnStatus values of the operator's contract (docs/spec.md). The public aclnn headers declare
+// aclnnStatus but not these names (CANN's own examples compare with ACL_SUCCESS), so the example
+// names the values it checks itself and builds unchanged against CANN and the CPU backend.
+constexpr aclnnStatus kAclnnSuccess = 0;
+constexpr aclnnStatus kAclnnErrParamNullptr = 161001;
+constexpr aclnnStatus kAclnnErrParamInvalid = 161002;
+
 // CANN may return NULL when there is no message.
 const char *LastError()
 {
@@ -143,14 +150,14 @@ bool RunMode(aclrtStream stream, const std::vector<int8_t> &tokens, const std::v
     aclnnStatus status = aclnnMoeReRoutingGetWorkspaceSize(x.tensor, counts.tensor, scaleIn.tensor, countType, idxType,
                                                            outTokens.tensor, outScales.tensor, outIdx.tensor,
                                                            outExpert.tensor, &workspaceSize, &executor);
-    CHECK_RET(status == ACLNN_SUCCESS, "aclnnMoeReRoutingGetWorkspaceSize failed: %d %s\n", status, LastError());
+    CHECK_RET(status == kAclnnSuccess, "aclnnMoeReRoutingGetWorkspaceSize failed: %d %s\n", status, LastError());
     void *workspace = nullptr;
     if (workspaceSize > 0) {
         CHECK_RET(aclrtMalloc(&workspace, workspaceSize, ACL_MEM_MALLOC_HUGE_FIRST) == ACL_SUCCESS,
                   "workspace allocation failed\n");
     }
     status = aclnnMoeReRouting(workspace, workspaceSize, executor, stream);
-    CHECK_RET(status == ACLNN_SUCCESS, "aclnnMoeReRouting failed: %d %s\n", status, LastError());
+    CHECK_RET(status == kAclnnSuccess, "aclnnMoeReRouting failed: %d %s\n", status, LastError());
     CHECK_RET(aclrtSynchronizeStream(stream) == ACL_SUCCESS, "aclrtSynchronizeStream failed: %s\n",
               LastError());
     if (workspace != nullptr) {
@@ -201,7 +208,7 @@ bool ShowRejectedCalls(const std::vector<int8_t> &tokens)
         x64.tensor, counts.tensor, nullptr, 1, 0, outTokens.tensor, outScales.tensor, outIdx.tensor,
         outExpert.tensor, &workspaceSize, &executor);
     std::printf("rejected: tokens of dtype INT64 -> %d: %s\n", dtypeStatus, LastError());
-    return nullStatus == ACLNN_ERR_PARAM_NULLPTR && dtypeStatus == ACLNN_ERR_PARAM_INVALID && executor == nullptr;
+    return nullStatus == kAclnnErrParamNullptr && dtypeStatus == kAclnnErrParamInvalid && executor == nullptr;
 }
 
 bool RunExample(aclrtStream stream)

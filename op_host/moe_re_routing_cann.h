@@ -4,6 +4,9 @@
 #ifndef MOE_RE_ROUTING_CANN_H
 #define MOE_RE_ROUTING_CANN_H
 
+#include <cstdint>
+
+#include "exe_graph/runtime/tiling_parse_context.h"
 #include "register/op_def_registry.h"
 
 namespace ge {
@@ -13,6 +16,16 @@ ge::graphStatus InferDataTypeMoeReRouting(gert::InferDataTypeContext *context);
 
 namespace optiling {
 ge::graphStatus TilingMoeReRouting(gert::TilingContext *context);
+
+// What the tiling needs of the SoC, read from the platform info once per compiled node by
+// TilingParseMoeReRouting (registered in moe_re_routing_def.cpp). TilingMoeReRouting uses it when
+// its own context carries no platform info.
+struct MoeReRoutingCompileInfo {
+    uint32_t aivCoreNum = 0;           // GetCoreNumAiv()
+    uint64_t ubBytes = 0;              // GetCoreMemSize(UB): what the SoC reports
+    uint64_t libApiWorkspaceBytes = 0;  // GetLibApiWorkSpaceSize()
+};
+ge::graphStatus TilingParseMoeReRouting(gert::TilingParseContext *context);
 }  // namespace optiling
 
 namespace moe_re_routing {

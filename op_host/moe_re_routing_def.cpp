@@ -1,19 +1,56 @@
 // OpDef of MoeReRouting for the CANN build. The lists are read column-wise: column i of every input
-// and output is one supported combination, and each column is one kernel binary per SoC. They are
-// written out for what this kernel is built and tested for on Atlas A2 (ascend910b) and A3
-// (ascend910_93): tokens FLOAT16, BF16, INT8 (the official operator's) and FLOAT [ext], each with
-// INT32 or INT64 counts; per_token_scales FLOAT. The other token types of kDtypeTable (FP8, HiF8,
-// FP4, 16/32-bit integers) run on the CPU backend only; docs/cann_build.md lists the 8 columns.
+// and output is one supported combination, and each column is one kernel binary per SoC (the
+// kernel takes the count type of its column from the op build's DTYPE_EXPERT_TOKEN_NUM_PER_RANK).
+//
+// Atlas A2 (ascend910b) and A3 (ascend910_93), the default lists: tokens FLOAT16, BF16, INT8 (the
+// official operator's) and FLOAT [ext], each with INT32 or INT64 counts; per_token_scales FLOAT.
+// Ascend 950 (ascend950, its own configuration): the same 8 columns plus the 950 token types with
+// FLOAT8_E8M0 scales: FLOAT8_E5M2, FLOAT8_E4M3FN, HIFLOAT8, FLOAT4_E2M1, FLOAT4_E1M2 (two per byte),
+// each with INT32 or INT64 counts. idx_type 1 (scatter) is accepted on every SoC [ext].
+// The other token types of kDtypeTable (16/32-bit integers, UINT8) run on the CPU backend only;
+// docs/cann_build.md lists the columns.
 #include <vector>
 
 #include "moe_re_routing_cann.h"
+#include "register/op_impl_registry.h"
 
 namespace ops {
+namespace {
+
+// Inputs and outputs of `def` (an OpDef or an OpAICoreConfig), column i of every list being one
+// combination. permute_token_idx is INT32 and every format ND in every column.
+template <typename Def>
+void DeclareParams(Def &def, const std::vector<ge::DataType> &tokens, const std::vector<ge::DataType> &counts,
+                   const std::vector<ge::DataType> &scales, const std::vector<ge::DataType> &index)
+{
+    const std::vector<ge::Format> nd(tokens.size(), ge::FORMAT_ND);
+    def.Input("tokens").ParamType(REQUIRED).DataType(tokens).Format(nd).UnknownShapeFormat(nd).AutoContiguous();
+    def.Input("expert_token_num_per_rank").ParamType(REQUIRED).DataType(counts).Format(nd).UnknownShapeFormat(nd)
+        .AutoContiguous();
+    def.Input("per_token_scales").ParamType(OPTIONAL).DataType(scales).Format(nd).UnknownShapeFormat(nd)
+        .AutoContiguous();
+    def.Output("permute_tokens").ParamType(REQUIRED).DataType(tokens).Format(nd).UnknownShapeFormat(nd);
+    def.Output("permute_per_token_scales").ParamType(REQUIRED).DataType(scales).Format(nd).UnknownShapeFormat(nd);
+    def.Output("permute_token_idx").ParamType(REQUIRED).DataType(index).Format(nd).UnknownShapeFormat(nd);
+    def.Output("expert_token_num").ParamType(REQUIRED).DataType(counts).Format(nd).UnknownShapeFormat(nd);
+}
+
+// Build flags shared by every SoC; the kernel file is op_kernel/moe_re_routing.cpp on all of them.
+void SetBuildFlags(OpAICoreConfig &config)
+{
+    config.DynamicCompileStaticFlag(true)
+        .DynamicRankSupportFlag(true)
+        .DynamicShapeSupportFlag(true)
+        .ExtendCfgInfo("opFile.value", "moe_re_routing");
+}
+
+}  // namespace
 
 class MoeReRouting : public OpDef {
 public:
     explicit MoeReRouting(const char *name) : OpDef(name)
     {
+        // Atlas A2/A3, the default lists: 8 columns.
         const std::vector<ge::DataType> tokens = {ge::DT_FLOAT16, ge::DT_BF16,  ge::DT_INT8,  ge::DT_FLOAT,
                                                   ge::DT_FLOAT16, ge::DT_BF16,  ge::DT_INT8,  ge::DT_FLOAT};
         const std::vector<ge::DataType> counts = {ge::DT_INT32,   ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
@@ -22,37 +59,59 @@ public:
                                                   ge::DT_FLOAT, ge::DT_FLOAT, ge::DT_FLOAT, ge::DT_FLOAT};
         const std::vector<ge::DataType> index = {ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
                                                  ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32};
-        const std::vector<ge::Format> nd = {ge::FORMAT_ND, ge::FORMAT_ND, ge::FORMAT_ND, ge::FORMAT_ND,
-                                            ge::FORMAT_ND, ge::FORMAT_ND, ge::FORMAT_ND, ge::FORMAT_ND};
+        // Ascend 950: the 8 columns above, then its 8- and 4-bit float tokens with FLOAT8_E8M0 scales,
+        // INT32 counts (columns 8-12) and INT64 counts (13-17): 18 columns.
+        const std::vector<ge::DataType> tokens950 = {
+            ge::DT_FLOAT16,       ge::DT_BF16,          ge::DT_INT8,        ge::DT_FLOAT,
+            ge::DT_FLOAT16,       ge::DT_BF16,          ge::DT_INT8,        ge::DT_FLOAT,
+            ge::DT_FLOAT8_E5M2,   ge::DT_FLOAT8_E4M3FN, ge::DT_HIFLOAT8,    ge::DT_FLOAT4_E2M1, ge::DT_FLOAT4_E1M2,
+            ge::DT_FLOAT8_E5M2,   ge::DT_FLOAT8_E4M3FN, ge::DT_HIFLOAT8,    ge::DT_FLOAT4_E2M1, ge::DT_FLOAT4_E1M2};
+        const std::vector<ge::DataType> counts950 = {
+            ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
+            ge::DT_INT64, ge::DT_INT64, ge::DT_INT64, ge::DT_INT64,
+            ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
+            ge::DT_INT64, ge::DT_INT64, ge::DT_INT64, ge::DT_INT64, ge::DT_INT64};
+        const std::vector<ge::DataType> scales950 = {
+            ge::DT_FLOAT,       ge::DT_FLOAT,       ge::DT_FLOAT,       ge::DT_FLOAT,
+            ge::DT_FLOAT,       ge::DT_FLOAT,       ge::DT_FLOAT,       ge::DT_FLOAT,
+            ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0,
+            ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0};
+        const std::vector<ge::DataType> index950 = {
+            ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
+            ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
+            ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
+            ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32};
 
-        this->Input("tokens").ParamType(REQUIRED).DataType(tokens).Format(nd).UnknownShapeFormat(nd).AutoContiguous();
-        this->Input("expert_token_num_per_rank").ParamType(REQUIRED).DataType(counts).Format(nd)
-            .UnknownShapeFormat(nd).AutoContiguous();
-        this->Input("per_token_scales").ParamType(OPTIONAL).DataType(scales).Format(nd).UnknownShapeFormat(nd)
-            .AutoContiguous();
-        this->Output("permute_tokens").ParamType(REQUIRED).DataType(tokens).Format(nd).UnknownShapeFormat(nd);
-        this->Output("permute_per_token_scales").ParamType(REQUIRED).DataType(scales).Format(nd)
-            .UnknownShapeFormat(nd);
-        this->Output("permute_token_idx").ParamType(REQUIRED).DataType(index).Format(nd).UnknownShapeFormat(nd);
-        this->Output("expert_token_num").ParamType(REQUIRED).DataType(counts).Format(nd).UnknownShapeFormat(nd);
+        DeclareParams(*this, tokens, counts, scales, index);
         this->Attr("expert_token_num_type").AttrType(OPTIONAL).Int(1);  // 1 count, 0 cumsum [ext]
         this->Attr("idx_type").AttrType(OPTIONAL).Int(0);               // 0 gather, 1 scatter [ext]
 
         this->SetInferShape(ge::InferShapeMoeReRouting).SetInferDataType(ge::InferDataTypeMoeReRouting);
         this->AICore().SetTiling(optiling::TilingMoeReRouting);
 
-        // One configuration per SoC, both with the lists above; the kernel file is
-        // op_kernel/moe_re_routing.cpp. No Ascend 950 configuration: not built or tested here.
         OpAICoreConfig a2a3;
-        a2a3.DynamicCompileStaticFlag(true)
-            .DynamicRankSupportFlag(true)
-            .DynamicShapeSupportFlag(true)
-            .ExtendCfgInfo("opFile.value", "moe_re_routing");
+        SetBuildFlags(a2a3);
         this->AICore().AddConfig("ascend910b", a2a3);
         this->AICore().AddConfig("ascend910_93", a2a3);
+
+        // The SoC name of Ascend 950 in CANN 9.x (ASCEND_COMPUTE_UNIT "ascend950"). A config that
+        // declares its own lists replaces the default lists for that SoC.
+        OpAICoreConfig ascend950;
+        DeclareParams(ascend950, tokens950, counts950, scales950, index950);
+        SetBuildFlags(ascend950);
+        this->AICore().AddConfig("ascend950", ascend950);
     }
 };
 
 OP_ADD(MoeReRouting);
+
+#if defined(OP_TILING_LIB)
+// In the tiling library OP_ADD (just above) registers the tiling function and a placeholder
+// compile-info parse. This registration comes later in the same translation unit, so it runs after
+// it and its TilingParse replaces the placeholder: the platform numbers the tiling falls back to
+// when a tiling context carries no platform info (see TilingMoeReRouting).
+IMPL_OP_OPTILING(MoeReRouting)
+    .TilingParse<optiling::MoeReRoutingCompileInfo>(optiling::TilingParseMoeReRouting);
+#endif
 
 }  // namespace ops

@@ -1,10 +1,15 @@
 // Tiling of MoeReRouting for the CANN build: TilingContext -> OpArgs -> CheckArgs (the same
 // checks as the CPU backend) -> ComputeTiling for the SoC's AIV core count and UB size -> the
-// plain MoeReRoutingTilingData copied into the raw tiling buffer. Count values live in device
-// memory here and are not read: the kernel stays inside [0, A) whatever they hold. Rejections are
-// reported with the node name through CANN's error manager (moe_re_routing_cann_log.h), so the
-// application reads them from aclGetRecentErrMsg().
+// plain MoeReRoutingTilingData copied into the raw tiling buffer. The SoC's numbers come from the
+// context's platform info or, when it carries none, from the compile info TilingParse read. Count
+// values live in device memory here and are not read: the kernel stays inside [0, A) whatever they
+// hold. The count dtype is not a tiling field: each kernel binary is built for one OpDef column.
+// Rejections (including a platform with no vector cores or no usable UB) are reported with the node
+// name through CANN's error manager (moe_re_routing_cann_log.h), so the application reads them
+// from aclGetRecentErrMsg().
+#include <algorithm>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "graph/utils/type_utils.h"
@@ -57,7 +62,54 @@ ge::graphStatus Reject(const gert::TilingContext *context, const Result &result)
     return ge::GRAPH_FAILED;
 }
 
+// The SoC numbers of `info`.
+MoeReRoutingCompileInfo ReadPlatform(fe::PlatFormInfos *info)
+{
+    const auto ascendcPlatform = platform_ascendc::PlatformAscendC(info);
+    MoeReRoutingCompileInfo read;
+    read.aivCoreNum = ascendcPlatform.GetCoreNumAiv();
+    ascendcPlatform.GetCoreMemSize(platform_ascendc::CoreMemType::UB, read.ubBytes);
+    read.libApiWorkspaceBytes = ascendcPlatform.GetLibApiWorkSpaceSize();
+    return read;
+}
+
+// Why `soc` cannot run the kernel, or "" when it can: no vector cores, or no UB left after what
+// Ascend C reserves.
+std::string PlatformProblem(const MoeReRoutingCompileInfo &soc)
+{
+    if (soc.aivCoreNum == 0) {
+        return "the platform reports 0 vector (AIV) cores";
+    }
+    if (soc.ubBytes <= kAscendCReservedUbBytes) {
+        return "the platform reports " + std::to_string(soc.ubBytes) + " B of UB, nothing after the " +
+               std::to_string(kAscendCReservedUbBytes) + " B Ascend C reserves";
+    }
+    return "";
+}
+
 }  // namespace
+
+ge::graphStatus TilingParseMoeReRouting(gert::TilingParseContext *context)
+{
+    if (context == nullptr) {
+        return ge::GRAPH_FAILED;
+    }
+    MoeReRoutingCompileInfo *compileInfo = context->GetCompiledInfo<MoeReRoutingCompileInfo>();
+    fe::PlatFormInfos *info = context->GetPlatformInfo();
+    if (compileInfo == nullptr || info == nullptr) {
+        ReportCannError(context, "TilingParse",
+                        compileInfo == nullptr ? "the framework passed no compile-info object"
+                                               : "the framework passed no platform info");
+        return ge::GRAPH_FAILED;
+    }
+    *compileInfo = ReadPlatform(info);
+    const std::string problem = PlatformProblem(*compileInfo);
+    if (!problem.empty()) {
+        ReportCannError(context, "TilingParse", problem);
+        return ge::GRAPH_FAILED;
+    }
+    return ge::GRAPH_SUCCESS;
+}
 
 ge::graphStatus TilingMoeReRouting(gert::TilingContext *context)
 {
@@ -91,13 +143,25 @@ ge::graphStatus TilingMoeReRouting(gert::TilingContext *context)
         return Reject(context, result);
     }
 
-    const auto ascendcPlatform = platform_ascendc::PlatformAscendC(context->GetPlatformInfo());
-    uint64_t ubBytes = 0;
-    ascendcPlatform.GetCoreMemSize(platform_ascendc::CoreMemType::UB, ubBytes);
+    // The SoC's numbers: from this context's platform info, else from what TilingParse read.
+    MoeReRoutingCompileInfo soc;
+    if (fe::PlatFormInfos *info = context->GetPlatformInfo()) {
+        soc = ReadPlatform(info);
+    } else if (const auto *compiled = context->GetCompileInfo<MoeReRoutingCompileInfo>()) {
+        soc = *compiled;
+    } else {
+        return Reject(context, Result{kErrTiling, "the context carries neither platform info nor compile info"});
+    }
+    const std::string platformProblem = PlatformProblem(soc);
+    if (!platformProblem.empty()) {
+        return Reject(context, Result{kErrTiling, platformProblem});
+    }
     Platform platform;
-    platform.aivCoreNum = ascendcPlatform.GetCoreNumAiv();
-    // What the SoC reports less the Ascend C reserved area (the kernel keeps it, see Platform).
-    platform.ubBytes = ubBytes > kAscendCReservedUbBytes ? static_cast<uint32_t>(ubBytes - kAscendCReservedUbBytes) : 0;
+    platform.aivCoreNum = soc.aivCoreNum;
+    // What the SoC reports less the Ascend C reserved area (the kernel keeps it, see Platform),
+    // capped to the field's range rather than wrapped.
+    platform.ubBytes = static_cast<uint32_t>(
+        std::min<uint64_t>(soc.ubBytes - kAscendCReservedUbBytes, std::numeric_limits<uint32_t>::max()));
 
     MoeReRoutingTilingData tiling{};
     result = ComputeTiling(problem, platform, &tiling);
@@ -116,7 +180,7 @@ ge::graphStatus TilingMoeReRouting(gert::TilingContext *context)
     if (workspaces == nullptr) {
         return Reject(context, Result{kErrTiling, "the framework passed no workspace size array"});
     }
-    workspaces[0] = ascendcPlatform.GetLibApiWorkSpaceSize();  // the kernel itself needs none
+    workspaces[0] = soc.libApiWorkspaceBytes;  // the kernel itself needs none
     return ge::GRAPH_SUCCESS;
 }
 

@@ -52,21 +52,34 @@ def test_sources_cmake_lists_every_host_and_plugin_source_once() -> None:
     assert (ROOT / kernel_dir.group(1) / kernel_file.group(1)).is_file()
 
 
-def test_opdef_columns_are_types_the_table_gives_those_roles() -> None:
-    lists = opdef_lists()
-    assert set(lists) == {"tokens", "counts", "scales", "index"}
-    columns = len(lists["tokens"])
-    assert columns == 8
-    assert all(len(v) == columns for v in lists.values())
+def check_columns(lists: dict[str, list[str]], suffix: str, columns: int) -> list[tuple[str, str]]:
+    """One configuration's lists (``tokens<suffix>``, ...): `columns` combinations of types the
+    dtype table gives those roles, INT32 index, no two alike; returns its (tokens, counts) pairs."""
+    names = [n + suffix for n in ("tokens", "counts", "scales", "index")]
+    assert all(len(lists[n]) == columns for n in names), {n: len(lists[n]) for n in names}
     table = dtype_table()
-    for role, name in ((ROLE_TOKENS, "tokens"), (ROLE_COUNTS, "counts"), (ROLE_SCALES, "scales")):
+    for role, name in ((ROLE_TOKENS, names[0]), (ROLE_COUNTS, names[1]), (ROLE_SCALES, names[2])):
         for acl in lists[name]:
             assert acl in table and table[acl].roles & role, f"{name} column type {acl} lacks the role"
-    assert set(lists["index"]) == {"INT32"}
-    pairs = list(zip(lists["tokens"], lists["counts"]))
-    assert len(set(pairs)) == columns, "two columns with the same tokens/counts types"
+    assert set(lists[names[3]]) == {"INT32"}
+    columns_seen = list(zip(lists[names[0]], lists[names[1]], lists[names[2]]))
+    assert len(set(columns_seen)) == columns, "two columns with the same types"
+    return list(zip(lists[names[0]], lists[names[1]]))
+
+
+def test_opdef_columns_are_types_the_table_gives_those_roles() -> None:
+    lists = opdef_lists()
+    assert set(lists) == {"tokens", "counts", "scales", "index", "tokens950", "counts950", "scales950", "index950"}
+    pairs = check_columns(lists, "", 8)  # Atlas A2/A3
+    pairs950 = check_columns(lists, "950", 18)  # Ascend 950
+    table = dtype_table()
     official = {n for n, e in table.items() if e.roles & ROLE_TOKENS_OFFICIAL}
     assert official, "the table names no official tokens type"
     for tokens in official:
         for counts in ("INT32", "INT64"):
             assert (tokens, counts) in pairs, f"official combination {tokens} x {counts} missing"
+            assert (tokens, counts) in pairs950, f"official combination {tokens} x {counts} missing on 950"
+    for tokens in ("FLOAT8_E5M2", "FLOAT8_E4M3FN", "HIFLOAT8", "FLOAT4_E2M1", "FLOAT4_E1M2"):
+        for counts in ("INT32", "INT64"):
+            assert (tokens, counts) in pairs950, f"950 combination {tokens} x {counts} missing"
+    assert "FLOAT8_E8M0" in lists["scales950"]

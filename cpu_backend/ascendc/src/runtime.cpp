@@ -39,15 +39,16 @@ bool AutoSyncFromEnvironment()
     return true;
 }
 
-// ASCENDC_CPU_SOC=<name>: an entry of kSocPlatforms; unset or empty: kDefaultSoc. An unknown name is
-// reported with the known ones and the default kept.
+// ASCENDC_CPU_SOC=<name>: an entry of kSocPlatforms or a toolkit SoC version of its family
+// (FindSocByVersion); unset or empty: kDefaultSoc. An unknown name is reported with the known ones
+// and the default kept.
 const SocPlatform *SocFromEnvironment()
 {
     const char *value = std::getenv("ASCENDC_CPU_SOC");
     if (value == nullptr || *value == '\0') {
         return &kDefaultSoc;
     }
-    if (const SocPlatform *soc = FindSoc(value)) {
+    if (const SocPlatform *soc = FindSocByVersion(value)) {
         return soc;
     }
     std::string known;
@@ -460,7 +461,7 @@ bool GetAutoSync() { return AutoSyncSetting().load(); }
 const SocPlatform &SelectedSoc() { return *SocSetting().load(); }
 bool SelectSoc(const char *name)
 {
-    const SocPlatform *soc = FindSoc(name);
+    const SocPlatform *soc = FindSocByVersion(name);
     if (soc != nullptr) {
         SocSetting().store(soc);
     }
@@ -485,7 +486,7 @@ void Launch(const LaunchConfig &config, const std::function<void()> &body, Launc
     job->config = config;
     job->body = &body;
     job->autoSync = GetAutoSync();
-    job->tilingKey = detail::HostTilingKey();
+    job->tilingKey = config.tilingKey.value_or(detail::HostTilingKey());
     job->recordEvents = !config.chromeTracePath.empty();
     job->startUs = job->recordEvents ? detail::NowUs() : 0.0;
     if (config.collectTrace || job->recordEvents) {

@@ -302,6 +302,14 @@ TEST_F(SocFromEnvironment, Ub240KiBPassesOnAscend950)
     EXPECT_EXIT(RunThroughIcpuAndExit(ub_240k_kernel), ::testing::ExitedWithCode(0), "");
 }
 
+TEST_F(SocFromEnvironment, ToolkitSocVersionNamesSelectTheirFamily)
+{
+    ASSERT_EQ(setenv("ASCENDC_CPU_SOC", "Ascend950PR_9599", 1), 0);
+    EXPECT_EXIT(RunThroughIcpuAndExit(ub_240k_kernel), ::testing::ExitedWithCode(0), "");
+    ASSERT_EQ(setenv("ASCENDC_CPU_SOC", "Ascend910B2", 1), 0);
+    EXPECT_EXIT(RunThroughIcpuAndExit(ub_240k_kernel), EndedByViolation, "UB capacity: .* > UB size 188160 B");
+}
+
 TEST_F(SocFromEnvironment, Ub240KiBAbortsOnAscend910B)
 {
     ASSERT_EQ(setenv("ASCENDC_CPU_SOC", "Ascend910B", 1), 0);
@@ -332,6 +340,38 @@ TEST_F(SocFromEnvironment, UnknownNameWarnsAndKeepsTheDefault)
                 "ASCENDC_CPU_SOC=Ascend999 is not a known SoC \\(Ascend910B, .*Ascend950\\); using Ascend910B");
 }
 
+// Duplicate / CreateVecIndex with a count of 0: accepted on dav-c220, a violation on dav-3510.
+extern "C" __global__ __aicore__ void zero_count_kernel(GM_ADDR, int useCreateVecIndex)
+{
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 64);
+    LocalTensor<int32_t> local = buf.Get<int32_t>();
+    if (useCreateVecIndex != 0) {
+        CreateVecIndex(local, int32_t(0), 0);
+    } else {
+        Duplicate(local, int32_t(0), 0);
+    }
+}
+
+void RunZeroCount(ascendc_cpu::Arch arch, int useCreateVecIndex)
+{
+    ascendc_cpu::LaunchConfig config;
+    config.arch = arch;
+    ascendc_cpu::Launch(config, [&] { zero_count_kernel(nullptr, useCreateVecIndex); }, nullptr);
+}
+
+TEST(Dav3510Rules, ZeroCountDuplicateAndCreateVecIndexAbortThere)
+{
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    RunZeroCount(ascendc_cpu::Arch::kDavC220, 0);
+    RunZeroCount(ascendc_cpu::Arch::kDavC220, 1);
+    EXPECT_EXIT(RunZeroCount(ascendc_cpu::Arch::kDav3510, 0), EndedByViolation,
+                "vector params: Duplicate with count 0: dav-3510 \\(Ascend 950\\) does not guarantee");
+    EXPECT_EXIT(RunZeroCount(ascendc_cpu::Arch::kDav3510, 1), EndedByViolation,
+                "vector params: CreateVecIndex with count 0: dav-3510");
+}
+
 TEST(SocSelection, SelectSocChangesDefaultLaunchesOnly)
 {
     const std::string saved = ascendc_cpu::SelectedSoc().name;
@@ -342,8 +382,12 @@ TEST(SocSelection, SelectSocChangesDefaultLaunchesOnly)
     ascendc_cpu::Launch(on950, [] { ub_240k_kernel(nullptr); }, nullptr);
 
     EXPECT_FALSE(ascendc_cpu::SelectSoc("not-a-soc"));
+    EXPECT_FALSE(ascendc_cpu::SelectSoc("Ascend910"));  // no family of the table (dav-1001)
     EXPECT_STREQ(ascendc_cpu::SelectedSoc().name, "Ascend950");  // unchanged
-    ASSERT_TRUE(ascendc_cpu::SelectSoc("Ascend910_93"));
+    ASSERT_TRUE(ascendc_cpu::SelectSoc("Ascend910B4-1"));
+    EXPECT_STREQ(ascendc_cpu::SelectedSoc().name, "Ascend910B4");
+    ASSERT_TRUE(ascendc_cpu::SelectSoc("Ascend910_9391"));
+    EXPECT_STREQ(ascendc_cpu::SelectedSoc().name, "Ascend910_93");
     const ascendc_cpu::LaunchConfig onA3;
     EXPECT_EQ(onA3.ubBytes, 188416u);
     EXPECT_EQ(onA3.arch, ascendc_cpu::Arch::kDavC220);

@@ -660,7 +660,15 @@ TEST(Emulator, TilingMacrosAndTilingKey)
     ICPU_RUN_KF(tiling_kernel, 1, out.gm(), tiling.gm());
     EXPECT_EQ(out[0], 42);
     EXPECT_EQ(out[1], 7);
-    // Another key: no kernel for it (case tiling_key_unmatched of the rule tests).
+    // Another key: no kernel for it (case tiling_key_unmatched of the rule tests). A launch's own key
+    // wins over the thread's.
+    ICPU_SET_TILING_KEY(1);
+    out[1] = 0;
+    ascendc_cpu::LaunchConfig config;
+    config.tilingKey = 7;
+    ascendc_cpu::Launch(config, [&] { tiling_kernel(out.gm(), tiling.gm()); }, nullptr);
+    EXPECT_EQ(out[1], 7);
+    ICPU_SET_TILING_KEY(0);
 }
 
 // ---- a large copy through UB ----

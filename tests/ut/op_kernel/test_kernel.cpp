@@ -1,8 +1,8 @@
-// The MoeReRouting kernel through ICPU_RUN_KF on the emulator (every rule enforced, GM bounds
-// checked) and the native implementation (cpu_backend/native), both compared bit-exactly with a C++
-// reference of docs/spec.md, on platforms small enough to force every kernel path: rows split into
-// segments, streamed count tiles, many cores, lying counts (the kernel only: the native
-// implementation refuses them, tested below).
+// The MoeReRouting kernel through ICPU_RUN_KF on the emulator (every rule enforced, GM bounds checked,
+// auto-sync off: see CMakeLists.txt) and the native implementation (cpu_backend/native), both
+// compared bit-exactly with a C++ reference of docs/spec.md, on platforms small enough to force every
+// kernel path: rows split into segments, streamed count tiles, many cores, lying counts (the kernel
+// only: the native implementation refuses them, tested below); and on the Ascend 950 platform.
 #include <cstdint>
 #include <algorithm>
 #include <cstring>
@@ -586,3 +586,32 @@ TEST(KernelVsReference, trace_counts_every_byte_once_and_balances_cores)
     EXPECT_TRUE(hi - lo <= 8 * 4);  // 100 rows per core exactly; only the expert totals differ
 }
 
+
+// Ascend 950 (dav-3510): the same kernel with the tiling for its 248 KiB of usable UB, run on the
+// emulator's Ascend950 platform (its architecture's rules; default launches follow SelectSoc, as
+// they follow ASCENDC_CPU_SOC). Its core count is not known, so the cases take a few; FP4 rows are
+// H / 2 bytes and FP8 / E8M0 rows one byte per element, which the cases cover by their row sizes.
+TEST(KernelVsReference, runs_on_ascend950_platform)
+{
+    const ascendc_cpu::SocPlatform *soc = ascendc_cpu::FindSoc("Ascend950");
+    ASSERT_NE(soc, nullptr);
+    const std::string saved = ascendc_cpu::SelectedSoc().name;
+    ASSERT_TRUE(ascendc_cpu::SelectSoc("Ascend950"));
+    std::mt19937_64 rng(950);
+    for (int i = 0; i < 24; ++i) {
+        const uint32_t cores = 1u << (i % 6);  // 1 .. 32
+        Case c{static_cast<int64_t>(rng() % 900), 1 + static_cast<int64_t>(rng() % 4000),
+               1 + static_cast<int64_t>(rng() % 24), 1 + static_cast<int64_t>(rng() % 24), (rng() % 2) ? 8u : 4u,
+               static_cast<int64_t>(rng() % 3) * (i % 2 ? 1 : 4), static_cast<int64_t>(rng() % 2),
+               static_cast<int64_t>(rng() % 2), Platform{cores, soc->UsableUbBytes()}};
+        CompareWithReference(c, rng, (i % 3) * 0.3, "ascend950 case " + std::to_string(i));
+    }
+    // A tiling that uses more UB than any dav-c220 SoC leaves (two 60000-byte rows per token buffer).
+    Case wide{64, 60000, 4, 4, 4, 1, 1, 0, Platform{4, soc->UsableUbBytes()}};
+    MoeReRoutingTilingData t{};
+    MoeReRoutingTilingReport report{};
+    ASSERT_TRUE(ComputeTiling(ProblemOf(wide), wide.platform, &t, &report).ok());
+    EXPECT_GT(report.ubBytesUsed, ascendc_cpu::kDefaultSoc.UsableUbBytes());
+    CompareWithReference(wide, rng, 0.0, "ascend950 wide rows");
+    ASSERT_TRUE(ascendc_cpu::SelectSoc(saved.c_str()));
+}

@@ -74,6 +74,34 @@ inline const SocPlatform *FindSoc(const char *name)
     return nullptr;
 }
 
+// The table entry for a SoC version as the toolkit names it (what a CPU-debug test picks with
+// tikicpulib::<SocVersion>, e.g. "Ascend910B2", "Ascend910_9391", "Ascend950PR_9599"): an exact
+// table name first, else the entry of its family; nullptr for anything else.
+inline const SocPlatform *FindSocByVersion(const char *name)
+{
+    if (const SocPlatform *exact = FindSoc(name)) {
+        return exact;
+    }
+    if (name == nullptr) {
+        return nullptr;
+    }
+    struct Family {
+        const char *prefix;
+        const char *entry;
+    };
+    static constexpr Family kFamilies[] = {
+        {"Ascend910B1", "Ascend910B"},  {"Ascend910B2", "Ascend910B"},  {"Ascend910B3", "Ascend910B3"},
+        {"Ascend910B4", "Ascend910B4"}, {"Ascend910_93", "Ascend910_93"}, {"Ascend950PR_", "Ascend950"},
+        {"Ascend950DT_", "Ascend950"},
+    };
+    for (const Family &family : kFamilies) {
+        if (std::strncmp(name, family.prefix, std::strlen(family.prefix)) == 0) {
+            return FindSoc(family.entry);
+        }
+    }
+    return nullptr;
+}
+
 }  // namespace ascendc_cpu
 
 #endif  // ASCENDC_CPU_PLATFORM_H

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,10 +59,11 @@ struct CoreTrace : InstructionCounters {
     std::vector<DmaOp> dma;    // every DMA instruction of the block, in issue order
 };
 
-// The SoC launches default to (LaunchConfig): ASCENDC_CPU_SOC=<name of a kSocPlatforms entry> when
-// the process starts (the way a CPU-debug test links tikicpulib::<SocVersion> for the official
-// library), else kDefaultSoc. SelectSoc(name) changes it for launches made afterwards; it returns
-// false and changes nothing when `name` is not in the table.
+// The SoC launches default to (LaunchConfig): ASCENDC_CPU_SOC=<name> when the process starts (the
+// way a CPU-debug test links tikicpulib::<SocVersion> for the official library), else kDefaultSoc.
+// A name is a kSocPlatforms entry or a toolkit SoC version of its family ("Ascend910B2",
+// "Ascend950PR_9599": FindSocByVersion). SelectSoc(name) changes it for launches made afterwards;
+// it returns false and changes nothing for an unknown name.
 const SocPlatform &SelectedSoc();
 bool SelectSoc(const char *name);
 
@@ -74,6 +76,9 @@ struct LaunchConfig {
     bool collectTrace = false;          // fill LaunchResult::cores
     std::string chromeTracePath;        // when non-empty, write a Chrome trace JSON of DMA ops per core
     Arch arch = SelectedSoc().arch;     // whose API implementation and documented rules apply
+    // The tiling key TILING_KEY_IS sees; unset: the one ICPU_SET_TILING_KEY set on the launching
+    // thread (0 if none).
+    std::optional<uint64_t> tilingKey;
 };
 
 struct LaunchResult {

@@ -60,6 +60,16 @@ inline void CheckVectorCount(int64_t count, const char *api)
     }
 }
 
+// dav-3510 documents no no-op for a count of 0 in Duplicate and CreateVecIndex (asc-devkit
+// impl/basic_api/dav_3510), so a kernel must not issue one there.
+inline void CheckNonZeroCountOnDav3510(const CoreContext &core, int64_t count, const char *api)
+{
+    if (count == 0 && core.arch == Arch::kDav3510) {
+        Violation("vector params", "%s with count 0: dav-3510 (Ascend 950) does not guarantee it is a no-op; skip "
+                  "the call instead", api);
+    }
+}
+
 template <typename T>
 inline T AddScalar(const T &a, const T &b)
 {
@@ -160,6 +170,7 @@ inline void Duplicate(const LocalTensor<T> &dstLocal, const T &scalarValue, cons
     static_assert(IsOneOf<T, half, bfloat16_t, int16_t, uint16_t, int32_t, uint32_t, float>::value,
                   "Duplicate supports half, bfloat16_t, int16_t, uint16_t, int32_t, uint32_t, float");
     CheckVectorCount(count, "Duplicate");
+    CheckNonZeroCountOnDav3510(TensorAccess::Core(dstLocal), count, "Duplicate");
     BeginVectorInstruction(TensorAccess::Core(dstLocal));
     T *dst = VectorOperand(dstLocal, static_cast<uint64_t>(count), true, "Duplicate", "dst");
     CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
@@ -177,6 +188,7 @@ inline void CreateVecIndex(LocalTensor<T> dst, const T &firstValue, uint32_t cou
     static_assert(IsOneOf<T, half, int16_t, int32_t, float>::value,
                   "CreateVecIndex supports half, int16_t, int32_t, float");
     CoreContext &core = TensorAccess::Core(dst);
+    CheckNonZeroCountOnDav3510(core, count, "CreateVecIndex");
     if (core.arch == ascendc_cpu::Arch::kDavC220) {
         CheckVectorOperand(dst, count, "CreateVecIndex", "dst");
         CreateVecIndexDavC220(dst, firstValue, count);
