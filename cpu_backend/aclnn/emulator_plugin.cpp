@@ -2,7 +2,7 @@
 // "emulator" engine of libmoe_re_routing (emulator_plugin.h).
 #include "emulator_plugin.h"
 
-#include "tikicpulib.h"
+#include <cstdlib>
 
 #include <exception>
 #include <optional>
@@ -25,8 +25,19 @@ namespace moe_re_routing {
 namespace emulator {
 namespace {
 
+// The kernel carries its own synchronisation, so the engine checks it with compiler auto-sync off
+// (the stricter setting) unless ASCENDC_CPU_AUTO_SYNC says otherwise.
+const bool g_autoSyncChosen = [] {
+    const char *env = std::getenv("ASCENDC_CPU_AUTO_SYNC");
+    if (env == nullptr || *env == '\0') {
+        ascendc_cpu::SetAutoSync(false);
+    }
+    return true;
+}();
+
 bool Launch(const LaunchRequest &request, ascendc_cpu::LaunchResult *result, std::string *error)
 {
+    (void)g_autoSyncChosen;
     try {
         if (request.threads != 0 && request.threads != ascendc_cpu::GetThreadCount()) {
             ascendc_cpu::SetThreadCount(request.threads);
@@ -38,7 +49,6 @@ bool Launch(const LaunchRequest &request, ascendc_cpu::LaunchResult *result, std
                 gm[i].emplace(request.data[i], static_cast<size_t>(request.bytes[i]));
             }
         }
-        ICPU_SET_TILING_KEY(request.tilingKey);  // as CANN selects the binary of the tiling key
         // The kernel reads its tiling from a GM buffer of its own (GET_TILING_DATA copies it).
         MoeReRoutingTilingData tiling = *request.tiling;
         ascendc_cpu::ScopedGm tilingGm(&tiling, sizeof(tiling));
@@ -56,6 +66,7 @@ bool Launch(const LaunchRequest &request, ascendc_cpu::LaunchResult *result, std
         config.sequential = request.config.sequential;
         config.collectTrace = request.config.collectTrace;
         config.chromeTracePath = request.config.chromeTracePath;
+        config.tilingKey = request.tilingKey;  // as CANN selects the binary of the tiling key
         ascendc_cpu::Launch(
             config,
             [&] {

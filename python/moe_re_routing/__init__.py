@@ -20,8 +20,10 @@ from .api import (
     DeviceTensor,
     MoeReRoutingDeviceResult,
     MoeReRoutingResult,
+    RestoreResult,
     moe_re_routing,
     moe_re_routing_device,
+    restore,
 )
 from .errors import (
     MoeReRoutingError,
@@ -67,6 +69,7 @@ __all__ = [
     "MoeReRoutingTypeError",
     "MoeReRoutingValueError",
     "PlatformInfo",
+    "RestoreResult",
     "SocInfo",
     "backend",
     "cmake_prefix",
@@ -82,6 +85,7 @@ __all__ = [
     "moe_re_routing",
     "moe_re_routing_device",
     "moe_re_routing_reference",
+    "restore",
     "restore_platform",
     "set_engine",
     "set_platform",

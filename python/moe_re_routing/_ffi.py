@@ -71,6 +71,15 @@ aclnnStatus aclnnMoeReRoutingGetWorkspaceSize(
     uint64_t *workspaceSize, aclOpExecutor **executor);
 aclnnStatus aclnnMoeReRouting(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor,
                               aclrtStream stream);
+aclnnStatus aclnnMoeReRoutingV2GetWorkspaceSize(
+    const aclTensor *tokens, const aclTensor *expertTokenNumPerRank,
+    const aclTensor *perTokenScalesOptional, const aclTensor *expertTopkWeightOptional,
+    int64_t expertTokenNumTypeOptional, int64_t idxTypeOptional,
+    const aclTensor *permuteTokensOut, const aclTensor *permutePerTokenScalesOut,
+    const aclTensor *permuteTokenIdxOut, const aclTensor *expertTokenNumOut,
+    const aclTensor *permuteTopkWeightOutOptional, uint64_t *workspaceSize, aclOpExecutor **executor);
+aclnnStatus aclnnMoeReRoutingV2(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor,
+                                aclrtStream stream);
 
 typedef struct {
     int32_t code;
@@ -135,6 +144,12 @@ aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *t
                                    void *permuteTokens, void *permutePerTokenScales,
                                    void *permuteTokenIdx, void *expertTokenNum,
                                    int64_t expertTokenNumType, int64_t idxType);
+aclnnStatus MoeReRoutingCpuRunHostV2(const int64_t *desc, int64_t descLen, void *tokens,
+                                     void *expertTokenNumPerRank, void *perTokenScales,
+                                     void *expertTopkWeight, void *permuteTokens,
+                                     void *permutePerTokenScales, void *permuteTokenIdx,
+                                     void *expertTokenNum, void *permuteTopkWeight,
+                                     int64_t expertTokenNumType, int64_t idxType);
 """
 
 ffi = cffi.FFI()

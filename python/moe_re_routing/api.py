@@ -26,9 +26,11 @@ __all__ = [
     "DeviceTensor",
     "MoeReRoutingDeviceResult",
     "MoeReRoutingResult",
+    "RestoreResult",
     "StreamLike",
     "moe_re_routing",
     "moe_re_routing_device",
+    "restore",
 ]
 
 ACL_FORMAT_ND = 2
@@ -46,8 +48,19 @@ ArrayInput = Union[npt.ArrayLike, _SupportsDLPack]
 StreamLike = Union[int, object, None]
 
 
-class MoeReRoutingResult(NamedTuple):
-    """The four outputs of a host call, in the order of ``torch_npu.npu_moe_re_routing``.
+class _Outputs(NamedTuple):
+    """The four outputs every call has, in the order of ``torch_npu.npu_moe_re_routing``."""
+
+    permute_tokens: np.ndarray
+    permute_per_token_scales: np.ndarray
+    permute_token_idx: np.ndarray
+    expert_token_num: np.ndarray
+
+
+class MoeReRoutingResult(_Outputs):
+    """The outputs of a host call: a tuple of the four outputs in the order of
+    ``torch_npu.npu_moe_re_routing`` (so ``a, b, c, d = moe_re_routing(...)`` works), plus
+    ``permute_topk_weight`` (MoeReRoutingV2), which is not part of the tuple.
 
     permute_tokens: ``[A, H]`` (fp4: ``[A, H/2]`` uint8), dtype of ``tokens``; expert-major rows.
     permute_per_token_scales: shape and dtype of ``per_token_scales`` (``[A]`` or ``[A, S]``), or
@@ -56,12 +69,19 @@ class MoeReRoutingResult(NamedTuple):
         scatter (idx_type 1): ``permute_tokens[idx] == tokens``.
     expert_token_num: ``[E]``, dtype of the counts; per-expert counts (type 1) or their inclusive
         running total (type 0).
+    permute_topk_weight: the ``expert_topk_weight`` rows in expert-major order (float32, its shape:
+        ``[A, 1]`` or ``[A]``), or ``None`` when no weights were given.
     """
 
-    permute_tokens: np.ndarray
-    permute_per_token_scales: np.ndarray
-    permute_token_idx: np.ndarray
-    expert_token_num: np.ndarray
+    permute_topk_weight: Optional[np.ndarray] = None
+
+
+def _result(outputs: Sequence[np.ndarray], weights: Optional[np.ndarray]) -> MoeReRoutingResult:
+    """The result of four outputs and the permuted weights (or None)."""
+    r = MoeReRoutingResult(*outputs[:4])
+    if weights is not None:
+        r.permute_topk_weight = weights
+    return r
 
 
 class DeviceTensor:
@@ -167,14 +187,19 @@ class DeviceTensor:
         return f"DeviceTensor(ptr=0x{self.ptr:x}, shape={self.shape}, dtype={self.spec.acl_name})"
 
 
-class MoeReRoutingDeviceResult(NamedTuple):
-    """The four outputs of a device call: the ``out`` DeviceTensors, in the order and with the
-    contents described in :class:`MoeReRoutingResult`."""
-
+class _DeviceOutputs(NamedTuple):
     permute_tokens: DeviceTensor
     permute_per_token_scales: DeviceTensor
     permute_token_idx: DeviceTensor
     expert_token_num: DeviceTensor
+
+
+class MoeReRoutingDeviceResult(_DeviceOutputs):
+    """The outputs of a device call: the four ``out`` DeviceTensors as a tuple, in the order and
+    with the contents described in :class:`MoeReRoutingResult`, and ``permute_topk_weight``: the
+    fifth ``out`` DeviceTensor with weights, else ``None``."""
+
+    permute_topk_weight: Optional[DeviceTensor] = None
 
 
 # ---- one aclTensor argument ------------------------------------------------------------------------
@@ -216,44 +241,46 @@ def _create(arg: _Arg) -> Any:
 
 
 def _launch(args: list[Optional[_Arg]], token_type: int, idx_type: int, stream: Any, sync: bool) -> None:
-    """Create the nine aclTensors, GetWorkspaceSize, run, (sync), destroy. args: tokens, counts,
-    scales (or None), then the four outputs."""
+    """Create the aclTensors, GetWorkspaceSize, run, (sync), destroy. ``args``: nine, in the order of
+    aclnnMoeReRoutingV2GetWorkspaceSize (tokens, counts, scales, weights, then the five outputs;
+    ``None`` for an absent optional tensor). Without the weight pair the call is
+    aclnnMoeReRouting's, which exists on every backend."""
     tensors: list[Any] = []
     try:
         for a in args:
             tensors.append(ffi.NULL if a is None else _create(a))
         ws = ffi.new("uint64_t *")
         ex = ffi.new("aclOpExecutor **")
-        st = lib.aclnnMoeReRoutingGetWorkspaceSize(
-            tensors[0],
-            tensors[1],
-            tensors[2],
-            token_type,
-            idx_type,
-            tensors[3],
-            tensors[4],
-            tensors[5],
-            tensors[6],
-            ws,
-            ex,
-        )
+        t = tensors
+        v2 = args[3] is not None or args[8] is not None
+        if v2:
+            api = "aclnnMoeReRoutingV2"
+            st = lib.aclnnMoeReRoutingV2GetWorkspaceSize(
+                t[0], t[1], t[2], t[3], token_type, idx_type, t[4], t[5], t[6], t[7], t[8], ws, ex
+            )
+        else:
+            api = "aclnnMoeReRouting"
+            st = lib.aclnnMoeReRoutingGetWorkspaceSize(
+                t[0], t[1], t[2], token_type, idx_type, t[4], t[5], t[6], t[7], ws, ex
+            )
         if st != 0:
-            raise last_error(st, "aclnnMoeReRoutingGetWorkspaceSize")
+            raise last_error(st, api + "GetWorkspaceSize")
         wsize = int(ws[0])
         wptr = malloc(wsize) if wsize > 0 else 0
         try:
-            st = lib.aclnnMoeReRouting(ffi.cast("void *", wptr) if wptr else ffi.NULL, wsize, ex[0], stream)
+            run = lib.aclnnMoeReRoutingV2 if v2 else lib.aclnnMoeReRouting
+            st = run(ffi.cast("void *", wptr) if wptr else ffi.NULL, wsize, ex[0], stream)
             if st != 0:
-                raise last_error(st, "aclnnMoeReRouting")
+                raise last_error(st, api)
             if sync or wptr:
                 check_acl(lib.aclrtSynchronizeStream(stream), "aclrtSynchronizeStream")
         finally:
             if wptr:
                 free(wptr)
     finally:
-        for t in tensors:
-            if t != ffi.NULL:
-                lib.aclDestroyTensor(t)
+        for tensor in tensors:
+            if tensor != ffi.NULL:
+                lib.aclDestroyTensor(tensor)
 
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -276,6 +303,9 @@ def _check_attr(name: str, value: object) -> int:
 
 _run_host = (
     lib.MoeReRoutingCpuRunHost if backend.name == "cpu" and lib.has("MoeReRoutingCpuRunHost") else None
+)
+_run_host_v2 = (
+    lib.MoeReRoutingCpuRunHostV2 if backend.name == "cpu" and lib.has("MoeReRoutingCpuRunHostV2") else None
 )
 # ffi.from_buffer without its Python wrapper (a fifth of a small call's cost otherwise). It refuses,
 # with ValueError, an array that is not C-contiguous and, when asked to, a read-only one.
@@ -303,18 +333,23 @@ def _code(dt: np.dtype) -> Optional[int]:
     return code
 
 
-def _new_outputs(t: np.ndarray, c: np.ndarray, s: Optional[np.ndarray]) -> MoeReRoutingResult:
-    """Fresh outputs for tokens ``t`` ``[A, ...]``, counts ``c`` ``[N, E]`` and scales ``s``:
-    tokens and scales like the inputs (float32 ``[A]`` without scales), int32 ``[A]`` index,
-    ``[E]`` counts of the counts' dtype."""
+def _new_outputs(
+    t: np.ndarray, c: np.ndarray, s: Optional[np.ndarray], w: Optional[np.ndarray]
+) -> list[np.ndarray]:
+    """Fresh outputs for tokens ``t`` ``[A, ...]``, counts ``c`` ``[N, E]``, scales ``s`` and weights
+    ``w``: tokens and scales like the inputs (float32 ``[A]`` without scales), int32 ``[A]`` index,
+    ``[E]`` counts of the counts' dtype, and with weights an array like them."""
     a_rows = t.shape[0] if t.ndim >= 1 else 0
     e_cols = c.shape[-1] if c.ndim >= 1 else 1
-    return MoeReRoutingResult(
+    outputs = [
         np.empty(t.shape, dtype=t.dtype),
         np.empty(s.shape, dtype=s.dtype) if s is not None else np.empty(a_rows, dtype=np.float32),
         np.empty(a_rows, dtype=np.int32),
         np.empty(e_cols, dtype=c.dtype),
-    )
+    ]
+    if w is not None:
+        outputs.append(np.empty(w.shape, dtype=w.dtype))
+    return outputs
 
 
 def _fast_desc(arrays: Sequence[Optional[np.ndarray]]) -> Optional[tuple[Any, int]]:
@@ -341,44 +376,44 @@ def _fast_desc(arrays: Sequence[Optional[np.ndarray]]) -> Optional[tuple[Any, in
 
 
 def _fast_host(
-    t: object, c: object, s: object, ttype: object, itype: object, out: object
+    t: object, c: object, s: object, w: object, ttype: object, itype: object, out: object
 ) -> Optional[MoeReRoutingResult]:
-    """The result through MoeReRoutingCpuRunHost, or None when the arguments need the general path.
-    A non-zero status raises its error (the C checks wrote nothing)."""
+    """The result through MoeReRoutingCpuRunHost (MoeReRoutingCpuRunHostV2 with weights), or None
+    when the arguments need the general path. A non-zero status raises its error (the C checks
+    wrote nothing)."""
     if _run_host is None or type(ttype) is not int or type(itype) is not int:
         return None
     if type(t) is not np.ndarray or type(c) is not np.ndarray or t.ndim != 2:
         return None
-    if s is not None and type(s) is not np.ndarray:
+    if (s is not None and type(s) is not np.ndarray) or (w is not None and type(w) is not np.ndarray):
+        return None
+    # MoeReRoutingV2's order with weights: the four inputs, then the five outputs.
+    run = _run_host if w is None else _run_host_v2
+    if run is None:
         return None
     if out is None:
-        outputs = _new_outputs(t, c, s)
-    elif isinstance(out, (tuple, list)) and len(out) == 4 and all(type(o) is np.ndarray for o in out):
-        outputs = MoeReRoutingResult(*out)
+        outputs = _new_outputs(t, c, s, w)
+    elif (
+        isinstance(out, (tuple, list))
+        and len(out) == (4 if w is None else 5)
+        and all(type(o) is np.ndarray for o in out)
+    ):
+        outputs = list(out)
     else:
         return None
-    desc = _fast_desc((t, c, s, *outputs))
+    inputs = (t, c, s) if w is None else (t, c, s, w)
+    desc = _fast_desc((*inputs, *outputs))
     if desc is None:
         return None
     try:
-        st = _run_host(
-            desc[0],
-            desc[1],
-            _buffer(_CHAR_ARRAY, t, False),
-            _buffer(_CHAR_ARRAY, c, False),
-            _NULL if s is None else _buffer(_CHAR_ARRAY, s, False),
-            _buffer(_CHAR_ARRAY, outputs[0], True),
-            _buffer(_CHAR_ARRAY, outputs[1], True),
-            _buffer(_CHAR_ARRAY, outputs[2], True),
-            _buffer(_CHAR_ARRAY, outputs[3], True),
-            ttype,
-            itype,
-        )
+        views = [_NULL if x is None else _buffer(_CHAR_ARRAY, x, False) for x in inputs]
+        views += [_buffer(_CHAR_ARRAY, o, True) for o in outputs]
+        st = run(desc[0], desc[1], *views, ttype, itype)
     except (TypeError, ValueError, OverflowError):  # not C-contiguous, read-only, an int out of range
         return None
     if st != 0:
         raise last_error(st, "moe_re_routing")
-    return outputs
+    return _result(outputs, None if w is None else outputs[4])
 
 
 # ---- host (numpy) path ---------------------------------------------------------------------------
@@ -448,6 +483,7 @@ def moe_re_routing(
     tokens: DeviceTensor,
     expert_token_num_per_rank: DeviceTensor,
     per_token_scales: Optional[DeviceTensor] = None,
+    expert_topk_weight: Optional[DeviceTensor] = None,
     *,
     expert_token_num_type: int = 1,
     idx_type: int = 0,
@@ -463,6 +499,7 @@ def moe_re_routing(
     tokens: ArrayInput,
     expert_token_num_per_rank: ArrayInput,
     per_token_scales: Optional[ArrayInput] = None,
+    expert_topk_weight: Optional[ArrayInput] = None,
     *,
     expert_token_num_type: int = 1,
     idx_type: int = 0,
@@ -477,6 +514,7 @@ def moe_re_routing(
     tokens: Union[ArrayInput, DeviceTensor],
     expert_token_num_per_rank: Union[ArrayInput, DeviceTensor],
     per_token_scales: Union[ArrayInput, DeviceTensor, None] = None,
+    expert_topk_weight: Union[ArrayInput, DeviceTensor, None] = None,
     *,
     expert_token_num_type: int = 1,
     idx_type: int = 0,
@@ -485,7 +523,8 @@ def moe_re_routing(
     scales_dtype: DtypeLike = None,
     stream: StreamLike = None,
 ) -> Union[MoeReRoutingResult, MoeReRoutingDeviceResult]:
-    """Reorder tokens from rank-major to expert-major order (MoeReRouting; docs/spec.md).
+    """Reorder tokens from rank-major to expert-major order (MoeReRouting, and MoeReRoutingV2 with
+    ``expert_topk_weight``; docs/spec.md).
 
     Args:
         tokens: ``[A, H]`` float16, bfloat16 (``ml_dtypes.bfloat16``), int8, float8_e4m3fn,
@@ -495,11 +534,14 @@ def moe_re_routing(
         expert_token_num_per_rank: ``[N, E]`` int32 or int64, values >= 0 summing to A.
         per_token_scales: optional ``[A]`` or ``[A, S]`` float32, or float8_e8m0
             (``ml_dtypes.float8_e8m0fnu``, or uint8 with ``scales_dtype="float8_e8m0"``).
+        expert_topk_weight: optional float32 ``[A, 1]`` (as the official MoeReRoutingV2) or ``[A]``:
+            a top-k weight per token, moved with it into ``permute_topk_weight`` (MoeReRoutingV2).
         expert_token_num_type: 1 count (default), 0 cumsum (inclusive running total) [ext].
         idx_type: 0 gather (default), 1 scatter [ext].
-        out: optional four preallocated outputs (tuple or :class:`MoeReRoutingResult`) with the
-            shapes/dtypes listed in :class:`MoeReRoutingResult`; C-contiguous and writeable. They are
-            filled in place and returned (no new arrays are allocated).
+        out: optional preallocated outputs with the shapes/dtypes listed in
+            :class:`MoeReRoutingResult`: the four outputs, and ``permute_topk_weight`` fifth when
+            ``expert_topk_weight`` is given; C-contiguous and writeable. They are filled in place and
+            returned (no new arrays are allocated).
         tokens_dtype / scales_dtype: name the ACL type of a uint8/raw-carried array.
         stream: only with :class:`DeviceTensor` arguments (see :func:`moe_re_routing_device`).
 
@@ -511,7 +553,7 @@ def moe_re_routing(
 
     Returns:
         :class:`MoeReRoutingResult` ``(permute_tokens, permute_per_token_scales, permute_token_idx,
-        expert_token_num)``.
+        expert_token_num)`` with ``.permute_topk_weight`` (``None`` without weights).
 
     Raises:
         MoeReRoutingTypeError: bad container or dtype (also ``TypeError``).
@@ -525,6 +567,7 @@ def moe_re_routing(
             tokens,  # type: ignore[arg-type]  # moe_re_routing_device checks every argument
             expert_token_num_per_rank,  # type: ignore[arg-type]
             per_token_scales,  # type: ignore[arg-type]
+            expert_topk_weight,  # type: ignore[arg-type]
             expert_token_num_type=expert_token_num_type,
             idx_type=idx_type,
             out=out,  # type: ignore[arg-type]
@@ -534,39 +577,56 @@ def moe_re_routing(
         raise param_type_error("stream= applies to DeviceTensor arguments only; numpy calls are synchronous")
     if tokens_dtype is None and scales_dtype is None:
         fast = _fast_host(
-            tokens, expert_token_num_per_rank, per_token_scales, expert_token_num_type, idx_type, out
-        )
+            tokens, expert_token_num_per_rank, per_token_scales, expert_topk_weight, expert_token_num_type,
+            idx_type, out,
+        )  # fmt: skip
         if fast is not None:
             return fast
     return _host_call(
-        tokens, expert_token_num_per_rank, per_token_scales, expert_token_num_type, idx_type, out,
-        tokens_dtype, scales_dtype,
+        tokens, expert_token_num_per_rank, per_token_scales, expert_topk_weight, expert_token_num_type,
+        idx_type, out, tokens_dtype, scales_dtype,
     )  # fmt: skip
 
 
+_OUTPUT_NAMES = (
+    "permute_tokens",
+    "permute_per_token_scales",
+    "permute_token_idx",
+    "expert_token_num",
+    "permute_topk_weight",
+)
+
+
 def _host_outputs(
-    t: np.ndarray, c: np.ndarray, s: Optional[np.ndarray], out: object
-) -> MoeReRoutingResult:
-    """The caller's ``out`` arrays, checked, or new ones."""
+    t: np.ndarray, c: np.ndarray, s: Optional[np.ndarray], w: Optional[np.ndarray], out: object
+) -> list[np.ndarray]:
+    """The caller's ``out`` arrays, checked, or new ones: four, five with weights."""
     if out is None:
-        return _new_outputs(t, c, s)
-    if isinstance(out, (str, bytes)) or not isinstance(out, Sequence) or len(out) != 4:
+        return _new_outputs(t, c, s, w)
+    n = 4 if w is None else 5
+    if isinstance(out, (str, bytes)) or not isinstance(out, Sequence) or len(out) != n:
         raise param_type_error(
-            "out must be a sequence of four arrays (permute_tokens, permute_per_token_scales, "
-            f"permute_token_idx, expert_token_num), got {type(out).__name__}"
+            f"out must be a sequence of {n} arrays ({', '.join(_OUTPUT_NAMES[:n])}), got "
+            f"{type(out).__name__}{f' of {len(out)}' if isinstance(out, Sequence) else ''}"
         )
-    return MoeReRoutingResult(
-        _check_out(out[0], "permute_tokens"),
-        _check_out(out[1], "permute_per_token_scales"),
-        _check_out(out[2], "permute_token_idx"),
-        _check_out(out[3], "expert_token_num"),
-    )
+    return [_check_out(o, name) for o, name in zip(out, _OUTPUT_NAMES)]
+
+
+def _weights_input(w: object) -> Optional[np.ndarray]:
+    """expert_topk_weight as an array: float32 only (the check that names the weights)."""
+    a = _as_input(w, "expert_topk_weight", False)
+    if a is not None and a.dtype != np.float32:
+        raise param_type_error(
+            f"expert_topk_weight has dtype {a.dtype}; expected float32 ([A, 1] or [A])"
+        )
+    return a
 
 
 def _host_call(
     tokens: object,
     counts: object,
     scales: object,
+    weights: object,
     expert_token_num_type: object,
     idx_type: object,
     out: object,
@@ -579,31 +639,33 @@ def _host_call(
     t = _required_input(tokens, "tokens")
     c = _required_input(counts, "expert_token_num_per_rank")
     s = _as_input(scales, "per_token_scales", False)
+    w = _weights_input(weights)
     tspec = _dtypes.resolve("tokens", t.dtype, tokens_dtype, ROLE_TOKENS)
     cspec = _dtypes.resolve("expert_token_num_per_rank", c.dtype, None, ROLE_COUNTS)
     sspec = None if s is None else _dtypes.resolve("per_token_scales", s.dtype, scales_dtype, ROLE_SCALES)
+    wspec = None if w is None else _dtypes.resolve("expert_topk_weight", w.dtype)
     if s is None and scales_dtype is not None:
         raise param_type_error("scales_dtype given but per_token_scales is None")
-    o = _host_outputs(t, c, s, out)
+    o = _host_outputs(t, c, s, w, out)
+    ow = o[4] if w is not None else None
     host: list[tuple[Optional[np.ndarray], Optional[DtypeSpec]]] = [
         (t, tspec),
         (c, cspec),
         (s, sspec),
+        (w, wspec),
+        (o[0], _dtypes.resolve("out.permute_tokens", o[0].dtype, tokens_dtype, ROLE_TOKENS)),
         (
-            o.permute_tokens,
-            _dtypes.resolve("out.permute_tokens", o.permute_tokens.dtype, tokens_dtype, ROLE_TOKENS),
-        ),
-        (
-            o.permute_per_token_scales,
+            o[1],
             _dtypes.resolve(
                 "out.permute_per_token_scales",
-                o.permute_per_token_scales.dtype,
+                o[1].dtype,
                 scales_dtype if s is not None else None,
                 ROLE_SCALES,
             ),
         ),
-        (o.permute_token_idx, _dtypes.resolve("out.permute_token_idx", o.permute_token_idx.dtype)),
-        (o.expert_token_num, _dtypes.resolve("out.expert_token_num", o.expert_token_num.dtype)),
+        (o[2], _dtypes.resolve("out.permute_token_idx", o[2].dtype)),
+        (o[3], _dtypes.resolve("out.expert_token_num", o[3].dtype)),
+        (ow, None if ow is None else _dtypes.resolve("out.permute_topk_weight", ow.dtype)),
     ]
     if backend.name == "cpu":
         # zero-copy: the arrays themselves are the tensors
@@ -611,7 +673,10 @@ def _host_call(
         _launch(args, ttype, itype, as_stream(None), True)
     else:
         _run_staged(host, ttype, itype)
-    return o
+    return _result(o, ow)
+
+
+_FIRST_OUTPUT = 4  # host/args index of permute_tokens (the order of aclnnMoeReRoutingV2)
 
 
 def _run_staged(host: list[tuple[Optional[np.ndarray], Optional[DtypeSpec]]], ttype: int, itype: int) -> None:
@@ -625,11 +690,11 @@ def _run_staged(host: list[tuple[Optional[np.ndarray], Optional[DtypeSpec]]], tt
                 continue
             p = malloc(arr.nbytes)
             ptrs.append(p)
-            if i < 3:
+            if i < _FIRST_OUTPUT:
                 memcpy(p, arr, arr.nbytes, "h2d")
             args.append(_host_arg(arr, spec)._replace(ptr=p))
         _launch(args, ttype, itype, as_stream(None), True)
-        for i in range(3, 7):
+        for i in range(_FIRST_OUTPUT, len(host)):
             arr = host[i][0]
             a = args[i]
             if arr is not None and a is not None:
@@ -652,20 +717,23 @@ def moe_re_routing_device(
     tokens: DeviceTensor,
     expert_token_num_per_rank: DeviceTensor,
     per_token_scales: Optional[DeviceTensor] = None,
+    expert_topk_weight: Optional[DeviceTensor] = None,
     *,
     expert_token_num_type: int = 1,
     idx_type: int = 0,
     out: Sequence[DeviceTensor],
     stream: StreamLike = None,
 ) -> MoeReRoutingDeviceResult:
-    """MoeReRouting on device buffers, with no host copies.
+    """MoeReRouting (MoeReRoutingV2 with ``expert_topk_weight``) on device buffers, with no host
+    copies.
 
     Shapes and dtypes as in :func:`moe_re_routing` (DeviceTensor shapes are in elements, so fp4
     tokens are ``[A, H]``). ``out``: four DeviceTensors (permute_tokens, permute_per_token_scales,
-    permute_token_idx, expert_token_num). ``stream``: an ``aclrtStream`` (int address or cffi
-    pointer); the call is then asynchronous (synchronise the stream before reading the outputs),
-    except that a non-zero workspace is released after a synchronise. With ``stream=None`` the call
-    runs on this thread's default stream and returns after it has finished.
+    permute_token_idx, expert_token_num), and permute_topk_weight fifth with weights. ``stream``: an
+    ``aclrtStream`` (int address or cffi pointer); the call is then asynchronous (synchronise the
+    stream before reading the outputs), except that a non-zero workspace is released after a
+    synchronise. With ``stream=None`` the call runs on this thread's default stream and returns after
+    it has finished.
 
     Returns :class:`MoeReRoutingDeviceResult` of the ``out`` DeviceTensors.
     """
@@ -675,13 +743,79 @@ def moe_re_routing_device(
         raise param_null_error("tokens is required, got None")
     if expert_token_num_per_rank is None:
         raise param_null_error("expert_token_num_per_rank is required, got None")
-    if isinstance(out, (str, bytes)) or not isinstance(out, Sequence) or len(out) != 4:
-        raise param_type_error("out must be a sequence of four DeviceTensor outputs")
-    names = ["permute_tokens", "permute_per_token_scales", "permute_token_idx", "expert_token_num"]
+    n = 4 if expert_topk_weight is None else 5
+    if isinstance(out, (str, bytes)) or not isinstance(out, Sequence) or len(out) != n:
+        names = ", ".join(_OUTPUT_NAMES[:n])
+        raise param_type_error(f"out must be a sequence of {n} DeviceTensor outputs ({names})")
+    outs = [_dev_arg(o, f"out.{name}") for o, name in zip(out, _OUTPUT_NAMES)]
     args: list[Optional[_Arg]] = [
         _dev_arg(tokens, "tokens"),
         _dev_arg(expert_token_num_per_rank, "expert_token_num_per_rank"),
         None if per_token_scales is None else _dev_arg(per_token_scales, "per_token_scales"),
-    ] + [_dev_arg(o, f"out.{n}") for o, n in zip(out, names)]
+        None if expert_topk_weight is None else _dev_arg(expert_topk_weight, "expert_topk_weight"),
+        *outs[:4],
+        outs[4] if n == 5 else None,
+    ]
     _launch(args, ttype, itype, as_stream(stream), stream is None)
-    return MoeReRoutingDeviceResult(*out)
+    result = MoeReRoutingDeviceResult(*out[:4])
+    if n == 5:
+        result.permute_topk_weight = out[4]
+    return result
+
+
+# ---- the restore -----------------------------------------------------------------------------------
+
+
+class RestoreResult(NamedTuple):
+    """What :func:`restore` returns, in the original rank-major order.
+
+    tokens: ``[A, H]``, dtype of ``permute_tokens``.
+    per_token_scales: shape and dtype of ``permute_per_token_scales``, or ``None`` when none given.
+    topk_weight: shape and dtype of ``permute_topk_weight``, or ``None`` when none given.
+    """
+
+    tokens: np.ndarray
+    per_token_scales: Optional[np.ndarray]
+    topk_weight: Optional[np.ndarray]
+
+
+def restore(
+    permute_tokens: ArrayInput,
+    expert_token_num_per_rank: ArrayInput,
+    permute_per_token_scales: Optional[ArrayInput] = None,
+    permute_topk_weight: Optional[ArrayInput] = None,
+    *,
+    tokens_dtype: DtypeLike = None,
+    scales_dtype: DtypeLike = None,
+) -> RestoreResult:
+    """The inverse of :func:`moe_re_routing`: expert-major rows back in rank-major order.
+
+    Re-routing with the transposed count matrix is the inverse (docs/spec.md, "The restore"): cell
+    ``(r, e)`` starts at the column-major prefix in the expert-major layout, which is the row-major
+    prefix of ``counts.T``, and vice versa. So this is the same operator called with
+    ``expert_token_num_per_rank.T`` (made contiguous), ``per_token_scales`` =
+    ``permute_per_token_scales`` and ``expert_topk_weight`` = ``permute_topk_weight``.
+
+    Args:
+        permute_tokens: ``[A, H]`` in expert-major order (any tokens dtype, as :func:`moe_re_routing`).
+        expert_token_num_per_rank: the ``[N, E]`` counts of the forward call.
+        permute_per_token_scales: optional ``[A]`` or ``[A, S]`` float32 / float8_e8m0.
+        permute_topk_weight: optional float32 ``[A, 1]`` or ``[A]``.
+        tokens_dtype / scales_dtype: as for :func:`moe_re_routing`.
+
+    Returns:
+        :class:`RestoreResult` ``(tokens, per_token_scales, topk_weight)``.
+    """
+    c = _required_input(expert_token_num_per_rank, "expert_token_num_per_rank")
+    if c.ndim != 2:
+        raise param_value_error(f"expert_token_num_per_rank must be 2-D [N, E] but has shape {list(c.shape)}")
+    res = moe_re_routing(
+        permute_tokens,
+        np.ascontiguousarray(c.T),
+        permute_per_token_scales,
+        permute_topk_weight,
+        tokens_dtype=tokens_dtype,
+        scales_dtype=scales_dtype,
+    )
+    scales = res.permute_per_token_scales if permute_per_token_scales is not None else None
+    return RestoreResult(res.permute_tokens, scales, res.permute_topk_weight)
