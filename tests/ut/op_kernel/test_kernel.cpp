@@ -25,6 +25,11 @@ extern "C" __global__ __aicore__ void MoeReRoutingKernelEntry(GM_ADDR tokens, GM
                                                      GM_ADDR permutePerTokenScales, GM_ADDR permuteTokenIdx,
                                                      GM_ADDR expertTokenNum, GM_ADDR workspace, GM_ADDR tiling)
     __asm__("moe_re_routing");
+// MoeReRoutingV2's entry (op_kernel/moe_re_routing_v2.cpp): the same kernel with the weight pair.
+extern "C" __global__ __aicore__ void MoeReRoutingV2KernelEntry(
+    GM_ADDR tokens, GM_ADDR expertTokenNumPerRank, GM_ADDR perTokenScales, GM_ADDR expertTopkWeight,
+    GM_ADDR permuteTokens, GM_ADDR permutePerTokenScales, GM_ADDR permuteTokenIdx, GM_ADDR expertTokenNum,
+    GM_ADDR permuteTopkWeight, GM_ADDR workspace, GM_ADDR tiling) __asm__("moe_re_routing_v2");
 
 using namespace moe_re_routing;
 
@@ -614,4 +619,103 @@ TEST(KernelVsReference, runs_on_ascend950_platform)
     EXPECT_GT(report.ubBytesUsed, ascendc_cpu::kDefaultSoc.UsableUbBytes());
     CompareWithReference(wide, rng, 0.0, "ascend950 wide rows");
     ASSERT_TRUE(ascendc_cpu::SelectSoc(saved.c_str()));
+}
+
+namespace {
+
+// MoeReRoutingV2: the kernel's V2 entry and the native implementation with a weight column
+// ([A] float32, 4 bytes a row), against the reference: every V1 output as without weights, and the
+// weights moved exactly as a 4-byte scale column would be.
+void CompareV2WithReference(const Case &c, std::mt19937_64 &rng, const std::string &label)
+{
+    Problem p = ProblemOf(c);
+    p.weightRowBytes = 4;
+    MoeReRoutingTilingData tiling{};
+    MoeReRoutingTilingReport report;
+    ASSERT_TRUE(ComputeTiling(p, c.platform, &tiling, &report).ok()) << label;
+    const auto tokens = RandomBytes(rng, c.A * c.rowBytes);
+    const auto scales = RandomBytes(rng, c.A * c.scaleRowBytes);
+    const auto weights = RandomBytes(rng, c.A * 4);
+    const auto counts = RandomCounts(rng, c, 0.3);
+    const Outputs want = Reference(c, tokens, counts, scales);
+    Case asScales = c;  // the weights as a 4-byte scale column
+    asScales.scaleRowBytes = 4;
+    const std::vector<uint8_t> wantWeights = Reference(asScales, tokens, counts, weights).scales;
+
+    const int64_t outScaleRow = c.scaleRowBytes ? c.scaleRowBytes : 4;
+    Gm gTokens(tokens.size()), gCounts(counts.size()), gScales(scales.size()), gWeights(weights.size()),
+        gOutTokens(tokens.size()), gOutScales(c.A * outScaleRow), gIdx(c.A * 4), gExperts(c.E * c.countBytes),
+        gOutWeights(c.A * 4), gTiling(sizeof(tiling));
+    auto copyIn = [](uint8_t *dst, const std::vector<uint8_t> &src) {
+        if (!src.empty()) std::memcpy(dst, src.data(), src.size());
+    };
+    copyIn(gTokens.ptr, tokens);
+    copyIn(gCounts.ptr, counts);
+    copyIn(gScales.ptr, scales);
+    copyIn(gWeights.ptr, weights);
+    std::memset(gOutScales.ptr, 0x5A, gOutScales.size);
+    std::memset(gOutWeights.ptr, 0x5A, gOutWeights.size);
+    std::memcpy(gTiling.ptr, &tiling, sizeof(tiling));
+    ascendc_cpu::LaunchConfig cfg;
+    cfg.blockDim = tiling.usedCoreNum;
+    cfg.ubBytes = c.platform.ubBytes;
+    cfg.tilingKey = report.tilingKey;
+    ascendc_cpu::LaunchResult result;
+    uint8_t *scalesArg = c.scaleRowBytes ? gScales.ptr : nullptr;
+    ascendc_cpu::Launch(
+        cfg,
+        [&] {
+            MoeReRoutingV2KernelEntry(gTokens.ptr, gCounts.ptr, scalesArg, gWeights.ptr, gOutTokens.ptr,
+                                      gOutScales.ptr, gIdx.ptr, gExperts.ptr, gOutWeights.ptr, nullptr, gTiling.ptr);
+        },
+        &result);
+    Outputs got;
+    got.tokens.assign(gOutTokens.ptr, gOutTokens.ptr + tokens.size());
+    got.scales.assign(gOutScales.ptr, gOutScales.ptr + gOutScales.size);
+    got.idx.assign(reinterpret_cast<const int32_t *>(gIdx.ptr), reinterpret_cast<const int32_t *>(gIdx.ptr) + c.A);
+    const std::vector<uint8_t> experts(gExperts.ptr, gExperts.ptr + gExperts.size);
+    for (int64_t e = 0; e < c.E; ++e) got.experts.push_back(CountAt(experts, c.countBytes, e));
+    EXPECT_TRUE(Same(got, want)) << "V2 kernel vs reference, " << label << ": " << Differences(got, want);
+    EXPECT_TRUE(std::vector<uint8_t>(gOutWeights.ptr, gOutWeights.ptr + gOutWeights.size) == wantWeights)
+        << "V2 kernel weights, " << label;
+
+    // The native implementation on the same inputs.
+    std::vector<uint8_t> nTokens(tokens.size()), nScales(c.A * outScaleRow), nExperts(c.E * c.countBytes),
+        nWeights(c.A * 4, 0x5A);
+    std::vector<int32_t> nIdx(c.A);
+    native::Buffers b;
+    b.tokens = tokens.data();
+    b.counts = counts.data();
+    b.scales = c.scaleRowBytes ? scales.data() : nullptr;
+    b.weights = weights.data();
+    b.permuteTokens = nTokens.data();
+    b.permuteScales = nScales.data();
+    b.permuteTokenIdx = nIdx.data();
+    b.expertTokenNum = nExperts.data();
+    b.permuteWeights = nWeights.data();
+    native::SetThreadCount(3);
+    const Result ran = native::Run(p, b);
+    native::SetThreadCount(0);
+    ASSERT_TRUE(ran.ok()) << ran.message;
+    EXPECT_TRUE(nTokens == want.tokens && nScales == want.scales && nIdx == want.idx) << "V2 native, " << label;
+    EXPECT_TRUE(nWeights == wantWeights) << "V2 native weights, " << label;
+}
+
+}  // namespace
+
+TEST(KernelVsReference, v2_weights_move_like_a_scale_column)
+{
+    std::mt19937_64 rng(47);
+    const Case cases[] = {
+        {600, 96, 4, 6, 4, 4, 1, 0, kA2},                  // scales and weights
+        {600, 96, 4, 6, 8, 0, 0, 1, kA2},                  // weights without scales (scales zero-filled)
+        {300, 40, 7, 9, 4, 8, 1, 0, Platform{3, 8192}},    // tiny UB: small chunks of every column
+        {40, 70000, 2, 3, 4, 4, 1, 1, Platform{4, 65536}},  // rows in segments, weights whole
+        {0, 16, 3, 4, 4, 4, 1, 0, kA2},                    // A = 0
+        {3000, 1501, 4, 4, 4, 4, 1, 0, kA2},               // native streaming path
+    };
+    int i = 0;
+    for (const Case &c : cases) {
+        CompareV2WithReference(c, rng, "v2 case " + std::to_string(i++));
+    }
 }
