@@ -12,10 +12,14 @@
 namespace ge {
 ge::graphStatus InferShapeMoeReRouting(gert::InferShapeContext *context);
 ge::graphStatus InferDataTypeMoeReRouting(gert::InferDataTypeContext *context);
+// MoeReRoutingV2: the same with the weight pair (input 3, output 4).
+ge::graphStatus InferShapeMoeReRoutingV2(gert::InferShapeContext *context);
+ge::graphStatus InferDataTypeMoeReRoutingV2(gert::InferDataTypeContext *context);
 }  // namespace ge
 
 namespace optiling {
 ge::graphStatus TilingMoeReRouting(gert::TilingContext *context);
+ge::graphStatus TilingMoeReRoutingV2(gert::TilingContext *context);
 
 // What the tiling needs of the SoC, read from the platform info once per compiled node by
 // TilingParseMoeReRouting (registered in moe_re_routing_def.cpp). TilingMoeReRouting uses it when
@@ -29,15 +33,17 @@ ge::graphStatus TilingParseMoeReRouting(gert::TilingParseContext *context);
 }  // namespace optiling
 
 namespace moe_re_routing {
-// Input and output indices, in OpDef order.
+// Input and output indices, in OpDef order (MoeReRoutingV2 adds the weight pair after them).
 enum CannIndex : size_t {
     kInTokens = 0,
     kInExpertTokenNumPerRank = 1,
     kInPerTokenScales = 2,
+    kInExpertTopkWeight = 3,     // MoeReRoutingV2
     kOutPermuteTokens = 0,
     kOutPermutePerTokenScales = 1,
     kOutPermuteTokenIdx = 2,
     kOutExpertTokenNum = 3,
+    kOutPermuteTopkWeight = 4,   // MoeReRoutingV2
     kAttrExpertTokenNumType = 0,
     kAttrIdxType = 1,
 };

@@ -1,4 +1,5 @@
-// OpDef of MoeReRouting for the CANN build. The lists are read column-wise: column i of every input
+// OpDefs of MoeReRouting and MoeReRoutingV2 (the same columns, V2 with the weight pair) for the
+// CANN build. The lists are read column-wise: column i of every input
 // and output is one supported combination, and each column is one kernel binary per SoC (the
 // kernel takes the count type of its column from the op build's DTYPE_EXPERT_TOKEN_NUM_PER_RANK).
 //
@@ -18,10 +19,12 @@ namespace ops {
 namespace {
 
 // Inputs and outputs of `def` (an OpDef or an OpAICoreConfig), column i of every list being one
-// combination. permute_token_idx is INT32 and every format ND in every column.
+// combination. permute_token_idx is INT32 and every format ND in every column. With `v2`,
+// MoeReRoutingV2's weight pair follows: the optional input expert_topk_weight and the optional
+// output permute_topk_weight, FLOAT in every column.
 template <typename Def>
 void DeclareParams(Def &def, const std::vector<ge::DataType> &tokens, const std::vector<ge::DataType> &counts,
-                   const std::vector<ge::DataType> &scales, const std::vector<ge::DataType> &index)
+                   const std::vector<ge::DataType> &scales, const std::vector<ge::DataType> &index, bool v2)
 {
     const std::vector<ge::Format> nd(tokens.size(), ge::FORMAT_ND);
     def.Input("tokens").ParamType(REQUIRED).DataType(tokens).Format(nd).UnknownShapeFormat(nd).AutoContiguous();
@@ -29,81 +32,109 @@ void DeclareParams(Def &def, const std::vector<ge::DataType> &tokens, const std:
         .AutoContiguous();
     def.Input("per_token_scales").ParamType(OPTIONAL).DataType(scales).Format(nd).UnknownShapeFormat(nd)
         .AutoContiguous();
+    const std::vector<ge::DataType> weights(tokens.size(), ge::DT_FLOAT);
+    if (v2) {
+        def.Input("expert_topk_weight").ParamType(OPTIONAL).DataType(weights).Format(nd).UnknownShapeFormat(nd)
+            .AutoContiguous();
+    }
     def.Output("permute_tokens").ParamType(REQUIRED).DataType(tokens).Format(nd).UnknownShapeFormat(nd);
     def.Output("permute_per_token_scales").ParamType(REQUIRED).DataType(scales).Format(nd).UnknownShapeFormat(nd);
     def.Output("permute_token_idx").ParamType(REQUIRED).DataType(index).Format(nd).UnknownShapeFormat(nd);
     def.Output("expert_token_num").ParamType(REQUIRED).DataType(counts).Format(nd).UnknownShapeFormat(nd);
+    if (v2) {
+        def.Output("permute_topk_weight").ParamType(OPTIONAL).DataType(weights).Format(nd).UnknownShapeFormat(nd);
+    }
 }
 
-// Build flags shared by every SoC; the kernel file is op_kernel/moe_re_routing.cpp on all of them.
-void SetBuildFlags(OpAICoreConfig &config)
+// Build flags shared by every SoC; the kernel file is op_kernel/<opFile>.cpp on all of them
+// (moe_re_routing, or moe_re_routing_v2: the same kernel's V2 entry).
+void SetBuildFlags(OpAICoreConfig &config, const char *opFile)
 {
     config.DynamicCompileStaticFlag(true)
         .DynamicRankSupportFlag(true)
         .DynamicShapeSupportFlag(true)
-        .ExtendCfgInfo("opFile.value", "moe_re_routing");
+        .ExtendCfgInfo("opFile.value", opFile);
+}
+
+// The OpDef of MoeReRouting (v2 false) or MoeReRoutingV2 (v2 true): the same columns and
+// attributes, V2 with the weight pair; the SoC configurations of both.
+template <typename Op>
+void Define(Op &op, bool v2)
+{
+    // Atlas A2/A3, the default lists: 8 columns.
+    const std::vector<ge::DataType> tokens = {ge::DT_FLOAT16, ge::DT_BF16,  ge::DT_INT8,  ge::DT_FLOAT,
+                                              ge::DT_FLOAT16, ge::DT_BF16,  ge::DT_INT8,  ge::DT_FLOAT};
+    const std::vector<ge::DataType> counts = {ge::DT_INT32,   ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
+                                              ge::DT_INT64,   ge::DT_INT64, ge::DT_INT64, ge::DT_INT64};
+    const std::vector<ge::DataType> scales = {ge::DT_FLOAT, ge::DT_FLOAT, ge::DT_FLOAT, ge::DT_FLOAT,
+                                              ge::DT_FLOAT, ge::DT_FLOAT, ge::DT_FLOAT, ge::DT_FLOAT};
+    const std::vector<ge::DataType> index = {ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
+                                             ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32};
+    // Ascend 950: the 8 columns above, then its 8- and 4-bit float tokens with FLOAT8_E8M0 scales,
+    // INT32 counts (columns 8-12) and INT64 counts (13-17): 18 columns.
+    const std::vector<ge::DataType> tokens950 = {
+        ge::DT_FLOAT16,       ge::DT_BF16,          ge::DT_INT8,        ge::DT_FLOAT,
+        ge::DT_FLOAT16,       ge::DT_BF16,          ge::DT_INT8,        ge::DT_FLOAT,
+        ge::DT_FLOAT8_E5M2,   ge::DT_FLOAT8_E4M3FN, ge::DT_HIFLOAT8,    ge::DT_FLOAT4_E2M1, ge::DT_FLOAT4_E1M2,
+        ge::DT_FLOAT8_E5M2,   ge::DT_FLOAT8_E4M3FN, ge::DT_HIFLOAT8,    ge::DT_FLOAT4_E2M1, ge::DT_FLOAT4_E1M2};
+    const std::vector<ge::DataType> counts950 = {
+        ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
+        ge::DT_INT64, ge::DT_INT64, ge::DT_INT64, ge::DT_INT64,
+        ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
+        ge::DT_INT64, ge::DT_INT64, ge::DT_INT64, ge::DT_INT64, ge::DT_INT64};
+    const std::vector<ge::DataType> scales950 = {
+        ge::DT_FLOAT,       ge::DT_FLOAT,       ge::DT_FLOAT,       ge::DT_FLOAT,
+        ge::DT_FLOAT,       ge::DT_FLOAT,       ge::DT_FLOAT,       ge::DT_FLOAT,
+        ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0,
+        ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0};
+    const std::vector<ge::DataType> index950 = {
+        ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
+        ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
+        ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
+        ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32};
+
+    DeclareParams(op, tokens, counts, scales, index, v2);
+    op.Attr("expert_token_num_type").AttrType(OPTIONAL).Int(1);  // 1 count, 0 cumsum [ext]
+    op.Attr("idx_type").AttrType(OPTIONAL).Int(0);               // 0 gather, 1 scatter [ext]
+
+    if (v2) {
+        op.SetInferShape(ge::InferShapeMoeReRoutingV2).SetInferDataType(ge::InferDataTypeMoeReRoutingV2);
+        op.AICore().SetTiling(optiling::TilingMoeReRoutingV2);
+    } else {
+        op.SetInferShape(ge::InferShapeMoeReRouting).SetInferDataType(ge::InferDataTypeMoeReRouting);
+        op.AICore().SetTiling(optiling::TilingMoeReRouting);
+    }
+
+    const char *opFile = v2 ? "moe_re_routing_v2" : "moe_re_routing";
+    OpAICoreConfig a2a3;
+    SetBuildFlags(a2a3, opFile);
+    op.AICore().AddConfig("ascend910b", a2a3);
+    op.AICore().AddConfig("ascend910_93", a2a3);
+
+    // The SoC name of Ascend 950 in CANN 9.x (ASCEND_COMPUTE_UNIT "ascend950"). A config that
+    // declares its own lists replaces the default lists for that SoC.
+    OpAICoreConfig ascend950;
+    DeclareParams(ascend950, tokens950, counts950, scales950, index950, v2);
+    SetBuildFlags(ascend950, opFile);
+    op.AICore().AddConfig("ascend950", ascend950);
 }
 
 }  // namespace
 
 class MoeReRouting : public OpDef {
 public:
-    explicit MoeReRouting(const char *name) : OpDef(name)
-    {
-        // Atlas A2/A3, the default lists: 8 columns.
-        const std::vector<ge::DataType> tokens = {ge::DT_FLOAT16, ge::DT_BF16,  ge::DT_INT8,  ge::DT_FLOAT,
-                                                  ge::DT_FLOAT16, ge::DT_BF16,  ge::DT_INT8,  ge::DT_FLOAT};
-        const std::vector<ge::DataType> counts = {ge::DT_INT32,   ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
-                                                  ge::DT_INT64,   ge::DT_INT64, ge::DT_INT64, ge::DT_INT64};
-        const std::vector<ge::DataType> scales = {ge::DT_FLOAT, ge::DT_FLOAT, ge::DT_FLOAT, ge::DT_FLOAT,
-                                                  ge::DT_FLOAT, ge::DT_FLOAT, ge::DT_FLOAT, ge::DT_FLOAT};
-        const std::vector<ge::DataType> index = {ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
-                                                 ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32};
-        // Ascend 950: the 8 columns above, then its 8- and 4-bit float tokens with FLOAT8_E8M0 scales,
-        // INT32 counts (columns 8-12) and INT64 counts (13-17): 18 columns.
-        const std::vector<ge::DataType> tokens950 = {
-            ge::DT_FLOAT16,       ge::DT_BF16,          ge::DT_INT8,        ge::DT_FLOAT,
-            ge::DT_FLOAT16,       ge::DT_BF16,          ge::DT_INT8,        ge::DT_FLOAT,
-            ge::DT_FLOAT8_E5M2,   ge::DT_FLOAT8_E4M3FN, ge::DT_HIFLOAT8,    ge::DT_FLOAT4_E2M1, ge::DT_FLOAT4_E1M2,
-            ge::DT_FLOAT8_E5M2,   ge::DT_FLOAT8_E4M3FN, ge::DT_HIFLOAT8,    ge::DT_FLOAT4_E2M1, ge::DT_FLOAT4_E1M2};
-        const std::vector<ge::DataType> counts950 = {
-            ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
-            ge::DT_INT64, ge::DT_INT64, ge::DT_INT64, ge::DT_INT64,
-            ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
-            ge::DT_INT64, ge::DT_INT64, ge::DT_INT64, ge::DT_INT64, ge::DT_INT64};
-        const std::vector<ge::DataType> scales950 = {
-            ge::DT_FLOAT,       ge::DT_FLOAT,       ge::DT_FLOAT,       ge::DT_FLOAT,
-            ge::DT_FLOAT,       ge::DT_FLOAT,       ge::DT_FLOAT,       ge::DT_FLOAT,
-            ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0,
-            ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0, ge::DT_FLOAT8_E8M0};
-        const std::vector<ge::DataType> index950 = {
-            ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
-            ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
-            ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32,
-            ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32};
+    explicit MoeReRouting(const char *name) : OpDef(name) { Define(*this, false); }
+};
 
-        DeclareParams(*this, tokens, counts, scales, index);
-        this->Attr("expert_token_num_type").AttrType(OPTIONAL).Int(1);  // 1 count, 0 cumsum [ext]
-        this->Attr("idx_type").AttrType(OPTIONAL).Int(0);               // 0 gather, 1 scatter [ext]
-
-        this->SetInferShape(ge::InferShapeMoeReRouting).SetInferDataType(ge::InferDataTypeMoeReRouting);
-        this->AICore().SetTiling(optiling::TilingMoeReRouting);
-
-        OpAICoreConfig a2a3;
-        SetBuildFlags(a2a3);
-        this->AICore().AddConfig("ascend910b", a2a3);
-        this->AICore().AddConfig("ascend910_93", a2a3);
-
-        // The SoC name of Ascend 950 in CANN 9.x (ASCEND_COMPUTE_UNIT "ascend950"). A config that
-        // declares its own lists replaces the default lists for that SoC.
-        OpAICoreConfig ascend950;
-        DeclareParams(ascend950, tokens950, counts950, scales950, index950);
-        SetBuildFlags(ascend950);
-        this->AICore().AddConfig("ascend950", ascend950);
-    }
+// MoeReRoutingV2 (the official IR: the four inputs, the five outputs, the same attributes) on every
+// SoC of MoeReRouting, not only Ascend 950 [ext].
+class MoeReRoutingV2 : public OpDef {
+public:
+    explicit MoeReRoutingV2(const char *name) : OpDef(name) { Define(*this, true); }
 };
 
 OP_ADD(MoeReRouting);
+OP_ADD(MoeReRoutingV2);
 
 #if defined(OP_TILING_LIB)
 // In the tiling library OP_ADD (just above) registers the tiling function and a placeholder
@@ -111,6 +142,8 @@ OP_ADD(MoeReRouting);
 // it and its TilingParse replaces the placeholder: the platform numbers the tiling falls back to
 // when a tiling context carries no platform info (see TilingMoeReRouting).
 IMPL_OP_OPTILING(MoeReRouting)
+    .TilingParse<optiling::MoeReRoutingCompileInfo>(optiling::TilingParseMoeReRouting);
+IMPL_OP_OPTILING(MoeReRoutingV2)
     .TilingParse<optiling::MoeReRoutingCompileInfo>(optiling::TilingParseMoeReRouting);
 #endif
 

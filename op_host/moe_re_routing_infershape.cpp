@@ -19,6 +19,8 @@
 namespace ge {
 
 using moe_re_routing::kInExpertTokenNumPerRank;
+using moe_re_routing::kInExpertTopkWeight;
+using moe_re_routing::kOutPermuteTopkWeight;
 using moe_re_routing::kInPerTokenScales;
 using moe_re_routing::kInTokens;
 using moe_re_routing::kOutExpertTokenNum;
@@ -75,9 +77,8 @@ moe_re_routing::ShapeDtype DtypeOnly(ge::DataType dtype)
     return s;
 }
 
-}  // namespace
-
-ge::graphStatus InferShapeMoeReRouting(gert::InferShapeContext *context)
+// InferShape of MoeReRouting, or of MoeReRoutingV2 (`v2`: the optional weight pair too).
+ge::graphStatus InferShape(gert::InferShapeContext *context, bool v2)
 {
     if (context == nullptr) {
         return ge::GRAPH_FAILED;
@@ -85,6 +86,7 @@ ge::graphStatus InferShapeMoeReRouting(gert::InferShapeContext *context)
     const gert::Shape *tokens = context->GetInputShape(kInTokens);
     const gert::Shape *counts = context->GetInputShape(kInExpertTokenNumPerRank);
     const gert::Shape *scales = context->GetOptionalInputShape(kInPerTokenScales);
+    const gert::Shape *weights = v2 ? context->GetOptionalInputShape(kInExpertTopkWeight) : nullptr;
     gert::Shape *permuteTokens = context->GetOutputShape(kOutPermuteTokens);
     gert::Shape *permuteScales = context->GetOutputShape(kOutPermutePerTokenScales);
     gert::Shape *permuteIdx = context->GetOutputShape(kOutPermuteTokenIdx);
@@ -98,6 +100,7 @@ ge::graphStatus InferShapeMoeReRouting(gert::InferShapeContext *context)
     in.tokens = ToShapeDtype(tokens);
     in.expertTokenNumPerRank = ToShapeDtype(counts);
     in.perTokenScales = ToShapeDtype(scales);
+    in.expertTopkWeight = ToShapeDtype(weights);
     moe_re_routing::InferredOutputs out;
     const moe_re_routing::Result r = moe_re_routing::InferOutputs(in, &out);
     if (!r.ok()) {
@@ -108,10 +111,18 @@ ge::graphStatus InferShapeMoeReRouting(gert::InferShapeContext *context)
     ToShape(out.permutePerTokenScales, permuteScales);
     ToShape(out.permuteTokenIdx, permuteIdx);
     ToShape(out.expertTokenNum, expertTokenNum);
+    if (out.permuteTopkWeight.present) {
+        gert::Shape *permuteWeights = context->GetOutputShape(kOutPermuteTopkWeight);
+        if (permuteWeights == nullptr) {
+            ReportCannError(context, kInferShape, "expert_topk_weight is given but the graph has no permute_topk_weight");
+            return ge::GRAPH_FAILED;
+        }
+        ToShape(out.permuteTopkWeight, permuteWeights);
+    }
     return ge::GRAPH_SUCCESS;
 }
 
-ge::graphStatus InferDataTypeMoeReRouting(gert::InferDataTypeContext *context)
+ge::graphStatus InferDataType(gert::InferDataTypeContext *context, bool v2)
 {
     if (context == nullptr) {
         return ge::GRAPH_FAILED;
@@ -120,11 +131,15 @@ ge::graphStatus InferDataTypeMoeReRouting(gert::InferDataTypeContext *context)
     // unknown). ge::DataType values are passed through; the two inference sets itself agree with
     // aclDataType (static_asserts above).
     const ge::DataType scales = context->GetOptionalInputDataType(kInPerTokenScales);
+    const ge::DataType weights = v2 ? context->GetOptionalInputDataType(kInExpertTopkWeight) : ge::DT_UNDEFINED;
     moe_re_routing::InferInputs in;
     in.tokens = DtypeOnly(context->GetInputDataType(kInTokens));
     in.expertTokenNumPerRank = DtypeOnly(context->GetInputDataType(kInExpertTokenNumPerRank));
     if (scales != ge::DT_UNDEFINED) {
         in.perTokenScales = DtypeOnly(scales);
+    }
+    if (weights != ge::DT_UNDEFINED) {
+        in.expertTopkWeight = DtypeOnly(weights);
     }
     moe_re_routing::InferredOutputs out;
     (void)moe_re_routing::InferOutputs(in, &out);  // every input present: cannot fail
@@ -132,7 +147,20 @@ ge::graphStatus InferDataTypeMoeReRouting(gert::InferDataTypeContext *context)
     context->SetOutputDataType(kOutPermutePerTokenScales, static_cast<ge::DataType>(out.permutePerTokenScales.dtype));
     context->SetOutputDataType(kOutPermuteTokenIdx, static_cast<ge::DataType>(out.permuteTokenIdx.dtype));
     context->SetOutputDataType(kOutExpertTokenNum, static_cast<ge::DataType>(out.expertTokenNum.dtype));
+    if (out.permuteTopkWeight.present) {
+        context->SetOutputDataType(kOutPermuteTopkWeight, static_cast<ge::DataType>(out.permuteTopkWeight.dtype));
+    }
     return ge::GRAPH_SUCCESS;
+}
+
+}  // namespace
+
+ge::graphStatus InferShapeMoeReRouting(gert::InferShapeContext *context) { return InferShape(context, false); }
+ge::graphStatus InferDataTypeMoeReRouting(gert::InferDataTypeContext *context) { return InferDataType(context, false); }
+ge::graphStatus InferShapeMoeReRoutingV2(gert::InferShapeContext *context) { return InferShape(context, true); }
+ge::graphStatus InferDataTypeMoeReRoutingV2(gert::InferDataTypeContext *context)
+{
+    return InferDataType(context, true);
 }
 
 }  // namespace ge

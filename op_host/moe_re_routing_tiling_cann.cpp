@@ -111,7 +111,10 @@ ge::graphStatus TilingParseMoeReRouting(gert::TilingParseContext *context)
     return ge::GRAPH_SUCCESS;
 }
 
-ge::graphStatus TilingMoeReRouting(gert::TilingContext *context)
+namespace {
+
+// The tiling of MoeReRouting, or of MoeReRoutingV2 (`v2`: with its optional weight pair).
+ge::graphStatus Tiling(gert::TilingContext *context, bool v2)
 {
     if (context == nullptr) {
         return ge::GRAPH_FAILED;
@@ -129,6 +132,14 @@ ge::graphStatus TilingMoeReRouting(gert::TilingContext *context)
         Describe(context->GetOutputShape(kOutPermuteTokenIdx), context->GetOutputDesc(kOutPermuteTokenIdx));
     args.expertTokenNum =
         Describe(context->GetOutputShape(kOutExpertTokenNum), context->GetOutputDesc(kOutExpertTokenNum));
+    if (v2) {
+        args.expertTopkWeight = Describe(context->GetOptionalInputShape(kInExpertTopkWeight),
+                                         context->GetOptionalInputDesc(kInExpertTopkWeight));
+        if (args.expertTopkWeight.present) {  // the output goes with the input (both or neither)
+            args.permuteTopkWeight = Describe(context->GetOutputShape(kOutPermuteTopkWeight),
+                                              context->GetOutputDesc(kOutPermuteTopkWeight));
+        }
+    }
     const gert::RuntimeAttrs *attrs = context->GetAttrs();
     if (attrs != nullptr) {
         const int64_t *type = attrs->GetAttrPointer<int64_t>(kAttrExpertTokenNumType);
@@ -183,5 +194,10 @@ ge::graphStatus TilingMoeReRouting(gert::TilingContext *context)
     workspaces[0] = soc.libApiWorkspaceBytes;  // the kernel itself needs none
     return ge::GRAPH_SUCCESS;
 }
+
+}  // namespace
+
+ge::graphStatus TilingMoeReRouting(gert::TilingContext *context) { return Tiling(context, false); }
+ge::graphStatus TilingMoeReRoutingV2(gert::TilingContext *context) { return Tiling(context, true); }
 
 }  // namespace optiling
