@@ -13,7 +13,8 @@ namespace {
 
 static_assert(MOE_RE_ROUTING_MAX_DIMS == kMaxDims, "MOE_RE_ROUTING_MAX_DIMS and op_host's kMaxDims disagree");
 static_assert(MOE_RE_ROUTING_INFER_SLOT == 2 + kMaxDims, "an output slot is {dtype, dimNum, dims[kMaxDims]}");
-static_assert(MOE_RE_ROUTING_INFER_OUTPUTS_LEN == 4 * MOE_RE_ROUTING_INFER_SLOT, "four output slots");
+static_assert(MOE_RE_ROUTING_INFER_OUTPUTS_LEN == 5 * MOE_RE_ROUTING_INFER_SLOT,
+              "five output slots: the four outputs and MoeReRoutingV2's permute_topk_weight");
 
 constexpr int64_t kUnknownRank = -1;  // dimNum of an input or output whose rank is not known
 
@@ -67,6 +68,13 @@ Result ReadInput(const int64_t *desc, int64_t descLen, int64_t *at, const char *
 
 void WriteOutput(const ShapeDtype &s, int64_t *slot)
 {
+    if (!s.present) {  // permute_topk_weight without expert_topk_weight: {-1, 0, 0...}
+        slot[0] = kUnknownDtype;
+        for (uint32_t i = 1; i < MOE_RE_ROUTING_INFER_SLOT; ++i) {
+            slot[i] = 0;
+        }
+        return;
+    }
     slot[0] = s.dtype;
     slot[1] = s.rankKnown ? static_cast<int64_t>(s.dimNum) : kUnknownRank;
     for (uint32_t i = 0; i < kMaxDims; ++i) {
@@ -92,12 +100,14 @@ extern "C" aclnnStatus MoeReRoutingInferOutputs(const int64_t *inputs, int64_t i
         if (!(r = ReadInput(inputs, inputsLen, &at, "tokens", &in.tokens)).ok() ||
             !(r = ReadInput(inputs, inputsLen, &at, "expert_token_num_per_rank", &in.expertTokenNumPerRank))
                  .ok() ||
-            !(r = ReadInput(inputs, inputsLen, &at, "per_token_scales", &in.perTokenScales)).ok()) {
+            !(r = ReadInput(inputs, inputsLen, &at, "per_token_scales", &in.perTokenScales)).ok() ||
+            (at < inputsLen &&  // MoeReRoutingV2's optional fourth input
+             !(r = ReadInput(inputs, inputsLen, &at, "expert_topk_weight", &in.expertTopkWeight)).ok())) {
             return Fail(r);
         }
         if (at != inputsLen) {
             return Fail(Result{kErrParamInvalid, "MoeReRoutingInferOutputs: inputs hold " + std::to_string(inputsLen) +
-                                                     " values but the three tensors use " + std::to_string(at)});
+                                                     " values but the tensors use " + std::to_string(at)});
         }
         InferredOutputs out;
         if (!(r = InferOutputs(in, &out)).ok()) {
@@ -107,6 +117,7 @@ extern "C" aclnnStatus MoeReRoutingInferOutputs(const int64_t *inputs, int64_t i
         WriteOutput(out.permutePerTokenScales, outputs + MOE_RE_ROUTING_INFER_SLOT);
         WriteOutput(out.permuteTokenIdx, outputs + 2 * MOE_RE_ROUTING_INFER_SLOT);
         WriteOutput(out.expertTokenNum, outputs + 3 * MOE_RE_ROUTING_INFER_SLOT);
+        WriteOutput(out.permuteTopkWeight, outputs + 4 * MOE_RE_ROUTING_INFER_SLOT);
         return kSuccess;
     } catch (const std::exception &e) {  // bad_alloc of a message: nothing escapes a C API
         return Fail(Result{kErrInner, std::string("MoeReRoutingInferOutputs: ") + e.what()});

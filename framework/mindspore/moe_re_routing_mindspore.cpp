@@ -159,13 +159,20 @@ MOE_RE_ROUTING_MS_API int MoeReRoutingInit(int *, int64_t **, const char **, min
 // Output shapes from the input shapes. MindSpore hands this function the shapes of the inputs it
 // was given: with per_token_scales None there are two, and nothing in ndims/shapes says so (reading
 // a third entry reads past MindSpore's arrays). The Python side therefore sets the primitive
-// attribute "has_per_token_scales" (0/1); without it, two inputs are assumed.
+// attribute "has_per_token_scales" (0/1); without it, two inputs are assumed. An input that is not
+// a tensor (a numpy array given to the primitive in PyNative mode) arrives with null ndims/shapes:
+// that throws, and MindSpore raises the message as a RuntimeError (moe_re_routing.mindspore checks
+// the types before it gets here; this covers the primitive used directly).
 MOE_RE_ROUTING_MS_API std::vector<std::vector<int64_t>> MoeReRoutingInferShape(int *ndims, int64_t **shapes,
                                                                                mindspore::AotExtra *extra)
 {
     const int inputs = IntAttr(extra, kAttrHasScales, 0) != 0 ? fw::kInputCount : fw::kScalesInput;
     fw::Tensor tensors[fw::kTensorCount];
     for (int i = 0; i < inputs; ++i) {
+        if (ndims == nullptr || shapes == nullptr || ndims[i] < 0 || (ndims[i] > 0 && shapes[i] == nullptr)) {
+            throw std::runtime_error(std::string("MoeReRouting: ") + kInputNames[i] +
+                                     " has no shape: pass a mindspore.Tensor");
+        }
         tensors[i].dtype = 0;  // any present dtype: InferOutputs needs only presence and shapes here
         tensors[i].dims.assign(shapes[i], shapes[i] + ndims[i]);
     }

@@ -203,6 +203,14 @@ for fn, args, message in cases:
     else:
         raise SystemExit("no error for " + message)
 assert len(moe_re_routing(tensor(t), tensor(c))) == 4
+# The primitive itself (no Python check): the library's InferShape refuses a shapeless input.
+from moe_re_routing.mindspore import custom_op
+try:
+    custom_op(has_scales=False)(t, c, None)
+except RuntimeError as e:
+    assert "MoeReRouting: tokens has no shape: pass a mindspore.Tensor" in str(e), str(e)
+else:
+    raise SystemExit("the primitive took a numpy array")
 print("ok")
 """
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
