@@ -142,6 +142,29 @@ MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuRunHostV2(const int64_t *desc, int
                                                         void *expertTokenNum, void *permuteTopkWeight,
                                                         int64_t expertTokenNumType, int64_t idxType);
 
+/* Output inference (op_host's InferOutputs, docs/spec.md "Outputs"), for language bindings that
+ * allocate outputs: the dtypes and shapes of permute_tokens, permute_per_token_scales,
+ * permute_token_idx, expert_token_num and (MoeReRoutingV2) permute_topk_weight from the inputs'.
+ * `inputs` (inputsLen int64 values) describes tokens, expert_token_num_per_rank, per_token_scales
+ * and optionally (MoeReRoutingV2) expert_topk_weight, in that order, each
+ * {aclDataType, dimNum, dims[0..dimNum)} as in MoeReRoutingCpuRunHost; an absent optional input is
+ * {-1, 0} (expert_topk_weight may also be left out); dimNum -1 is a rank not known yet (no dims
+ * follow) and a dimension -1 one not known yet. Input dtype codes are copied to the outputs that
+ * take an input's dtype, never interpreted.
+ * `outputs` receives MOE_RE_ROUTING_INFER_OUTPUTS_LEN values: per output, in the order above, a
+ * slot of MOE_RE_ROUTING_INFER_SLOT values {aclDataType, dimNum, dims[0..MOE_RE_ROUTING_MAX_DIMS)}
+ * (dimNum -1: rank not known; unused dims 0; permute_topk_weight without expert_topk_weight:
+ * {-1, 0, ...}).
+ * Returns ACLNN_SUCCESS; ACLNN_ERR_PARAM_NULLPTR for a null pointer or an absent tokens / counts;
+ * ACLNN_ERR_PARAM_INVALID for a malformed `inputs`, more than MOE_RE_ROUTING_MAX_DIMS dimensions or
+ * a known rank the operator never takes, with the reason in aclGetRecentErrMsg() and the kind in
+ * MoeReRoutingLastErrorKind(); on failure nothing is written. Dimension values are checked by the
+ * operator's entry points, not here. */
+#define MOE_RE_ROUTING_MAX_DIMS 8
+#define MOE_RE_ROUTING_INFER_SLOT (2 + MOE_RE_ROUTING_MAX_DIMS)
+#define MOE_RE_ROUTING_INFER_OUTPUTS_LEN (5 * MOE_RE_ROUTING_INFER_SLOT)
+MOE_RE_ROUTING_API aclnnStatus MoeReRoutingInferOutputs(const int64_t *inputs, int64_t inputsLen, int64_t *outputs);
+
 /* JSON of the last aclnnMoeReRouting run on the calling thread. "engine" says which ran. A native
  * run reports "threads" and the problem (tokenNum, rankNum, expertNum, row bytes, countBytes,
  * expertTokenNumType, idxType). An emulator run reports the tiling fields, "block_dim", "ub_bytes", the platform that ran ("platform", "platform_cores",

@@ -144,6 +144,9 @@ aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *t
                                    void *permuteTokens, void *permutePerTokenScales,
                                    void *permuteTokenIdx, void *expertTokenNum,
                                    int64_t expertTokenNumType, int64_t idxType);
+#define MOE_RE_ROUTING_INFER_SLOT 10
+#define MOE_RE_ROUTING_INFER_OUTPUTS_LEN 50
+aclnnStatus MoeReRoutingInferOutputs(const int64_t *inputs, int64_t inputsLen, int64_t *outputs);
 aclnnStatus MoeReRoutingCpuRunHostV2(const int64_t *desc, int64_t descLen, void *tokens,
                                      void *expertTokenNumPerRank, void *perTokenScales,
                                      void *expertTopkWeight, void *permuteTokens,
@@ -254,7 +257,12 @@ def _load() -> tuple[_Lib, BackendInfo]:
     explicit = os.environ.get("MOE_RE_ROUTING_LIBRARY")
     if explicit:
         explicit_path = os.path.abspath(explicit)
-        handle = ffi.dlopen(explicit_path, ffi.RTLD_NOW)
+        try:
+            handle = ffi.dlopen(explicit_path, ffi.RTLD_NOW)
+        except OSError as exc:
+            raise MoeReRoutingError(
+                None, f"MOE_RE_ROUTING_LIBRARY={explicit!r} cannot be loaded: {exc}"
+            ) from exc
         lib = _Lib([handle], "explicit")
         name = "cpu" if lib.has("MoeReRoutingCpuGetPlatform") else "cann"
         lib._backend = name

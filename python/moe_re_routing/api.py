@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from . import _dtypes
 from ._dtypes import ROLE_COUNTS, ROLE_SCALES, ROLE_TOKENS, DtypeLike, DtypeSpec
-from ._ffi import backend, ffi, lib
+from ._ffi import backend, facts, ffi, lib
 from .errors import param_null_error, param_type_error, param_value_error, status_codes
 from .runtime import as_stream, check_acl, free, last_error, malloc, memcpy
 
@@ -333,23 +333,53 @@ def _code(dt: np.dtype) -> Optional[int]:
     return code
 
 
+# Output inference is op_host's (InferOutputs, through MoeReRoutingInferOutputs): the shapes and
+# dtypes of the outputs, by the dtypes and shapes of the inputs, asked once per signature. An input's
+# dtype is passed as a placeholder code the inference copies through (it never interprets them), so
+# any carrier dtype (fp4 or hifloat8 in uint8) comes back as itself.
+_out_specs: dict[tuple[Any, ...], list[tuple[tuple[int, ...], np.dtype]]] = {}
+_PLACEHOLDER_CODE = 1000  # + input index: not an aclDataType
+_INFERRED_DTYPES = {
+    _dtypes.resolve("permute_per_token_scales", np.dtype(np.float32)).code: np.dtype(np.float32),
+    _dtypes.resolve("permute_token_idx", np.dtype(np.int32)).code: np.dtype(np.int32),
+}
+
+
+def _infer_outputs(inputs: Sequence[Optional[np.ndarray]]) -> list[tuple[tuple[int, ...], np.dtype]]:
+    """(shape, dtype) of each output for ``inputs`` (tokens, counts, scales[, weights])."""
+    desc: list[int] = []
+    for i, x in enumerate(inputs):
+        desc += [-1, 0] if x is None else [_PLACEHOLDER_CODE + i, x.ndim, *x.shape]
+    slot = int(facts.MOE_RE_ROUTING_INFER_SLOT)
+    out = ffi.new("int64_t[]", int(facts.MOE_RE_ROUTING_INFER_OUTPUTS_LEN))
+    st = facts.MoeReRoutingInferOutputs(ffi.new("int64_t[]", desc), len(desc), out)
+    if st != 0:
+        raise last_error(st, "MoeReRoutingInferOutputs")
+    specs = []
+    for k in range(4 if len(inputs) < 4 or inputs[3] is None else 5):
+        code, ndim = int(out[k * slot]), int(out[k * slot + 1])
+        x = inputs[code - _PLACEHOLDER_CODE] if code >= _PLACEHOLDER_CODE else None
+        dtype = x.dtype if x is not None else _INFERRED_DTYPES[code]
+        specs.append((tuple(int(out[k * slot + 2 + d]) for d in range(ndim)), dtype))
+    return specs
+
+
 def _new_outputs(
     t: np.ndarray, c: np.ndarray, s: Optional[np.ndarray], w: Optional[np.ndarray]
 ) -> list[np.ndarray]:
-    """Fresh outputs for tokens ``t`` ``[A, ...]``, counts ``c`` ``[N, E]``, scales ``s`` and weights
-    ``w``: tokens and scales like the inputs (float32 ``[A]`` without scales), int32 ``[A]`` index,
-    ``[E]`` counts of the counts' dtype, and with weights an array like them."""
-    a_rows = t.shape[0] if t.ndim >= 1 else 0
-    e_cols = c.shape[-1] if c.ndim >= 1 else 1
-    outputs = [
-        np.empty(t.shape, dtype=t.dtype),
-        np.empty(s.shape, dtype=s.dtype) if s is not None else np.empty(a_rows, dtype=np.float32),
-        np.empty(a_rows, dtype=np.int32),
-        np.empty(e_cols, dtype=c.dtype),
-    ]
-    if w is not None:
-        outputs.append(np.empty(w.shape, dtype=w.dtype))
-    return outputs
+    """Fresh outputs for tokens ``t`` ``[A, H]``, counts ``c`` ``[N, E]``, scales ``s`` and weights
+    ``w``, of the shapes and dtypes op_host's inference gives: tokens and scales like the inputs
+    (float32 ``[A]`` without scales), int32 ``[A]`` index, ``[E]`` counts of the counts' dtype, and
+    with weights an array like them. A rank the operator never takes raises its error."""
+    inputs = (t, c, s) if w is None else (t, c, s, w)
+    key = tuple(None if x is None else (x.dtype, x.shape) for x in inputs)
+    specs = _out_specs.get(key)
+    if specs is None:
+        specs = _infer_outputs(inputs)
+        if len(_out_specs) >= _DESC_CACHE_SIZE:
+            _out_specs.clear()
+        _out_specs[key] = specs
+    return [np.empty(shape, dtype=dtype) for shape, dtype in specs]
 
 
 def _fast_desc(arrays: Sequence[Optional[np.ndarray]]) -> Optional[tuple[Any, int]]:

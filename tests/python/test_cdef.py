@@ -20,7 +20,15 @@ import pytest
 import moe_re_routing as mrr
 from moe_re_routing import _ffi
 
-HEADERS = ["acl/acl.h", "aclnn/acl_meta.h", "aclnn_moe_re_routing.h", "moe_re_routing_cpu.h"]
+HEADERS = [
+    "acl/acl.h",
+    "aclnn/acl_meta.h",
+    "aclnn_moe_re_routing.h",
+    "aclnn_moe_re_routing_v2.h",
+    "moe_re_routing_cpu.h",
+]
+# The integer macros the binding's cdef repeats as literals (cffi's ABI mode takes no expressions).
+MACROS = ["MOE_RE_ROUTING_INFER_SLOT", "MOE_RE_ROUTING_INFER_OUTPUTS_LEN"]
 
 
 def _compiler() -> str:
@@ -71,11 +79,9 @@ def _functions(cdef: str) -> list[str]:
     lib = ffi.dlopen(mrr.backend.library)
     names = []
     for name in dir(lib):
-        try:
-            if ffi.typeof(getattr(lib, name)).kind == "function":
-                names.append(name)
-        except (AttributeError, TypeError, ffi.error):
-            continue
+        value = getattr(lib, name, None)
+        if isinstance(value, ffi.CData) and ffi.typeof(value).kind == "function":
+            names.append(name)
     return names
 
 
@@ -100,3 +106,26 @@ def test_cdef_structs_match_the_headers(header_ffi: cffi.FFI) -> None:
         theirs = [(n, f.offset, _shape(header_ffi, f.type)) for n, f in header_ffi.typeof(struct).fields]
         assert ours == theirs, struct
         assert ffi.sizeof(struct) == header_ffi.sizeof(struct)
+
+
+def test_cdef_macros_have_the_headers_values(tmp_path: Path) -> None:
+    include = Path(mrr.cmake_prefix()) / "include"
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    for name in ("stdint.h", "stddef.h", "stdbool.h"):
+        (stubs / name).write_text("")
+    source = tmp_path / "macros.h"
+    # "MACRO_<name>" is another identifier, so only the right-hand side is expanded.
+    source.write_text('#include "moe_re_routing_cpu.h"\n' + "".join(f"MACRO_{m} = {m}\n" for m in MACROS))
+    pre = subprocess.run(
+        [_compiler(), "-E", "-P", "-nostdinc", f"-I{stubs}", f"-I{include}", "-D__attribute__(x)=", "-x", "c",
+         str(source)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    values = {}
+    for line in pre.splitlines():
+        if line.startswith("MACRO_"):
+            name, expr = line[len("MACRO_") :].split(" = ", 1)
+            values[name] = eval(expr, {})  # an integer expression of the header (literals and + *)
+    for m in MACROS:
+        assert getattr(_ffi.lib, m) == values[m], m

@@ -88,8 +88,8 @@ def test_version():
 
 def test_main_reports_a_library_that_cannot_be_loaded_in_one_line(monkeypatch, capsys):
     """main()'s side of the bad-environment-variable errors: whatever the loader raises while the
-    subcommands' modules are imported becomes one line naming the variable (the loader itself runs
-    at `import moe_re_routing` today, see the xfail test below)."""
+    subcommands' modules are imported becomes one line naming the variable (the package loads the
+    library on first use, so the loader runs inside main(): see the test below)."""
 
     def cannot_load() -> None:
         raise OSError("cannot load library '/x/libmoe_re_routing.so': No such file or directory")
@@ -126,11 +126,6 @@ def test_main_reports_a_library_that_cannot_be_loaded_in_one_line(monkeypatch, c
         ({"MOE_RE_ROUTING_BACKEND": "cann", "ASCEND_CUSTOM_OPP_PATH": ""}, ["MOE_RE_ROUTING_BACKEND=cann"]),
     ],
     ids=["library", "backend", "backend-cann"],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the package to load the C library lazily (moe_re_routing/__init__.py, the lead's): "
-    "today `import moe_re_routing` itself fails before the CLI's main() can catch the loader's error",
 )
 def test_bad_environment_variables_are_one_line(env, words):
     import os

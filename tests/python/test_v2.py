@@ -68,7 +68,7 @@ def test_out_takes_a_fifth_array_with_weights(rng):
 @pytest.mark.parametrize(
     "bad,exc,message",
     [
-        (lambda w: w.astype(np.float64), mrr.MoeReRoutingTypeError, "expert_topk_weight has dtype DOUBLE"),
+        (lambda w: np.zeros(w.shape), mrr.MoeReRoutingTypeError, "expert_topk_weight has dtype DOUBLE"),
         (lambda w: w[:-1], mrr.MoeReRoutingValueError, r"expert_topk_weight has shape \[199, 1\]"),
         (lambda w: np.repeat(w, 2, axis=1), mrr.MoeReRoutingValueError, r"must be \[200, 1\] or \[200\]"),
     ],
