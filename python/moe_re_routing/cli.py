@@ -94,6 +94,19 @@ def _set_engine(engine: Optional[str]) -> None:
 # ---- demo -------------------------------------------------------------------------------------
 
 
+def _ran_on(run: dict[str, Any]) -> str:
+    """What ran a call, from its last-run report: the engine and its split (native: threads; the
+    emulator: blocks of a SoC platform)."""
+    from . import runtime
+
+    if run.get("engine") == "native":
+        return f"native engine, {run['threads']} thread(s) of {runtime.get_threads()}"
+    return (
+        f"emulator engine (the Ascend C kernel, every rule checked), {run.get('block_dim')} blocks of "
+        f"the {run.get('platform')} platform ({run.get('platform_cores')} cores)"
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import moe_re_routing
     from .reference import moe_re_routing_reference
@@ -127,6 +140,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"(read {mb.read / 1e6:.1f} + written {mb.written / 1e6:.1f})   "
         f"{mb.total / t / 1e9:.2f} GB/s"
     )
+    from . import runtime
+
+    print(f"timed on: {_ran_on(runtime.last_run())}")
     print(f"expert_token_num: {res.expert_token_num.tolist()}")
     return 0
 
