@@ -273,7 +273,8 @@ def main(argv: list[str]) -> int:
         err = float(np.max(np.abs(out - expected))) if out.size else 0.0
         # Same float32 weights applied at the same point, the same products and sums: bit-identical
         # wherever the BLAS rounds a row of a product independently of the other rows of the block
-        # (max |err| 0 here). A BLAS may not (blocking, threads), so the check allows 1e-9.
+        # (max |err| 0 in the default configuration here). A BLAS need not (a single row goes to a
+        # matrix-vector routine, blocking, threads), so the check allows 1e-9 (README).
         ok = np.allclose(out, expected, rtol=1e-9, atol=1e-9)
     except Exception as exc:  # any failure on any rank ends the whole job, never a hang
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
