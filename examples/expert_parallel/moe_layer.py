@@ -3,17 +3,22 @@
 Every process ("rank") owns ``T`` tokens of width ``H`` and ``E`` local experts; expert ``g`` of
 the ``G = R * E`` global experts lives on rank ``g // E`` as local expert ``g % E``. The layer:
 
-1. route     router logits ``x @ Wg``, top-k experts per token and their softmax weights;
+1. route     router logits ``x @ Wg``, top-k experts per token and their softmax weights
+             (float32: MoeReRoutingV2's weight dtype);
 2. dispatch  per-(destination rank, local expert) counts exchanged with Alltoall (each rank's
              received ``[R, E]`` matrix is MoeReRouting's ``expert_token_num_per_rank``), then
-             the tokens (int8 + float32 per-token scales, or bf16) with Alltoallv. They arrive
-             rank-major: all rows from rank 0 (expert 0 first, then expert 1, ...), then rank 1;
-3. re-route  ``moe_re_routing``: rank-major -> expert-major, scales moved with their tokens;
-4. experts   per local expert: dequantise its contiguous row range, multiply by its weight;
-5. restore   undo the permutation (``idx_type=0`` gives the gather index, so restoring is a
-             scatter; ``idx_type=1`` gives its inverse, so restoring is a gather; both are run and
-             must agree);
-6. combine   Alltoallv back to the source ranks, then the top-k weighted sum per token.
+             the tokens (int8 + float32 per-token scales, or bf16) and each row's top-k weight
+             with Alltoallv. They arrive rank-major: all rows from rank 0 (expert 0 first, then
+             expert 1, ...), then rank 1;
+3. re-route  ``moe_re_routing(..., expert_topk_weight=...)`` (MoeReRoutingV2): rank-major ->
+             expert-major, scales and weights moved with their tokens;
+4. experts   per local expert: dequantise its contiguous row range, multiply by its matrix, then
+             multiply every output row by its weight (``permute_topk_weight``), here on the
+             expert's rank;
+5. restore   ``moe_re_routing.restore``: the same operator with the counts transposed brings the
+             weighted rows back to the received (rank-major) order; the index-based un-permute
+             (a scatter with ``permute_token_idx``) is kept only as an asserted cross-check;
+6. combine   Alltoallv back to the source ranks, then the sum of each token's k weighted rows.
 
 Every rank checks its output against a dense single-process MoE computed from the same seeds,
 prints one line (timings per stage), and rank 0 prints ``verified`` when all ranks agree.
@@ -56,7 +61,7 @@ class Weights(NamedTuple):
 
 class Routed(NamedTuple):
     experts: np.ndarray  # [T, k] int64: global expert of each (token, slot)
-    weights: np.ndarray  # [T, k] float64: softmax of the k chosen logits
+    weights: np.ndarray  # [T, k] float32: softmax of the k chosen logits, as they travel
 
 
 # ---- model: everything every rank (and the dense reference) derives from the seed --------------
@@ -93,24 +98,41 @@ def dequantise(tokens: np.ndarray, scales: np.ndarray | None) -> np.ndarray:
 
 
 def route(x: np.ndarray, w: Weights, top_k: int) -> Routed:
-    """Top-k experts per token (ties broken by expert id) and their softmax weights."""
+    """Top-k experts per token (ties broken by expert id) and their softmax weights, rounded to
+    float32 (the dtype MoeReRoutingV2 moves; the dense reference uses the same float32 values)."""
     logits = x.astype(np.float64) @ w.gate
     order = np.argsort(-logits, axis=1, kind="stable")[:, :top_k]
     chosen = np.take_along_axis(logits, order, axis=1)
     p = np.exp(chosen - chosen.max(axis=1, keepdims=True))
-    return Routed(order.astype(np.int64), p / p.sum(axis=1, keepdims=True))
+    return Routed(order.astype(np.int64), (p / p.sum(axis=1, keepdims=True)).astype(np.float32))
+
+
+def weight_rows(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Expert output rows ``[n, H]`` float64 times their top-k weight ``[n, 1]`` float32, per row.
+
+    The one place a weight is applied, in the distributed layer (on the expert's rank, to the
+    expert-major rows) and in the dense reference alike, so both round the same products."""
+    return rows * weights.astype(np.float64).reshape(-1, 1)
 
 
 def dense_moe(cfg: Config, rank: int, ranks: int, w: Weights) -> np.ndarray:
-    """The single-process answer for ``rank``'s tokens: ``sum_k w_k * deq(q(x)) @ W_{e_k}``."""
+    """The single-process answer for ``rank``'s tokens: ``sum_k (deq(q(x)) @ W_{e_k}) * w_k``.
+
+    Computed the way the distributed layer computes it, so that the comparison is about the data
+    movement: one matrix product per expert over all its (token, slot) rows, each output row then
+    multiplied by its float32 weight (as the expert's rank does), the k rows of a token summed in
+    slot order (as the combine does)."""
     x = make_tokens(cfg, rank)
     q, s = quantise(x, cfg.dtype)
     deq = dequantise(q, s)
     r = route(x, w, cfg.top_k)
+    per_slot = np.empty((cfg.top_k, cfg.tokens_per_rank, cfg.hidden))
+    for g in range(len(w.experts)):
+        t, k = np.nonzero(r.experts == g)
+        per_slot[k, t] = weight_rows(deq[t] @ w.experts[g], r.weights[t, k])
     out = np.zeros((cfg.tokens_per_rank, cfg.hidden))
-    for t in range(cfg.tokens_per_rank):
-        for k in range(cfg.top_k):
-            out[t] += r.weights[t, k] * (deq[t] @ w.experts[r.experts[t, k]])
+    for rows in per_slot:
+        out += rows
     return out
 
 
@@ -167,42 +189,56 @@ def moe_layer(comm: MPI.Comm, cfg: Config, w: Weights, timer: Timer) -> np.ndarr
     send_rows, recv_rows = send_counts.sum(axis=1), recv_counts.sum(axis=1)
     tokens = alltoallv_rows(comm, q[flat_token[order]], send_rows, recv_rows)
     scales = None if s is None else alltoallv_rows(comm, s[flat_token[order]], send_rows, recv_rows)
+    # each row's routing weight travels with it: [T*k, 1] float32 -> [A, 1] (V2's official shape)
+    weights = alltoallv_rows(comm, r.weights.reshape(-1, 1)[order], send_rows, recv_rows)
     timer.lap("dispatch")
 
     # re-route: rank-major -> expert-major (counts as received: N = R source ranks, E local experts)
     if rank == cfg.corrupt_rank:
         recv_counts[0, 0] += 1  # a counts matrix that does not match the tokens received
-    gathered = mrr.moe_re_routing(tokens, recv_counts, scales, expert_token_num_type=1, idx_type=0)
+    # MoeReRoutingV2: tokens, scales and weights all move to expert-major order
+    routed = mrr.moe_re_routing(tokens, recv_counts, scales, expert_topk_weight=weights,
+                                expert_token_num_type=1, idx_type=0)
     timer.lap("re-route")
-    # The scatter index is the inverse permutation (shown, and checked, next to the gather one).
-    scattered = mrr.moe_re_routing(tokens, recv_counts, scales, expert_token_num_type=1, idx_type=1)
-    idx_gather, idx_scatter = gathered.permute_token_idx, scattered.permute_token_idx
-    if not np.array_equal(idx_scatter[idx_gather], np.arange(len(idx_gather), dtype=np.int32)):
-        raise RuntimeError("idx_type=1 is not the inverse of idx_type=0")
-    timer.lap("inverse index")
 
-    # experts: local expert j owns rows [bounds[j], bounds[j+1]) of the expert-major tokens
-    deq = dequantise(gathered.permute_tokens, None if scales is None else gathered.permute_per_token_scales)
-    bounds = np.concatenate(([0], np.cumsum(gathered.expert_token_num.astype(np.int64))))
+    # experts: local expert j owns rows [bounds[j], bounds[j+1]) of the expert-major tokens; each
+    # output row is multiplied by its weight here, on the expert's rank (permute_topk_weight)
+    deq = dequantise(routed.permute_tokens, None if scales is None else routed.permute_per_token_scales)
+    permute_weights = routed.permute_topk_weight
+    if permute_weights is None:  # never: with expert_topk_weight, V2 returns the permuted weights
+        raise RuntimeError("moe_re_routing returned no permute_topk_weight")
+    bounds = np.concatenate(([0], np.cumsum(routed.expert_token_num.astype(np.int64))))
     expert_out = np.empty((len(deq), cfg.hidden))
     for j in range(e_local):
         lo, hi = bounds[j], bounds[j + 1]
-        expert_out[lo:hi] = deq[lo:hi] @ w.experts[rank * e_local + j]
+        expert_out[lo:hi] = weight_rows(deq[lo:hi] @ w.experts[rank * e_local + j], permute_weights[lo:hi])
     timer.lap("experts")
 
-    # restore to the received (rank-major) order: a scatter with the gather index ...
-    restored = np.empty_like(expert_out)
-    restored[idx_gather] = expert_out
-    # ... or, equivalently, a gather with the scatter index.
-    if not np.array_equal(restored, expert_out[idx_scatter]):
-        raise RuntimeError("restoring with idx_type=0 and idx_type=1 disagree")
+    # restore: the operator with the counts transposed puts the rows back in the received
+    # (rank-major) order. It only copies rows, so the float64 rows travel as their bytes, viewed as
+    # int32 [A, 2H] (float64 is not a tokens dtype; an NPU's expert output, bf16/fp16, is one).
+    restored = mrr.restore(expert_out.view(np.int32), recv_counts).tokens.view(np.float64)
     timer.lap("restore")
 
-    # combine: back to the source ranks (the reverse Alltoallv), then the weighted top-k sum
+    # cross-check (asserted, not part of the data path): the index-based un-permute agrees, and the
+    # weights were the received ones moved with their rows
+    idx = routed.permute_token_idx  # gather index: permute_tokens == tokens[idx]
+    by_index = np.empty_like(expert_out)
+    by_index[idx] = expert_out
+    if not np.array_equal(restored, by_index):
+        raise RuntimeError("restore() disagrees with the scatter by permute_token_idx")
+    if not np.array_equal(permute_weights, weights[idx]):
+        raise RuntimeError("permute_topk_weight is not expert_topk_weight[permute_token_idx]")
+    timer.lap("cross-check")
+
+    # combine: back to the source ranks (the reverse Alltoallv), then the sum over the k slots
+    # (the rows are already weighted)
     back = alltoallv_rows(comm, restored, recv_rows, send_rows)
     per_slot = np.empty_like(back)
     per_slot[order] = back  # back to (token, slot) order
-    out = np.einsum("tk,tkh->th", r.weights, per_slot.reshape(cfg.tokens_per_rank, cfg.top_k, cfg.hidden))
+    out = np.zeros((cfg.tokens_per_rank, cfg.hidden))
+    for rows in per_slot.reshape(cfg.tokens_per_rank, cfg.top_k, cfg.hidden).transpose(1, 0, 2):
+        out += rows  # slot by slot, in the order the dense reference sums
     timer.lap("combine")
     return out
 
@@ -235,6 +271,10 @@ def main(argv: list[str]) -> int:
         total = sum(timer.stages.values())
         expected = dense_moe(cfg, comm.rank, comm.size, w)
         err = float(np.max(np.abs(out - expected))) if out.size else 0.0
+        # Same float32 weights applied at the same point, the same products and sums: bit-identical
+        # wherever the BLAS rounds a row of a product independently of the other rows of the block
+        # (max |err| 0 in the default configuration here). A BLAS need not (a single row goes to a
+        # matrix-vector routine, blocking, threads), so the check allows 1e-9 (README).
         ok = np.allclose(out, expected, rtol=1e-9, atol=1e-9)
     except Exception as exc:  # any failure on any rank ends the whole job, never a hang
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

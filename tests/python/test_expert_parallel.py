@@ -42,6 +42,25 @@ def test_layer_matches_dense_moe(ranks: int, dtype: str) -> None:
     rank_lines = [ln for ln in lines if ln.startswith("rank ")]
     assert [ln.split(":")[0] for ln in rank_lines] == [f"rank {r}/{ranks}" for r in range(ranks)]
     assert all(" ok |" in ln and "re-route" in ln for ln in rank_lines)
+    # the return goes through the restore, checked against the index scatter on every rank
+    assert all(" restore " in ln and " cross-check " in ln for ln in rank_lines)
+
+
+@pytest.mark.parametrize(
+    ("ranks", "args"),
+    [
+        # one row per rank: rank 3 receives none (A = 0 through V2 and the restore)
+        (4, ("--tokens", "1", "--top-k", "1", "--experts", "1", "--hidden", "16")),
+        # an odd rank count and five weighted rows summed per token
+        (3, ("--tokens", "50", "--top-k", "5", "--experts", "2", "--hidden", "32", "--dtype", "bf16")),
+    ],
+)
+def test_layer_edge_shapes(ranks: int, args: tuple[str, ...]) -> None:
+    res = _run(ranks, *args)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.strip().splitlines()
+    assert lines[-1] == "verified"
+    assert sum(" ok |" in ln for ln in lines) == ranks
 
 
 def test_bad_counts_on_one_rank_abort_the_job() -> None:
