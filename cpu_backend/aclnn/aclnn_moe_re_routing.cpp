@@ -574,7 +574,8 @@ aclnnStatus RunHost(const char *api, const int64_t *desc, int64_t descLen, void 
     static const int kV1Slots[] = {Slot::kTokens,        Slot::kCounts,          Slot::kScales,
                                    Slot::kPermuteTokens, Slot::kPermuteScales,   Slot::kPermuteTokenIdx,
                                    Slot::kExpertTokenNum};
-    aclTensor tensors[emulator::kTensorCount];
+    // Kept per thread, so a warm call allocates no dims vectors (one call at a time per thread).
+    thread_local aclTensor tensors[emulator::kTensorCount];
     const aclTensor *args[emulator::kTensorCount] = {};
     int64_t at = 0;
     for (int i = 0; i < count; ++i) {

@@ -96,7 +96,9 @@ Result CurrentEngine(Engine *engine)
         *engine = static_cast<Engine>(selected);
         return Result{};
     }
-    const char *env = std::getenv("MOE_RE_ROUTING_ENGINE");
+    // The environment is read once: a process chooses its engine when it starts (the setter is for
+    // changes at run time).
+    static const char *const env = std::getenv("MOE_RE_ROUTING_ENGINE");
     *engine = Engine::kNative;
     if (env == nullptr || *env == '\0' || ParseEngine(env, engine)) {
         return Result{};

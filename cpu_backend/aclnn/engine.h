@@ -17,7 +17,7 @@ enum class Engine : int32_t { kNative = 0, kEmulator = 1 };
 const char *EngineName(Engine engine);
 
 // The engine of a run started now: MoeReRoutingCpuSetEngine's choice, else the environment variable
-// MOE_RE_ROUTING_ENGINE (native | emulator), else native. A value of the variable that names no
+// MOE_RE_ROUTING_ENGINE (native | emulator; read at the first call), else native. A value of the variable that names no
 // engine fails every run with a message naming the variable (it is not silently ignored).
 Result CurrentEngine(Engine *engine);
 

@@ -90,7 +90,7 @@ MOE_RE_ROUTING_API const char *MoeReRoutingCpuDefaultSoc(void);
  *   tiled for the selected SoC platform, from the plug-in libmoe_re_routing_emulator.so installed
  *   next to this library (loaded on first use; MOE_RE_ROUTING_EMULATOR_LIBRARY overrides its path).
  * Initially the environment variable MOE_RE_ROUTING_ENGINE (native | emulator; unset: native; any
- * other value fails every call with a message naming the variable). MoeReRoutingCpuSetEngine
+ * other value fails every call with a message naming the variable), read at the first call. MoeReRoutingCpuSetEngine
  * selects for later runs of every thread ("" or NULL: back to the environment's choice). A run that
  * writes a profile (MoeReRoutingCpuSetProfileDir) always runs the emulator. */
 MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetEngine(const char *engine);

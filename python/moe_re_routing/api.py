@@ -337,7 +337,6 @@ def _code(dt: np.dtype) -> Optional[int]:
 # dtypes of the outputs, by the dtypes and shapes of the inputs, asked once per signature. An input's
 # dtype is passed as a placeholder code the inference copies through (it never interprets them), so
 # any carrier dtype (fp4 or hifloat8 in uint8) comes back as itself.
-_out_specs: dict[tuple[Any, ...], list[tuple[tuple[int, ...], np.dtype]]] = {}
 _PLACEHOLDER_CODE = 1000  # + input index: not an aclDataType
 _INFERRED_DTYPES = {
     _dtypes.resolve("permute_per_token_scales", np.dtype(np.float32)).code: np.dtype(np.float32),
@@ -371,38 +370,57 @@ def _new_outputs(
     ``w``, of the shapes and dtypes op_host's inference gives: tokens and scales like the inputs
     (float32 ``[A]`` without scales), int32 ``[A]`` index, ``[E]`` counts of the counts' dtype, and
     with weights an array like them. A rank the operator never takes raises its error."""
-    inputs = (t, c, s) if w is None else (t, c, s, w)
-    key = tuple(None if x is None else (x.dtype, x.shape) for x in inputs)
-    specs = _out_specs.get(key)
-    if specs is None:
-        specs = _infer_outputs(inputs)
-        if len(_out_specs) >= _DESC_CACHE_SIZE:
-            _out_specs.clear()
-        _out_specs[key] = specs
+    specs, _ = _alloc_plan((t, c, s) if w is None else (t, c, s, w))
     return [np.empty(shape, dtype=dtype) for shape, dtype in specs]
 
 
-def _fast_desc(arrays: Sequence[Optional[np.ndarray]]) -> Optional[tuple[Any, int]]:
-    """The ``desc`` of MoeReRoutingCpuRunHost (as a C array, and its length) for seven host arrays
-    (``None``: absent scales), or ``None`` when a dtype has no ACL type numpy can name."""
-    key = tuple(None if x is None else (x.dtype, x.shape) for x in arrays)
-    hit = _descs.get(key)
+_Signature = tuple[Optional[tuple[np.dtype, tuple[int, ...]]], ...]
+
+
+def _signature(arrays: Sequence[Optional[np.ndarray]]) -> _Signature:
+    """(dtype, shape) of each array (``None`` for an absent one): what a desc depends on."""
+    return tuple(None if x is None else (x.dtype, x.shape) for x in arrays)
+
+
+def _fast_desc(signature: _Signature) -> Optional[tuple[Any, int]]:
+    """The ``desc`` of MoeReRoutingCpuRunHost(V2) (as a C array, and its length) for host arrays of
+    ``signature``, or ``None`` when a dtype has no ACL type numpy can name."""
+    hit = _descs.get(signature)
     if hit is not None:
         return hit
     desc: list[int] = []
-    for x in arrays:
-        if x is None:
+    for sig in signature:
+        if sig is None:
             desc += [-1, 0]
             continue
-        code = _code(x.dtype)
+        code = _code(sig[0])
         if code is None:
             return None
-        desc += [code, x.ndim, *x.shape]
+        desc += [code, len(sig[1]), *sig[1]]
     if len(_descs) >= _DESC_CACHE_SIZE:
         _descs.clear()
     entry = (_new("int64_t[]", desc), len(desc))
-    _descs[key] = entry
+    _descs[signature] = entry
     return entry
+
+
+# The allocating call's plan by the inputs' signature: the outputs to allocate (op_host's inference)
+# and the desc of inputs and outputs together, so that such a call makes one dictionary lookup.
+_alloc_plans: dict[_Signature, tuple[list[tuple[tuple[int, ...], np.dtype]], Optional[tuple[Any, int]]]] = {}
+
+
+def _alloc_plan(
+    inputs: Sequence[Optional[np.ndarray]],
+) -> tuple[list[tuple[tuple[int, ...], np.dtype]], Optional[tuple[Any, int]]]:
+    key = _signature(inputs)
+    plan = _alloc_plans.get(key)
+    if plan is None:
+        specs = _infer_outputs(inputs)
+        plan = (specs, _fast_desc(key + tuple((dtype, shape) for shape, dtype in specs)))
+        if len(_alloc_plans) >= _DESC_CACHE_SIZE:
+            _alloc_plans.clear()
+        _alloc_plans[key] = plan
+    return plan
 
 
 def _fast_host(
@@ -421,18 +439,19 @@ def _fast_host(
     run = _run_host if w is None else _run_host_v2
     if run is None:
         return None
+    inputs = (t, c, s) if w is None else (t, c, s, w)
     if out is None:
-        outputs = _new_outputs(t, c, s, w)
+        specs, desc = _alloc_plan(inputs)
+        outputs = [np.empty(shape, dtype=dtype) for shape, dtype in specs]
     elif (
         isinstance(out, (tuple, list))
         and len(out) == (4 if w is None else 5)
         and all(type(o) is np.ndarray for o in out)
     ):
         outputs = list(out)
+        desc = _fast_desc(_signature((*inputs, *outputs)))
     else:
         return None
-    inputs = (t, c, s) if w is None else (t, c, s, w)
-    desc = _fast_desc((*inputs, *outputs))
     if desc is None:
         return None
     try:
