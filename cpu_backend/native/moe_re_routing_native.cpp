@@ -8,10 +8,6 @@
 #include "moe_re_routing_split.h"
 #include "parallel.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 namespace moe_re_routing {
 namespace native {
 namespace {
@@ -24,50 +20,6 @@ struct Scratch {
 };
 
 thread_local Scratch t_scratch;
-
-// Copies `bytes` from src to dst. With `streaming`, the bulk is written with non-temporal stores:
-// a large result goes to memory without first reading its destination lines into the cache
-// (which a plain copy does, costing a third more memory traffic) and without evicting the inputs.
-void CopyBytes(uint8_t *dst, const uint8_t *src, size_t bytes, bool streaming)
-{
-#if defined(__SSE2__)
-    constexpr size_t kStreamingMin = 4096;  // below this the alignment prologue is not worth it
-    if (streaming && bytes >= kStreamingMin) {
-        const size_t head = (16 - (reinterpret_cast<uintptr_t>(dst) & 15)) & 15;
-        std::memcpy(dst, src, head);
-        dst += head;
-        src += head;
-        bytes -= head;
-        const size_t blocks = bytes / 64;
-        for (size_t i = 0; i < blocks; ++i, dst += 64, src += 64) {
-            const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src));
-            const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + 16));
-            const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + 32));
-            const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + 48));
-            _mm_stream_si128(reinterpret_cast<__m128i *>(dst), a);
-            _mm_stream_si128(reinterpret_cast<__m128i *>(dst + 16), b);
-            _mm_stream_si128(reinterpret_cast<__m128i *>(dst + 32), c);
-            _mm_stream_si128(reinterpret_cast<__m128i *>(dst + 48), d);
-        }
-        bytes -= blocks * 64;
-    }
-#else
-    (void)streaming;
-#endif
-    std::memcpy(dst, src, bytes);
-}
-
-// Makes the streaming stores of this thread visible before the call returns.
-void FinishStreaming(bool streaming)
-{
-#if defined(__SSE2__)
-    if (streaming) {
-        _mm_sfence();
-    }
-#else
-    (void)streaming;
-#endif
-}
 
 template <typename CountT>
 Result LoadCounts(const Problem &p, const void *raw, Scratch *s)
@@ -122,7 +74,7 @@ void WriteExpertTokenNum(const Problem &p, const Scratch &s, void *out)
 
 // Moves the destination rows [begin, end): every (expert, rank) cell that overlaps them, in
 // destination order, as one block copy per cell (a cell's rows are contiguous in both layouts).
-void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begin, int64_t end, bool streaming)
+void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begin, int64_t end)
 {
     if (begin >= end) {
         return;
@@ -164,15 +116,15 @@ void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begi
             if (from < to) {
                 src += from - dst;
                 const int64_t rows = to - from;
-                CopyBytes(b.permuteTokens + from * rowBytes, b.tokens + src * rowBytes,
-                          static_cast<size_t>(rows * rowBytes), streaming);
+                std::memcpy(b.permuteTokens + from * rowBytes, b.tokens + src * rowBytes,
+                            static_cast<size_t>(rows * rowBytes));
                 if (b.scales != nullptr) {
-                    CopyBytes(b.permuteScales + from * scaleBytes, b.scales + src * scaleBytes,
-                              static_cast<size_t>(rows * scaleBytes), streaming);
+                    std::memcpy(b.permuteScales + from * scaleBytes, b.scales + src * scaleBytes,
+                                static_cast<size_t>(rows * scaleBytes));
                 }
                 if (b.weights != nullptr) {  // a weight column moves like a scale column
-                    CopyBytes(b.permuteWeights + from * weightBytes, b.weights + src * weightBytes,
-                              static_cast<size_t>(rows * weightBytes), streaming);
+                    std::memcpy(b.permuteWeights + from * weightBytes, b.weights + src * weightBytes,
+                                static_cast<size_t>(rows * weightBytes));
                 }
                 int32_t *idx = b.permuteTokenIdx;
                 if (gather) {
@@ -188,7 +140,6 @@ void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begi
             dst = cellEnd;
         }
     }
-    FinishStreaming(streaming);
 }
 
 }  // namespace
@@ -223,15 +174,14 @@ Result Run(const Problem &p, const Buffers &b)
         return Result{};
     }
     const uint32_t parts = PartsFor(p);
-    const bool streaming = MovedBytes(p) >= kStreamingBytes;
     if (parts == 1) {  // small calls: no hand-off at all
-        MoveRows(p, b, s, 0, p.tokenNum, streaming);
+        MoveRows(p, b, s, 0, p.tokenNum);
         return Result{};
     }
     const MoeReRoutingRowSplit split = MoeReRoutingSplitRows(p.tokenNum, parts);
     RunParts(parts, [&](uint32_t part) {
         const MoeReRoutingRowRange rows = MoeReRoutingCoreRows(split, part);
-        MoveRows(p, b, s, rows.begin, rows.end, streaming);
+        MoveRows(p, b, s, rows.begin, rows.end);
     });
     return Result{};
 }

@@ -29,16 +29,13 @@ struct Buffers {
 // hand-off costs more than the copy saves.
 inline constexpr int64_t kMinBytesPerThread = 512 * 1024;
 
-// Calls that move at least this much write their rows with non-temporal stores: a result larger
-// than a core's L2 is not read back from the cache anyway.
-inline constexpr int64_t kStreamingBytes = 8 * 1024 * 1024;
 
 // Runs `problem` (checked by CheckArgs) on `buffers`. The counts are read again here, since they may
 // have changed since CheckCountValues; counts that are negative or do not sum to A fail with
 // kErrParamInvalid before any output byte is written. Returns the status with its message.
 Result Run(const Problem &problem, const Buffers &buffers);
 
-// Bytes one call of `problem` reads and writes (what the thresholds above compare with).
+// Bytes one call of `problem` reads and writes (what kMinBytesPerThread is compared with).
 int64_t MovedBytes(const Problem &problem);
 
 // Threads Run may use for one call of `problem` (1 for small problems; at most ThreadCount()).
