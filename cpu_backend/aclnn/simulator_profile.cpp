@@ -308,7 +308,9 @@ std::string CommonMetadata(const ProfileRun &run, double taskUs, double hbmUs)
     return "\"time_source\":\"modelled\",\"model\":\"moe-re-routing time model per instruction "
            "(docs/profiling.md)\",\"platform\":\"Ascend910B (Atlas A2)\",\"frequency_mhz\":" +
            std::to_string(kAssumedFreqMhz) + ",\"op\":" + Json(run.opName) + ",\"shapes\":" + Json(run.shapeText) +
-           ",\"block_dim\":" + std::to_string(run.blockDim) + ",\"task_duration_us\":" + Fixed(taskUs, 3) +
+           ",\"block_dim\":" + std::to_string(run.blockDim) + ",\"run_platform_cores\":" +
+           std::to_string(run.platformCores) + ",\"run_platform_ub_bytes\":" + std::to_string(run.platformUbBytes) +
+           ",\"task_duration_us\":" + Fixed(taskUs, 3) +
            ",\"launch_us\":" + Fixed(FittedParameters()[0], 6) + ",\"hbm_bound_us\":" + Fixed(hbmUs, 3) +
            ",\"source_root\":" + Json(std::string(MOE_RE_ROUTING_SOURCE_DIR));
 }

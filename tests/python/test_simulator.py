@@ -101,6 +101,9 @@ def test_tree_layout_and_headers(opprof: str) -> None:
         head, _ = _csv(str(root / name / f"{name}_instr_exe.csv"))
         assert head == "instr,addr,pipe,call_count,cycles,running_time(us),detail"
     assert "MODELLED" in prof.readme and "not measured" in prof.readme
+    meta = prof.summary["metadata"]
+    assert meta["time_source"] == "modelled" and "Atlas A2" in meta["platform"]
+    assert meta["run_platform_cores"] == 48 and meta["block_dim"] == block_dim
     readme = (Path(opprof) / "README.txt").read_text()
     assert "simulator/" in readme and "MODELLED" in readme
 
@@ -121,10 +124,34 @@ def test_every_line_is_a_kernel_api_call(opprof: str) -> None:
             assert instr.code.startswith(KERNEL_CODE + ":")
 
 
+@pytest.fixture(scope="module")
+def opprof_core_bound(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A decode shape: 64 int8 rows of 7168, 32 x 256 counts; the count metadata makes the slowest
+    core, not HBM, set the modelled task time."""
+    out = tmp_path_factory.mktemp("simprof_core")
+    args = ["profile", "64", "7168", "32", "256", "--dtype", "int8", "--scales", "--simulator"]
+    assert cli_main([*args, "--output", str(out)]) == 0
+    (path,) = [str(p) for p in out.iterdir()]
+    return path
+
+
 def test_cycles_add_up_per_line_pipe_core_and_task(opprof: str) -> None:
+    """The identities on an HBM-bound run (the task time is launch + the HBM term)."""
+    slowest, hbm = _check_identities(opprof)
+    assert hbm > slowest
+
+
+def test_cycles_add_up_when_a_core_is_the_bottleneck(opprof_core_bound: str) -> None:
+    """The identities on a run whose slowest core sets the task time."""
+    slowest, hbm = _check_identities(opprof_core_bound)
+    assert slowest > hbm
+
+
+def _check_identities(opprof: str) -> tuple[float, float]:
     """Per core: instructions -> lines exactly; lines -> busy cycles; per pipe -> the model's pipe
     time in whole cycles; SCALAR + max(VECTOR, MTE2, MTE3) -> aiv_total_cycles; and the task
-    duration = launch + max(slowest core, HBM bound), to the printed rounding."""
+    duration = launch + max(slowest core, HBM bound), to the printed rounding. Returns the slowest
+    core's modelled time and the HBM-bound time (µs)."""
     prof = sim.read(opprof)
     basic, pipes, _ = _basic_and_pipes(opprof)
     freq = float(basic["Rated Freq"])
@@ -165,6 +192,7 @@ def test_cycles_add_up_per_line_pipe_core_and_task(opprof: str) -> None:
     assert duration == pytest.approx(
         m["launch_us"] + max(max(cores_time), m["hbm_bound_us"]), abs=2e-3 + 2 / freq
     )
+    return max(cores_time), float(m["hbm_bound_us"])
 
 
 def test_dma_details_account_for_every_row(opprof: str) -> None:
