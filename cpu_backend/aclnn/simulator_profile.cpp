@@ -148,7 +148,12 @@ std::string Detail(const std::string &code, const ascendc_cpu::InstrRecord &r)
             d += " scalar UB write element_bytes=" + std::to_string(r.bytes);
             break;
         case InstrKind::kVector:
-            d += " vector dst_bytes=" + std::to_string(r.bytes) + " repeats=" + std::to_string((r.bytes + 255) / 256);
+            d += " vector";
+            if (r.elementBytes != 0) {
+                d += " count=" + std::to_string(r.bytes / r.elementBytes) +
+                     " element_bytes=" + std::to_string(r.elementBytes);
+            }
+            d += " dst_bytes=" + std::to_string(r.bytes) + " repeats=" + std::to_string((r.bytes + 255) / 256);
             break;
         case InstrKind::kSetFlag:
             d += std::string(" set_flag event=") + r.note + (r.id >= 0 ? " id=" + std::to_string(r.id) : "");
@@ -333,8 +338,8 @@ std::string Readme(const ProfileRun &run, double taskUs)
            "modelled cycles and cycles / 1800 MHz (the assumed clock of OpBasicInfo.csv).\n"
            "  *_instr_exe.csv instr,addr,pipe,call_count,cycles,running_time(us),detail: per call site, "
            "instruction and parameters; addr is N/A (there is no program counter in an emulator); detail "
-           "starts with code=<file:line> and gives DMA bursts, lengths and pitches, vector destination bytes "
-           "and repeats, flag events.\n"
+           "starts with code=<file:line> and gives DMA bursts, lengths and pitches, vector element counts, "
+           "destination bytes and repeats, flag events.\n"
            "  trace.json      Chrome trace (chrome://tracing, Perfetto) of that core, one lane per pipe.\n"
            "trace.json: all cores, a process per core and a lane per pipe.\n\n"
            "Cycles: each instruction costs what the model charges its unit of work (MTE2/MTE3: dma_us + "

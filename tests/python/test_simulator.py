@@ -216,6 +216,17 @@ def test_dma_details_account_for_every_row(opprof: str) -> None:
     assert moved == {"MTE2": A * (ROW_BYTES + SCALE_BYTES), "MTE3": A * (ROW_BYTES + SCALE_BYTES)}
 
 
+def test_vector_details_give_counts(opprof: str) -> None:
+    """A vector instruction's detail gives its element count, element size, bytes and repeats."""
+    prof = sim.read(opprof)
+    vectors = [i for c in prof.cores for i in c.instrs if i.pipe == "VECTOR"]
+    assert vectors
+    for instr in vectors:
+        fields = dict(kv.split("=", 1) for kv in instr.detail.split() if "=" in kv)
+        count, size, dst = int(fields["count"]), int(fields["element_bytes"]), int(fields["dst_bytes"])
+        assert count * size == dst and int(fields["repeats"]) == (dst + 255) // 256
+
+
 def test_pipe_utilization_scalar_and_stall_columns(opprof: str) -> None:
     _, pipes, header = _basic_and_pipes(opprof)
     columns = header.split(",")

@@ -184,6 +184,12 @@ TEST(SimulatorProfile, EveryInstructionIsAttributedToTheKernelCallThatIssuedIt)
     EXPECT_EQ(in.srcPitch, 64u);
     EXPECT_EQ(in.dstPitch, 64u);
     EXPECT_EQ(in.padBytes, 0u);
+    // Vector instructions carry their element size: Adds over 40 int32, Duplicate over 24.
+    const InstrRecord &adds = t.instructions[t.instructions.size() - 10];
+    const InstrRecord &dup = t.instructions[t.instructions.size() - 9];
+    EXPECT_EQ(adds.elementBytes, 4u);
+    EXPECT_EQ(adds.bytes / adds.elementBytes, 40u);
+    EXPECT_EQ(dup.bytes / dup.elementBytes, 24u);
     EXPECT_STREQ(t.instructions[4].note, "MTE2_S");
     EXPECT_EQ(t.instructions[4].id, 0);
     EXPECT_STREQ(t.instructions.back().note, "PIPE_ALL");

@@ -75,6 +75,7 @@ struct InstrRecord {
     uint64_t srcPitch = 0;    // DMA: bytes from one burst's start to the next, source side
     uint64_t dstPitch = 0;    // DMA: likewise, destination side
     uint32_t padBytes = 0;    // DMA GM->UB: left + right padding bytes per burst
+    uint32_t elementBytes = 0;  // vector: destination element size (bytes / elementBytes = count)
     int32_t id = -1;          // flags: the event id
 };
 

@@ -203,12 +203,16 @@ inline void RecordInstr(CoreContext &core, InstrKind kind, uint64_t bytes = 0, c
 }
 
 // ---- counters ----
-// One vector instruction writing `bytes` of destination: its repeats are 256 B each.
-inline void CountVector(CoreContext &core, uint64_t bytes)
+// One vector instruction writing `bytes` of destination in elements of `elementBytes`: its repeats
+// are 256 B each.
+inline void CountVector(CoreContext &core, uint64_t bytes, uint32_t elementBytes)
 {
     ++core.counts.vectorOps;
     core.counts.vectorRepeats += (bytes + 255) / 256;
     RecordInstr(core, InstrKind::kVector, bytes);
+    if (core.instrLog != nullptr) {
+        core.instrLog->back().elementBytes = elementBytes;
+    }
 }
 
 // ---- GM ----

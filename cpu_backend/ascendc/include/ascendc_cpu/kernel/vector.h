@@ -101,7 +101,7 @@ inline void AddsImpl(const AscendC::LocalTensor<T> &dstLocal, const AscendC::Loc
     BeginVectorInstruction(TensorAccess::Core(dstLocal));
     const T *src = VectorOperand(srcLocal, count, false, api, "src");
     T *dst = VectorOperand(dstLocal, count, true, api, "dst");
-    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
+    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T), sizeof(T));
     for (uint32_t i = 0; i < count; ++i) {
         dst[i] = AddScalar<T>(src[i], scalarValue);
     }
@@ -176,7 +176,7 @@ inline void Duplicate(const LocalTensor<T> &dstLocal, const T &scalarValue, cons
     CheckNonZeroCountOnDav3510(TensorAccess::Core(dstLocal), count, "Duplicate");
     BeginVectorInstruction(TensorAccess::Core(dstLocal));
     T *dst = VectorOperand(dstLocal, static_cast<uint64_t>(count), true, "Duplicate", "dst");
-    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
+    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T), sizeof(T));
     for (int32_t i = 0; i < count; ++i) {
         dst[i] = scalarValue;
     }
@@ -201,7 +201,7 @@ inline void CreateVecIndex(LocalTensor<T> dst, const T &firstValue, uint32_t cou
     }
     BeginVectorInstruction(core);
     T *out = VectorOperand(dst, count, true, "CreateVecIndex", "dst");
-    CountVector(core, static_cast<uint64_t>(count) * sizeof(T));
+    CountVector(core, static_cast<uint64_t>(count) * sizeof(T), sizeof(T));
     for (uint32_t i = 0; i < count; ++i) {
         out[i] = IndexValue<T>(firstValue, i);
     }
@@ -232,7 +232,7 @@ inline void Add(const LocalTensor<T> &dstLocal, const LocalTensor<T> &src0Local,
     const T *src0 = VectorOperand(src0Local, static_cast<uint64_t>(count), false, "Add", "src0");
     const T *src1 = VectorOperand(src1Local, static_cast<uint64_t>(count), false, "Add", "src1");
     T *dst = VectorOperand(dstLocal, static_cast<uint64_t>(count), true, "Add", "dst");
-    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
+    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T), sizeof(T));
     for (int32_t i = 0; i < count; ++i) {
         dst[i] = AddScalar<T>(src0[i], src1[i]);
     }
@@ -267,7 +267,7 @@ inline void Cast(const LocalTensor<T> &dstLocal, const LocalTensor<U> &srcLocal,
     BeginVectorInstruction(TensorAccess::Core(dstLocal));
     const U *src = VectorOperand(srcLocal, count, false, "Cast", "src");
     T *dst = VectorOperand(dstLocal, count, true, "Cast", "dst");
-    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
+    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T), sizeof(T));
     for (uint32_t i = 0; i < count; ++i) {
         dst[i] = static_cast<T>(static_cast<uint32_t>(static_cast<uint64_t>(src[i])));
     }
