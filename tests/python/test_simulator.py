@@ -323,8 +323,8 @@ def test_profile_without_simulator_writes_no_tree(tmp_path: Path) -> None:
 def test_environment_variables_write_the_tree(tmp_path: Path) -> None:
     code = (
         "import numpy as np, moe_re_routing as m\n"
-        "from moe_re_routing.workload import uniform_counts\n"
-        "counts = uniform_counts(4, 4, 64, np.dtype('int32'))\n"
+        "from moe_re_routing.workload import even_counts\n"
+        "counts = even_counts(4, 4, 64, np.dtype('int32'))\n"
         "m.moe_re_routing(np.zeros((64, 128), np.float16), counts, None)\n"
     )
     env = dict(
