@@ -24,6 +24,7 @@
 #include "moe_re_routing_dtypes.h"
 #include "moe_re_routing_host.h"
 #include "moe_re_routing_native.h"
+#include "simulator_profile.h"
 #include "time_model.h"
 
 namespace moe_re_routing {
@@ -187,6 +188,7 @@ struct aclOpExecutor {
     moe_re_routing::MoeReRoutingTilingReport report;  // emulator only: the tiling key, what reports show
     moe_re_routing::cpu::RunPlatform platform;  // emulator only
     std::string profileDir;  // read once when planned: a profile models the NPU, so it runs the emulator
+    bool profileSimulator = false;  // the profile also writes simulator/ (read with profileDir)
 };
 
 namespace moe_re_routing {
@@ -227,6 +229,7 @@ void WriteRunProfile(const std::string &dir, const aclOpExecutor &ex, const emul
     run.platformCores = ex.platform.platform.aivCoreNum;
     run.platformUbBytes = ex.platform.platform.ubBytes;
     run.cores = cores;
+    run.simulator = config.collectInstructions;
     std::string error;
     const std::string path = model::WriteProfile(dir, run, &error);
     if (path.empty()) {
@@ -333,6 +336,7 @@ Result PlanRun(const Problem &problem, const TensorArgs &args, std::unique_ptr<a
     auto ex = std::make_unique<aclOpExecutor>();
     ex->problem = problem;
     ex->profileDir = model::CurrentProfileDir();
+    ex->profileSimulator = !ex->profileDir.empty() && model::ProfileSimulatorEnabled();
     Result result = cpu::CurrentEngine(&ex->engine);
     if (!result.ok()) {
         return result;
@@ -441,6 +445,7 @@ Result RunEmulated(aclOpExecutor &ex, void *workspace, uint64_t workspaceSize)
     }
     request.config.sequential = small && movedBytes < kSequentialBytes;
     request.config.collectTrace = trace.enabled || !ex.profileDir.empty();
+    request.config.collectInstructions = ex.profileSimulator;
     request.config.chromeTracePath = trace.chromeTracePath;
     for (int i = 0; i < aclOpExecutor::kTensorCount; ++i) {
         request.data[i] = ex.data[i];

@@ -65,6 +65,7 @@ bool Launch(const LaunchRequest &request, ascendc_cpu::LaunchResult *result, std
         config.arch = request.config.arch;
         config.sequential = request.config.sequential;
         config.collectTrace = request.config.collectTrace;
+        config.collectInstructions = request.config.collectInstructions;
         config.chromeTracePath = request.config.chromeTracePath;
         config.tilingKey = request.tilingKey;  // as CANN selects the binary of the tiling key
         ascendc_cpu::Launch(

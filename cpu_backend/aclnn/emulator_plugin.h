@@ -42,6 +42,7 @@ struct LaunchSettings {
     ascendc_cpu::Arch arch = ascendc_cpu::kDefaultSoc.arch;
     bool sequential = false;
     bool collectTrace = false;
+    bool collectInstructions = false;  // with collectTrace: CoreTrace::instructions (simulator profiles)
     std::string chromeTracePath;
 };
 

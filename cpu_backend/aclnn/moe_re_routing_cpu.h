@@ -222,6 +222,12 @@ MOE_RE_ROUTING_API int32_t MoeReRoutingCpuLastRunModelCores(MoeReRoutingModelCor
  * variable MOE_RE_ROUTING_PROFILE_DIR. */
 MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetProfileDir(const char *dir);
 
+/* Whether profiled runs (MoeReRoutingCpuSetProfileDir) also write simulator/: the msprof op
+ * simulator layout, per core, instruction and kernel source line, all *modelled*
+ * (docs/profiling.md). Nonzero: on. The initial value is the environment variable
+ * MOE_RE_ROUTING_PROFILE_SIMULATOR (set and not "0": on). */
+MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuSetProfileSimulator(int32_t enabled);
+
 /* The directory the calling thread's last profiled run wrote ("" when none). */
 MOE_RE_ROUTING_API const char *MoeReRoutingCpuLastProfilePath(void);
 

@@ -2,12 +2,15 @@
 // *modelled* for Ascend910B (Atlas A2) from the emulator's per-core trace.
 #include "time_model.h"
 
+#include "simulator_profile.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,7 +34,7 @@ const double kFitted[kParamCount] = {
 
 // The clock msprof would report for Atlas A2 AI cores (rated 1800 MHz; an assumption of the
 // model, used only to express modelled times as cycles).
-constexpr int kFreqMhz = 1800;
+constexpr int kFreqMhz = kAssumedFreqMhz;
 
 constexpr const char *kPlatformText = "Ascend910B (Atlas A2)";
 constexpr uint32_t kA2Cores = 48;  // AIV cores of Ascend910B1/B2
@@ -144,6 +147,50 @@ double Evaluate(const MoeReRoutingModelCore *cores, int32_t coreNum, const doubl
 
 const double *FittedParameters() { return kFitted; }
 
+int64_t UsToCycles(double us) { return std::llround(us * kFreqMhz); }
+
+int64_t CoreCycles(const MoeReRoutingModelCoreTime &time)
+{
+    return UsToCycles(time.scalarUs) +
+           std::max(UsToCycles(time.vectorUs), std::max(UsToCycles(time.mte2Us), UsToCycles(time.mte3Us)));
+}
+
+const char *ModelPipeName(ModelPipe pipe)
+{
+    static const char *const kNames[] = {"SCALAR", "VECTOR", "MTE2", "MTE3", "FLOWCTRL"};
+    const auto index = static_cast<size_t>(pipe);
+    return index < sizeof(kNames) / sizeof(kNames[0]) ? kNames[index] : "?";
+}
+
+InstructionCost PriceInstruction(const ascendc_cpu::InstrRecord &record, const double *params)
+{
+    using ascendc_cpu::InstrKind;
+    const double *p = params != nullptr ? params : kFitted;
+    const double bytes = static_cast<double>(record.bytes);
+    switch (record.kind) {
+        case InstrKind::kDmaGmToUb:  // a no-op moves nothing and is not a dma_in_op (FromTrace)
+            return {ModelPipe::kMte2, record.bytes == 0 ? 0.0 : p[kDmaUs] + UsFor(bytes, p[kCoreGbps])};
+        case InstrKind::kDmaUbToGm:
+            return {ModelPipe::kMte3, record.bytes == 0 ? 0.0 : p[kDmaUs] + UsFor(bytes, p[kCoreGbps])};
+        case InstrKind::kDmaUbToUb:  // not in the model (our kernels issue none); V in the hazard model
+            return {ModelPipe::kVector, 0.0};
+        case InstrKind::kScalarGmRead:
+        case InstrKind::kScalarGmWrite:
+            return {ModelPipe::kScalar, p[kScalarGmUs]};
+        case InstrKind::kScalarUbRead:
+        case InstrKind::kScalarUbWrite:
+            return {ModelPipe::kScalar, p[kScalarUbUs]};
+        case InstrKind::kVector:
+            return {ModelPipe::kVector, p[kVectorUs]};
+        case InstrKind::kSetFlag:
+        case InstrKind::kWaitFlag:
+        case InstrKind::kPipeBarrier:
+        case InstrKind::kQueue:
+            break;
+    }
+    return {ModelPipe::kFlowCtrl, 0.0};
+}
+
 std::string CurrentProfileDir()
 {
     ProfileSettings &s = Settings();
@@ -206,16 +253,24 @@ std::string WriteProfile(const std::string &dir, const ProfileRun &run, std::str
     std::string pipes =
         "block_id,sub_block_id,aiv_time(us),aiv_total_cycles,aiv_vec_time(us),aiv_vec_ratio,aiv_mte2_time(us),"
         "aiv_mte2_ratio,aiv_mte2_active_bw(GB/s),aiv_mte3_time(us),aiv_mte3_ratio,aiv_mte3_active_bw(GB/s),"
-        "aiv_icache_miss_rate,aiv_scalar_time(us),aiv_scalar_ratio\n";
+        "aiv_icache_miss_rate,aiv_scalar_time(us),aiv_scalar_ratio,aiv_scalar_single_time(us),"
+        "aiv_scalar_dual_time(us),aiv_scalar_wait_time(us),aiv_scalar_mte2_stall_time(us),"
+        "aiv_scalar_mte3_stall_time(us),aiv_scalar_vector_stall_time(us),aiv_scalar_wait_ib_time(us),"
+        "aiv_scalar_stall_by_ub_time(us)\n";
     for (size_t i = 0; i < cores.size(); ++i) {
         const MoeReRoutingModelCoreTime &t = times[i];
         const double bw2 = t.mte2Us > 0.0 ? cores[i].bytesIn / (t.mte2Us * 1e3) : 0.0;
         const double bw3 = t.mte3Us > 0.0 ? cores[i].bytesOut / (t.mte3Us * 1e3) : 0.0;
+        // The model's scalar unit is blocked while the busiest other pipe works (core = scalar +
+        // max(vector, MTE2, MTE3)): that is the modelled wait time. Which part of it a real core
+        // spends in wait instructions and which in full instruction queues, single or dual issue,
+        // iCache and UB stalls are not modelled: N/A.
+        const double waitUs = t.coreUs - t.scalarUs;
         pipes += std::to_string(i) + ",0," + Fmt(t.coreUs) + "," +
-                 std::to_string(static_cast<long long>(t.coreUs * kFreqMhz + 0.5)) + "," + Fmt(t.vectorUs) + "," +
+                 std::to_string(static_cast<long long>(CoreCycles(t))) + "," + Fmt(t.vectorUs) + "," +
                  Ratio(t.vectorUs, t.coreUs) + "," + Fmt(t.mte2Us) + "," + Ratio(t.mte2Us, t.coreUs) + "," + Fmt(bw2) +
                  "," + Fmt(t.mte3Us) + "," + Ratio(t.mte3Us, t.coreUs) + "," + Fmt(bw3) + ",N/A," + Fmt(t.scalarUs) +
-                 "," + Ratio(t.scalarUs, t.coreUs) + "\n";
+                 "," + Ratio(t.scalarUs, t.coreUs) + ",N/A,N/A," + Fmt(waitUs) + ",N/A,N/A,N/A,N/A,N/A\n";
     }
 
     std::string params;
@@ -262,10 +317,16 @@ std::string WriteProfile(const std::string &dir, const ProfileRun &run, std::str
         "Run: " + run.shapeText + ", block dim " + std::to_string(run.blockDim) + ", tiled for " +
         std::to_string(run.platformCores) + " cores x " + std::to_string(run.platformUbBytes) + " B UB" +
         (run.platformCores == kA2Cores ? "" : " (not the Atlas A2 core count: the schedule is not the one A2 would run)") +
-        ".\n";
+        ".\n" +
+        (run.simulator ? "simulator/: the msprof op simulator layout, per core, instruction and kernel source line "
+                         "(all MODELLED; see simulator/README.txt).\n"
+                       : "");
     if (!WriteFile(path + "/OpBasicInfo.csv", basic) || !WriteFile(path + "/PipeUtilization.csv", pipes) ||
         !WriteFile(path + "/trace.json", trace) || !WriteFile(path + "/README.txt", readme)) {
         *error = "cannot write the profile files in " + path + ": " + std::strerror(errno);
+        return "";
+    }
+    if (run.simulator && !WriteSimulatorTree(path, run, times, total, hbmUs, error)) {
         return "";
     }
     return path;

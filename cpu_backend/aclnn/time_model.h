@@ -46,6 +46,33 @@ double Evaluate(const MoeReRoutingModelCore *cores, int32_t coreNum, const doubl
 // The calibrated parameters (time_model_fit.inc).
 const double *FittedParameters();
 
+// The clock assumed for Atlas A2 AI cores, used only to express modelled times as cycles
+// (OpBasicInfo's Current/Rated Freq, aiv_total_cycles, the simulator tree's cycles).
+constexpr int kAssumedFreqMhz = 1800;
+
+// Modelled microseconds as whole cycles at kAssumedFreqMhz (rounded to nearest).
+int64_t UsToCycles(double us);
+// A core's modelled cycles, the model's core time in whole cycles: each pipe's time rounded to
+// cycles, then SCALAR + max(VECTOR, MTE2, MTE3) (PipeUtilization's aiv_total_cycles; the
+// simulator tree's per-pipe cycles add up to exactly these).
+int64_t CoreCycles(const MoeReRoutingModelCoreTime &time);
+
+// The pipes the model prices, in the order of the profile's lanes. FLOWCTRL holds the
+// synchronisation instructions (flags, barriers, queue operations), which the model prices at 0.
+enum class ModelPipe : uint8_t { kScalar, kVector, kMte2, kMte3, kFlowCtrl, kCount };
+const char *ModelPipeName(ModelPipe pipe);  // "SCALAR", "VECTOR", "MTE2", "MTE3", "FLOWCTRL"
+
+// The model applied to one instruction (docs/profiling.md): the pipe it occupies and its modelled
+// busy time in microseconds with `params` (null = the fitted ones). Per core, the costs of all
+// instructions on a pipe add up to that pipe's term of Evaluate (MTE2 = dma_in_ops * dma_us +
+// bytes_in / core_gbps, ...), because each priced instruction is exactly one unit of the counts
+// FromTrace reads.
+struct InstructionCost {
+    ModelPipe pipe;
+    double us;
+};
+InstructionCost PriceInstruction(const ascendc_cpu::InstrRecord &record, const double *params);
+
 // What a profile needs to know about the run.
 struct ProfileRun {
     std::string opName = "MoeReRouting";
@@ -54,6 +81,7 @@ struct ProfileRun {
     uint32_t platformCores = 0;    // AIV cores the tiling planned for
     uint32_t platformUbBytes = 0;  // UB per core the tiling planned for
     std::vector<ascendc_cpu::CoreTrace> cores;
+    bool simulator = false;  // also write simulator/ (needs CoreTrace::instructions; simulator_profile.h)
 };
 
 // Writes <dir>/OPPROF_<timestamp>_<id>/ (OpBasicInfo.csv, PipeUtilization.csv, trace.json,

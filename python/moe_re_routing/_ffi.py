@@ -139,6 +139,7 @@ double MoeReRoutingModelEvaluate(const MoeReRoutingModelCore *cores, int32_t cor
 int32_t MoeReRoutingCpuLastRunModelCores(MoeReRoutingModelCore *cores, int32_t capacity);
 aclnnStatus MoeReRoutingCpuSetProfileDir(const char *dir);
 const char *MoeReRoutingCpuLastProfilePath(void);
+aclnnStatus MoeReRoutingCpuSetProfileSimulator(int32_t enabled);
 aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *tokens,
                                    void *expertTokenNumPerRank, void *perTokenScales,
                                    void *permuteTokens, void *permutePerTokenScales,

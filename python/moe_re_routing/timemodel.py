@@ -471,11 +471,13 @@ def profile(
     scales: bool,
     output: str,
     counts: str = "even",
+    simulator: bool = False,
 ) -> str:
     """Runs the operator once through the library with MoeReRoutingCpuSetProfileDir(output) (what
     MOE_RE_ROUTING_PROFILE_DIR does for any aclnn call) and returns the OPPROF_* directory written.
     Inputs: zeros (the trace does not depend on the values) and the counts of the named fill
-    (``workload.FILLS``; default ``even``, the benchmarks' fill; ``random`` with seed 0)."""
+    (``workload.FILLS``; default ``even``, the benchmarks' fill; ``random`` with seed 0).
+    ``simulator``: also write ``simulator/`` (MoeReRoutingCpuSetProfileSimulator; docs/profiling.md)."""
     import os
 
     from . import moe_re_routing
@@ -487,12 +489,15 @@ def profile(
     count_matrix = fill_counts(counts, np.random.default_rng(0), n, e, a, np.dtype(count_dtype))
     sc = np.zeros(a, dtype=np.float32) if scales else None
     lib.MoeReRoutingCpuSetProfileDir(ffi.new("char[]", os.fsencode(output)))
+    lib.MoeReRoutingCpuSetProfileSimulator(1 if simulator else 0)
     try:
         moe_re_routing(tokens, count_matrix, sc)
         path = str(ffi.string(lib.MoeReRoutingCpuLastProfilePath()).decode())
     finally:  # back to what the environment asks for
         env = os.environ.get("MOE_RE_ROUTING_PROFILE_DIR")
         lib.MoeReRoutingCpuSetProfileDir(ffi.new("char[]", os.fsencode(env)) if env else ffi.NULL)
+        env_sim = os.environ.get("MOE_RE_ROUTING_PROFILE_SIMULATOR", "")
+        lib.MoeReRoutingCpuSetProfileSimulator(1 if env_sim not in ("", "0") else 0)
     if not path:
         raise MoeReRoutingError(0, f"profile: could not write a profile under output={output!r} (see stderr)")
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from .workload import FILLS
@@ -48,11 +49,29 @@ def cmd_profile(args: argparse.Namespace) -> int:
             f"--soc must be {timemodel.CALIBRATION_SOC} (the only SoC the model is calibrated for), "
             f"got {args.soc}"
         )
+    if args.top is not None and args.top < 1:
+        raise param_value_error(f"--top must be >= 1, got {args.top}")
     check_output_dir(args.output, "--output")
+    simulator = args.simulator or args.top is not None
     path = timemodel.profile(
-        args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.output, args.counts
+        args.A,
+        args.H,
+        args.N,
+        args.E,
+        args.dtype,
+        args.count_dtype,
+        args.scales,
+        args.output,
+        args.counts,
+        simulator,
     )
     print(path)
+    if args.top is not None:
+        from . import simulator as sim
+
+        print(sim.format_top(sim.read(path), args.top))
+        png = sim.plot_pipe_time(path, os.path.join(path, "pipe_time.png"))
+        print(png if png else "no PNG of per-core pipe time: matplotlib is not installed")
     return 0
 
 
@@ -83,4 +102,15 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--counts", default="even", choices=FILLS, help=FILLS_HELP)
     p.add_argument("--soc", default="Ascend910B", help="SoC the times are modelled for (only Ascend910B)")
     p.add_argument("--output", required=True, help="directory that receives OPPROF_<timestamp>_<id>/")
+    p.add_argument(
+        "--simulator",
+        action="store_true",
+        help="also write simulator/ (msprof op simulator layout: per core, instruction and source line)",
+    )
+    p.add_argument(
+        "--top",
+        type=int,
+        metavar="N",
+        help="print the N most expensive kernel lines and write pipe_time.png (implies --simulator)",
+    )
     p.set_defaults(func=cmd_profile)

@@ -26,7 +26,10 @@ OP_BASIC_HEADER = (
 PIPE_HEADER = (
     "block_id,sub_block_id,aiv_time(us),aiv_total_cycles,aiv_vec_time(us),aiv_vec_ratio,aiv_mte2_time(us),"
     "aiv_mte2_ratio,aiv_mte2_active_bw(GB/s),aiv_mte3_time(us),aiv_mte3_ratio,aiv_mte3_active_bw(GB/s),"
-    "aiv_icache_miss_rate,aiv_scalar_time(us),aiv_scalar_ratio"
+    "aiv_icache_miss_rate,aiv_scalar_time(us),aiv_scalar_ratio,aiv_scalar_single_time(us),"
+    "aiv_scalar_dual_time(us),aiv_scalar_wait_time(us),aiv_scalar_mte2_stall_time(us),"
+    "aiv_scalar_mte3_stall_time(us),aiv_scalar_vector_stall_time(us),aiv_scalar_wait_ib_time(us),"
+    "aiv_scalar_stall_by_ub_time(us)"
 )
 
 

@@ -30,6 +30,14 @@ const char *const kHardEventNames[] = {
 };
 static_assert(sizeof(kHardEventNames) / sizeof(kHardEventNames[0]) == kHardEventCount, "HardEvent names");
 
+// pipe_t names for instruction records (PipeBarrier<pipe>).
+const char *PipeName(pipe_t pipe)
+{
+    static const char *const kNames[] = {"PIPE_S",    "PIPE_V",    "PIPE_M",   "PIPE_MTE1",
+                                         "PIPE_MTE2", "PIPE_MTE3", "PIPE_ALL", "PIPE_FIX"};
+    return static_cast<size_t>(pipe) < sizeof(kNames) / sizeof(kNames[0]) ? kNames[pipe] : "?";
+}
+
 uint8_t UnitFromName(const char *name, size_t length)
 {
     for (uint8_t unit = 0; unit < kUnitCount; ++unit) {
@@ -172,6 +180,8 @@ void FenceUnits(CoreContext &core, Unit producer, Unit consumer)
 {
     ++core.counts.setFlags;
     ++core.counts.waitFlags;
+    RecordInstr(core, InstrKind::kSetFlag, 0, "fence");
+    RecordInstr(core, InstrKind::kWaitFlag, 0, "fence");
     IssueTo(core, producer);
     for (int unit = 0; unit < kUnitCount; ++unit) {
         const uint64_t seen = unit == producer ? core.seq : core.known[producer][unit];
@@ -348,6 +358,7 @@ void SetFlagImpl(AscendC::HardEvent event, int32_t eventId)
     slot.set = true;
     ++core.flagsSet;
     ++core.counts.setFlags;
+    RecordInstr(core, InstrKind::kSetFlag, 0, HardEventName(event), eventId);
     uint8_t producer;
     uint8_t consumer;
     EventUnits(event, &producer, &consumer);
@@ -368,6 +379,7 @@ void WaitFlagImpl(AscendC::HardEvent event, int32_t eventId)
     slot.set = false;
     --core.flagsSet;
     ++core.counts.waitFlags;
+    RecordInstr(core, InstrKind::kWaitFlag, 0, HardEventName(event), eventId);
     uint8_t producer;
     uint8_t consumer;
     EventUnits(event, &producer, &consumer);
@@ -382,6 +394,7 @@ void PipeBarrierImpl(pipe_t pipe)
 {
     CoreContext &core = RequireCore("PipeBarrier");
     ++core.counts.pipeBarriers;
+    RecordInstr(core, InstrKind::kPipeBarrier, 0, PipeName(pipe));
     if (pipe == PIPE_ALL) {
         for (auto &row : core.known) {
             std::fill(row, row + kUnitCount, core.seq);

@@ -68,6 +68,19 @@ void Issue(CoreContext &core, const char *api, const char *direction, const DmaL
         op.bytes = static_cast<uint64_t>(op.bursts) * op.burstBytes;
         core.dmaLog->push_back(op);
     }
+    if (core.instrLog != nullptr) {
+        const InstrKind kind = direction[0] == 'G' ? InstrKind::kDmaGmToUb
+                               : direction[4] == 'G' ? InstrKind::kDmaUbToGm
+                                                     : InstrKind::kDmaUbToUb;
+        const bool noOp = layout.blockCount == 0 || layout.blockBytes == 0;
+        RecordInstr(core, kind, noOp ? 0 : static_cast<uint64_t>(layout.blockCount) * layout.blockBytes);
+        InstrRecord &record = core.instrLog->back();
+        record.bursts = noOp ? 0 : layout.blockCount;
+        record.burstBytes = noOp ? 0 : layout.blockBytes;
+        record.srcPitch = layout.srcPitch;
+        record.dstPitch = layout.dstPitch;
+        record.padBytes = layout.leftPadBytes + layout.rightPadBytes;
+    }
 }
 
 // memcpy for the DMA engine. glibc's memcpy moves large blocks with `rep movsb`, which on the AMD

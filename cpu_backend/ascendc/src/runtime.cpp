@@ -233,6 +233,10 @@ void RunBlock(Job &job, uint32_t blockIdx)
     if (job.config.collectTrace) {
         job.traces[blockIdx].dma.clear();
         core.dmaLog = &job.traces[blockIdx].dma;
+        job.traces[blockIdx].instructions.clear();
+        if (job.config.collectInstructions) {
+            core.instrLog = &job.traces[blockIdx].instructions;
+        }
     }
 
     const bool timed = traced;  // the clock is read only when someone asks for it

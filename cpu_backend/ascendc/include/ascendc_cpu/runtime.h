@@ -14,6 +14,9 @@
 
 #include "ascendc_cpu/platform.h"
 
+// The trailing default argument of every emulated API that issues an instruction.
+#define ASCENDC_CPU_HERE ::ascendc_cpu::SourceLocation::Here()
+
 namespace ascendc_cpu {
 
 // One DMA instruction as issued (DataCopy / DataCopyPad), in issue order.
@@ -23,6 +26,57 @@ struct DmaOp {
     uint64_t bytes = 0;          // data bytes moved (without padding); 0 for a no-op
     uint32_t bursts = 0;         // blockCount (1 for the contiguous forms)
     uint32_t burstBytes = 0;     // data bytes per burst (blockLen in bytes)
+};
+
+// Where a kernel called an emulated Ascend C API: every API that issues an instruction takes it as
+// a trailing default argument (ASCENDC_CPU_HERE), so the call site's file and line are recorded
+// without any change to the kernel source (GCC and Clang evaluate __builtin_FILE/__builtin_LINE
+// in a default argument at the call site).
+struct SourceLocation {
+    const char *file = "";
+    uint32_t line = 0;
+    static SourceLocation Here(const char *file = __builtin_FILE(), uint32_t line = __builtin_LINE())
+    {
+        SourceLocation here;
+        here.file = file;
+        here.line = line;
+        return here;
+    }
+};
+
+// What kind of instruction an InstrRecord is (the pipe it runs on follows from it).
+enum class InstrKind : uint8_t {
+    kDmaGmToUb,      // DataCopy / DataCopyPad GM->UB (MTE2)
+    kDmaUbToGm,      // DataCopy / DataCopyPad UB->GM (MTE3)
+    kDmaUbToUb,      // DataCopy UB->UB
+    kScalarGmRead,   // GlobalTensor::GetValue
+    kScalarGmWrite,  // GlobalTensor::SetValue
+    kScalarUbRead,   // LocalTensor::GetValue
+    kScalarUbWrite,  // LocalTensor::SetValue, the scalar stores of CreateVecIndex on dav-c220
+    kVector,         // one vector instruction (Duplicate, Adds, Add, Cast, CreateVecIndex's Adds)
+    kSetFlag,        // SetFlag, and the S->V fence inside CreateVecIndex on dav-c220
+    kWaitFlag,       // WaitFlag, likewise
+    kPipeBarrier,    // PipeBarrier, including those inside CreateVecIndex on dav-c220
+    kQueue,          // AllocTensor, EnQue, DeQue, FreeTensor
+};
+
+// One instruction as issued, attributed to the kernel call that issued it (LaunchConfig::
+// collectInstructions). An API that issues several instructions (CreateVecIndex on dav-c220)
+// yields several records with the same `where` and `api`.
+struct InstrRecord {
+    SourceLocation where;    // the kernel's call
+    const char *api = "";    // the Ascend C API called: "DataCopyPad", "Adds", "CreateVecIndex", ...
+    const char *note = "";   // flags: the HardEvent ("MTE2_V"; "fence" inside an API); barriers: the pipe;
+                             // queues: "AllocTensor", "EnQue", "DeQue", "FreeTensor"
+    InstrKind kind = InstrKind::kVector;
+    uint32_t bursts = 0;      // DMA: blockCount (0 for a no-op)
+    uint32_t burstBytes = 0;  // DMA: data bytes per burst
+    uint64_t bytes = 0;       // DMA: data bytes (no padding); vector: destination bytes; scalar: element bytes
+    uint64_t srcPitch = 0;    // DMA: bytes from one burst's start to the next, source side
+    uint64_t dstPitch = 0;    // DMA: likewise, destination side
+    uint32_t padBytes = 0;    // DMA GM->UB: left + right padding bytes per burst
+    uint32_t elementBytes = 0;  // vector: destination element size (bytes / elementBytes = count)
+    int32_t id = -1;          // flags: the event id
 };
 
 // Instructions one core issued through the emulated API, counted per kind. The kernel's own register arithmetic and control flow are invisible to the
@@ -57,6 +111,7 @@ struct CoreTrace : InstructionCounters {
     uint64_t ubHighWater = 0;  // highest UB byte offset allocated by TPipe::InitBuffer
     double seconds = 0.0;      // wall time of this block on the CPU
     std::vector<DmaOp> dma;    // every DMA instruction of the block, in issue order
+    std::vector<InstrRecord> instructions;  // LaunchConfig::collectInstructions: every instruction, in issue order
 };
 
 // The SoC launches default to (LaunchConfig): ASCENDC_CPU_SOC=<name> when the process starts (the
@@ -74,6 +129,7 @@ struct LaunchConfig {
     uint32_t ubBytes = SelectedSoc().UsableUbBytes();
     bool sequential = false;            // run blocks one after another on the calling thread
     bool collectTrace = false;          // fill LaunchResult::cores
+    bool collectInstructions = false;   // with collectTrace: also CoreTrace::instructions (profiles)
     std::string chromeTracePath;        // when non-empty, write a Chrome trace JSON of DMA ops per core
     Arch arch = SelectedSoc().arch;     // whose API implementation and documented rules apply
     // The tiling key TILING_KEY_IS sees; unset: the one ICPU_SET_TILING_KEY set on the launching

@@ -95,6 +95,11 @@ struct CoreContext {
     std::vector<DmaOp> *dmaLog = nullptr;     // non-null when the launch collects a trace
     std::vector<DmaEvent> *events = nullptr;  // non-null when a Chrome trace is recorded
     double launchStartUs = 0.0;
+    // Instruction records (LaunchConfig::collectInstructions): the kernel call being executed, set
+    // by every instruction-issuing API on entry, and the log its instructions go to.
+    SourceLocation site;
+    const char *siteApi = "";
+    std::vector<InstrRecord> *instrLog = nullptr;
 
     // Resets everything a block starts from, except the flag slots (see flagsSet). The runtime
     // reuses one CoreContext per thread (and nesting depth) instead of allocating one per block.
@@ -129,6 +134,9 @@ struct CoreContext {
         dmaLog = nullptr;
         events = nullptr;
         launchStartUs = 0.0;
+        site = SourceLocation{};
+        siteApi = "";
+        instrLog = nullptr;
     }
 
     // Clears every flag slot (after a block left by an exception).
@@ -166,12 +174,45 @@ void BeginVectorInstruction(CoreContext &core);
 // implementation (no event slot is taken; counted as one SetFlag and one WaitFlag).
 void FenceUnits(CoreContext &core, Unit producer, Unit consumer);
 
+// ---- instruction records (LaunchConfig::collectInstructions) ----
+// The kernel called `api` at `where`: the instructions it issues are attributed to that call.
+inline void EnterApi(CoreContext &core, const char *api, const SourceLocation &where)
+{
+    core.site = where;
+    core.siteApi = api;
+}
+inline void EnterApi(CoreContext *core, const char *api, const SourceLocation &where)
+{
+    if (core != nullptr) {
+        EnterApi(*core, api, where);
+    }
+}
+// Logs one instruction of the current call when the launch records instructions.
+inline void RecordInstr(CoreContext &core, InstrKind kind, uint64_t bytes = 0, const char *note = "", int32_t id = -1)
+{
+    if (core.instrLog != nullptr) {
+        InstrRecord record;
+        record.where = core.site;
+        record.api = core.siteApi;
+        record.note = note;
+        record.kind = kind;
+        record.bytes = bytes;
+        record.id = id;
+        core.instrLog->push_back(record);
+    }
+}
+
 // ---- counters ----
-// One vector instruction writing `bytes` of destination: its repeats are 256 B each.
-inline void CountVector(CoreContext &core, uint64_t bytes)
+// One vector instruction writing `bytes` of destination in elements of `elementBytes`: its repeats
+// are 256 B each.
+inline void CountVector(CoreContext &core, uint64_t bytes, uint32_t elementBytes)
 {
     ++core.counts.vectorOps;
     core.counts.vectorRepeats += (bytes + 255) / 256;
+    RecordInstr(core, InstrKind::kVector, bytes);
+    if (core.instrLog != nullptr) {
+        core.instrLog->back().elementBytes = elementBytes;
+    }
 }
 
 // ---- GM ----

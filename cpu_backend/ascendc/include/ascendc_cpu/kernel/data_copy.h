@@ -177,9 +177,11 @@ namespace AscendC {
 // ---- DataCopy: count elements; count * sizeof(T) must be a multiple of 32 B ----
 
 template <typename T>
-inline void DataCopy(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &srcGlobal, const uint32_t count)
+inline void DataCopy(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &srcGlobal, const uint32_t count,
+                     ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(dstLocal), "DataCopy", where);
     CoreContext &core = TensorAccess::Core(dstLocal);
     const uint32_t bytes = DataCopyBytes("DataCopy(GM->UB)", count, sizeof(T));
     DmaGmToUb(core, "DataCopy(GM->UB)", TensorAccess::Ub(dstLocal, "DataCopy"), TensorAccess::Gm(srcGlobal),
@@ -187,9 +189,11 @@ inline void DataCopy(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &srcG
 }
 
 template <typename T>
-inline void DataCopy(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &srcLocal, const uint32_t count)
+inline void DataCopy(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &srcLocal, const uint32_t count,
+                     ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(srcLocal), "DataCopy", where);
     CoreContext &core = TensorAccess::Core(srcLocal);
     const uint32_t bytes = DataCopyBytes("DataCopy(UB->GM)", count, sizeof(T));
     DmaUbToGm(core, "DataCopy(UB->GM)", TensorAccess::Gm(dstGlobal), TensorAccess::Ub(srcLocal, "DataCopy"),
@@ -197,9 +201,11 @@ inline void DataCopy(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &src
 }
 
 template <typename T>
-inline void DataCopy(const LocalTensor<T> &dstLocal, const LocalTensor<T> &srcLocal, const uint32_t count)
+inline void DataCopy(const LocalTensor<T> &dstLocal, const LocalTensor<T> &srcLocal, const uint32_t count,
+                     ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(srcLocal), "DataCopy", where);
     CoreContext &core = TensorAccess::Core(srcLocal);
     const uint32_t bytes = DataCopyBytes("DataCopy(UB->UB)", count, sizeof(T));
     DmaUbToUb(core, "DataCopy(UB->UB)", TensorAccess::Ub(dstLocal, "DataCopy"), TensorAccess::Ub(srcLocal, "DataCopy"),
@@ -209,25 +215,31 @@ inline void DataCopy(const LocalTensor<T> &dstLocal, const LocalTensor<T> &srcLo
 // ---- DataCopy with DataCopyParams: blockLen and strides in 32 B units ----
 
 template <typename T>
-inline void DataCopy(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &srcGlobal, const DataCopyParams &params)
+inline void DataCopy(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &srcGlobal, const DataCopyParams &params,
+                     ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(dstLocal), "DataCopy", where);
     DmaGmToUb(TensorAccess::Core(dstLocal), "DataCopy(GM->UB)", TensorAccess::Ub(dstLocal, "DataCopy"),
               TensorAccess::Gm(srcGlobal), BurstLayout(params, "DataCopy(GM->UB)"), PadFill{});
 }
 
 template <typename T>
-inline void DataCopy(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &srcLocal, const DataCopyParams &params)
+inline void DataCopy(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &srcLocal, const DataCopyParams &params,
+                     ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(srcLocal), "DataCopy", where);
     DmaUbToGm(TensorAccess::Core(srcLocal), "DataCopy(UB->GM)", TensorAccess::Gm(dstGlobal),
               TensorAccess::Ub(srcLocal, "DataCopy"), BurstLayout(params, "DataCopy(UB->GM)"));
 }
 
 template <typename T>
-inline void DataCopy(const LocalTensor<T> &dstLocal, const LocalTensor<T> &srcLocal, const DataCopyParams &params)
+inline void DataCopy(const LocalTensor<T> &dstLocal, const LocalTensor<T> &srcLocal, const DataCopyParams &params,
+                     ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(srcLocal), "DataCopy", where);
     DmaUbToUb(TensorAccess::Core(srcLocal), "DataCopy(UB->UB)", TensorAccess::Ub(dstLocal, "DataCopy"),
               TensorAccess::Ub(srcLocal, "DataCopy"), BurstLayout(params, "DataCopy(UB->UB)"));
 }
@@ -236,9 +248,11 @@ inline void DataCopy(const LocalTensor<T> &dstLocal, const LocalTensor<T> &srcLo
 
 template <typename T>
 inline void DataCopyPad(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &srcGlobal,
-                        const DataCopyExtParams &dataCopyParams, const DataCopyPadExtParams<T> &padParams)
+                        const DataCopyExtParams &dataCopyParams, const DataCopyPadExtParams<T> &padParams,
+                        ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(dstLocal), "DataCopyPad", where);
     CheckPadPosition(TensorAccess::Core(dstLocal), "DataCopyPad(GM->UB)", TensorAccess::Position(dstLocal), true);
     const DmaLayout layout = PadInLayout(dataCopyParams, sizeof(T), padParams.leftPadding, padParams.rightPadding);
     DmaGmToUb(TensorAccess::Core(dstLocal), "DataCopyPad(GM->UB)", TensorAccess::Ub(dstLocal, "DataCopyPad"),
@@ -247,9 +261,11 @@ inline void DataCopyPad(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &s
 
 template <typename T>
 inline void DataCopyPad(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &srcLocal,
-                        const DataCopyExtParams &dataCopyParams)
+                        const DataCopyExtParams &dataCopyParams,
+                        ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(srcLocal), "DataCopyPad", where);
     CheckPadPosition(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Position(srcLocal), false);
     DmaUbToGm(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Gm(dstGlobal),
               TensorAccess::Ub(srcLocal, "DataCopyPad"), PadOutLayout(dataCopyParams, sizeof(T)));
@@ -257,9 +273,11 @@ inline void DataCopyPad(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &
 
 template <typename T>
 inline void DataCopyPad(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &srcGlobal,
-                        const DataCopyParams &dataCopyParams, const DataCopyPadParams &padParams)
+                        const DataCopyParams &dataCopyParams, const DataCopyPadParams &padParams,
+                        ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(dstLocal), "DataCopyPad", where);
     CheckPadPosition(TensorAccess::Core(dstLocal), "DataCopyPad(GM->UB)", TensorAccess::Position(dstLocal), true);
     const DmaLayout layout =
         PadInLayout(ToExt(dataCopyParams), sizeof(T), padParams.leftPadding, padParams.rightPadding);
@@ -273,9 +291,11 @@ inline void DataCopyPad(const LocalTensor<T> &dstLocal, const GlobalTensor<T> &s
 
 template <typename T>
 inline void DataCopyPad(const GlobalTensor<T> &dstGlobal, const LocalTensor<T> &srcLocal,
-                        const DataCopyParams &dataCopyParams)
+                        const DataCopyParams &dataCopyParams,
+                        ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(srcLocal), "DataCopyPad", where);
     CheckPadPosition(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Position(srcLocal), false);
     DmaUbToGm(TensorAccess::Core(srcLocal), "DataCopyPad(UB->GM)", TensorAccess::Gm(dstGlobal),
               TensorAccess::Ub(srcLocal, "DataCopyPad"), PadOutLayout(ToExt(dataCopyParams), sizeof(T)));

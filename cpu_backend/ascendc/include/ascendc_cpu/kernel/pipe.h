@@ -41,30 +41,34 @@ public:
     QueueBase &operator=(const QueueBase &) = delete;
 
     template <typename T>
-    AscendC::LocalTensor<T> AllocTensor()
+    AscendC::LocalTensor<T> AllocTensor(SourceLocation where = ASCENDC_CPU_HERE)
     {
         UbBuffer *buffer = AllocImpl();
+        NoteQueueOp("AllocTensor", where);
         return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, buffer->bytes / sizeof(T), buffer, src_);
     }
 
     template <typename T>
-    bool EnQue(const AscendC::LocalTensor<T> &tensor)
+    bool EnQue(const AscendC::LocalTensor<T> &tensor, SourceLocation where = ASCENDC_CPU_HERE)
     {
         EnQueImpl(TensorAccess::BufferId(tensor));
+        NoteQueueOp("EnQue", where);
         return true;
     }
 
     template <typename T>
-    AscendC::LocalTensor<T> DeQue()
+    AscendC::LocalTensor<T> DeQue(SourceLocation where = ASCENDC_CPU_HERE)
     {
         UbBuffer *buffer = DeQueImpl();
+        NoteQueueOp("DeQue", where);
         return TensorAccess::Make<T>(core_, buffer->begin, buffer->bytes, buffer->bytes / sizeof(T), buffer, dst_);
     }
 
     template <typename T>
-    void FreeTensor(AscendC::LocalTensor<T> &tensor)
+    void FreeTensor(AscendC::LocalTensor<T> &tensor, SourceLocation where = ASCENDC_CPU_HERE)
     {
         FreeImpl(TensorAccess::BufferId(tensor));
+        NoteQueueOp("FreeTensor", where);
     }
 
     bool HasTensorInQue() const { return count_ > 0; }
@@ -81,6 +85,12 @@ protected:
     }
 
 private:
+    // A queue operation done (it was counted in queueOps): one instruction record.
+    void NoteQueueOp(const char *api, const SourceLocation &where)
+    {
+        EnterApi(*core_, api, where);
+        RecordInstr(*core_, InstrKind::kQueue, 0, api);
+    }
     uint32_t Capacity() const { return depth_ > 0 ? static_cast<uint32_t>(depth_) : num_; }
     UbBuffer *AllocImpl();
     void EnQueImpl(const void *bufferId);

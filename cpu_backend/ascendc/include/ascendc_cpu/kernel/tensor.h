@@ -62,22 +62,26 @@ public:
         return view;
     }
 
-    T GetValue(uint64_t offset) const
+    T GetValue(uint64_t offset, ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE) const
     {
         ascendc_cpu::detail::CoreContext *core = ascendc_cpu::detail::CurrentCore();
         const T *element = CheckedElement(core, offset, "GlobalTensor::GetValue");
         if (core != nullptr) {
             ++core->counts.scalarGmReads;
+            ascendc_cpu::detail::EnterApi(*core, "GlobalTensor::GetValue", where);
+            ascendc_cpu::detail::RecordInstr(*core, ascendc_cpu::InstrKind::kScalarGmRead, sizeof(T));
         }
         return ascendc_cpu::detail::LoadScalar<T>(element);
     }
 
-    void SetValue(uint64_t offset, T value)
+    void SetValue(uint64_t offset, T value, ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
     {
         ascendc_cpu::detail::CoreContext *core = ascendc_cpu::detail::CurrentCore();
         T *element = CheckedElement(core, offset, "GlobalTensor::SetValue");
         if (core != nullptr) {
             ++core->counts.scalarGmWrites;
+            ascendc_cpu::detail::EnterApi(*core, "GlobalTensor::SetValue", where);
+            ascendc_cpu::detail::RecordInstr(*core, ascendc_cpu::InstrKind::kScalarGmWrite, sizeof(T));
         }
         ascendc_cpu::detail::StoreScalar<T>(element, value);
     }
@@ -114,19 +118,23 @@ public:
 
     LocalTensor() = default;
 
-    T GetValue(uint32_t index) const
+    T GetValue(uint32_t index, ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE) const
     {
         const T *element = CheckedElement(index, "LocalTensor::GetValue");
         ++core_->counts.scalarUbReads;
+        ascendc_cpu::detail::EnterApi(*core_, "LocalTensor::GetValue", where);
+        ascendc_cpu::detail::RecordInstr(*core_, ascendc_cpu::InstrKind::kScalarUbRead, sizeof(T));
         ascendc_cpu::detail::CheckUbRead(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T),
                                          "LocalTensor::GetValue");
         return ascendc_cpu::detail::LoadScalar<T>(element);
     }
 
-    void SetValue(uint32_t index, T value) const
+    void SetValue(uint32_t index, T value, ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE) const
     {
         T *element = CheckedElement(index, "LocalTensor::SetValue");
         ++core_->counts.scalarUbWrites;
+        ascendc_cpu::detail::EnterApi(*core_, "LocalTensor::SetValue", where);
+        ascendc_cpu::detail::RecordInstr(*core_, ascendc_cpu::InstrKind::kScalarUbWrite, sizeof(T));
         ascendc_cpu::detail::NoteUbWrite(*core_, ascendc_cpu::detail::kScalar, element, sizeof(T),
                                          "LocalTensor::SetValue");
         ascendc_cpu::detail::StoreScalar<T>(element, value);

@@ -101,7 +101,7 @@ inline void AddsImpl(const AscendC::LocalTensor<T> &dstLocal, const AscendC::Loc
     BeginVectorInstruction(TensorAccess::Core(dstLocal));
     const T *src = VectorOperand(srcLocal, count, false, api, "src");
     T *dst = VectorOperand(dstLocal, count, true, api, "dst");
-    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
+    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T), sizeof(T));
     for (uint32_t i = 0; i < count; ++i) {
         dst[i] = AddScalar<T>(src[i], scalarValue);
     }
@@ -122,6 +122,7 @@ inline void CreateVecIndexDavC220(const AscendC::LocalTensor<T> &dst, const T &f
     const uint32_t head = count < kBlock ? count : kBlock;
     for (uint32_t i = 0; i < head; ++i) {  // LocalTensor::SetValue semantics
         ++core.counts.scalarUbWrites;
+        RecordInstr(core, ascendc_cpu::InstrKind::kScalarUbWrite, sizeof(T));
         NoteUbWrite(core, kScalar, out + i, sizeof(T), "CreateVecIndex (scalar store)");
         out[i] = IndexValue<T>(firstValue, i);
     }
@@ -164,16 +165,18 @@ namespace AscendC {
 
 // dst[i] = scalarValue for i in [0, count).
 template <typename T, bool isSetMask = true>
-inline void Duplicate(const LocalTensor<T> &dstLocal, const T &scalarValue, const int32_t &count)
+inline void Duplicate(const LocalTensor<T> &dstLocal, const T &scalarValue, const int32_t &count,
+                      ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(dstLocal), "Duplicate", where);
     static_assert(IsOneOf<T, half, bfloat16_t, int16_t, uint16_t, int32_t, uint32_t, float>::value,
                   "Duplicate supports half, bfloat16_t, int16_t, uint16_t, int32_t, uint32_t, float");
     CheckVectorCount(count, "Duplicate");
     CheckNonZeroCountOnDav3510(TensorAccess::Core(dstLocal), count, "Duplicate");
     BeginVectorInstruction(TensorAccess::Core(dstLocal));
     T *dst = VectorOperand(dstLocal, static_cast<uint64_t>(count), true, "Duplicate", "dst");
-    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
+    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T), sizeof(T));
     for (int32_t i = 0; i < count; ++i) {
         dst[i] = scalarValue;
     }
@@ -182,13 +185,15 @@ inline void Duplicate(const LocalTensor<T> &dstLocal, const T &scalarValue, cons
 // dst[i] = firstValue + i for i in [0, count). How it runs depends on the architecture (see
 // CreateVecIndexDavC220 below); on dav-3510 it is one vector instruction.
 template <typename T>
-inline void CreateVecIndex(LocalTensor<T> dst, const T &firstValue, uint32_t count)
+inline void CreateVecIndex(LocalTensor<T> dst, const T &firstValue, uint32_t count,
+                           ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
     static_assert(IsOneOf<T, half, int16_t, int32_t, float>::value,
                   "CreateVecIndex supports half, int16_t, int32_t, float");
     CoreContext &core = TensorAccess::Core(dst);
     CheckNonZeroCountOnDav3510(core, count, "CreateVecIndex");
+    EnterApi(core, "CreateVecIndex", where);
     if (core.arch == ascendc_cpu::Arch::kDavC220) {
         CheckVectorOperand(dst, count, "CreateVecIndex", "dst");
         CreateVecIndexDavC220(dst, firstValue, count);
@@ -196,7 +201,7 @@ inline void CreateVecIndex(LocalTensor<T> dst, const T &firstValue, uint32_t cou
     }
     BeginVectorInstruction(core);
     T *out = VectorOperand(dst, count, true, "CreateVecIndex", "dst");
-    CountVector(core, static_cast<uint64_t>(count) * sizeof(T));
+    CountVector(core, static_cast<uint64_t>(count) * sizeof(T), sizeof(T));
     for (uint32_t i = 0; i < count; ++i) {
         out[i] = IndexValue<T>(firstValue, i);
     }
@@ -205,9 +210,10 @@ inline void CreateVecIndex(LocalTensor<T> dst, const T &firstValue, uint32_t cou
 // dst[i] = src[i] + scalarValue for i in [0, count). dst may equal src.
 template <typename T, bool isSetMask = true>
 inline void Adds(const LocalTensor<T> &dstLocal, const LocalTensor<T> &srcLocal, const T &scalarValue,
-                 const int32_t &count)
+                 const int32_t &count, ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(dstLocal), "Adds", where);
     static_assert(IsOneOf<T, half, int16_t, int32_t, float>::value, "Adds supports half, int16_t, int32_t, float");
     CheckVectorCount(count, "Adds");
     AddsImpl(dstLocal, srcLocal, scalarValue, static_cast<uint32_t>(count), "Adds");
@@ -216,16 +222,17 @@ inline void Adds(const LocalTensor<T> &dstLocal, const LocalTensor<T> &srcLocal,
 // dst[i] = src0[i] + src1[i] for i in [0, count). dst may equal either source; integer sums wrap.
 template <typename T>
 inline void Add(const LocalTensor<T> &dstLocal, const LocalTensor<T> &src0Local, const LocalTensor<T> &src1Local,
-                const int32_t &count)
+                const int32_t &count, ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(dstLocal), "Add", where);
     static_assert(IsOneOf<T, half, int16_t, int32_t, float>::value, "Add supports half, int16_t, int32_t, float");
     CheckVectorCount(count, "Add");
     BeginVectorInstruction(TensorAccess::Core(dstLocal));
     const T *src0 = VectorOperand(src0Local, static_cast<uint64_t>(count), false, "Add", "src0");
     const T *src1 = VectorOperand(src1Local, static_cast<uint64_t>(count), false, "Add", "src1");
     T *dst = VectorOperand(dstLocal, static_cast<uint64_t>(count), true, "Add", "dst");
-    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
+    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T), sizeof(T));
     for (int32_t i = 0; i < count; ++i) {
         dst[i] = AddScalar<T>(src0[i], src1[i]);
     }
@@ -247,9 +254,10 @@ enum class RoundMode {
 // is not documented; the emulator keeps the low 32 bits, so a kernel must not rely on saturation.
 template <typename T, typename U>
 inline void Cast(const LocalTensor<T> &dstLocal, const LocalTensor<U> &srcLocal, const RoundMode &roundMode,
-                 const uint32_t count)
+                 const uint32_t count, ascendc_cpu::SourceLocation where = ASCENDC_CPU_HERE)
 {
     using namespace ascendc_cpu::detail;
+    EnterApi(TensorAccess::Core(dstLocal), "Cast", where);
     static_assert(std::is_same<T, int32_t>::value && std::is_same<U, int64_t>::value,
                   "Cast: the emulator provides int64_t -> int32_t only");
     if (roundMode != RoundMode::CAST_NONE) {
@@ -259,7 +267,7 @@ inline void Cast(const LocalTensor<T> &dstLocal, const LocalTensor<U> &srcLocal,
     BeginVectorInstruction(TensorAccess::Core(dstLocal));
     const U *src = VectorOperand(srcLocal, count, false, "Cast", "src");
     T *dst = VectorOperand(dstLocal, count, true, "Cast", "dst");
-    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T));
+    CountVector(TensorAccess::Core(dstLocal), static_cast<uint64_t>(count) * sizeof(T), sizeof(T));
     for (uint32_t i = 0; i < count; ++i) {
         dst[i] = static_cast<T>(static_cast<uint32_t>(static_cast<uint64_t>(src[i])));
     }
