@@ -6,9 +6,12 @@
 //   MoeReRoutingInit        once per kernel: reads the attributes (set with add_prim_attr) into the
 //                           kernel data of the AotExtra object,
 //   MoeReRoutingInferShape  the four output shapes (C++ shape inference, multi-output form;
-//                           reads the attribute has_per_token_scales),
+//                           reads the attributes has_per_token_scales, has_expert_topk_weight),
 //   MoeReRouting            the run: params = 3 inputs (an absent per_token_scales is a null pointer
 //                           with dtype "none") then the 4 outputs, all host memory.
+// The attribute transpose_counts = 1 makes a primitive run on the transposed counts: the restore,
+// which moe_re_routing.mindspore's bprop calls (the gradient is the restore of the upstream
+// gradients), without any other MindSpore operator.
 //
 // MindSpore's CPU kernels use the pre-C++11 std::string ABI, and AotExtra passes std::string by
 // value: this file is compiled with -D_GLIBCXX_USE_CXX11_ABI=0 (framework/mindspore/CMakeLists.txt).
@@ -17,6 +20,7 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "moe_re_routing_framework.h"
@@ -64,13 +68,41 @@ constexpr const char *kAttrExpertTokenNumType = "expert_token_num_type";
 constexpr const char *kAttrIdxType = "idx_type";
 constexpr const char *kAttrHasScales = "has_per_token_scales";  // set by moe_re_routing.mindspore
 constexpr const char *kAttrHasWeights = "has_expert_topk_weight";  // likewise (MoeReRoutingV2)
+// 1: run on the transposed counts ([E, N] from the [N, E] given): the restore, which the gradient
+// is (docs/spec.md, "The restore"). Done here so that the bprop needs no MindSpore operator.
+constexpr const char *kAttrTransposeCounts = "transpose_counts";
 constexpr int64_t kDefaultExpertTokenNumType = 1;  // count
 constexpr int64_t kDefaultIdxType = 0;             // gather
 
 struct Attributes : mindspore::AotKernelData {
     int64_t expertTokenNumType = kDefaultExpertTokenNumType;
     int64_t idxType = kDefaultIdxType;
+    bool transposeCounts = false;
 };
+
+constexpr int32_t kAclInt32 = 3;
+constexpr int32_t kAclInt64 = 9;
+
+// counts.T, contiguous, into `storage`; `t` then describes it. Counts of another dtype or rank are
+// left as they are (the operator rejects them with its own message).
+void TransposeCounts(fw::Tensor *t, std::vector<unsigned char> *storage)
+{
+    const size_t width = t->dtype == kAclInt32 ? 4 : t->dtype == kAclInt64 ? 8 : 0;
+    if (width == 0 || t->dims.size() != 2 || t->dims[0] < 0 || t->dims[1] < 0) {
+        return;
+    }
+    const auto rows = static_cast<size_t>(t->dims[0]);
+    const auto cols = static_cast<size_t>(t->dims[1]);
+    storage->assign(rows * cols * width, 0);
+    const auto *src = static_cast<const unsigned char *>(t->data);
+    for (size_t r = 0; r < rows; ++r) {
+        for (size_t c = 0; c < cols; ++c) {
+            std::memcpy(storage->data() + (c * rows + r) * width, src + (r * cols + c) * width, width);
+        }
+    }
+    t->dims = {t->dims[1], t->dims[0]};
+    t->data = storage->data();
+}
 
 int64_t IntAttr(mindspore::AotExtra *extra, const char *name, int64_t fallback)
 {
@@ -140,6 +172,10 @@ void RunOrThrow(const fw::OpSpec &op, int nparam, void **params, int *ndims, int
                            : static_cast<const Attributes *>(static_cast<mindspore::AotExtra *>(extra)->KernelData());
     const Attributes fallback;
     const Attributes &attrs = data != nullptr ? *data : fallback;
+    std::vector<unsigned char> transposed;
+    if (attrs.transposeCounts && tensors[fw::kCounts].data != nullptr) {
+        TransposeCounts(&tensors[fw::kCounts], &transposed);
+    }
     std::string message;
     if (fw::Run(op, tensors, attrs.expertTokenNumType, attrs.idxType, &message) != 0) {
         throw std::runtime_error(prefix + message);
@@ -157,6 +193,7 @@ int Init(mindspore::AotExtra *extra)
         }
         attrs->expertTokenNumType = IntAttr(extra, kAttrExpertTokenNumType, kDefaultExpertTokenNumType);
         attrs->idxType = IntAttr(extra, kAttrIdxType, kDefaultIdxType);
+        attrs->transposeCounts = IntAttr(extra, kAttrTransposeCounts, 0) != 0;
         return 0;
     } catch (...) {
         return 1;
@@ -190,6 +227,10 @@ std::vector<std::vector<int64_t>> InferShape(const fw::OpSpec &op, int *ndims, i
         fw::Tensor &t = tensors[given[i]];
         t.dtype = 0;  // any present dtype: InferOutputs needs only presence and shapes here
         t.dims.assign(shapes[i], shapes[i] + ndims[i]);
+    }
+    std::vector<int64_t> &counts = tensors[fw::kCounts].dims;
+    if (IntAttr(extra, kAttrTransposeCounts, 0) != 0 && counts.size() == 2) {
+        std::swap(counts[0], counts[1]);
     }
     fw::InferOutputs(tensors);
     std::vector<std::vector<int64_t>> out;
