@@ -5,6 +5,7 @@
 
 #include "acl/acl.h"
 #include "aclnn_moe_re_routing.h"
+#include "aclnn_moe_re_routing_v2.h"
 #include "moe_re_routing_host.h"
 #ifdef MOE_RE_ROUTING_FRAMEWORK_DEVICE_COPY
 #include <cstdlib>
@@ -38,26 +39,40 @@ ShapeDtype Describe(const Tensor &t)
 
 void Store(const ShapeDtype &s, Tensor *t)
 {
+    if (!s.present) {
+        *t = Tensor{};
+        return;
+    }
     t->dtype = s.dtype;
     t->dims.assign(s.dims, s.dims + s.dimNum);
 }
 
 }  // namespace
 
-void InferOutputs(const Tensor inputs[kInputCount], Tensor outputs[kOutputCount])
+const char *const kSlotNames[kSlotCount] = {
+    "tokens",         "expert_token_num_per_rank", "per_token_scales", "expert_topk_weight", "permute_tokens",
+    "permute_per_token_scales", "permute_token_idx", "expert_token_num", "permute_topk_weight",
+};
+
+const OpSpec kMoeReRouting{"MoeReRouting", 3, 4, false};
+const OpSpec kMoeReRoutingV2{"MoeReRoutingV2", 4, 5, true};
+
+void InferOutputs(Tensor tensors[kSlotCount])
 {
     InferInputs in;
-    in.tokens = Describe(inputs[0]);
-    in.expertTokenNumPerRank = Describe(inputs[1]);
-    in.perTokenScales = Describe(inputs[kScalesInput]);
+    in.tokens = Describe(tensors[kTokens]);
+    in.expertTokenNumPerRank = Describe(tensors[kCounts]);
+    in.perTokenScales = Describe(tensors[kScales]);
+    in.expertTopkWeight = Describe(tensors[kWeights]);
     InferredOutputs out;
     // A failure (a wrong rank, a missing input) is left to the run, which reports it with the
     // operator's status; `out` holds the best guess either way.
     (void)moe_re_routing::InferOutputs(in, &out);
-    Store(out.permuteTokens, &outputs[0]);
-    Store(out.permutePerTokenScales, &outputs[1]);
-    Store(out.permuteTokenIdx, &outputs[2]);
-    Store(out.expertTokenNum, &outputs[3]);
+    Store(out.permuteTokens, &tensors[kPermuteTokens]);
+    Store(out.permutePerTokenScales, &tensors[kPermuteScales]);
+    Store(out.permuteTokenIdx, &tensors[kPermuteIdx]);
+    Store(out.expertTokenNum, &tensors[kExpertTokenNum]);
+    Store(out.permuteTopkWeight, &tensors[kPermuteWeights]);
 }
 
 namespace {
@@ -113,7 +128,7 @@ public:
         }
     }
 
-    int32_t Run(const Tensor host[kTensorCount], int64_t expertTokenNumType, int64_t idxType)
+    int32_t Run(const OpSpec &op, const Tensor host[kSlotCount], int64_t expertTokenNumType, int64_t idxType)
     {
         static std::once_flag initOnce;
         std::call_once(initOnce, [] { aclInit(nullptr); });
@@ -122,16 +137,16 @@ public:
             aclrtCreateStream(&stream_) != ACL_SUCCESS) {
             return kRuntimeError;
         }
-        for (int i = 0; i < kTensorCount; ++i) {
+        for (int i = 0; i < kSlotCount; ++i) {
             const Tensor &t = host[i];
-            if (t.dtype == kAbsent) {
+            if (t.dtype == kAbsent || (!op.v2 && (i == kWeights || i == kPermuteWeights))) {
                 continue;
             }
             bytes_[i] = ByteSize(t);
             if (bytes_[i] > 0 && aclrtMalloc(&buffers_[i], bytes_[i], ACL_MEM_MALLOC_HUGE_FIRST) != ACL_SUCCESS) {
                 return kRuntimeError;
             }
-            if (i < kInputCount && bytes_[i] > 0 &&
+            if (i < kInputSlots && bytes_[i] > 0 &&
                 aclrtMemcpy(buffers_[i], bytes_[i], t.data, bytes_[i], ACL_MEMCPY_HOST_TO_DEVICE) != ACL_SUCCESS) {
                 return kRuntimeError;
             }
@@ -145,23 +160,30 @@ public:
         }
         uint64_t workspaceSize = 0;
         aclOpExecutor *executor = nullptr;
-        int32_t status = aclnnMoeReRoutingGetWorkspaceSize(tensors_[0], tensors_[1], tensors_[2], expertTokenNumType,
-                                                           idxType, tensors_[3], tensors_[4], tensors_[5],
-                                                           tensors_[6], &workspaceSize, &executor);
+        int32_t status =
+            op.v2 ? aclnnMoeReRoutingV2GetWorkspaceSize(
+                        tensors_[kTokens], tensors_[kCounts], tensors_[kScales], tensors_[kWeights], expertTokenNumType,
+                        idxType, tensors_[kPermuteTokens], tensors_[kPermuteScales], tensors_[kPermuteIdx],
+                        tensors_[kExpertTokenNum], tensors_[kPermuteWeights], &workspaceSize, &executor)
+                  : aclnnMoeReRoutingGetWorkspaceSize(tensors_[kTokens], tensors_[kCounts], tensors_[kScales],
+                                                      expertTokenNumType, idxType, tensors_[kPermuteTokens],
+                                                      tensors_[kPermuteScales], tensors_[kPermuteIdx],
+                                                      tensors_[kExpertTokenNum], &workspaceSize, &executor);
         if (status != 0) {
             return status;
         }
         if (workspaceSize > 0 && aclrtMalloc(&workspace_, workspaceSize, ACL_MEM_MALLOC_HUGE_FIRST) != ACL_SUCCESS) {
             return kRuntimeError;
         }
-        status = aclnnMoeReRouting(workspace_, workspaceSize, executor, stream_);
+        status = op.v2 ? aclnnMoeReRoutingV2(workspace_, workspaceSize, executor, stream_)
+                       : aclnnMoeReRouting(workspace_, workspaceSize, executor, stream_);
         if (status != 0) {
             return status;
         }
         if (aclrtSynchronizeStream(stream_) != ACL_SUCCESS) {
             return kRuntimeError;
         }
-        for (int i = kInputCount; i < kTensorCount; ++i) {
+        for (int i = kInputSlots; i < kSlotCount; ++i) {
             if (bytes_[i] > 0 && aclrtMemcpy(host[i].data, bytes_[i], buffers_[i], bytes_[i],
                                              ACL_MEMCPY_DEVICE_TO_HOST) != ACL_SUCCESS) {
                 return kRuntimeError;
@@ -172,24 +194,29 @@ public:
 
 private:
     aclrtStream stream_ = nullptr;
-    aclTensor *tensors_[kTensorCount] = {};
-    void *buffers_[kTensorCount] = {};
-    int64_t bytes_[kTensorCount] = {};
+    aclTensor *tensors_[kSlotCount] = {};
+    void *buffers_[kSlotCount] = {};
+    int64_t bytes_[kSlotCount] = {};
     void *workspace_ = nullptr;
 };
 #endif
 
 }  // namespace
 
-int32_t Run(const Tensor tensors[kTensorCount], int64_t expertTokenNumType, int64_t idxType, std::string *message)
+int32_t Run(const OpSpec &op, const Tensor tensors[kSlotCount], int64_t expertTokenNumType, int64_t idxType,
+            std::string *message)
 {
     int32_t status = 0;
 #ifdef MOE_RE_ROUTING_FRAMEWORK_DEVICE_COPY
-    status = DeviceCall().Run(tensors, expertTokenNumType, idxType);
+    status = DeviceCall().Run(op, tensors, expertTokenNumType, idxType);
 #else
-    // MoeReRoutingCpuRunHost: aclCreateTensor x7 + the two aclnn phases on host memory, in one call.
+    // MoeReRoutingCpuRunHost(V2): aclCreateTensor per tensor + the two aclnn phases on host memory,
+    // in one call. MoeReRouting's seven tensors are the slots without the weight pair.
     std::vector<int64_t> desc;
-    for (int i = 0; i < kTensorCount; ++i) {
+    for (int i = 0; i < kSlotCount; ++i) {
+        if (!op.v2 && (i == kWeights || i == kPermuteWeights)) {
+            continue;
+        }
         const Tensor &t = tensors[i];
         desc.push_back(t.dtype);
         desc.push_back(t.dtype == kAbsent ? 0 : static_cast<int64_t>(t.dims.size()));
@@ -197,9 +224,19 @@ int32_t Run(const Tensor tensors[kTensorCount], int64_t expertTokenNumType, int6
             desc.insert(desc.end(), t.dims.begin(), t.dims.end());
         }
     }
-    status = MoeReRoutingCpuRunHost(desc.data(), static_cast<int64_t>(desc.size()), tensors[0].data,
-                                    tensors[1].data, tensors[2].data, tensors[3].data, tensors[4].data,
-                                    tensors[5].data, tensors[6].data, expertTokenNumType, idxType);
+    const auto descLen = static_cast<int64_t>(desc.size());
+    if (op.v2) {
+        status = MoeReRoutingCpuRunHostV2(desc.data(), descLen, tensors[kTokens].data, tensors[kCounts].data,
+                                          tensors[kScales].data, tensors[kWeights].data, tensors[kPermuteTokens].data,
+                                          tensors[kPermuteScales].data, tensors[kPermuteIdx].data,
+                                          tensors[kExpertTokenNum].data, tensors[kPermuteWeights].data,
+                                          expertTokenNumType, idxType);
+    } else {
+        status = MoeReRoutingCpuRunHost(desc.data(), descLen, tensors[kTokens].data, tensors[kCounts].data,
+                                        tensors[kScales].data, tensors[kPermuteTokens].data,
+                                        tensors[kPermuteScales].data, tensors[kPermuteIdx].data,
+                                        tensors[kExpertTokenNum].data, expertTokenNumType, idxType);
+    }
 #endif
     if (status != 0 && message != nullptr) {
         *message = StatusText(status);

@@ -1,8 +1,9 @@
-// What the framework adapters (framework/onnxruntime/, framework/mindspore/) share: the output
-// shapes and dtypes of MoeReRouting from its inputs (op_host's inference), and one call of the operator on host memory
-// through the aclnn API. Compiled into each adapter library (the MindSpore one with the old
-// std::string ABI), together with op_host/moe_re_routing_infer.cpp, so nothing here crosses a
-// library boundary except the aclnn C API.
+// What the framework adapters (framework/onnxruntime/, framework/mindspore/) share: the two
+// operators they expose (MoeReRouting and MoeReRoutingV2, which adds the optional weight pair), the
+// output shapes and dtypes from the inputs (op_host's inference), and one call of either operator
+// on host memory through its aclnn API. Compiled into each adapter library (the MindSpore one with
+// the old std::string ABI), together with op_host/moe_re_routing_infer.cpp, so nothing here
+// crosses a library boundary except the aclnn C API.
 // Output rules: docs/spec.md (the operator contract).
 #ifndef MOE_RE_ROUTING_FRAMEWORK_H
 #define MOE_RE_ROUTING_FRAMEWORK_H
@@ -14,11 +15,42 @@
 namespace moe_re_routing {
 namespace framework {
 
-constexpr int kInputCount = 3;   // tokens, expert_token_num_per_rank, per_token_scales (optional)
-constexpr int kOutputCount = 4;  // permute_tokens, permute_per_token_scales, permute_token_idx, expert_token_num
-constexpr int kTensorCount = kInputCount + kOutputCount;
-constexpr int kScalesInput = 2;
-constexpr int32_t kAbsent = -1;  // dtype of an absent optional input
+// Every call works on the nine tensors of MoeReRoutingV2, in the order of
+// aclnnMoeReRoutingV2GetWorkspaceSize: the inputs, then the outputs. MoeReRouting is the same
+// without the weight pair (kWeights, kPermuteWeights stay absent).
+enum Slot : int {
+    kTokens = 0,          // tokens [A, H]
+    kCounts = 1,          // expert_token_num_per_rank [N, E]
+    kScales = 2,          // per_token_scales (optional) [A] or [A, S]
+    kWeights = 3,         // expert_topk_weight (optional, V2) [A, 1] or [A]
+    kPermuteTokens = 4,   // permute_tokens
+    kPermuteScales = 5,   // permute_per_token_scales
+    kPermuteIdx = 6,      // permute_token_idx
+    kExpertTokenNum = 7,  // expert_token_num
+    kPermuteWeights = 8,  // permute_topk_weight (optional, V2)
+    kSlotCount = 9,
+};
+constexpr int kInputSlots = 4;   // slots [0, 4) are inputs
+constexpr int kOutputSlots = 5;  // slots [4, 9) are outputs
+constexpr int32_t kAbsent = -1;  // dtype of an absent optional tensor
+
+extern const char *const kSlotNames[kSlotCount];  // "tokens", ..., "permute_topk_weight"
+
+// One of the two operators: its name, how many of the inputs and outputs it has (a framework's
+// input i is slot i, its output o is slot kInputSlots + o).
+struct OpSpec {
+    const char *name;  // "MoeReRouting", "MoeReRoutingV2"
+    int inputCount;    // 3, 4
+    int outputCount;   // 4, 5
+    bool v2;           // runs aclnnMoeReRoutingV2
+};
+extern const OpSpec kMoeReRouting;
+extern const OpSpec kMoeReRoutingV2;
+
+constexpr int OutputSlot(int output)
+{
+    return kInputSlots + output;
+}
 
 struct Tensor {
     int32_t dtype = kAbsent;    // aclDataType, or kAbsent
@@ -26,19 +58,21 @@ struct Tensor {
     void *data = nullptr;       // host memory
 };
 
-// Output dtypes and shapes from the inputs' (inputs[0..2]): op_host's InferOutputs (the one rule,
-// moe_re_routing_host.h) on these vectors. Never fails: for inputs the operator rejects it still
-// returns its best guess (A = tokens' first dimension or 0, E = the counts' last dimension or 1),
-// so that the run reaches the aclnn checks and reports their message and status.
-void InferOutputs(const Tensor inputs[kInputCount], Tensor outputs[kOutputCount]);
+// The output slots' dtypes and shapes from the input slots': op_host's InferOutputs (the one rule,
+// moe_re_routing_host.h). permute_topk_weight is present iff expert_topk_weight is. Never fails:
+// for inputs the operator rejects it still fills its best guess (A = tokens' first dimension or 0,
+// E = the counts' last dimension or 1), so that the run reaches the aclnn checks and reports their
+// message and status.
+void InferOutputs(Tensor tensors[kSlotCount]);
 
-// Runs MoeReRouting on host buffers (inputs then outputs, in the order of
-// aclnnMoeReRoutingGetWorkspaceSize). Returns the aclnn status; on failure *message is
+// Runs `op` on host buffers. Returns the aclnn status; on failure *message is
 // "<STATUS NAME> (<code>): <aclGetRecentErrMsg()>". The CPU backend runs the buffers in place
-// (MoeReRoutingCpuRunHost); with MOE_RE_ROUTING_FRAMEWORK_DEVICE_COPY (the CANN build) they are
-// copied to device memory (aclrtMalloc/aclrtMemcpy), run with the two aclnn phases on a stream, and
-// the outputs copied back.
-int32_t Run(const Tensor tensors[kTensorCount], int64_t expertTokenNumType, int64_t idxType, std::string *message);
+// (MoeReRoutingCpuRunHost / MoeReRoutingCpuRunHostV2); with MOE_RE_ROUTING_FRAMEWORK_DEVICE_COPY (the
+// CANN build) they are copied to device memory (aclrtMalloc/aclrtMemcpy), run with the two aclnn
+// phases of aclnnMoeReRouting or aclnnMoeReRoutingV2 on a stream, and the outputs copied back.
+// MoeReRouting ignores the weight slots.
+int32_t Run(const OpSpec &op, const Tensor tensors[kSlotCount], int64_t expertTokenNumType, int64_t idxType,
+            std::string *message);
 
 }  // namespace framework
 }  // namespace moe_re_routing

@@ -1,12 +1,17 @@
-// MindSpore AOT custom operator of MoeReRouting on the CPU (docs/mindspore.md):
+// MindSpore AOT custom operators of MoeReRouting and MoeReRoutingV2 on the CPU (docs/mindspore.md):
 //   ops.Custom("<this library>:MoeReRouting", out_shape=None, out_dtype=..., func_type="aot", reg_info=...)
-// MindSpore calls, by name prefix:
+//   ops.Custom("<this library>:MoeReRoutingV2", ...)   the same with expert_topk_weight (4th input)
+//                                                       and permute_topk_weight (5th output)
+// MindSpore calls, by name prefix (MoeReRoutingV2Init, ... likewise):
 //   MoeReRoutingInit        once per kernel: reads the attributes (set with add_prim_attr) into the
 //                           kernel data of the AotExtra object,
 //   MoeReRoutingInferShape  the four output shapes (C++ shape inference, multi-output form;
-//                           reads the attribute has_per_token_scales),
+//                           reads the attributes has_per_token_scales, has_expert_topk_weight),
 //   MoeReRouting            the run: params = 3 inputs (an absent per_token_scales is a null pointer
 //                           with dtype "none") then the 4 outputs, all host memory.
+// The attribute transpose_counts = 1 makes a primitive run on the transposed counts: the restore,
+// which moe_re_routing.mindspore's bprop calls (the gradient is the restore of the upstream
+// gradients), without any other MindSpore operator.
 //
 // MindSpore's CPU kernels use the pre-C++11 std::string ABI, and AotExtra passes std::string by
 // value: this file is compiled with -D_GLIBCXX_USE_CXX11_ABI=0 (framework/mindspore/CMakeLists.txt).
@@ -15,6 +20,7 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "moe_re_routing_framework.h"
@@ -61,13 +67,42 @@ namespace fw = moe_re_routing::framework;
 constexpr const char *kAttrExpertTokenNumType = "expert_token_num_type";
 constexpr const char *kAttrIdxType = "idx_type";
 constexpr const char *kAttrHasScales = "has_per_token_scales";  // set by moe_re_routing.mindspore
+constexpr const char *kAttrHasWeights = "has_expert_topk_weight";  // likewise (MoeReRoutingV2)
+// 1: run on the transposed counts ([E, N] from the [N, E] given): the restore, which the gradient
+// is (docs/spec.md, "The restore"). Done here so that the bprop needs no MindSpore operator.
+constexpr const char *kAttrTransposeCounts = "transpose_counts";
 constexpr int64_t kDefaultExpertTokenNumType = 1;  // count
 constexpr int64_t kDefaultIdxType = 0;             // gather
 
 struct Attributes : mindspore::AotKernelData {
     int64_t expertTokenNumType = kDefaultExpertTokenNumType;
     int64_t idxType = kDefaultIdxType;
+    bool transposeCounts = false;
 };
+
+constexpr int32_t kAclInt32 = 3;
+constexpr int32_t kAclInt64 = 9;
+
+// counts.T, contiguous, into `storage`; `t` then describes it. Counts of another dtype or rank are
+// left as they are (the operator rejects them with its own message).
+void TransposeCounts(fw::Tensor *t, std::vector<unsigned char> *storage)
+{
+    const size_t width = t->dtype == kAclInt32 ? 4 : t->dtype == kAclInt64 ? 8 : 0;
+    if (width == 0 || t->dims.size() != 2 || t->dims[0] < 0 || t->dims[1] < 0) {
+        return;
+    }
+    const auto rows = static_cast<size_t>(t->dims[0]);
+    const auto cols = static_cast<size_t>(t->dims[1]);
+    storage->assign(rows * cols * width, 0);
+    const auto *src = static_cast<const unsigned char *>(t->data);
+    for (size_t r = 0; r < rows; ++r) {
+        for (size_t c = 0; c < cols; ++c) {
+            std::memcpy(storage->data() + (c * rows + r) * width, src + (r * cols + c) * width, width);
+        }
+    }
+    t->dims = {t->dims[1], t->dims[0]};
+    t->data = storage->data();
+}
 
 int64_t IntAttr(mindspore::AotExtra *extra, const char *name, int64_t fallback)
 {
@@ -96,50 +131,58 @@ int32_t AclOf(const char *name)
     return fw::kAbsent;
 }
 
-const char *const kInputNames[fw::kInputCount] = {"tokens", "expert_token_num_per_rank", "per_token_scales"};
-
 bool Absent(void *data, int ndim, const char *dtype)
 {
     return data == nullptr && ndim == 0 && (dtype == nullptr || std::strcmp(dtype, "none") == 0);
 }
 
-// The run; throws std::runtime_error with the operator's message on failure (see MoeReRouting).
-void RunOrThrow(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *extra)
+// The framework slot of MindSpore's parameter i (inputs, then outputs).
+int SlotOf(const fw::OpSpec &op, int i)
 {
-    if (nparam != fw::kTensorCount) {
-        throw std::runtime_error("MoeReRouting: expected " + std::to_string(fw::kTensorCount) +
-                                 " parameters (3 inputs, 4 outputs), got " + std::to_string(nparam));
+    return i < op.inputCount ? i : fw::OutputSlot(i - op.inputCount);
+}
+
+// The run; throws std::runtime_error with the operator's message on failure (see MoeReRouting).
+void RunOrThrow(const fw::OpSpec &op, int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
+                void *extra)
+{
+    const std::string prefix = std::string(op.name) + ": ";
+    if (nparam != op.inputCount + op.outputCount) {
+        throw std::runtime_error(prefix + "expected " + std::to_string(op.inputCount + op.outputCount) +
+                                 " parameters (" + std::to_string(op.inputCount) + " inputs, " +
+                                 std::to_string(op.outputCount) + " outputs), got " + std::to_string(nparam));
     }
-    fw::Tensor tensors[fw::kTensorCount];
-    for (int i = 0; i < fw::kTensorCount; ++i) {
-        if (i == fw::kScalesInput && Absent(params[i], ndims[i], dtypes[i])) {
+    fw::Tensor tensors[fw::kSlotCount];
+    for (int i = 0; i < nparam; ++i) {
+        const int slot = SlotOf(op, i);
+        if ((slot == fw::kScales || slot == fw::kWeights) && Absent(params[i], ndims[i], dtypes[i])) {
             continue;
         }
-        tensors[i].dtype = AclOf(dtypes[i]);
-        if (tensors[i].dtype == fw::kAbsent) {
-            throw std::runtime_error(std::string("MoeReRouting: ") +
-                                     (i < fw::kInputCount ? kInputNames[i] : "an output") + " has dtype " +
-                                     dtypes[i] + ", which has no aclDataType counterpart");
+        fw::Tensor &t = tensors[slot];
+        t.dtype = AclOf(dtypes[i]);
+        if (t.dtype == fw::kAbsent) {
+            throw std::runtime_error(prefix + fw::kSlotNames[slot] + " has dtype " + dtypes[i] +
+                                     ", which has no aclDataType counterpart");
         }
-        tensors[i].dims.assign(shapes[i], shapes[i] + ndims[i]);
-        tensors[i].data = params[i];
+        t.dims.assign(shapes[i], shapes[i] + ndims[i]);
+        t.data = params[i];
     }
     const auto *data = extra == nullptr
                            ? nullptr
                            : static_cast<const Attributes *>(static_cast<mindspore::AotExtra *>(extra)->KernelData());
     const Attributes fallback;
     const Attributes &attrs = data != nullptr ? *data : fallback;
+    std::vector<unsigned char> transposed;
+    if (attrs.transposeCounts && tensors[fw::kCounts].data != nullptr) {
+        TransposeCounts(&tensors[fw::kCounts], &transposed);
+    }
     std::string message;
-    if (fw::Run(tensors, attrs.expertTokenNumType, attrs.idxType, &message) != 0) {
-        throw std::runtime_error("MoeReRouting: " + message);
+    if (fw::Run(op, tensors, attrs.expertTokenNumType, attrs.idxType, &message) != 0) {
+        throw std::runtime_error(prefix + message);
     }
 }
 
-}  // namespace
-
-#define MOE_RE_ROUTING_MS_API extern "C" __attribute__((visibility("default")))
-
-MOE_RE_ROUTING_MS_API int MoeReRoutingInit(int *, int64_t **, const char **, mindspore::AotExtra *extra)
+int Init(mindspore::AotExtra *extra)
 {
     try {
         // Ours if set (a re-initialised kernel): update it instead of leaking it.
@@ -150,6 +193,7 @@ MOE_RE_ROUTING_MS_API int MoeReRoutingInit(int *, int64_t **, const char **, min
         }
         attrs->expertTokenNumType = IntAttr(extra, kAttrExpertTokenNumType, kDefaultExpertTokenNumType);
         attrs->idxType = IntAttr(extra, kAttrIdxType, kDefaultIdxType);
+        attrs->transposeCounts = IntAttr(extra, kAttrTransposeCounts, 0) != 0;
         return 0;
     } catch (...) {
         return 1;
@@ -157,31 +201,69 @@ MOE_RE_ROUTING_MS_API int MoeReRoutingInit(int *, int64_t **, const char **, min
 }
 
 // Output shapes from the input shapes. MindSpore hands this function the shapes of the inputs it
-// was given: with per_token_scales None there are two, and nothing in ndims/shapes says so (reading
-// a third entry reads past MindSpore's arrays). The Python side therefore sets the primitive
-// attribute "has_per_token_scales" (0/1); without it, two inputs are assumed. An input that is not
-// a tensor (a numpy array given to the primitive in PyNative mode) arrives with null ndims/shapes:
-// that throws, and MindSpore raises the message as a RuntimeError (moe_re_routing.mindspore checks
-// the types before it gets here; this covers the primitive used directly).
+// was given, in order, without their count and without an entry for an input given as None
+// (reading past them reads past MindSpore's arrays). The Python side therefore sets the primitive
+// attributes "has_per_token_scales" and "has_expert_topk_weight" (0/1); without them, the optional
+// inputs are assumed absent. An input that is not a tensor (a numpy array given to the primitive in
+// PyNative mode) arrives with null ndims/shapes: that throws, and MindSpore raises the message as a
+// RuntimeError (moe_re_routing.mindspore checks the types before it gets here; this covers the
+// primitive used directly).
+std::vector<std::vector<int64_t>> InferShape(const fw::OpSpec &op, int *ndims, int64_t **shapes,
+                                             mindspore::AotExtra *extra)
+{
+    std::vector<int> given = {fw::kTokens, fw::kCounts};
+    if (IntAttr(extra, kAttrHasScales, 0) != 0) {
+        given.push_back(fw::kScales);
+    }
+    if (op.v2 && IntAttr(extra, kAttrHasWeights, 0) != 0) {
+        given.push_back(fw::kWeights);
+    }
+    fw::Tensor tensors[fw::kSlotCount];
+    for (size_t i = 0; i < given.size(); ++i) {
+        if (ndims == nullptr || shapes == nullptr || ndims[i] < 0 || (ndims[i] > 0 && shapes[i] == nullptr)) {
+            throw std::runtime_error(std::string(op.name) + ": " + fw::kSlotNames[given[i]] +
+                                     " has no shape: pass a mindspore.Tensor");
+        }
+        fw::Tensor &t = tensors[given[i]];
+        t.dtype = 0;  // any present dtype: InferOutputs needs only presence and shapes here
+        t.dims.assign(shapes[i], shapes[i] + ndims[i]);
+    }
+    std::vector<int64_t> &counts = tensors[fw::kCounts].dims;
+    if (IntAttr(extra, kAttrTransposeCounts, 0) != 0 && counts.size() == 2) {
+        std::swap(counts[0], counts[1]);
+    }
+    fw::InferOutputs(tensors);
+    std::vector<std::vector<int64_t>> out;
+    for (int o = 0; o < op.outputCount; ++o) {
+        out.push_back(tensors[fw::OutputSlot(o)].dims);
+    }
+    return out;
+}
+
+}  // namespace
+
+#define MOE_RE_ROUTING_MS_API extern "C" __attribute__((visibility("default")))
+
+MOE_RE_ROUTING_MS_API int MoeReRoutingInit(int *, int64_t **, const char **, mindspore::AotExtra *extra)
+{
+    return Init(extra);
+}
+
+MOE_RE_ROUTING_MS_API int MoeReRoutingV2Init(int *, int64_t **, const char **, mindspore::AotExtra *extra)
+{
+    return Init(extra);
+}
+
 MOE_RE_ROUTING_MS_API std::vector<std::vector<int64_t>> MoeReRoutingInferShape(int *ndims, int64_t **shapes,
                                                                                mindspore::AotExtra *extra)
 {
-    const int inputs = IntAttr(extra, kAttrHasScales, 0) != 0 ? fw::kInputCount : fw::kScalesInput;
-    fw::Tensor tensors[fw::kTensorCount];
-    for (int i = 0; i < inputs; ++i) {
-        if (ndims == nullptr || shapes == nullptr || ndims[i] < 0 || (ndims[i] > 0 && shapes[i] == nullptr)) {
-            throw std::runtime_error(std::string("MoeReRouting: ") + kInputNames[i] +
-                                     " has no shape: pass a mindspore.Tensor");
-        }
-        tensors[i].dtype = 0;  // any present dtype: InferOutputs needs only presence and shapes here
-        tensors[i].dims.assign(shapes[i], shapes[i] + ndims[i]);
-    }
-    fw::InferOutputs(tensors, tensors + fw::kInputCount);
-    std::vector<std::vector<int64_t>> out;
-    for (int o = 0; o < fw::kOutputCount; ++o) {
-        out.push_back(tensors[fw::kInputCount + o].dims);
-    }
-    return out;
+    return InferShape(fw::kMoeReRouting, ndims, shapes, extra);
+}
+
+MOE_RE_ROUTING_MS_API std::vector<std::vector<int64_t>> MoeReRoutingV2InferShape(int *ndims, int64_t **shapes,
+                                                                                 mindspore::AotExtra *extra)
+{
+    return InferShape(fw::kMoeReRoutingV2, ndims, shapes, extra);
 }
 
 // Returns 0 on success. On bad input it throws std::runtime_error carrying the operator's message
@@ -191,6 +273,15 @@ MOE_RE_ROUTING_MS_API std::vector<std::vector<int64_t>> MoeReRoutingInferShape(i
 MOE_RE_ROUTING_MS_API int MoeReRouting(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
                                        void *, void *extra)
 {
-    RunOrThrow(nparam, params, ndims, shapes, dtypes, extra);
+    RunOrThrow(fw::kMoeReRouting, nparam, params, ndims, shapes, dtypes, extra);
+    return 0;
+}
+
+// The same for MoeReRoutingV2: params = 4 inputs (absent per_token_scales / expert_topk_weight:
+// null pointer, dtype "none") then the 5 outputs.
+MOE_RE_ROUTING_MS_API int MoeReRoutingV2(int nparam, void **params, int *ndims, int64_t **shapes,
+                                         const char **dtypes, void *, void *extra)
+{
+    RunOrThrow(fw::kMoeReRoutingV2, nparam, params, ndims, shapes, dtypes, extra);
     return 0;
 }

@@ -1,6 +1,7 @@
-// The ONNX node of MoeReRouting, shared by the ATC plugin (moe_re_routing_onnx_plugin.cc) and the
-// ONNX Runtime custom-operator library (framework/onnxruntime/): one domain, one op type, one
-// domain version, the attribute names and their defaults. The Python module
+// The ONNX nodes of MoeReRouting and MoeReRoutingV2, shared by the ATC plugin
+// (moe_re_routing_onnx_plugin.cc) and the ONNX Runtime custom-operator library
+// (framework/onnxruntime/): one domain, one domain version, the two op types, the attribute names
+// and their defaults (the same for both nodes). The Python module
 // moe_re_routing.onnxruntime repeats these values and a test checks them against this header.
 // Node spec: docs/onnxruntime.md.
 #ifndef MOE_RE_ROUTING_ONNX_NODE_H
@@ -9,11 +10,15 @@
 #define MOE_RE_ROUTING_ONNX_DOMAIN "moe_re_routing"
 #define MOE_RE_ROUTING_ONNX_DOMAIN_VERSION 1
 #define MOE_RE_ROUTING_ONNX_OP_TYPE "MoeReRouting"
+// MoeReRouting plus the optional 4th input expert_topk_weight and 5th output permute_topk_weight.
+#define MOE_RE_ROUTING_ONNX_OP_TYPE_V2 "MoeReRoutingV2"
 // ATC's ONNX parser names a node "<domain>::<opset version of the domain>::<op type>".
 #define MOE_RE_ROUTING_ONNX_STR_(x) #x
 #define MOE_RE_ROUTING_ONNX_STR(x) MOE_RE_ROUTING_ONNX_STR_(x)
-#define MOE_RE_ROUTING_ONNX_ATC_ORIGIN_TYPE \
-    MOE_RE_ROUTING_ONNX_DOMAIN "::" MOE_RE_ROUTING_ONNX_STR(MOE_RE_ROUTING_ONNX_DOMAIN_VERSION) "::" MOE_RE_ROUTING_ONNX_OP_TYPE
+#define MOE_RE_ROUTING_ONNX_ATC_PREFIX \
+    MOE_RE_ROUTING_ONNX_DOMAIN "::" MOE_RE_ROUTING_ONNX_STR(MOE_RE_ROUTING_ONNX_DOMAIN_VERSION) "::"
+#define MOE_RE_ROUTING_ONNX_ATC_ORIGIN_TYPE MOE_RE_ROUTING_ONNX_ATC_PREFIX MOE_RE_ROUTING_ONNX_OP_TYPE
+#define MOE_RE_ROUTING_ONNX_ATC_ORIGIN_TYPE_V2 MOE_RE_ROUTING_ONNX_ATC_PREFIX MOE_RE_ROUTING_ONNX_OP_TYPE_V2
 
 #define MOE_RE_ROUTING_ONNX_ATTR_EXPERT_TOKEN_NUM_TYPE "expert_token_num_type"
 #define MOE_RE_ROUTING_ONNX_ATTR_IDX_TYPE "idx_type"

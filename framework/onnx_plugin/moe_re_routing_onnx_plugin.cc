@@ -3,7 +3,9 @@
 // Runtime runs (custom domain, moe_re_routing_onnx_node.h; docs/onnxruntime.md); a MoeReRouting
 // node in the default domain (opsets 11/13/17) is accepted too. Inputs and outputs keep
 // their order (tokens, expert_token_num_per_rank, per_token_scales; permute_tokens,
-// permute_per_token_scales, permute_token_idx, expert_token_num).
+// permute_per_token_scales, permute_token_idx, expert_token_num). A MoeReRoutingV2 node of the
+// custom domain maps to the CANN operator MoeReRoutingV2 the same way, with the optional
+// expert_topk_weight fourth and permute_topk_weight fifth.
 //
 // ATC hands the ONNX node's attributes to ParseParamsByOperatorFn as the JSON string attribute
 // "attribute" of the source operator ({"attribute": [{"name": ..., "type": ..., "i": ...}]}).
@@ -79,6 +81,14 @@ REGISTER_CUSTOM_OP("MoeReRouting")
     .FrameworkType(ONNX)
     .OriginOpType({ge::AscendString(MOE_RE_ROUTING_ONNX_ATC_ORIGIN_TYPE), ge::AscendString("ai.onnx::11::MoeReRouting"),
                    ge::AscendString("ai.onnx::13::MoeReRouting"), ge::AscendString("ai.onnx::17::MoeReRouting")})
+    .ParseParamsByOperatorFn(ParseMoeReRouting)
+    .ImplyType(ImplyType::TVM);
+
+// MoeReRoutingV2: the same attributes, parsed the same way; the optional 4th input
+// (expert_topk_weight) and 5th output (permute_topk_weight) keep their positions.
+REGISTER_CUSTOM_OP("MoeReRoutingV2")
+    .FrameworkType(ONNX)
+    .OriginOpType({ge::AscendString(MOE_RE_ROUTING_ONNX_ATC_ORIGIN_TYPE_V2)})
     .ParseParamsByOperatorFn(ParseMoeReRouting)
     .ImplyType(ImplyType::TVM);
 

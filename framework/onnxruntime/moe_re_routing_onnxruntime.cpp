@@ -1,10 +1,12 @@
-// ONNX Runtime custom-operator library of MoeReRouting (docs/onnxruntime.md).
+// ONNX Runtime custom-operator library of MoeReRouting and MoeReRoutingV2 (docs/onnxruntime.md).
 //
 // Written against the ONNX Runtime C API only: every callback returns an OrtStatus (CreateKernelV2,
 // KernelComputeV2, InferOutputShapeFn) and catches everything, so no C++ exception crosses into
 // ONNX Runtime. The library needs no link against libonnxruntime: the API table arrives through
-// RegisterCustomOps. The node (domain, op type, attributes) is moe_re_routing_onnx_node.h, the
-// one the ATC plugin accepts too.
+// RegisterCustomOps. The nodes (domain, op types, attributes) are moe_re_routing_onnx_node.h, the
+// ones the ATC plugin accepts too. Both node types are one OrtCustomOp definition parameterised by
+// the framework layer's OpSpec (how many inputs and outputs, which aclnn entry point): the
+// callbacks find their operator through the OrtCustomOp pointer ONNX Runtime hands back.
 #include <onnxruntime_c_api.h>
 
 #include <atomic>
@@ -80,16 +82,39 @@ ONNXTensorElementDataType OnnxOf(int32_t acl)
     return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
 }
 
-const char *const kInputNames[fw::kInputCount] = {"tokens", "expert_token_num_per_rank", "per_token_scales"};
+// One node type: the OrtCustomOp ONNX Runtime calls back with (first member, so the callbacks get
+// back to the rest), its op type and the operator it runs.
+struct Op {
+    OrtCustomOp ort;
+    const char *type;  // MOE_RE_ROUTING_ONNX_OP_TYPE or MOE_RE_ROUTING_ONNX_OP_TYPE_V2
+    const fw::OpSpec *spec;
+};
 
-std::string UnmappedTypeMessage(size_t input, int type)
+const Op &OpOf(const OrtCustomOp *op)
+{
+    return *reinterpret_cast<const Op *>(op);
+}
+
+std::string Prefix(const Op &op)
+{
+    return std::string(op.type) + ": ";
+}
+
+bool OptionalInput(size_t index)
+{
+    return index == static_cast<size_t>(fw::kScales) || index == static_cast<size_t>(fw::kWeights);
+}
+
+constexpr size_t kWeightsOutput = fw::kPermuteWeights - fw::kInputSlots;  // the 5th output (V2)
+
+std::string UnmappedTypeMessage(const Op &op, size_t input, int type)
 {
     std::string known;
     for (const TypePair &p : kTypes) {
         known += known.empty() ? "" : ", ";
         known += p.name;
     }
-    return std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": ") + kInputNames[input] + " has ONNX element type " +
+    return Prefix(op) + fw::kSlotNames[input] + " has ONNX element type " +
            std::to_string(type) + ", which has no aclDataType counterpart; expected one of the types the operator "
            "takes among: " + known;
 }
@@ -131,6 +156,7 @@ OrtStatus *ReadInfo(const OrtTensorTypeAndShapeInfo *info, ONNXTensorElementData
 // ---- the kernel ------------------------------------------------------------------------------
 
 struct Kernel {
+    const Op *op = nullptr;
     int64_t expertTokenNumType = MOE_RE_ROUTING_ONNX_DEFAULT_EXPERT_TOKEN_NUM_TYPE;
     int64_t idxType = MOE_RE_ROUTING_ONNX_DEFAULT_IDX_TYPE;
 };
@@ -147,17 +173,18 @@ int64_t IntAttribute(const OrtKernelInfo *info, const char *name, int64_t fallba
     return value;
 }
 
-OrtStatus *CreateKernel(const OrtCustomOp *, const OrtApi *, const OrtKernelInfo *info, void **kernel) noexcept
+OrtStatus *CreateKernel(const OrtCustomOp *op, const OrtApi *, const OrtKernelInfo *info, void **kernel) noexcept
 {
     try {
         auto *k = new Kernel;
+        k->op = &OpOf(op);
         k->expertTokenNumType = IntAttribute(info, MOE_RE_ROUTING_ONNX_ATTR_EXPERT_TOKEN_NUM_TYPE,
                                              MOE_RE_ROUTING_ONNX_DEFAULT_EXPERT_TOKEN_NUM_TYPE);
         k->idxType = IntAttribute(info, MOE_RE_ROUTING_ONNX_ATTR_IDX_TYPE, MOE_RE_ROUTING_ONNX_DEFAULT_IDX_TYPE);
         *kernel = k;
         return nullptr;
     } catch (const std::exception &e) {
-        return Fail(std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": ") + e.what());
+        return Fail(Prefix(OpOf(op)) + e.what());
     }
 }
 
@@ -168,12 +195,14 @@ void DestroyKernel(void *kernel) noexcept
 
 OrtStatus *ComputeImpl(const Kernel &kernel, OrtKernelContext *context)
 {
-    fw::Tensor tensors[fw::kTensorCount];
+    const Op &op = *kernel.op;
+    const fw::OpSpec &spec = *op.spec;
+    fw::Tensor tensors[fw::kSlotCount];
     size_t inputCount = 0;
     if (OrtStatus *s = Api()->KernelContext_GetInputCount(context, &inputCount)) {
         return s;
     }
-    for (size_t i = 0; i < static_cast<size_t>(fw::kInputCount) && i < inputCount; ++i) {
+    for (size_t i = 0; i < static_cast<size_t>(spec.inputCount) && i < inputCount; ++i) {
         const OrtValue *value = nullptr;
         if (OrtStatus *s = Api()->KernelContext_GetInput(context, i, &value)) {
             return s;
@@ -193,34 +222,54 @@ OrtStatus *ComputeImpl(const Kernel &kernel, OrtKernelContext *context)
         }
         tensors[i].dtype = AclOf(type);
         if (tensors[i].dtype == fw::kAbsent) {
-            return Error(UnmappedTypeMessage(i, type));
+            return Error(UnmappedTypeMessage(op, i, type));
         }
         // The operator only reads its inputs; ORT hands them out as const OrtValue.
         if (OrtStatus *st = Api()->GetTensorMutableData(const_cast<OrtValue *>(value), &tensors[i].data)) {
             return st;
         }
     }
-    if (tensors[0].dtype == fw::kAbsent || tensors[1].dtype == fw::kAbsent) {
-        return Error(std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": ") + kInputNames[tensors[0].dtype == fw::kAbsent ? 0 : 1] +
+    if (tensors[fw::kTokens].dtype == fw::kAbsent || tensors[fw::kCounts].dtype == fw::kAbsent) {
+        return Error(Prefix(op) + fw::kSlotNames[tensors[fw::kTokens].dtype == fw::kAbsent ? fw::kTokens : fw::kCounts] +
                      " is required");
     }
-    fw::InferOutputs(tensors, tensors + fw::kInputCount);
-    for (int o = 0; o < fw::kOutputCount; ++o) {
-        fw::Tensor &t = tensors[fw::kInputCount + o];
+    fw::InferOutputs(tensors);
+    size_t outputCount = 0;
+    if (OrtStatus *s = Api()->KernelContext_GetOutputCount(context, &outputCount)) {
+        return s;
+    }
+    for (size_t o = 0; o < static_cast<size_t>(spec.outputCount); ++o) {
+        fw::Tensor &t = tensors[fw::OutputSlot(static_cast<int>(o))];
+        if (o == kWeightsOutput) {
+            if (o >= outputCount) {  // the node leaves the optional 5th output out
+                t = fw::Tensor{};
+                continue;
+            }
+            if (t.dtype == fw::kAbsent) {
+                // A permute_topk_weight output without expert_topk_weight: allocated as [A] FLOAT so
+                // that the operator's own pairing check reports it (and nothing is written).
+                t.dtype = 0;
+                t.dims.assign(1, tensors[fw::kPermuteIdx].dims.empty() ? 0 : tensors[fw::kPermuteIdx].dims[0]);
+            }
+        }
         OrtValue *value = nullptr;
         if (OrtStatus *s = Api()->KernelContext_GetOutput(context, o, t.dims.data(), t.dims.size(), &value)) {
             return s;
         }
         if (value == nullptr) {
-            return Fail(std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": output ") + std::to_string(o) + " was not allocated");
+            if (o == kWeightsOutput) {  // an optional output with an empty name in the node
+                t = fw::Tensor{};
+                continue;
+            }
+            return Fail(Prefix(op) + "output " + std::to_string(o) + " was not allocated");
         }
         if (OrtStatus *s = Api()->GetTensorMutableData(value, &t.data)) {
             return s;
         }
     }
     std::string message;
-    if (fw::Run(tensors, kernel.expertTokenNumType, kernel.idxType, &message) != 0) {
-        return Error(std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": ") + message);
+    if (fw::Run(spec, tensors, kernel.expertTokenNumType, kernel.idxType, &message) != 0) {
+        return Error(Prefix(op) + message);
     }
     return nullptr;
 }
@@ -230,9 +279,9 @@ OrtStatus *Compute(void *kernel, OrtKernelContext *context) noexcept
     try {
         return ComputeImpl(*static_cast<const Kernel *>(kernel), context);
     } catch (const std::exception &e) {
-        return Fail(std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": ") + e.what());
+        return Fail(Prefix(*static_cast<const Kernel *>(kernel)->op) + e.what());
     } catch (...) {
-        return Fail(MOE_RE_ROUTING_ONNX_OP_TYPE ": unknown exception");
+        return Fail(Prefix(*static_cast<const Kernel *>(kernel)->op) + "unknown exception");
     }
 }
 
@@ -241,18 +290,19 @@ OrtStatus *Compute(void *kernel, OrtKernelContext *context) noexcept
 // annotations. An input type with no aclDataType is an error here (ONNX Runtime logs it, and fails
 // the session only with session.strict_shape_type_inference=1); the run reports it again.
 
-OrtStatus *InferImpl(OrtShapeInferContext *context)
+OrtStatus *InferImpl(const Op &op, OrtShapeInferContext *context)
 {
+    const fw::OpSpec &spec = *op.spec;
     size_t inputCount = 0;
     if (OrtStatus *s = Api()->ShapeInferContext_GetInputCount(context, &inputCount)) {
         return s;
     }
-    fw::Tensor tensors[fw::kTensorCount];
-    std::vector<const char *> symbols[fw::kInputCount];
-    for (size_t i = 0; i < static_cast<size_t>(fw::kInputCount) && i < inputCount; ++i) {
+    fw::Tensor tensors[fw::kSlotCount];
+    std::vector<const char *> symbols[fw::kInputSlots];
+    for (size_t i = 0; i < static_cast<size_t>(spec.inputCount) && i < inputCount; ++i) {
         OrtTensorTypeAndShapeInfo *info = nullptr;  // owned by the context: not released here
         if (OrtStatus *s = Api()->ShapeInferContext_GetInputTypeShape(context, i, &info)) {
-            if (i == fw::kScalesInput) {  // an absent optional input has no type
+            if (OptionalInput(i)) {  // an absent optional input has no type
                 Api()->ReleaseStatus(s);
                 continue;
             }
@@ -270,34 +320,40 @@ OrtStatus *InferImpl(OrtShapeInferContext *context)
         }
         tensors[i].dtype = AclOf(type);
         if (tensors[i].dtype == fw::kAbsent) {
-            return Error(UnmappedTypeMessage(i, type));
+            return Error(UnmappedTypeMessage(op, i, type));
         }
     }
-    if (tensors[0].dtype == fw::kAbsent || tensors[1].dtype == fw::kAbsent) {
+    if (tensors[fw::kTokens].dtype == fw::kAbsent || tensors[fw::kCounts].dtype == fw::kAbsent) {
         return nullptr;  // nothing to infer from; the run reports what is missing
     }
-    fw::InferOutputs(tensors, tensors + fw::kInputCount);
+    fw::InferOutputs(tensors);
     // Where each output dimension comes from, for its symbolic name: permute_tokens = tokens' dims,
     // scales out = per_token_scales' dims or tokens' dim 0, idx = tokens' dim 0, expert_token_num =
-    // the counts' last dim.
+    // the counts' last dim, permute_topk_weight = expert_topk_weight's dims.
     const char *const none = "";
     auto symbolOf = [&](int input, size_t dim) -> const char * {
         const std::vector<const char *> &s = symbols[input];
         return dim < s.size() && s[dim] != nullptr ? s[dim] : none;
     };
-    const size_t countsLast = tensors[1].dims.empty() ? 0 : tensors[1].dims.size() - 1;
-    for (int o = 0; o < fw::kOutputCount; ++o) {
-        const fw::Tensor &t = tensors[fw::kInputCount + o];
+    const size_t countsLast = tensors[fw::kCounts].dims.empty() ? 0 : tensors[fw::kCounts].dims.size() - 1;
+    for (int o = 0; o < spec.outputCount; ++o) {
+        const int slot = fw::OutputSlot(o);
+        const fw::Tensor &t = tensors[slot];
+        if (t.dtype == fw::kAbsent) {  // permute_topk_weight without expert_topk_weight
+            continue;
+        }
         std::vector<const char *> names(t.dims.size(), none);
         for (size_t d = 0; d < t.dims.size(); ++d) {
-            if (o == 0) {
-                names[d] = symbolOf(0, d);
-            } else if (o == 1 && tensors[fw::kScalesInput].dtype != fw::kAbsent) {
-                names[d] = symbolOf(fw::kScalesInput, d);
-            } else if (o == 3) {
-                names[d] = tensors[1].dims.empty() ? none : symbolOf(1, countsLast);
+            if (slot == fw::kPermuteTokens) {
+                names[d] = symbolOf(fw::kTokens, d);
+            } else if (slot == fw::kPermuteScales && tensors[fw::kScales].dtype != fw::kAbsent) {
+                names[d] = symbolOf(fw::kScales, d);
+            } else if (slot == fw::kPermuteWeights) {
+                names[d] = symbolOf(fw::kWeights, d);
+            } else if (slot == fw::kExpertTokenNum) {
+                names[d] = tensors[fw::kCounts].dims.empty() ? none : symbolOf(fw::kCounts, countsLast);
             } else {
-                names[d] = tensors[0].dims.empty() ? none : symbolOf(0, 0);
+                names[d] = tensors[fw::kTokens].dims.empty() ? none : symbolOf(fw::kTokens, 0);
             }
         }
         OrtTensorTypeAndShapeInfo *info = nullptr;
@@ -313,6 +369,12 @@ OrtStatus *InferImpl(OrtShapeInferContext *context)
         }
         if (s == nullptr) {
             s = Api()->ShapeInferContext_SetOutputTypeShape(context, o, info);
+            if (s != nullptr && slot == fw::kPermuteWeights) {
+                // The node has no 5th output although expert_topk_weight is given: nothing to
+                // annotate; the run reports the missing output with the operator's message.
+                Api()->ReleaseStatus(s);
+                s = nullptr;
+            }
         }
         Api()->ReleaseTensorTypeAndShapeInfo(info);
         if (s != nullptr) {
@@ -322,22 +384,22 @@ OrtStatus *InferImpl(OrtShapeInferContext *context)
     return nullptr;
 }
 
-OrtStatus *Infer(const OrtCustomOp *, OrtShapeInferContext *context) noexcept
+OrtStatus *Infer(const OrtCustomOp *op, OrtShapeInferContext *context) noexcept
 {
     try {
-        return InferImpl(context);
+        return InferImpl(OpOf(op), context);
     } catch (const std::exception &e) {
-        return Fail(std::string(MOE_RE_ROUTING_ONNX_OP_TYPE ": ") + e.what());
+        return Fail(Prefix(OpOf(op)) + e.what());
     } catch (...) {
-        return Fail(MOE_RE_ROUTING_ONNX_OP_TYPE ": unknown exception");
+        return Fail(Prefix(OpOf(op)) + "unknown exception");
     }
 }
 
 // ---- the schema ------------------------------------------------------------------------------
 
-const char *OpName(const OrtCustomOp *) noexcept
+const char *OpName(const OrtCustomOp *op) noexcept
 {
-    return MOE_RE_ROUTING_ONNX_OP_TYPE;
+    return OpOf(op).type;
 }
 
 const char *ProviderType(const OrtCustomOp *) noexcept
@@ -350,9 +412,9 @@ ONNXTensorElementDataType InputType(const OrtCustomOp *, size_t) noexcept
     return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;  // any: the operator's checks decide
 }
 
-size_t InputCount(const OrtCustomOp *) noexcept
+size_t InputCount(const OrtCustomOp *op) noexcept
 {
-    return fw::kInputCount;
+    return static_cast<size_t>(OpOf(op).spec->inputCount);
 }
 
 ONNXTensorElementDataType OutputType(const OrtCustomOp *, size_t index) noexcept
@@ -360,19 +422,19 @@ ONNXTensorElementDataType OutputType(const OrtCustomOp *, size_t index) noexcept
     return index == 2 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
 }
 
-size_t OutputCount(const OrtCustomOp *) noexcept
+size_t OutputCount(const OrtCustomOp *op) noexcept
 {
-    return fw::kOutputCount;
+    return static_cast<size_t>(OpOf(op).spec->outputCount);
 }
 
 OrtCustomOpInputOutputCharacteristic InputCharacteristic(const OrtCustomOp *, size_t index) noexcept
 {
-    return index == static_cast<size_t>(fw::kScalesInput) ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
+    return OptionalInput(index) ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
 }
 
-OrtCustomOpInputOutputCharacteristic OutputCharacteristic(const OrtCustomOp *, size_t) noexcept
+OrtCustomOpInputOutputCharacteristic OutputCharacteristic(const OrtCustomOp *, size_t index) noexcept
 {
-    return INPUT_OUTPUT_REQUIRED;
+    return index == kWeightsOutput ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
 }
 
 OrtMemType InputMemoryType(const OrtCustomOp *, size_t) noexcept
@@ -385,9 +447,12 @@ int StartVersion(const OrtCustomOp *) noexcept
     return MOE_RE_ROUTING_ONNX_DOMAIN_VERSION;
 }
 
-OrtCustomOp MakeOp()
+Op MakeOp(const char *type, const fw::OpSpec &spec)
 {
-    OrtCustomOp op{};
+    Op result{};
+    result.type = type;
+    result.spec = &spec;
+    OrtCustomOp &op = result.ort;
     op.version = ORT_API_VERSION;
     op.GetName = OpName;
     op.GetExecutionProviderType = ProviderType;
@@ -403,12 +468,15 @@ OrtCustomOp MakeOp()
     op.KernelComputeV2 = Compute;
     op.InferOutputShapeFn = Infer;
     op.GetStartVersion = StartVersion;
-    return op;
+    return result;
 }
 
-// The op and its domain live as long as the process: every session created from options this
+// The ops and their domain live as long as the process: every session created from options this
 // library was registered with refers to them.
-const OrtCustomOp g_op = MakeOp();
+const Op g_ops[] = {
+    MakeOp(MOE_RE_ROUTING_ONNX_OP_TYPE, fw::kMoeReRouting),
+    MakeOp(MOE_RE_ROUTING_ONNX_OP_TYPE_V2, fw::kMoeReRoutingV2),
+};
 OrtCustomOpDomain *g_domain = nullptr;
 std::mutex g_domainMutex;
 
@@ -434,9 +502,11 @@ RegisterCustomOps(OrtSessionOptions *options, const OrtApiBase *apiBase)
             if (OrtStatus *s = api->CreateCustomOpDomain(MOE_RE_ROUTING_ONNX_DOMAIN, &domain)) {
                 return s;
             }
-            if (OrtStatus *s = api->CustomOpDomain_Add(domain, &g_op)) {
-                api->ReleaseCustomOpDomain(domain);
-                return s;
+            for (const Op &op : g_ops) {
+                if (OrtStatus *s = api->CustomOpDomain_Add(domain, &op.ort)) {
+                    api->ReleaseCustomOpDomain(domain);
+                    return s;
+                }
             }
             g_domain = domain;
         }

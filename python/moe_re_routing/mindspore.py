@@ -1,5 +1,5 @@
-"""MoeReRouting as a MindSpore custom operator (docs/mindspore.md). Importing this module imports
-MindSpore.
+"""MoeReRouting (and MoeReRoutingV2, with top-k weights) as a differentiable MindSpore custom
+operator (docs/mindspore.md). Importing this module imports MindSpore.
 
 On the CPU the operator is ``ops.Custom(func_type="aot")`` on ``libmoe_re_routing_mindspore.so``
 (built by this package): C++ shape inference, the attributes as primitive attributes, the optional
@@ -9,6 +9,10 @@ scales as ``None``. :func:`moe_re_routing` works in PyNative mode and inside a G
     import mindspore as ms
     from moe_re_routing.mindspore import moe_re_routing
     y, y_scales, idx, per_expert = moe_re_routing(tokens, counts, scales)   # ms.Tensor in, out
+    y, y_scales, idx, per_expert, y_weights = moe_re_routing(tokens, counts, scales, weights)
+
+The gradient with respect to tokens (float dtypes), the scales and the weights is the restore of
+the upstream gradients: the same operator on them with the counts transposed (a registered bprop).
 
 On Ascend (``device_target="Ascend"``) the primitive is ``ops.Custom("aclnnMoeReRouting",
 func_type="aot")``, MindSpore's route to the aclnn operator of an installed OPP package
@@ -30,7 +34,9 @@ from .errors import param_type_error
 
 __all__ = [
     "ACLNN_FUNC",
+    "ACLNN_FUNC_V2",
     "OP_NAME",
+    "OP_NAME_V2",
     "MoeReRouting",
     "available",
     "custom_op",
@@ -41,13 +47,22 @@ __all__ = [
 ]
 
 OP_NAME = "MoeReRouting"  # the library's entry point (and its Init / InferShape companions)
+OP_NAME_V2 = "MoeReRoutingV2"  # the same with the weight pair
 ACLNN_FUNC = "aclnnMoeReRouting"  # the Ascend route: the OPP package's aclnn entry point
+ACLNN_FUNC_V2 = "aclnnMoeReRoutingV2"
 _INPUTS = ("tokens", "expert_token_num_per_rank", "per_token_scales")
 _OUTPUTS = ("permute_tokens", "permute_per_token_scales", "permute_token_idx", "expert_token_num")
+_INPUTS_V2 = (*_INPUTS, "expert_topk_weight")
+_OUTPUTS_V2 = (*_OUTPUTS, "permute_topk_weight")
 _ATTRS = ("expert_token_num_type", "idx_type")
-# Tells the library's C++ shape inference whether per_token_scales is given: MindSpore passes it
-# the shapes of the given inputs only, without their count.
+# Tell the library's C++ shape inference which optional inputs are given: MindSpore passes it the
+# shapes of the given inputs only, without their count.
 _HAS_SCALES_ATTR = "has_per_token_scales"
+_HAS_WEIGHTS_ATTR = "has_expert_topk_weight"
+# The restore primitive (CPU): the library runs it on the transposed counts itself, so that the
+# bprop needs no MindSpore operator besides the primitive.
+_TRANSPOSE_COUNTS_ATTR = "transpose_counts"
+_FLOAT_DTYPES = (ms.float16, ms.bfloat16, ms.float32, ms.float64)
 
 
 def library_path() -> str:
@@ -66,32 +81,113 @@ def _out_dtype(tokens: Any, counts: Any, scales: Any) -> tuple[Any, Any, Any, An
     return (tokens, scales_out, ms.int32, counts)
 
 
-def _reg_info(target: str, attrs: tuple[int, int]) -> Any:
-    reg = ops.CustomRegOp(OP_NAME)
-    for i, name in enumerate(_INPUTS):
-        reg = reg.input(i, name, "optional" if name == "per_token_scales" else "required")
-    for i, name in enumerate(_OUTPUTS):
+def _out_dtype_v2(tokens: Any, counts: Any, scales: Any, weights: Any) -> tuple[Any, Any, Any, Any, Any]:
+    return (*_out_dtype(tokens, counts, scales), weights)
+
+
+def _reg_info(target: str, attrs: tuple[int, int], v2: bool) -> Any:
+    inputs, outputs = (_INPUTS_V2, _OUTPUTS_V2) if v2 else (_INPUTS, _OUTPUTS)
+    reg = ops.CustomRegOp(OP_NAME_V2 if v2 else OP_NAME)
+    for i, name in enumerate(inputs):
+        reg = reg.input(i, name, "required" if i < 2 else "optional")
+    for i, name in enumerate(outputs):
         reg = reg.output(i, name)
     if target == "Ascend":  # the aclnn route takes the attributes, in order, from the registration
         for name, value in zip(_ATTRS, attrs):
             reg = reg.attr(name, "required", "int", value=value)
-    any_type = [ops.DataType.None_None] * (len(_INPUTS) + len(_OUTPUTS))
+    any_type = [ops.DataType.None_None] * (len(inputs) + len(outputs))
     return reg.dtype_format(*any_type).target(target).get_op_info()
 
 
-_ops: dict[tuple[str, int, int, bool], Any] = {}
-_ops_lock = threading.Lock()
+# (device target, expert_token_num_type, idx_type, has_scales, has_weights, restore) -> primitive
+_ops: dict[tuple[str, int, int, bool, bool, bool], Any] = {}
+_ops_lock = threading.RLock()
 
 
-def custom_op(expert_token_num_type: int = 1, idx_type: int = 0, has_scales: bool = True) -> Any:
-    """The ``ops.Custom`` primitive for one attribute pair (cached per device target, pair and
-    ``has_scales``: whether it will be called with a per_token_scales tensor or with None).
+@constexpr
+def _is_float(dtype: Any) -> bool:
+    """Whether tokens of ``dtype`` get a gradient (a constant when GRAPH mode compiles a bprop)."""
+    return dtype in _FLOAT_DTYPES
 
-    CPU: ``"<libmoe_re_routing_mindspore.so>:MoeReRouting"``; output shapes come from the
-    library's ``MoeReRoutingInferShape`` (``out_shape=None`` + ``reg_info``), the attributes
-    (``add_prim_attr``) are read by its ``MoeReRoutingInit``. Ascend: ``"aclnnMoeReRouting"`` with
-    the attributes in ``reg_info`` (untested here: no NPU). Attribute values are range-checked by
-    the operator when it runs.
+
+def _make_bprop(has_scales: bool, has_weights: bool) -> Any:
+    """The gradient of the operator: the restore of the upstream gradients of permute_tokens, the
+    scales and the weights, i.e. the operator on them with the counts transposed (docs/spec.md,
+    "The restore"), by the restore primitive (no bprop; on the CPU it transposes the counts
+    itself). Integer tokens and the counts get zeros; an input given as None gets None."""
+    restore = _primitive(1, 0, has_scales, has_weights, restore=True)
+    on_ascend = ms.get_context("device_target") == "Ascend"
+
+    def grads(tokens: Any, counts: Any, dout: Any) -> Any:
+        transposed = ops.transpose(counts, (1, 0)) if on_ascend else counts
+        if has_weights:
+            back = restore(dout[0], transposed, dout[1] if has_scales else None, dout[4])
+        else:
+            back = restore(dout[0], transposed, dout[1] if has_scales else None)
+        grad_tokens = back[0] if _is_float(tokens.dtype) else ops.zeros_like(tokens)
+        return back, grad_tokens, ops.zeros_like(counts)
+
+    if has_weights:
+
+        def bprop_v2(tokens: Any, counts: Any, scales: Any, weights: Any, out: Any, dout: Any) -> Any:
+            back, grad_tokens, grad_counts = grads(tokens, counts, dout)
+            return grad_tokens, grad_counts, back[1] if has_scales else None, back[4]
+
+        return bprop_v2
+
+    def bprop(tokens: Any, counts: Any, scales: Any, out: Any, dout: Any) -> Any:
+        back, grad_tokens, grad_counts = grads(tokens, counts, dout)
+        return grad_tokens, grad_counts, back[1] if has_scales else None
+
+    return bprop
+
+
+def _primitive(
+    expert_token_num_type: int, idx_type: int, has_scales: bool, has_weights: bool, restore: bool = False
+) -> Any:
+    """The primitive (with its bprop), or with ``restore`` the one the bprop runs (no bprop; on the
+    CPU it runs on the transposed counts)."""
+    target = ms.get_context("device_target")
+    key = (
+        target, int(expert_token_num_type), int(idx_type), bool(has_scales), bool(has_weights), bool(restore)
+    )  # fmt: skip
+    with _ops_lock:
+        op = _ops.get(key)
+        if op is None:
+            v2 = key[4]
+            out_dtype = _out_dtype_v2 if v2 else _out_dtype
+            bprop = None if restore else _make_bprop(key[3], key[4])
+            reg = _reg_info(target if target == "Ascend" else "CPU", key[1:3], v2)
+            if target == "Ascend":
+                func = ACLNN_FUNC_V2 if v2 else ACLNN_FUNC
+                op = ops.Custom(func, None, out_dtype, func_type="aot", bprop=bprop, reg_info=reg)
+            else:
+                func = f"{library_path()}:{OP_NAME_V2 if v2 else OP_NAME}"
+                op = ops.Custom(func, None, out_dtype, func_type="aot", bprop=bprop, reg_info=reg)
+                op.add_prim_attr(_ATTRS[0], key[1])  # read by MoeReRouting(V2)Init
+                op.add_prim_attr(_ATTRS[1], key[2])
+                op.add_prim_attr(_HAS_SCALES_ATTR, int(key[3]))  # read by MoeReRouting(V2)InferShape
+                if v2:
+                    op.add_prim_attr(_HAS_WEIGHTS_ATTR, 1)
+                if restore:
+                    op.add_prim_attr(_TRANSPOSE_COUNTS_ATTR, 1)  # read by Init and InferShape
+            _ops[key] = op
+    return op
+
+
+def custom_op(
+    expert_token_num_type: int = 1, idx_type: int = 0, has_scales: bool = True, has_weights: bool = False
+) -> Any:
+    """The ``ops.Custom`` primitive for one attribute pair (cached per device target, pair,
+    ``has_scales``: whether it will be called with a per_token_scales tensor or with None, and
+    ``has_weights``: MoeReRoutingV2, called with an expert_topk_weight tensor, five outputs).
+
+    CPU: ``"<libmoe_re_routing_mindspore.so>:MoeReRouting"`` (``:MoeReRoutingV2``); output shapes
+    come from the library's ``MoeReRouting(V2)InferShape`` (``out_shape=None`` + ``reg_info``), the
+    attributes (``add_prim_attr``) are read by its ``MoeReRouting(V2)Init``. Ascend:
+    ``"aclnnMoeReRouting"`` (``"aclnnMoeReRoutingV2"``) with the attributes in ``reg_info``
+    (untested here: no NPU). Attribute values are range-checked by the operator when it runs. The
+    primitive carries the bprop (the restore of the upstream gradients).
 
     Raises:
         MoeReRoutingTypeError: an attribute is not an int.
@@ -99,22 +195,7 @@ def custom_op(expert_token_num_type: int = 1, idx_type: int = 0, has_scales: boo
     for name, value in zip(_ATTRS, (expert_token_num_type, idx_type)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise param_type_error(f"{name} must be an int, got {type(value).__name__}")
-    target = ms.get_context("device_target")
-    key = (target, int(expert_token_num_type), int(idx_type), bool(has_scales))
-    with _ops_lock:
-        op = _ops.get(key)
-        if op is None:
-            if target == "Ascend":
-                reg = _reg_info("Ascend", key[1:3])
-                op = ops.Custom(ACLNN_FUNC, None, _out_dtype, func_type="aot", reg_info=reg)
-            else:
-                func = f"{library_path()}:{OP_NAME}"
-                op = ops.Custom(func, None, _out_dtype, func_type="aot", reg_info=_reg_info("CPU", key[1:3]))
-                op.add_prim_attr(_ATTRS[0], key[1])  # read by MoeReRoutingInit
-                op.add_prim_attr(_ATTRS[1], key[2])
-                op.add_prim_attr(_HAS_SCALES_ATTR, int(key[3]))  # read by MoeReRoutingInferShape
-            _ops[key] = op
-    return op
+    return _primitive(expert_token_num_type, idx_type, has_scales, has_weights)
 
 
 # What MindSpore takes as a tensor input: ms.Tensor and its C++ base TensorPy (what
@@ -124,17 +205,19 @@ _TENSOR_TYPES: tuple[type, ...] = tuple(
 )
 
 
-def _check_tensors(tokens: Any, counts: Any, scales: Any) -> None:
-    """Raises MoeReRoutingTypeError unless tokens and counts are ``ms.Tensor`` and scales one or
-    None. MindSpore hands a custom operator's inputs that are not tensors (numpy arrays, lists) to
-    its shape inference without a shape (the library's InferShape then reads a null pointer), so
-    they must be stopped here. PyNative only: see :func:`_pynative`."""
+def _check_tensors(tokens: Any, counts: Any, scales: Any, weights: Any = None) -> None:
+    """Raises MoeReRoutingTypeError unless tokens and counts are ``ms.Tensor`` and scales and
+    weights one or None. MindSpore hands a custom operator's inputs that are not tensors (numpy
+    arrays, lists) to its shape inference without a shape (the library's InferShape then reads a
+    null pointer), so they must be stopped here. PyNative only: see :func:`_pynative`."""
     if not isinstance(tokens, _TENSOR_TYPES):
         raise param_type_error(_not_a_tensor("tokens", tokens, False))
     if not isinstance(counts, _TENSOR_TYPES):
         raise param_type_error(_not_a_tensor("expert_token_num_per_rank", counts, False))
     if scales is not None and not isinstance(scales, _TENSOR_TYPES):
         raise param_type_error(_not_a_tensor("per_token_scales", scales, True))
+    if weights is not None and not isinstance(weights, _TENSOR_TYPES):
+        raise param_type_error(_not_a_tensor("expert_topk_weight", weights, True))
 
 
 @constexpr
@@ -152,15 +235,16 @@ def _not_a_tensor(name: str, value: Any, optional: bool) -> str:
 
 
 @constexpr
-def _compile_time_op(expert_token_num_type: int, idx_type: int, has_scales: bool) -> Any:
+def _compile_time_op(expert_token_num_type: int, idx_type: int, has_scales: bool, has_weights: bool) -> Any:
     """:func:`custom_op`, evaluated in Python when GRAPH mode compiles a caller of moe_re_routing."""
-    return custom_op(expert_token_num_type, idx_type, has_scales)
+    return custom_op(expert_token_num_type, idx_type, has_scales, has_weights)
 
 
 def moe_re_routing(
     tokens: Any,
     expert_token_num_per_rank: Any,
     per_token_scales: Any = None,
+    expert_topk_weight: Any = None,
     *,
     expert_token_num_type: int = 1,
     idx_type: int = 0,
@@ -172,13 +256,20 @@ def moe_re_routing(
             float32, float8_e4m3fn, float8_e5m2 or hifloat8.
         expert_token_num_per_rank: ``ms.Tensor [N, E]``, int32 or int64, summing to A.
         per_token_scales: ``ms.Tensor [A]`` or ``[A, S]`` float32, or None.
+        expert_topk_weight: ``ms.Tensor [A, 1]`` or ``[A]`` float32 (MoeReRoutingV2), or None.
         expert_token_num_type: 1 count (default), 0 cumsum.
         idx_type: 0 gather (default), 1 scatter.
 
     Returns:
         ``(permute_tokens [A, H], permute_per_token_scales (as per_token_scales, or float32 [A]
         zeros), permute_token_idx int32 [A], expert_token_num [E] (dtype of the counts))``, each a
-        ``ms.Tensor`` (docs/spec.md).
+        ``ms.Tensor`` (docs/spec.md); with ``expert_topk_weight`` a fifth, ``permute_topk_weight``
+        (the weights in expert-major order, their shape).
+
+    Gradient (``mindspore.grad``, PyNative and GRAPH): with respect to tokens (float dtypes), the
+    scales and the weights it is the restore of the upstream gradients of permute_tokens, the
+    scales output and permute_topk_weight: the operator on them with the counts transposed. Integer
+    tokens and the counts get zeros.
 
     Raises:
         MoeReRoutingTypeError: (PyNative) ``tokens`` or ``expert_token_num_per_rank`` is not an
@@ -189,30 +280,43 @@ def moe_re_routing(
             ``expert_token_num_per_rank sums to 70 but tokens has 64 rows``); nothing is written.
     """
     if _pynative():
-        _check_tensors(tokens, expert_token_num_per_rank, per_token_scales)
-    op = _compile_time_op(expert_token_num_type, idx_type, per_token_scales is not None)
-    return op(tokens, expert_token_num_per_rank, per_token_scales)
+        _check_tensors(tokens, expert_token_num_per_rank, per_token_scales, expert_topk_weight)
+    has_scales = per_token_scales is not None
+    if expert_topk_weight is None:
+        op = _compile_time_op(expert_token_num_type, idx_type, has_scales, False)
+        return op(tokens, expert_token_num_per_rank, per_token_scales)
+    op = _compile_time_op(expert_token_num_type, idx_type, has_scales, True)
+    return op(tokens, expert_token_num_per_rank, per_token_scales, expert_topk_weight)
 
 
 class MoeReRouting(ms.nn.Cell):
     """``nn.Cell`` running the operator (GRAPH or PyNative mode).
 
-    ``MoeReRouting(expert_token_num_type=1, idx_type=0)(tokens, counts, per_token_scales=None)``
-    returns the same four tensors as :func:`moe_re_routing` and raises the same
-    ``MoeReRoutingTypeError`` for inputs that are not ``ms.Tensor`` (PyNative).
+    ``MoeReRouting(expert_token_num_type=1, idx_type=0)(tokens, counts, per_token_scales=None,
+    expert_topk_weight=None)`` returns the same four (five with weights) tensors as
+    :func:`moe_re_routing`, with the same gradient, and raises the same ``MoeReRoutingTypeError``
+    for inputs that are not ``ms.Tensor`` (PyNative).
     """
 
     def __init__(self, expert_token_num_type: int = 1, idx_type: int = 0) -> None:
         super().__init__()
         self.op_with_scales = custom_op(expert_token_num_type, idx_type, True)
         self.op_without_scales = custom_op(expert_token_num_type, idx_type, False)
+        self.op_v2_with_scales = custom_op(expert_token_num_type, idx_type, True, True)
+        self.op_v2_without_scales = custom_op(expert_token_num_type, idx_type, False, True)
 
-    def construct(self, tokens: Any, counts: Any, per_token_scales: Any = None) -> Any:
+    def construct(
+        self, tokens: Any, counts: Any, per_token_scales: Any = None, expert_topk_weight: Any = None
+    ) -> Any:
         if _pynative():  # numpy arrays are not converted to tensors there
-            _check_tensors(tokens, counts, per_token_scales)
+            _check_tensors(tokens, counts, per_token_scales, expert_topk_weight)
+        if expert_topk_weight is None:
+            if per_token_scales is None:
+                return self.op_without_scales(tokens, counts, None)
+            return self.op_with_scales(tokens, counts, per_token_scales)
         if per_token_scales is None:
-            return self.op_without_scales(tokens, counts, None)
-        return self.op_with_scales(tokens, counts, per_token_scales)
+            return self.op_v2_without_scales(tokens, counts, None, expert_topk_weight)
+        return self.op_v2_with_scales(tokens, counts, per_token_scales, expert_topk_weight)
 
 
 # ---- numpy <-> ms.Tensor, bit-exact also for the types MindSpore's numpy bridge does not take ------

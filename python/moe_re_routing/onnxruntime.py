@@ -1,12 +1,15 @@
-"""MoeReRouting as an ONNX Runtime custom operator (docs/onnxruntime.md).
+"""MoeReRouting and MoeReRoutingV2 as ONNX Runtime custom operators (docs/onnxruntime.md).
 
 The node: op type ``MoeReRouting`` in the custom domain ``moe_re_routing`` (version 1); inputs
 ``tokens [A, H]``, ``expert_token_num_per_rank [N, E]`` (int32/int64), optional
 ``per_token_scales [A]`` or ``[A, S]`` (float32); int attributes ``expert_token_num_type``
 (default 1) and ``idx_type`` (default 0); outputs ``permute_tokens``, ``permute_per_token_scales``,
 ``permute_token_idx``, ``expert_token_num`` (types and shapes inferred: graph outputs need no
-annotations). It runs in ``onnxruntime`` through ``libmoe_re_routing_onnxruntime.so`` (built by
-this package) and is the node the ATC plugin (``framework/onnx_plugin/``) maps to the CANN operator.
+annotations). ``MoeReRoutingV2`` (``make_node(..., v2=True)``) is the same node with an optional
+4th input ``expert_topk_weight`` (float32 ``[A, 1]`` or ``[A]``) and an optional 5th output
+``permute_topk_weight``, given together or not at all. Both run in ``onnxruntime`` through
+``libmoe_re_routing_onnxruntime.so`` (built by this package) and are the nodes the ATC plugin
+(``framework/onnx_plugin/``) maps to the CANN operators.
 
     import onnxruntime as ort
     from moe_re_routing import onnxruntime as mrr_ort
@@ -34,8 +37,11 @@ __all__ = [
     "DOMAIN",
     "DOMAIN_VERSION",
     "INPUTS",
+    "INPUTS_V2",
     "OP_TYPE",
+    "OP_TYPE_V2",
     "OUTPUTS",
+    "OUTPUTS_V2",
     "available",
     "for_atc",
     "library_path",
@@ -53,6 +59,9 @@ DOMAIN_VERSION = 1
 OP_TYPE = "MoeReRouting"
 INPUTS = ("tokens", "expert_token_num_per_rank", "per_token_scales")
 OUTPUTS = ("permute_tokens", "permute_per_token_scales", "permute_token_idx", "expert_token_num")
+OP_TYPE_V2 = "MoeReRoutingV2"  # the same attributes; the weight pair is optional, both or neither
+INPUTS_V2 = (*INPUTS, "expert_topk_weight")
+OUTPUTS_V2 = (*OUTPUTS, "permute_topk_weight")
 ATTRIBUTES = {"expert_token_num_type": 1, "idx_type": 0}  # name -> default
 
 DEFAULT_ONNX_OPSET = 17
@@ -76,24 +85,35 @@ def available() -> Optional[str]:
 
 
 def make_node(
-    inputs: Sequence[Optional[str]], outputs: Sequence[str], *, name: Optional[str] = None, **attrs: int
+    inputs: Sequence[Optional[str]],
+    outputs: Sequence[Optional[str]],
+    *,
+    name: Optional[str] = None,
+    v2: bool = False,
+    **attrs: int,
 ) -> Any:
-    """An ``onnx.NodeProto`` of the MoeReRouting node.
+    """An ``onnx.NodeProto`` of the MoeReRouting node, or with ``v2=True`` of MoeReRoutingV2.
 
     Args:
-        inputs: 2 or 3 value names: tokens, expert_token_num_per_rank[, per_token_scales]; a None
-            or ``""`` third input means no scales.
+        inputs: value names: tokens, expert_token_num_per_rank[, per_token_scales] (MoeReRouting:
+            2 or 3); V2 also takes a 4th, expert_topk_weight (2 to 4). A None or ``""`` optional
+            input means it is not given (e.g. ``[t, c, None, w]``: weights without scales).
         outputs: 4 value names (permute_tokens, permute_per_token_scales, permute_token_idx,
-            expert_token_num).
+            expert_token_num); V2 takes a 5th, permute_topk_weight, which it needs exactly when
+            expert_topk_weight is given.
         name: the node name (optional).
+        v2: build a ``MoeReRoutingV2`` node.
         attrs: ``expert_token_num_type`` / ``idx_type`` (ints); absent ones take the defaults.
 
     Raises:
         MoeReRoutingTypeError / MoeReRoutingValueError: unknown attribute, non-int value, wrong
-        number of inputs or outputs (the value ranges are checked by the operator at run time).
+        number of inputs or outputs, a V2 weight input without the weight output or the other way
+        round (the value ranges are checked by the operator at run time).
     """
     from onnx import helper
 
+    if not isinstance(v2, bool):
+        raise param_type_error(f"make_node: v2 must be a bool, got {type(v2).__name__}")
     for key, value in attrs.items():
         if key not in ATTRIBUTES:
             raise param_type_error(
@@ -101,19 +121,35 @@ def make_node(
             )
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise param_type_error(f"make_node: attribute {key} must be an int, got {type(value).__name__}")
+    op_type, input_spec = (OP_TYPE_V2, INPUTS_V2) if v2 else (OP_TYPE, INPUTS)
     names = ["" if v is None else str(v) for v in inputs]
-    if len(names) not in (2, 3) or not names[0] or not names[1]:
+    if not 2 <= len(names) <= len(input_spec) or not names[0] or not names[1]:
+        optional = ", ".join(input_spec[2:])
         raise param_value_error(
-            "make_node: inputs must be [tokens, expert_token_num_per_rank] or [..., per_token_scales], "
-            f"got {inputs!r}"
+            f"make_node: inputs must be [tokens, expert_token_num_per_rank] followed by at most "
+            f"{len(input_spec) - 2} optional ({optional}) for {op_type}, got {list(inputs)!r}"
         )
-    while names and names[-1] == "":  # trailing absent optional input: leave it out
+    outs = ["" if v is None else str(v) for v in outputs]
+    while len(outs) > len(OUTPUTS) and outs[-1] == "":  # an absent optional 5th output
+        outs.pop()
+    if len(outs) not in ((len(OUTPUTS), len(OUTPUTS_V2)) if v2 else (len(OUTPUTS),)) or not all(outs):
+        expected = f"4 or 5 names {OUTPUTS_V2}" if v2 else f"{len(OUTPUTS)} names {OUTPUTS}"
+        raise param_value_error(f"make_node: outputs must be {expected} for {op_type}, got {list(outputs)!r}")
+    if v2:
+        has_weights = len(names) == len(INPUTS_V2) and names[-1] != ""
+        if has_weights != (len(outs) == len(OUTPUTS_V2)):
+            given, missing = (
+                ("the input expert_topk_weight", "the output permute_topk_weight")
+                if has_weights
+                else ("the output permute_topk_weight", "the input expert_topk_weight")
+            )
+            raise param_value_error(
+                f"make_node: {op_type} has {given} but not {missing}; expert_topk_weight and "
+                "permute_topk_weight go together (both or neither)"
+            )
+    while names and names[-1] == "":  # trailing absent optional inputs: leave them out
         names.pop()
-    if len(outputs) != len(OUTPUTS):
-        raise param_value_error(
-            f"make_node: outputs must be {len(OUTPUTS)} names {OUTPUTS}, got {list(outputs)!r}"
-        )
-    node = helper.make_node(OP_TYPE, names, list(outputs), name=name, domain=DOMAIN)
+    node = helper.make_node(op_type, names, outs, name=name, domain=DOMAIN)
     node.attribute.extend(helper.make_attribute(k, int(v)) for k, v in attrs.items())
     return node
 
@@ -141,7 +177,7 @@ def for_atc(model: Any) -> Any:
     from the model's only opset import: with our domain imported too, a default-domain node has no
     single answer and ATC rejects the model. This spells the default domain out as ``ai.onnx`` in
     every node (subgraphs included) and in the opset imports; ONNX Runtime and the ONNX spec treat
-    ``ai.onnx`` and ``""`` as the same domain. The MoeReRouting node itself is unchanged.
+    ``ai.onnx`` and ``""`` as the same domain. The MoeReRouting(V2) nodes themselves are unchanged.
     """
     import onnx
 
