@@ -416,7 +416,7 @@ Result RunNative(const aclOpExecutor &ex)
     b.weights = ex.data[Slot::kWeights];
     b.permuteTokens = ex.data[Slot::kPermuteTokens];
     b.permuteScales = ex.data[Slot::kPermuteScales];
-    b.permuteTokenIdx = reinterpret_cast<int32_t *>(ex.data[Slot::kPermuteTokenIdx]);
+    b.permuteTokenIdx = ex.data[Slot::kPermuteTokenIdx];
     b.expertTokenNum = ex.data[Slot::kExpertTokenNum];
     b.permuteWeights = ex.data[Slot::kPermuteWeights];
     const Result result = native::Run(ex.problem, b);

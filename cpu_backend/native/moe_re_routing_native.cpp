@@ -21,10 +21,24 @@ struct Scratch {
 
 thread_local Scratch t_scratch;
 
+// Element i of an array of T at `base`, which may be unaligned (memcpy: a plain load on x86).
+template <typename T>
+T Load(const void *base, int64_t i)
+{
+    T v;
+    std::memcpy(&v, static_cast<const uint8_t *>(base) + i * static_cast<int64_t>(sizeof(T)), sizeof(T));
+    return v;
+}
+
+template <typename T>
+void Store(void *base, int64_t i, T v)
+{
+    std::memcpy(static_cast<uint8_t *>(base) + i * static_cast<int64_t>(sizeof(T)), &v, sizeof(T));
+}
+
 template <typename CountT>
 Result LoadCounts(const Problem &p, const void *raw, Scratch *s)
 {
-    const auto *c = static_cast<const CountT *>(raw);
     const int64_t n = p.rankNum;
     const int64_t e = p.expertNum;
     s->counts.resize(static_cast<size_t>(n * e));
@@ -34,7 +48,7 @@ Result LoadCounts(const Problem &p, const void *raw, Scratch *s)
     for (int64_t r = 0; r < n; ++r) {
         s->rowBase[r] = total;
         for (int64_t x = 0; x < e; ++x) {
-            const int64_t v = static_cast<int64_t>(c[r * e + x]);
+            const int64_t v = static_cast<int64_t>(Load<CountT>(raw, r * e + x));
             // Each value is at most A (checked below through the running total), so no sum
             // overflows: A < 2^31 and N * E values of at most A stop at the first excess.
             if (v < 0 || v > p.tokenNum - total) {
@@ -64,11 +78,10 @@ Result LoadCounts(const Problem &p, const void *raw, Scratch *s)
 template <typename CountT>
 void WriteExpertTokenNum(const Problem &p, const Scratch &s, void *out)
 {
-    auto *dst = static_cast<CountT *>(out);
     for (int64_t x = 0; x < p.expertNum; ++x) {
         const int64_t total = p.expertTokenNumType == 0 ? s.columnBase[x + 1]
                                                         : s.columnBase[x + 1] - s.columnBase[x];
-        dst[x] = static_cast<CountT>(total);
+        Store<CountT>(out, x, static_cast<CountT>(total));
     }
 }
 
@@ -126,14 +139,13 @@ void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begi
                     std::memcpy(b.permuteWeights + from * weightBytes, b.weights + src * weightBytes,
                                 static_cast<size_t>(rows * weightBytes));
                 }
-                int32_t *idx = b.permuteTokenIdx;
                 if (gather) {
                     for (int64_t k = 0; k < rows; ++k) {
-                        idx[from + k] = static_cast<int32_t>(src + k);
+                        Store<int32_t>(b.permuteTokenIdx, from + k, static_cast<int32_t>(src + k));
                     }
                 } else {
                     for (int64_t k = 0; k < rows; ++k) {
-                        idx[src + k] = static_cast<int32_t>(from + k);
+                        Store<int32_t>(b.permuteTokenIdx, src + k, static_cast<int32_t>(from + k));
                     }
                 }
             }

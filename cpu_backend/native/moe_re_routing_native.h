@@ -12,14 +12,15 @@
 namespace moe_re_routing {
 namespace native {
 
-// The seven tensors of one call, in host memory, laid out as docs/spec.md describes.
+// The tensors of one call, in host memory, laid out as docs/spec.md describes. The aclnn API takes
+// any address, so none of them needs to be aligned to its element size.
 struct Buffers {
     const uint8_t *tokens = nullptr;          // [A, tokenRowBytes]
     const void *counts = nullptr;             // [N, E] int32 or int64 (problem.countBytes)
     const uint8_t *scales = nullptr;          // [A, scaleRowBytes], null when absent
     uint8_t *permuteTokens = nullptr;         // [A, tokenRowBytes]
     uint8_t *permuteScales = nullptr;         // [A, outScaleRowBytes]
-    int32_t *permuteTokenIdx = nullptr;       // [A]
+    void *permuteTokenIdx = nullptr;          // [A] int32
     void *expertTokenNum = nullptr;           // [E], dtype of the counts
     const uint8_t *weights = nullptr;         // [A, weightRowBytes] (MoeReRoutingV2), null when absent
     uint8_t *permuteWeights = nullptr;        // [A, weightRowBytes], null when absent

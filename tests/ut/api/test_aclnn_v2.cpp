@@ -173,3 +173,47 @@ TEST(AclnnMoeReRoutingV2, one_call_host_path_matches_the_two_phases)
 }
 
 }  // namespace
+
+namespace {
+
+// The aclnn API takes any address: the native engine reads counts and writes the index and
+// expert_token_num through unaligned loads and stores (fuzz_aclnn found int stores to odd
+// addresses; its input is kept in tests/fuzz/regressions/fuzz_aclnn/).
+TEST(AclnnMoeReRoutingV2, native_engine_takes_unaligned_buffers)
+{
+    Case c(9);
+    // Every tensor one byte past an aligned address.
+    std::vector<uint8_t> arena(1 << 20, 0);
+    size_t at = 1;
+    auto place = [&](const std::vector<uint8_t> &v) {
+        uint8_t *p = arena.data() + at;
+        if (!v.empty()) std::memcpy(p, v.data(), v.size());
+        at = (at + v.size() + 63) / 64 * 64 + 1;  // the next one a byte past a 64-byte boundary too
+        return p;
+    };
+    uint8_t *tokens = place(c.tokens), *counts = place(c.counts), *scales = place(c.scales),
+            *weights = place(c.weights), *outTokens = place(c.outTokens), *outScales = place(c.outScales),
+            *outIdx = place(c.outIdx), *outExperts = place(c.outExperts), *outWeights = place(c.outWeights);
+    for (const uint8_t *p : {counts, scales, weights, outScales, outIdx, outExperts, outWeights}) {
+        ASSERT_NE(reinterpret_cast<uintptr_t>(p) % 4, 0u);
+    }
+    const int64_t desc[] = {ACL_INT8, 2, kA, kH, ACL_INT32, 2, kN, kE, ACL_FLOAT, 1, kA, ACL_FLOAT, 2, kA, 1,
+                            ACL_INT8, 2, kA, kH, ACL_FLOAT, 1, kA, ACL_INT32, 1, kA, ACL_INT32, 1, kE,
+                            ACL_FLOAT, 2, kA, 1};
+    ASSERT_EQ(MoeReRoutingCpuSetEngine("native"), ACLNN_SUCCESS);
+    for (int64_t idx : {0, 1}) {
+        const aclnnStatus st = MoeReRoutingCpuRunHostV2(desc, sizeof(desc) / sizeof(desc[0]), tokens, counts, scales,
+                                                        weights, outTokens, outScales, outIdx, outExperts,
+                                                        outWeights, 0, idx);
+        ASSERT_EQ(st, ACLNN_SUCCESS) << aclGetRecentErrMsg();
+        c.outTokens.assign(outTokens, outTokens + c.outTokens.size());
+        c.outScales.assign(outScales, outScales + c.outScales.size());
+        c.outIdx.assign(outIdx, outIdx + c.outIdx.size());
+        c.outExperts.assign(outExperts, outExperts + c.outExperts.size());
+        c.outWeights.assign(outWeights, outWeights + c.outWeights.size());
+        EXPECT_EQ(c.Compare(0, idx), std::string()) << "idx " << idx;
+    }
+    MoeReRoutingCpuSetEngine(nullptr);
+}
+
+}  // namespace
