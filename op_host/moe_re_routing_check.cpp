@@ -1,6 +1,7 @@
 // Parameter checks of MoeReRouting (pure: no CANN types). The outputs are checked against
 // InferOutputs (moe_re_routing_infer.cpp), the one home of the output rule.
 #include <cstdint>
+#include <cstring>
 #include <sstream>
 #include <string>
 
@@ -343,8 +344,15 @@ Result CheckCountValues(const Problem &problem, const void *counts)
     int64_t sum = 0;
     bool overflow = false;
     for (int64_t i = 0; i < cells; ++i) {
-        const int64_t v = problem.countBytes == 8 ? static_cast<const int64_t *>(counts)[i]
-                                                  : static_cast<const int32_t *>(counts)[i];
+        // memcpy: the counts may sit at any address (the aclnn API takes any).
+        int64_t v;
+        if (problem.countBytes == 8) {
+            std::memcpy(&v, static_cast<const uint8_t *>(counts) + i * 8, 8);
+        } else {
+            int32_t v32;
+            std::memcpy(&v32, static_cast<const uint8_t *>(counts) + i * 4, 4);
+            v = v32;
+        }
         if (v < 0) {
             return Invalid("expert_token_num_per_rank[" + std::to_string(i / problem.expertNum) + ", " +
                            std::to_string(i % problem.expertNum) + "] is " + std::to_string(v) +
