@@ -1,6 +1,7 @@
 #include "moe_re_routing_native.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -158,8 +159,16 @@ void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begi
 
 int64_t MovedBytes(const Problem &p)
 {
-    const int64_t rowTraffic = 2 * (p.tokenRowBytes + p.scaleRowBytes + p.weightRowBytes) + p.outScaleRowBytes + 4;
-    return p.tokenNum * rowTraffic;  // A < 2^31 and row bytes < 2^56: checked by CheckArgs
+    // Saturating: each tensor's size fits int64 (the entry points check it), their sum need not.
+    int64_t bytes = 0;
+    for (const int64_t rowBytes : {p.tokenRowBytes, p.tokenRowBytes, p.scaleRowBytes, p.scaleRowBytes,
+                                   p.weightRowBytes, p.weightRowBytes, p.outScaleRowBytes, int64_t{4}}) {
+        int64_t tensor = 0;
+        if (__builtin_mul_overflow(p.tokenNum, rowBytes, &tensor) || __builtin_add_overflow(bytes, tensor, &bytes)) {
+            return INT64_MAX;
+        }
+    }
+    return bytes;
 }
 
 uint32_t PartsFor(const Problem &p)
