@@ -218,39 +218,43 @@ TraceSettings CurrentTrace()
     return s.trace;
 }
 
-void SetLastRun(const MoeReRoutingTilingData &tiling, const MoeReRoutingTilingReport &report,
-                const RunPlatform &platform, const emulator::LaunchSettings &config,
-                std::vector<ascendc_cpu::CoreTrace> *cores)
+// The calling thread's last run, about to be replaced by a run of `emulated`'s engine.
+static LastRun &NewLastRun(bool emulated)
 {
     ThreadLastRun &last = t_lastRun;
     last.present = true;
     last.formatted = false;
-    last.run.emulated = true;
-    last.run.tiling = tiling;
-    last.run.report = report;
-    last.run.blockDim = config.blockDim;
-    last.run.platformUbBytes = config.ubBytes;
-    last.run.platformCores = platform.platform.aivCoreNum;
-    last.run.platformName = platform.name;
-    last.run.sequential = config.sequential;
-    last.run.traced = config.collectTrace;
+    last.run.emulated = emulated;
+    return last.run;
+}
+
+void SetLastRun(const MoeReRoutingTilingData &tiling, const MoeReRoutingTilingReport &report,
+                const RunPlatform &platform, const emulator::LaunchSettings &config,
+                std::vector<ascendc_cpu::CoreTrace> *cores)
+{
+    LastRun &run = NewLastRun(true);
+    run.tiling = tiling;
+    run.report = report;
+    run.blockDim = config.blockDim;
+    run.platformUbBytes = config.ubBytes;
+    run.platformCores = platform.platform.aivCoreNum;
+    run.platformName = platform.name;
+    run.sequential = config.sequential;
+    run.traced = config.collectTrace;
     if (config.collectTrace && cores != nullptr) {
-        last.run.cores = std::move(*cores);
+        run.cores = std::move(*cores);
     } else {
-        last.run.cores.clear();
+        run.cores.clear();
     }
 }
 
 void SetLastNativeRun(const Problem &problem, uint32_t threads)
 {
-    ThreadLastRun &last = t_lastRun;
-    last.present = true;
-    last.formatted = false;
-    last.run.emulated = false;
-    last.run.problem = problem;
-    last.run.threads = threads;
-    last.run.traced = false;
-    last.run.cores.clear();
+    LastRun &run = NewLastRun(false);
+    run.problem = problem;
+    run.threads = threads;
+    run.traced = false;
+    run.cores.clear();
 }
 
 }  // namespace cpu

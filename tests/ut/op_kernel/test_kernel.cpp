@@ -150,8 +150,10 @@ Outputs RunKernel(const Case &c, const std::vector<uint8_t> &tokens, const std::
 }
 
 // Runs the native implementation on the same inputs (outputs poisoned first, as for the kernel).
+// With `weights` (MoeReRoutingV2: a 4-byte column per row) the permuted weights go to *outWeights.
 Outputs RunNative(const Case &c, const std::vector<uint8_t> &tokens, const std::vector<uint8_t> &counts,
-                  const std::vector<uint8_t> &scales, Result *status = nullptr)
+                  const std::vector<uint8_t> &scales, Result *status = nullptr,
+                  const std::vector<uint8_t> *weights = nullptr, std::vector<uint8_t> *outWeights = nullptr)
 {
     const int64_t outScaleRow = c.scaleRowBytes ? c.scaleRowBytes : 4;
     std::vector<uint8_t> outTokens(tokens.size(), 0xA5), outScales(c.A * outScaleRow, 0x5A), experts(c.E * c.countBytes, 0xEE);
@@ -164,7 +166,14 @@ Outputs RunNative(const Case &c, const std::vector<uint8_t> &tokens, const std::
     b.permuteScales = outScales.data();
     b.permuteTokenIdx = idx.data();
     b.expertTokenNum = experts.data();
-    const Result r = native::Run(ProblemOf(c), b);
+    Problem p = ProblemOf(c);
+    if (weights != nullptr) {
+        p.weightRowBytes = 4;
+        outWeights->assign(c.A * 4, 0x5A);
+        b.weights = weights->data();
+        b.permuteWeights = outWeights->data();
+    }
+    const Result r = native::Run(p, b);
     if (status != nullptr) {
         *status = r;
     } else if (!r.ok()) {
@@ -680,24 +689,13 @@ void CompareV2WithReference(const Case &c, std::mt19937_64 &rng, const std::stri
         << "V2 kernel weights, " << label;
 
     // The native implementation on the same inputs.
-    std::vector<uint8_t> nTokens(tokens.size()), nScales(c.A * outScaleRow), nExperts(c.E * c.countBytes),
-        nWeights(c.A * 4, 0x5A);
-    std::vector<int32_t> nIdx(c.A);
-    native::Buffers b;
-    b.tokens = tokens.data();
-    b.counts = counts.data();
-    b.scales = c.scaleRowBytes ? scales.data() : nullptr;
-    b.weights = weights.data();
-    b.permuteTokens = nTokens.data();
-    b.permuteScales = nScales.data();
-    b.permuteTokenIdx = nIdx.data();
-    b.expertTokenNum = nExperts.data();
-    b.permuteWeights = nWeights.data();
+    std::vector<uint8_t> nWeights;
+    Result ran;
     native::SetThreadCount(3);
-    const Result ran = native::Run(p, b);
+    const Outputs n = RunNative(c, tokens, counts, scales, &ran, &weights, &nWeights);
     native::SetThreadCount(0);
     ASSERT_TRUE(ran.ok()) << ran.message;
-    EXPECT_TRUE(nTokens == want.tokens && nScales == want.scales && nIdx == want.idx) << "V2 native, " << label;
+    EXPECT_TRUE(n.tokens == want.tokens && n.scales == want.scales && n.idx == want.idx) << "V2 native, " << label;
     EXPECT_TRUE(nWeights == wantWeights) << "V2 native weights, " << label;
 }
 
