@@ -4,6 +4,7 @@
 #include <cstring>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "moe_re_routing_dtypes.h"
 #include "moe_re_routing_host.h"
@@ -264,6 +265,32 @@ Result CheckAttributes(const OpArgs &args)
     return Result{};
 }
 
+// MoeReRoutingWithCapacity: C >= 1 and tokens [slots * C, H], one slot of C rows per rank (the
+// counts' rows, or for the restore, which takes counts.T, its columns).
+Result CheckCapacity(const OpArgs &args, const Sizes &sizes)
+{
+    if (!args.withCapacity) {
+        return Result{};
+    }
+    const int64_t c = args.numMaxTokensPerRank;
+    if (c < 1) {
+        return Invalid("num_max_tokens_per_rank is " + std::to_string(c) + " but must be >= 1");
+    }
+    const int64_t slots = args.restore ? sizes.expertNum : sizes.rankNum;
+    const char *slotsName = args.restore ? "E (the ranks of the restore's counts.T [E, N])" : "N";
+    if (c > kMaxTokenNum / slots) {
+        return Invalid("num_max_tokens_per_rank is " + std::to_string(c) + " and " + slotsName + " is " +
+                       std::to_string(slots) + " but " + slotsName + " * num_max_tokens_per_rank must be at most " +
+                       std::to_string(kMaxTokenNum) + " (permute_token_idx is int32)");
+    }
+    if (sizes.tokenNum != slots * c) {
+        return Invalid("tokens has " + std::to_string(sizes.tokenNum) + " rows but must be " + slotsName +
+                       " * num_max_tokens_per_rank = " + std::to_string(slots) + " * " + std::to_string(c) + " = " +
+                       std::to_string(slots * c) + " (one slot of num_max_tokens_per_rank rows per rank)");
+    }
+    return Result{};
+}
+
 // The four outputs have exactly the shapes and dtypes InferOutputs gives for the (checked) inputs.
 Result CheckOutputs(const OpArgs &args)
 {
@@ -316,6 +343,9 @@ Problem MakeProblem(const OpArgs &args, const Sizes &sizes)
     p.expertTokenNumType = args.expertTokenNumType;
     p.idxType = args.idxType;
     p.weightRowBytes = args.expertTopkWeight.present ? RowBytes(1, FindDtype(kFloatCode)->bits) : 0;
+    if (args.withCapacity) {
+        (args.restore ? p.dstSlotRows : p.srcSlotRows) = args.numMaxTokensPerRank;
+    }
     return p;
 }
 
@@ -327,7 +357,7 @@ Result CheckArgs(const OpArgs &args, Problem *problem)
     Result r;
     if (!(r = CheckTokens(args.tokens, &sizes)).ok() || !(r = CheckCounts(args.expertTokenNumPerRank, &sizes)).ok() ||
         !(r = CheckScales(args.perTokenScales, &sizes)).ok() || !(r = CheckWeights(args.expertTopkWeight, sizes)).ok() ||
-        !(r = CheckAttributes(args)).ok() ||
+        !(r = CheckAttributes(args)).ok() || !(r = CheckCapacity(args, sizes)).ok() ||
         !(r = CheckOutputs(args)).ok()) {
         return r;
     }
@@ -340,10 +370,14 @@ Result CheckCountValues(const Problem &problem, const void *counts)
     if (counts == nullptr) {
         return Result{kErrParamNullptr, "expert_token_num_per_rank has no data"};
     }
-    const int64_t cells = problem.rankNum * problem.expertNum;
+    const int64_t n = problem.rankNum;
+    const int64_t e = problem.expertNum;
+    const int64_t slotRows = problem.srcSlotRows > 0 ? problem.srcSlotRows : problem.dstSlotRows;
+    // With slots: the sum of each slot (a row of the counts, or a column for the restore).
+    std::vector<int64_t> slotSums(slotRows > 0 ? static_cast<size_t>(problem.srcSlotRows > 0 ? n : e) : 0, 0);
     int64_t sum = 0;
     bool overflow = false;
-    for (int64_t i = 0; i < cells; ++i) {
+    for (int64_t i = 0; i < n * e; ++i) {
         // memcpy: the counts may sit at any address (the aclnn API takes any).
         int64_t v;
         if (problem.countBytes == 8) {
@@ -354,11 +388,30 @@ Result CheckCountValues(const Problem &problem, const void *counts)
             v = v32;
         }
         if (v < 0) {
-            return Invalid("expert_token_num_per_rank[" + std::to_string(i / problem.expertNum) + ", " +
-                           std::to_string(i % problem.expertNum) + "] is " + std::to_string(v) +
-                           " but counts must be >= 0");
+            return Invalid("expert_token_num_per_rank[" + std::to_string(i / e) + ", " + std::to_string(i % e) +
+                           "] is " + std::to_string(v) + " but counts must be >= 0");
         }
         overflow = overflow || __builtin_add_overflow(sum, v, &sum);
+        if (!slotSums.empty()) {
+            int64_t &slot = slotSums[static_cast<size_t>(problem.srcSlotRows > 0 ? i / e : i % e)];
+            if (__builtin_add_overflow(slot, v, &slot)) {
+                slot = INT64_MAX;  // saturates: reported as over the capacity all the same
+            }
+        }
+    }
+    if (!slotSums.empty()) {
+        for (size_t k = 0; k < slotSums.size(); ++k) {
+            if (slotSums[k] > slotRows) {
+                const bool rows = problem.srcSlotRows > 0;
+                return Invalid(std::string("expert_token_num_per_rank ") + (rows ? "row " : "column ") +
+                               std::to_string(k) + " (rank " + std::to_string(k) +
+                               (rows ? "" : " of the restore's counts.T") + ") sums to " +
+                               (slotSums[k] == INT64_MAX ? std::string("more than 2^63") : std::to_string(slotSums[k])) +
+                               " but num_max_tokens_per_rank is " + std::to_string(slotRows) +
+                               ": a rank's slot holds at most num_max_tokens_per_rank tokens");
+            }
+        }
+        return Result{};
     }
     if (overflow || sum != problem.tokenNum) {
         const std::string got = overflow ? "more than 2^63" : std::to_string(sum);

@@ -54,6 +54,13 @@ struct OpArgs {
     // MoeReRoutingV2 only; both absent for MoeReRouting. Given together or not at all.
     TensorDesc expertTopkWeight;       // optional: [A, 1] (official) or [A] FLOAT
     TensorDesc permuteTopkWeight;      // present iff expertTopkWeight: its shape, FLOAT
+    // MoeReRoutingWithCapacity only (withCapacity true): every rank's tokens sit in a fixed slot of
+    // numMaxTokensPerRank rows (docs/spec.md, "Static capacity"). Forward: tokens [N*C, H] in slots,
+    // outputs packed expert-major then zeros. restore: the inverse, called with counts.T ([E, N]):
+    // the input is packed, the outputs go back into the N slots of C rows.
+    bool withCapacity = false;
+    int64_t numMaxTokensPerRank = 0;   // C; must be >= 1 with withCapacity
+    bool restore = false;
 };
 
 // The problem after checks: everything tiling and the kernel need.
@@ -73,6 +80,11 @@ struct Problem {
     int64_t expertTokenNumType = 1;
     int64_t idxType = 0;
     int64_t weightRowBytes = 0;    // 4 with expert_topk_weight (MoeReRoutingV2), else 0
+    // Slot strides (MoeReRoutingWithCapacity; at most one is non-zero): rows per slot of a source
+    // rank (the input of the forward) or of a destination column (the output of the restore).
+    // 0: packed, as in MoeReRouting. With a slot stride tokenNum is the slotted row count (N*C).
+    int64_t srcSlotRows = 0;
+    int64_t dstSlotRows = 0;
 };
 
 // What a failed Result is about, beyond its status: callers map it to an error class without
@@ -166,8 +178,10 @@ struct InferredOutputs {
 // allocate outputs and let CheckArgs report.
 Result InferOutputs(const InferInputs &inputs, InferredOutputs *outputs);
 
-// Checks count values where they are host-visible: none negative, sum == A.
-// `counts` points to N*E int32 or int64 values (problem.countBytes).
+// Checks count values where they are host-visible: none negative, and sum == A; with a slot stride
+// instead no slot over its capacity (each row sum <= srcSlotRows, each column sum <= dstSlotRows;
+// the message names num_max_tokens_per_rank). `counts` points to N*E int32 or int64 values
+// (problem.countBytes).
 Result CheckCountValues(const Problem &problem, const void *counts);
 
 // What the tiling is computed for. No defaults: the caller gives a SoC's numbers (the CPU

@@ -9,7 +9,8 @@
 //   counts           2 queue buffers of raw count tiles (R ranks x 8 experts), the int32 work area
 //                    (every tile when they fit UB / 3: resident; else one), row-sum and fold tiles
 //   expert staging   expert_token_num values before their DMA out (last core only uses it)
-//   zero buffer      zeros for permute_per_token_scales when no scales are given
+//   zero buffer      zeros for permute_per_token_scales when no scales are given, and with a slot
+//                    stride (MoeReRoutingWithCapacity) for the output rows no token lands in
 //   data queues      bufferNum x (token chunk + scale chunk + weight chunk + index chunk), the rest
 //                    of UB (a weight chunk only with expert_topk_weight, MoeReRoutingV2), and
 //                    index-sized work buffers: the ramp, in gather mode also the run offsets
@@ -72,10 +73,13 @@ Result PlanMetadata(const Problem &problem, int64_t ub, int64_t maxCoreRows, Moe
     const int64_t cb = problem.countBytes;
     const int64_t expertCols = std::min<int64_t>(E, kExpertStageMaxCols);
     t->expertBufBytes = static_cast<uint32_t>(RoundUp(expertCols * cb, kBlockBytes));
-    t->zeroBufBytes = problem.scaleRowBytes == 0
-                          ? static_cast<uint32_t>(std::min<int64_t>(
-                                RoundUp(std::max<int64_t>(maxCoreRows, 1) * kZeroScaleBytes, kBlockBytes), kZeroBufMaxBytes))
-                          : 0;
+    // Zeros for absent scales (a FLOAT per row) and, with a slot stride, for the rows no token lands
+    // in (any row of any output, in bursts of the buffer).
+    const bool slotted = problem.srcSlotRows > 0 || problem.dstSlotRows > 0;
+    const int64_t zeroRowBytes = slotted ? std::max<int64_t>({problem.tokenRowBytes, problem.outScaleRowBytes, kIdxBytes})
+                                         : (problem.scaleRowBytes == 0 ? kZeroScaleBytes : 0);
+    t->zeroBufBytes = static_cast<uint32_t>(
+        std::min<int64_t>(RoundUp(std::max<int64_t>(maxCoreRows, 1) * zeroRowBytes, kBlockBytes), kZeroBufMaxBytes));
 
     const int64_t strips = (E + kCountLanes - 1) / kCountLanes;
     int64_t cursorBytes = RoundUp(N * kCursorBytes, kBlockBytes);
@@ -200,6 +204,8 @@ Result ComputeTiling(const Problem &problem, const Platform &platform, MoeReRout
     t.tokenRowBytes = problem.tokenRowBytes;
     t.scaleRowBytes = problem.scaleRowBytes;
     t.weightRowBytes = problem.weightRowBytes;
+    t.srcSlotRows = problem.srcSlotRows;
+    t.dstSlotRows = problem.dstSlotRows;
     t.expertTokenNumType = static_cast<uint32_t>(problem.expertTokenNumType);
     t.idxType = static_cast<uint32_t>(problem.idxType);
     MoeReRoutingTilingReport r{};

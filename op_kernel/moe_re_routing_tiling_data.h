@@ -31,6 +31,12 @@ struct MoeReRoutingTilingData {
     int64_t tokenRowBytes;      // bytes of one token row (H * bits / 8)
     int64_t scaleRowBytes;      // bytes of one per_token_scales row; 0 when there are no scales
     int64_t weightRowBytes;     // bytes of one expert_topk_weight row (MoeReRoutingV2); 0 without weights
+    // Slot strides of MoeReRoutingWithCapacity (at most one non-zero; 0: packed). srcSlotRows: rank r's
+    // source rows start at r * srcSlotRows (the forward); dstSlotRows: column e's destination rows
+    // start at e * dstSlotRows (the restore). Rows of a slot past its tokens are zero-filled (data)
+    // and -1 (index); tokenNum is then the slotted row count.
+    int64_t srcSlotRows;
+    int64_t dstSlotRows;
 
     // Split of destination rows [0, A) over cores: core b owns
     // [b * rowsPerCore + min(b, rowsRemainder), ... + rowsPerCore + (b < rowsRemainder)).
@@ -60,7 +66,8 @@ struct MoeReRoutingTilingData {
     uint32_t columnBufBytes;    // slab walk (N cursors do not fit): bytes of one int32 destination row
                                 // per expert (E int32, 32 B multiple); 0: the column walk
     uint32_t expertBufBytes;    // bytes of the expert_token_num staging buffer
-    uint32_t zeroBufBytes;      // bytes of the zero buffer used to fill absent scales (0 when scales given)
+    uint32_t zeroBufBytes;      // bytes of the zero buffer used to fill absent scales and, with a slot
+                                // stride, the rows no token lands in (0 when neither)
 };
 
 #endif  // MOE_RE_ROUTING_TILING_DATA_H

@@ -144,17 +144,19 @@ std::string FormatLastRun(const LastRun &run)
            << ", \"tokenRowBytes\": " << p.tokenRowBytes << ", \"scaleRowBytes\": " << p.scaleRowBytes
            << ", \"outScaleRowBytes\": " << p.outScaleRowBytes << ", \"countBytes\": " << p.countBytes
            << ", \"weightRowBytes\": " << p.weightRowBytes << ", \"expertTokenNumType\": " << p.expertTokenNumType
-           << ", \"idxType\": " << p.idxType << "}";
+           << ", \"idxType\": " << p.idxType << ", \"srcSlotRows\": " << p.srcSlotRows
+           << ", \"dstSlotRows\": " << p.dstSlotRows << "}";
         return os.str();
     }
-    static_assert(sizeof(MoeReRoutingTilingData) == 128,
+    static_assert(sizeof(MoeReRoutingTilingData) == 144,
                   "MoeReRoutingTilingData changed: list the new field in FormatLastRun");
     const MoeReRoutingTilingData &t = run.tiling;
     const MoeReRoutingTilingReport &r = run.report;
     os << "{\"engine\": \"emulator\", ";
 #define MRR_FIELD(f) os << "\"" #f "\": " << t.f << ", "
     MRR_FIELD(tokenNum); MRR_FIELD(rankNum); MRR_FIELD(expertNum); MRR_FIELD(tokenRowBytes);
-    MRR_FIELD(scaleRowBytes); MRR_FIELD(weightRowBytes); MRR_FIELD(expertTokenNumType); MRR_FIELD(idxType); MRR_FIELD(usedCoreNum);
+    MRR_FIELD(scaleRowBytes); MRR_FIELD(weightRowBytes); MRR_FIELD(srcSlotRows); MRR_FIELD(dstSlotRows);
+    MRR_FIELD(expertTokenNumType); MRR_FIELD(idxType); MRR_FIELD(usedCoreNum);
     MRR_FIELD(rowsPerCore); MRR_FIELD(rowsRemainder); MRR_FIELD(tokenBufBytes); MRR_FIELD(scaleBufBytes); MRR_FIELD(weightBufBytes);
     MRR_FIELD(idxBufBytes); MRR_FIELD(countsResident); MRR_FIELD(countBufBytes); MRR_FIELD(countTileRanks);
     MRR_FIELD(countWorkBytes); MRR_FIELD(countSumBytes); MRR_FIELD(cursorBufBytes); MRR_FIELD(columnBufBytes);

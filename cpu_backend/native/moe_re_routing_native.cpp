@@ -15,9 +15,13 @@ namespace {
 
 // Per-call scratch, kept per thread so that a call allocates nothing once warm.
 struct Scratch {
-    std::vector<int64_t> counts;      // [N][E] as int64
-    std::vector<int64_t> rowBase;     // [N] source row of rank r's first token
-    std::vector<int64_t> columnBase;  // [E + 1] destination row of expert e's first token
+    std::vector<int64_t> counts;       // [N][E] as int64
+    std::vector<int64_t> rowBase;      // [N] source row of rank r's first token
+    std::vector<int64_t> rowTotal;     // [N] tokens of rank r
+    std::vector<int64_t> columnBase;   // [E + 1] destination row of expert e's first token (then T, or
+                                       // with destination slots E * C)
+    std::vector<int64_t> columnTotal;  // [E] tokens of expert e
+    int64_t total = 0;                 // T: every token
 };
 
 thread_local Scratch t_scratch;
@@ -37,6 +41,16 @@ void Store(void *base, int64_t i, T v)
     std::memcpy(static_cast<uint8_t *>(base) + i * static_cast<int64_t>(sizeof(T)), &v, sizeof(T));
 }
 
+bool Slotted(const Problem &p) { return p.srcSlotRows > 0 || p.dstSlotRows > 0; }
+
+std::string Changed(const Problem &p)
+{
+    return std::string("expert_token_num_per_rank changed after aclnnMoeReRouting") +
+           (Slotted(p) ? "WithCapacity" : "") + "GetWorkspaceSize: ";
+}
+
+// Reads the counts into `s`, refusing values CheckCountValues would refuse: negative cells, a sum
+// other than A, or with slots a slot over its capacity.
 template <typename CountT>
 Result LoadCounts(const Problem &p, const void *raw, Scratch *s)
 {
@@ -44,34 +58,48 @@ Result LoadCounts(const Problem &p, const void *raw, Scratch *s)
     const int64_t e = p.expertNum;
     s->counts.resize(static_cast<size_t>(n * e));
     s->rowBase.resize(static_cast<size_t>(n));
-    s->columnBase.assign(static_cast<size_t>(e + 1), 0);
+    s->rowTotal.assign(static_cast<size_t>(n), 0);
+    s->columnTotal.assign(static_cast<size_t>(e), 0);
+    s->columnBase.resize(static_cast<size_t>(e + 1));
+    // Each value is at most the rows its slot (or A) still has, checked as it is read, so no sum
+    // overflows: A < 2^31.
+    const int64_t rowLimit = p.srcSlotRows > 0 ? p.srcSlotRows : p.tokenNum;
+    const int64_t columnLimit = p.dstSlotRows > 0 ? p.dstSlotRows : p.tokenNum;
     int64_t total = 0;
     for (int64_t r = 0; r < n; ++r) {
-        s->rowBase[r] = total;
+        s->rowBase[r] = p.srcSlotRows > 0 ? r * p.srcSlotRows : total;
         for (int64_t x = 0; x < e; ++x) {
             const int64_t v = static_cast<int64_t>(Load<CountT>(raw, r * e + x));
-            // Each value is at most A (checked below through the running total), so no sum
-            // overflows: A < 2^31 and N * E values of at most A stop at the first excess.
-            if (v < 0 || v > p.tokenNum - total) {
+            const bool over = v > rowLimit - s->rowTotal[r] || v > columnLimit - s->columnTotal[x] ||
+                              v > p.tokenNum - total;
+            if (v < 0 || over) {
+                const std::string cell = "cell [" + std::to_string(r) + ", " + std::to_string(x) + "] is " +
+                                         std::to_string(v);
+                if (v < 0) {
+                    return Result{kErrParamInvalid, Changed(p) + cell + " (negative); nothing was written"};
+                }
+                const std::string limit = Slotted(p) ? "a rank's slot of num_max_tokens_per_rank = " +
+                                                           std::to_string(std::max(p.srcSlotRows, p.dstSlotRows)) +
+                                                           " rows"
+                                                     : "the " + std::to_string(p.tokenNum) + " rows of tokens";
                 return Result{kErrParamInvalid,
-                              "expert_token_num_per_rank changed after aclnnMoeReRoutingGetWorkspaceSize: cell [" +
-                                  std::to_string(r) + ", " + std::to_string(x) + "] is " + std::to_string(v) +
-                                  (v < 0 ? " (negative)" : " and the counts now sum to more than " +
-                                                               std::to_string(p.tokenNum)) +
-                                  "; nothing was written"};
+                              Changed(p) + cell + " and the counts now hold more than " + limit + "; nothing was written"};
             }
             total += v;
             s->counts[r * e + x] = v;
-            s->columnBase[x + 1] += v;
+            s->rowTotal[r] += v;
+            s->columnTotal[x] += v;
         }
     }
-    if (total != p.tokenNum) {
-        return Result{kErrParamInvalid, "expert_token_num_per_rank changed after aclnnMoeReRoutingGetWorkspaceSize: "
-                                        "it sums to " + std::to_string(total) + " but tokens has " +
+    if (!Slotted(p) && total != p.tokenNum) {
+        return Result{kErrParamInvalid, Changed(p) + "it sums to " + std::to_string(total) + " but tokens has " +
                                             std::to_string(p.tokenNum) + " rows; nothing was written"};
     }
-    for (int64_t x = 0; x < e; ++x) {
-        s->columnBase[x + 1] += s->columnBase[x];  // column totals -> exclusive prefix (and A last)
+    s->total = total;
+    int64_t base = 0;
+    for (int64_t x = 0; x <= e; ++x) {
+        s->columnBase[x] = p.dstSlotRows > 0 ? x * p.dstSlotRows : base;
+        base += x < e ? s->columnTotal[x] : 0;
     }
     return Result{};
 }
@@ -79,10 +107,60 @@ Result LoadCounts(const Problem &p, const void *raw, Scratch *s)
 template <typename CountT>
 void WriteExpertTokenNum(const Problem &p, const Scratch &s, void *out)
 {
+    int64_t running = 0;
     for (int64_t x = 0; x < p.expertNum; ++x) {
-        const int64_t total = p.expertTokenNumType == 0 ? s.columnBase[x + 1]
-                                                        : s.columnBase[x + 1] - s.columnBase[x];
-        Store<CountT>(out, x, static_cast<CountT>(total));
+        running += s.columnTotal[x];
+        Store<CountT>(out, x, static_cast<CountT>(p.expertTokenNumType == 0 ? running : s.columnTotal[x]));
+    }
+}
+
+// Calls f(from, to) for each run of rows of [begin, end) that no token occupies, on a side with
+// `slotRows`-row slots holding totals[k] tokens each (slotRows > 0), or packed with `total` tokens
+// first (slotRows == 0).
+template <typename F>
+void ForEachGap(int64_t slotRows, const std::vector<int64_t> &totals, int64_t total, int64_t begin, int64_t end, F f)
+{
+    if (slotRows == 0) {
+        if (std::max(total, begin) < end) {
+            f(std::max(total, begin), end);
+        }
+        return;
+    }
+    for (int64_t k = begin / slotRows; k * slotRows < end; ++k) {
+        const int64_t from = std::max(k * slotRows + totals[static_cast<size_t>(k)], begin);
+        const int64_t to = std::min((k + 1) * slotRows, end);
+        if (from < to) {
+            f(from, to);
+        }
+    }
+}
+
+void FillIndex(void *idx, int64_t from, int64_t to)
+{
+    for (int64_t k = from; k < to; ++k) {
+        Store<int32_t>(idx, k, -1);
+    }
+}
+
+// MoeReRoutingWithCapacity: within [begin, end), the output rows no token lands in are zero (their
+// gather index -1) and, in scatter mode, the input rows that hold no token get index -1.
+void FillGaps(const Problem &p, const Buffers &b, const Scratch &s, int64_t begin, int64_t end)
+{
+    const bool gather = p.idxType == 0;
+    ForEachGap(p.dstSlotRows, s.columnTotal, s.total, begin, end, [&](int64_t from, int64_t to) {
+        const size_t rows = static_cast<size_t>(to - from);
+        std::memset(b.permuteTokens + from * p.tokenRowBytes, 0, rows * static_cast<size_t>(p.tokenRowBytes));
+        std::memset(b.permuteScales + from * p.outScaleRowBytes, 0, rows * static_cast<size_t>(p.outScaleRowBytes));
+        if (b.permuteWeights != nullptr) {
+            std::memset(b.permuteWeights + from * p.weightRowBytes, 0, rows * static_cast<size_t>(p.weightRowBytes));
+        }
+        if (gather) {
+            FillIndex(b.permuteTokenIdx, from, to);
+        }
+    });
+    if (!gather) {
+        ForEachGap(p.srcSlotRows, s.rowTotal, s.total, begin, end,
+                   [&](int64_t from, int64_t to) { FillIndex(b.permuteTokenIdx, from, to); });
     }
 }
 
@@ -102,9 +180,15 @@ void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begi
         std::memset(b.permuteScales + begin * p.outScaleRowBytes, 0,
                     static_cast<size_t>((end - begin) * p.outScaleRowBytes));
     }
+    if (Slotted(p)) {
+        FillGaps(p, b, s, begin, end);
+    }
     // The first column holding `begin`: columnBase is non-decreasing.
     const auto first = std::upper_bound(s.columnBase.begin(), s.columnBase.end(), begin);
     int64_t expert = static_cast<int64_t>(first - s.columnBase.begin()) - 1;
+    if (expert >= e) {
+        return;  // [begin, end) lies past the last token
+    }
     // Source cursor of each rank at column `expert`: rowBase plus the cells left of it.
     thread_local std::vector<int64_t> cursor;
     cursor.resize(static_cast<size_t>(n));
@@ -117,8 +201,8 @@ void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begi
         cursor[r] = at;
     }
     const bool gather = p.idxType == 0;
-    int64_t dst = s.columnBase[expert];
-    for (; expert < e && dst < end; ++expert) {
+    for (; expert < e && s.columnBase[expert] < end; ++expert) {
+        int64_t dst = s.columnBase[expert];
         for (int64_t r = 0; r < n && dst < end; ++r) {
             const int64_t count = s.counts[r * e + expert];
             int64_t src = cursor[r];

@@ -110,6 +110,8 @@ struct Problem {
     uint32_t countBytes = 4;    // 4 (int32 counts) or 8 (int64)
     int64_t type = 1;           // expert_token_num_type: 1 count, 0 cumsum
     int64_t idx = 0;            // idx_type: 0 gather, 1 scatter
+    int64_t C = 0;              // num_max_tokens_per_rank (MoeReRoutingWithCapacity); 0: none
+    bool restore = false;       // with C: the restore (counts are counts.T, the output is slotted)
 };
 
 // The four outputs as the bytes they have in memory.
@@ -143,13 +145,17 @@ struct Outputs {
 // permute_tokens; its scale rows move with it; gather: idx[dst + k] = src + k, scatter:
 // idx[src + k] = dst + k; expert_token_num = the column sums (count) or their running total
 // (cumsum). Both prefixes are kept as running sums, so large N x E stay cheap.
+// Static capacity (C > 0, docs/spec.md "Static capacity"; counts within capacity): the forward reads
+// rank r's cells from row r*C on (its slot), the restore writes column e's cells from row e*C on;
+// every output row no cell lands in stays zero and its gather index -1, and in scatter mode every
+// input row no cell starts from has index -1.
 inline Outputs Reference(const Problem &p, const uint8_t *tokens, const uint8_t *counts, const uint8_t *scales)
 {
     Outputs o;
     const int64_t outScaleRow = p.scaleRowBytes ? p.scaleRowBytes : 4;
     o.tokens.assign(static_cast<size_t>(p.A * p.rowBytes), 0);
     o.scales.assign(static_cast<size_t>(p.A * outScaleRow), 0);
-    o.idx.assign(static_cast<size_t>(p.A * 4), 0);
+    o.idx.assign(static_cast<size_t>(p.A * 4), p.C > 0 ? 0xff : 0);  // -1 where nothing lands
     o.experts.assign(static_cast<size_t>(p.E * p.countBytes), 0);
     std::vector<int64_t> perExpert(static_cast<size_t>(p.E), 0);
     for (int64_t cell = 0; cell < p.N * p.E; ++cell) {
@@ -157,10 +163,13 @@ inline Outputs Reference(const Problem &p, const uint8_t *tokens, const uint8_t 
     }
     std::vector<int64_t> columnRow(static_cast<size_t>(p.E), 0);  // dst of the next cell of each column
     for (int64_t e = 1; e < p.E; ++e) {
-        columnRow[e] = columnRow[e - 1] + perExpert[e - 1];
+        columnRow[e] = p.C > 0 && p.restore ? e * p.C : columnRow[e - 1] + perExpert[e - 1];
     }
     int64_t src = 0;  // row-major running prefix
     for (int64_t r = 0; r < p.N; ++r) {
+        if (p.C > 0 && !p.restore) {
+            src = r * p.C;  // the forward: rank r's slot
+        }
         for (int64_t e = 0; e < p.E; ++e) {
             const int64_t n = CountAt(counts, p.countBytes, r * p.E + e);
             const int64_t dst = columnRow[e];
