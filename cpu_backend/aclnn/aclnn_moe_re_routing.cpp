@@ -1,10 +1,12 @@
-// aclnnMoeReRouting and aclnnMoeReRoutingV2 on the CPU backend (V1 is V2 without the weight pair).
+// aclnnMoeReRouting, aclnnMoeReRoutingV2 and aclnnMoeReRoutingWithCapacity on the CPU backend (V1 is
+// V2 without the weight pair; WithCapacity is V2 with a slot stride).
 // Phase 1 validates every host-visible property with the
 // pure op_host checks and hands out an executor; phase 2 runs it on the selected engine (engine.h):
 // the native implementation (cpu_backend/native), or the unchanged kernel (op_kernel/) on the Ascend
 // C emulator with the NPU's tiling and block split (the emulator plug-in, loaded on first use).
 #include "aclnn_moe_re_routing.h"
 #include "aclnn_moe_re_routing_v2.h"
+#include "aclnn_moe_re_routing_with_capacity.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -253,6 +255,15 @@ std::unique_ptr<aclOpExecutor> TakeExecutor(aclOpExecutor *executor)
 using TensorArgs = TensorArg[aclOpExecutor::kTensorCount];
 using emulator::Slot;
 
+// The attributes of one call. MoeReRouting and MoeReRoutingV2 have no capacity.
+struct Attributes {
+    int64_t expertTokenNumType = 1;
+    int64_t idxType = 0;
+    bool withCapacity = false;  // MoeReRoutingWithCapacity
+    int64_t numMaxTokensPerRank = 0;
+    bool restore = false;
+};
+
 // The nine tensors in the order of aclnnMoeReRoutingV2GetWorkspaceSize (emulator::Slot), with their
 // contract names. MoeReRouting passes null for the weight pair.
 void NameArgs(const aclTensor *const (&tensors)[aclOpExecutor::kTensorCount], TensorArgs &args)
@@ -291,7 +302,7 @@ Result CheckRequired(const TensorArgs &args, const uint64_t *workspaceSize, aclO
 }
 
 // The host descriptions of the tensors and the attributes, as op_host checks them.
-Result DescribeArgs(const TensorArgs &args, int64_t expertTokenNumType, int64_t idxType, OpArgs *opArgs)
+Result DescribeArgs(const TensorArgs &args, const Attributes &attrs, OpArgs *opArgs)
 {
     TensorDesc *descs[aclOpExecutor::kTensorCount] = {
         &opArgs->tokens,         &opArgs->expertTokenNumPerRank,  &opArgs->perTokenScales,
@@ -304,8 +315,11 @@ Result DescribeArgs(const TensorArgs &args, int64_t expertTokenNumType, int64_t 
             return described;
         }
     }
-    opArgs->expertTokenNumType = expertTokenNumType;
-    opArgs->idxType = idxType;
+    opArgs->expertTokenNumType = attrs.expertTokenNumType;
+    opArgs->idxType = attrs.idxType;
+    opArgs->withCapacity = attrs.withCapacity;
+    opArgs->numMaxTokensPerRank = attrs.numMaxTokensPerRank;
+    opArgs->restore = attrs.restore;
     return Result{};
 }
 
@@ -364,14 +378,14 @@ Result PlanRun(const Problem &problem, const TensorArgs &args, std::unique_ptr<a
 
 // Phase 1: every check, then the plan; on success *planned holds the executor, on any failure
 // nothing (and nothing was written).
-aclnnStatus Plan(TensorArgs &args, int64_t expertTokenNumType, int64_t idxType, uint64_t *workspaceSize,
-                 aclOpExecutor *const *executor, std::unique_ptr<aclOpExecutor> *planned)
+aclnnStatus Plan(TensorArgs &args, const Attributes &attrs, uint64_t *workspaceSize, aclOpExecutor *const *executor,
+                 std::unique_ptr<aclOpExecutor> *planned)
 {
     OpArgs opArgs;
     Problem problem;
     Result result = CheckRequired(args, workspaceSize, executor);
     if (result.ok()) {
-        result = DescribeArgs(args, expertTokenNumType, idxType, &opArgs);
+        result = DescribeArgs(args, attrs, &opArgs);
     }
     if (result.ok()) {
         result = CheckArgs(opArgs, &problem);
@@ -390,14 +404,13 @@ aclnnStatus Plan(TensorArgs &args, int64_t expertTokenNumType, int64_t idxType, 
 }
 
 // aclnnMoeReRoutingGetWorkspaceSize: the plan, handed to the caller as a registered executor.
-aclnnStatus Prepare(TensorArgs &args, int64_t expertTokenNumType, int64_t idxType, uint64_t *workspaceSize,
-                    aclOpExecutor **executor)
+aclnnStatus Prepare(TensorArgs &args, const Attributes &attrs, uint64_t *workspaceSize, aclOpExecutor **executor)
 {
     if (executor != nullptr) {
         *executor = nullptr;  // whatever fails below, the caller holds no executor
     }
     std::unique_ptr<aclOpExecutor> ex;
-    const aclnnStatus status = Plan(args, expertTokenNumType, idxType, workspaceSize, executor, &ex);
+    const aclnnStatus status = Plan(args, attrs, workspaceSize, executor, &ex);
     if (status != kSuccess) {
         return status;
     }
@@ -522,7 +535,7 @@ aclnnStatus aclnnMoeReRoutingGetWorkspaceSize(const aclTensor *tokens, const acl
         moe_re_routing::NameArgs({tokens, expertTokenNumPerRank, perTokenScalesOptional, nullptr, permuteTokensOut,
                                   permutePerTokenScalesOut, permuteTokenIdxOut, expertTokenNumOut, nullptr},
                                  args);
-        return moe_re_routing::Prepare(args, expertTokenNumType, idxType, workspaceSize, executor);
+        return moe_re_routing::Prepare(args, {expertTokenNumType, idxType}, workspaceSize, executor);
     } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
         return moe_re_routing::Fail(moe_re_routing::kErrInner,
                                     std::string("aclnnMoeReRoutingGetWorkspaceSize: ") + e.what());
@@ -549,7 +562,7 @@ aclnnStatus aclnnMoeReRoutingV2GetWorkspaceSize(
                                   permuteTokensOut, permutePerTokenScalesOut, permuteTokenIdxOut, expertTokenNumOut,
                                   permuteTopkWeightOutOptional},
                                  args);
-        return moe_re_routing::Prepare(args, expertTokenNumTypeOptional, idxTypeOptional, workspaceSize, executor);
+        return moe_re_routing::Prepare(args, {expertTokenNumTypeOptional, idxTypeOptional}, workspaceSize, executor);
     } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
         return moe_re_routing::Fail(moe_re_routing::kErrInner,
                                     std::string("aclnnMoeReRoutingV2GetWorkspaceSize: ") + e.what());
@@ -557,6 +570,36 @@ aclnnStatus aclnnMoeReRoutingV2GetWorkspaceSize(
 }
 
 aclnnStatus aclnnMoeReRoutingV2(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor, aclrtStream stream)
+{
+    acl_cpu::ClearRecentError();
+    return moe_re_routing::Execute(workspace, workspaceSize, executor, stream);
+}
+
+aclnnStatus aclnnMoeReRoutingWithCapacityGetWorkspaceSize(
+    const aclTensor *tokens, const aclTensor *expertTokenNumPerRank, const aclTensor *perTokenScalesOptional,
+    const aclTensor *expertTopkWeightOptional, int64_t numMaxTokensPerRank, int64_t expertTokenNumTypeOptional,
+    int64_t idxTypeOptional, bool restoreOptional, const aclTensor *permuteTokensOut,
+    const aclTensor *permutePerTokenScalesOut, const aclTensor *permuteTokenIdxOut, const aclTensor *expertTokenNumOut,
+    const aclTensor *permuteTopkWeightOutOptional, uint64_t *workspaceSize, aclOpExecutor **executor)
+{
+    acl_cpu::ClearRecentError();
+    try {
+        moe_re_routing::TensorArgs args;
+        moe_re_routing::NameArgs({tokens, expertTokenNumPerRank, perTokenScalesOptional, expertTopkWeightOptional,
+                                  permuteTokensOut, permutePerTokenScalesOut, permuteTokenIdxOut, expertTokenNumOut,
+                                  permuteTopkWeightOutOptional},
+                                 args);
+        return moe_re_routing::Prepare(
+            args, {expertTokenNumTypeOptional, idxTypeOptional, true, numMaxTokensPerRank, restoreOptional},
+            workspaceSize, executor);
+    } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
+        return moe_re_routing::Fail(moe_re_routing::kErrInner,
+                                    std::string("aclnnMoeReRoutingWithCapacityGetWorkspaceSize: ") + e.what());
+    }
+}
+
+aclnnStatus aclnnMoeReRoutingWithCapacity(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor,
+                                          aclrtStream stream)
 {
     acl_cpu::ClearRecentError();
     return moe_re_routing::Execute(workspace, workspaceSize, executor, stream);
@@ -570,7 +613,7 @@ namespace {
 // MoeReRoutingCpuRunHost(V2): `count` tensors described in `desc` (7: MoeReRouting's, 9: V2's),
 // optional ones absent as {-1, 0} with a null pointer; the plan is run at once.
 aclnnStatus RunHost(const char *api, const int64_t *desc, int64_t descLen, void *const *data, int count,
-                    int64_t expertTokenNumType, int64_t idxType)
+                    const Attributes &attrs)
 {
     if (desc == nullptr) {
         return Fail(ACLNN_ERR_PARAM_NULLPTR, std::string(api) + ": desc is null");
@@ -619,7 +662,7 @@ aclnnStatus RunHost(const char *api, const int64_t *desc, int64_t descLen, void 
     std::unique_ptr<aclOpExecutor> planned;
     TensorArgs named;
     NameArgs(args, named);
-    const aclnnStatus status = Plan(named, expertTokenNumType, idxType, &workspaceSize, &unused, &planned);
+    const aclnnStatus status = Plan(named, attrs, &workspaceSize, &unused, &planned);
     if (status != ACLNN_SUCCESS) {
         return status;
     }
@@ -642,7 +685,7 @@ aclnnStatus MoeReRoutingCpuRunHost(const int64_t *desc, int64_t descLen, void *t
                           permutePerTokenScales, permuteTokenIdx, expertTokenNum};
     acl_cpu::ClearRecentError();
     try {
-        return moe_re_routing::RunHost("MoeReRoutingCpuRunHost", desc, descLen, data, 7, expertTokenNumType, idxType);
+        return moe_re_routing::RunHost("MoeReRoutingCpuRunHost", desc, descLen, data, 7, {expertTokenNumType, idxType});
     } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
         return moe_re_routing::Fail(moe_re_routing::kErrInner, std::string("MoeReRoutingCpuRunHost: ") + e.what());
     }
@@ -657,10 +700,28 @@ aclnnStatus MoeReRoutingCpuRunHostV2(const int64_t *desc, int64_t descLen, void 
                           permutePerTokenScales, permuteTokenIdx, expertTokenNum, permuteTopkWeight};
     acl_cpu::ClearRecentError();
     try {
-        return moe_re_routing::RunHost("MoeReRoutingCpuRunHostV2", desc, descLen, data, 9, expertTokenNumType,
-                                       idxType);
+        return moe_re_routing::RunHost("MoeReRoutingCpuRunHostV2", desc, descLen, data, 9, {expertTokenNumType, idxType});
     } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
         return moe_re_routing::Fail(moe_re_routing::kErrInner, std::string("MoeReRoutingCpuRunHostV2: ") + e.what());
+    }
+}
+
+aclnnStatus MoeReRoutingCpuRunHostWithCapacity(const int64_t *desc, int64_t descLen, void *tokens,
+                                               void *expertTokenNumPerRank, void *perTokenScales, void *expertTopkWeight,
+                                               void *permuteTokens, void *permutePerTokenScales, void *permuteTokenIdx,
+                                               void *expertTokenNum, void *permuteTopkWeight,
+                                               int64_t numMaxTokensPerRank, int64_t expertTokenNumType, int64_t idxType,
+                                               int32_t restore)
+{
+    void *const data[] = {tokens,        expertTokenNumPerRank, perTokenScales,  expertTopkWeight, permuteTokens,
+                          permutePerTokenScales, permuteTokenIdx, expertTokenNum, permuteTopkWeight};
+    acl_cpu::ClearRecentError();
+    try {
+        return moe_re_routing::RunHost("MoeReRoutingCpuRunHostWithCapacity", desc, descLen, data, 9,
+                                       {expertTokenNumType, idxType, true, numMaxTokensPerRank, restore != 0});
+    } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
+        return moe_re_routing::Fail(moe_re_routing::kErrInner,
+                                    std::string("MoeReRoutingCpuRunHostWithCapacity: ") + e.what());
     }
 }
 

@@ -142,6 +142,14 @@ MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuRunHostV2(const int64_t *desc, int
                                                         void *expertTokenNum, void *permuteTopkWeight,
                                                         int64_t expertTokenNumType, int64_t idxType);
 
+/* MoeReRoutingCpuRunHostV2 for MoeReRoutingWithCapacity (aclnn_moe_re_routing_with_capacity.h): the
+ * same nine tensors, plus num_max_tokens_per_rank and restore (0 or 1). */
+MOE_RE_ROUTING_API aclnnStatus MoeReRoutingCpuRunHostWithCapacity(
+    const int64_t *desc, int64_t descLen, void *tokens, void *expertTokenNumPerRank, void *perTokenScales,
+    void *expertTopkWeight, void *permuteTokens, void *permutePerTokenScales, void *permuteTokenIdx,
+    void *expertTokenNum, void *permuteTopkWeight, int64_t numMaxTokensPerRank, int64_t expertTokenNumType,
+    int64_t idxType, int32_t restore);
+
 /* Output inference (op_host's InferOutputs, docs/spec.md "Outputs"), for language bindings that
  * allocate outputs: the dtypes and shapes of permute_tokens, permute_per_token_scales,
  * permute_token_idx, expert_token_num and (MoeReRoutingV2) permute_topk_weight from the inputs'.

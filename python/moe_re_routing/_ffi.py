@@ -80,6 +80,15 @@ aclnnStatus aclnnMoeReRoutingV2GetWorkspaceSize(
     const aclTensor *permuteTopkWeightOutOptional, uint64_t *workspaceSize, aclOpExecutor **executor);
 aclnnStatus aclnnMoeReRoutingV2(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor,
                                 aclrtStream stream);
+aclnnStatus aclnnMoeReRoutingWithCapacityGetWorkspaceSize(
+    const aclTensor *tokens, const aclTensor *expertTokenNumPerRank,
+    const aclTensor *perTokenScalesOptional, const aclTensor *expertTopkWeightOptional,
+    int64_t numMaxTokensPerRank, int64_t expertTokenNumTypeOptional, int64_t idxTypeOptional,
+    bool restoreOptional, const aclTensor *permuteTokensOut, const aclTensor *permutePerTokenScalesOut,
+    const aclTensor *permuteTokenIdxOut, const aclTensor *expertTokenNumOut,
+    const aclTensor *permuteTopkWeightOutOptional, uint64_t *workspaceSize, aclOpExecutor **executor);
+aclnnStatus aclnnMoeReRoutingWithCapacity(void *workspace, uint64_t workspaceSize,
+                                          aclOpExecutor *executor, aclrtStream stream);
 
 typedef struct {
     int32_t code;
@@ -154,6 +163,13 @@ aclnnStatus MoeReRoutingCpuRunHostV2(const int64_t *desc, int64_t descLen, void 
                                      void *permutePerTokenScales, void *permuteTokenIdx,
                                      void *expertTokenNum, void *permuteTopkWeight,
                                      int64_t expertTokenNumType, int64_t idxType);
+aclnnStatus MoeReRoutingCpuRunHostWithCapacity(const int64_t *desc, int64_t descLen, void *tokens,
+                                               void *expertTokenNumPerRank, void *perTokenScales,
+                                               void *expertTopkWeight, void *permuteTokens,
+                                               void *permutePerTokenScales, void *permuteTokenIdx,
+                                               void *expertTokenNum, void *permuteTopkWeight,
+                                               int64_t numMaxTokensPerRank, int64_t expertTokenNumType,
+                                               int64_t idxType, int32_t restore);
 """
 
 ffi = cffi.FFI()

@@ -240,11 +240,24 @@ def _create(arg: _Arg) -> Any:
     return t
 
 
-def _launch(args: list[Optional[_Arg]], token_type: int, idx_type: int, stream: Any, sync: bool) -> None:
+#: MoeReRoutingWithCapacity's attributes: (num_max_tokens_per_rank, restore), or None for a call
+#: without static capacity.
+_Capacity = Optional[tuple[int, bool]]
+
+
+def _launch(
+    args: list[Optional[_Arg]],
+    token_type: int,
+    idx_type: int,
+    stream: Any,
+    sync: bool,
+    capacity: _Capacity = None,
+) -> None:
     """Create the aclTensors, GetWorkspaceSize, run, (sync), destroy. ``args``: nine, in the order of
     aclnnMoeReRoutingV2GetWorkspaceSize (tokens, counts, scales, weights, then the five outputs;
     ``None`` for an absent optional tensor). Without the weight pair the call is
-    aclnnMoeReRouting's, which exists on every backend."""
+    aclnnMoeReRouting's, which exists on every backend; with ``capacity`` it is
+    aclnnMoeReRoutingWithCapacity's."""
     tensors: list[Any] = []
     try:
         for a in args:
@@ -253,7 +266,13 @@ def _launch(args: list[Optional[_Arg]], token_type: int, idx_type: int, stream: 
         ex = ffi.new("aclOpExecutor **")
         t = tensors
         v2 = args[3] is not None or args[8] is not None
-        if v2:
+        if capacity is not None:
+            api = "aclnnMoeReRoutingWithCapacity"
+            st = lib.aclnnMoeReRoutingWithCapacityGetWorkspaceSize(
+                t[0], t[1], t[2], t[3], capacity[0], token_type, idx_type, capacity[1],
+                t[4], t[5], t[6], t[7], t[8], ws, ex,
+            )  # fmt: skip
+        elif v2:
             api = "aclnnMoeReRoutingV2"
             st = lib.aclnnMoeReRoutingV2GetWorkspaceSize(
                 t[0], t[1], t[2], t[3], token_type, idx_type, t[4], t[5], t[6], t[7], t[8], ws, ex
@@ -268,7 +287,11 @@ def _launch(args: list[Optional[_Arg]], token_type: int, idx_type: int, stream: 
         wsize = int(ws[0])
         wptr = malloc(wsize) if wsize > 0 else 0
         try:
-            run = lib.aclnnMoeReRoutingV2 if v2 else lib.aclnnMoeReRouting
+            run = (
+                lib.aclnnMoeReRoutingWithCapacity
+                if capacity is not None
+                else (lib.aclnnMoeReRoutingV2 if v2 else lib.aclnnMoeReRouting)
+            )
             st = run(ffi.cast("void *", wptr) if wptr else ffi.NULL, wsize, ex[0], stream)
             if st != 0:
                 raise last_error(st, api)
@@ -294,6 +317,17 @@ def _check_attr(name: str, value: object) -> int:
     return int(value)
 
 
+def _check_capacity(value: object) -> int:
+    """num_max_tokens_per_rank as an int (its range, >= 1, is checked in C with the shapes)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise param_type_error(
+            f"num_max_tokens_per_rank must be an int (>= 1), got {type(value).__name__} {value!r}"
+        )
+    if not _INT64_MIN <= int(value) <= _INT64_MAX:
+        raise param_value_error(f"num_max_tokens_per_rank is {int(value)}, outside int64; it must be >= 1")
+    return int(value)
+
+
 # ---- host (numpy) one-call path ----------------------------------------------------------------------
 # The common call (contiguous numpy arrays, no explicit dtypes, CPU backend) goes to C in one call,
 # MoeReRoutingCpuRunHost, skipping the seven aclTensors: it costs a few microseconds instead of
@@ -306,6 +340,11 @@ _run_host = (
 )
 _run_host_v2 = (
     lib.MoeReRoutingCpuRunHostV2 if backend.name == "cpu" and lib.has("MoeReRoutingCpuRunHostV2") else None
+)
+_run_host_capacity = (
+    lib.MoeReRoutingCpuRunHostWithCapacity
+    if backend.name == "cpu" and lib.has("MoeReRoutingCpuRunHostWithCapacity")
+    else None
 )
 # ffi.from_buffer without its Python wrapper (a fifth of a small call's cost otherwise). It refuses,
 # with ValueError, an array that is not C-contiguous and, when asked to, a read-only one.
@@ -424,13 +463,22 @@ def _alloc_plan(
 
 
 def _fast_host(
-    t: object, c: object, s: object, w: object, ttype: object, itype: object, out: object
+    t: object,
+    c: object,
+    s: object,
+    w: object,
+    ttype: object,
+    itype: object,
+    out: object,
+    capacity: _Capacity = None,
 ) -> Optional[MoeReRoutingResult]:
-    """The result through MoeReRoutingCpuRunHost (MoeReRoutingCpuRunHostV2 with weights), or None
-    when the arguments need the general path. A non-zero status raises its error (the C checks
-    wrote nothing)."""
+    """The result through MoeReRoutingCpuRunHost (MoeReRoutingCpuRunHostV2 with weights,
+    MoeReRoutingCpuRunHostWithCapacity with a capacity), or None when the arguments need the general
+    path. A non-zero status raises its error (the C checks wrote nothing)."""
     if _run_host is None or type(ttype) is not int or type(itype) is not int:
         return None
+    if capacity is not None:
+        return _fast_host_capacity(t, c, s, w, ttype, itype, out, capacity)
     if type(t) is not np.ndarray or type(c) is not np.ndarray or t.ndim != 2:
         return None
     if (s is not None and type(s) is not np.ndarray) or (w is not None and type(w) is not np.ndarray):
@@ -458,6 +506,45 @@ def _fast_host(
         views = [_NULL if x is None else _buffer(_CHAR_ARRAY, x, False) for x in inputs]
         views += [_buffer(_CHAR_ARRAY, o, True) for o in outputs]
         st = run(desc[0], desc[1], *views, ttype, itype)
+    except (TypeError, ValueError, OverflowError):  # not C-contiguous, read-only, an int out of range
+        return None
+    if st != 0:
+        raise last_error(st, "moe_re_routing")
+    return _result(outputs, None if w is None else outputs[4])
+
+
+def _fast_host_capacity(
+    t: object,
+    c: object,
+    s: object,
+    w: object,
+    ttype: int,
+    itype: int,
+    out: object,
+    capacity: tuple[int, bool],
+) -> Optional[MoeReRoutingResult]:
+    """:func:`_fast_host` for MoeReRoutingWithCapacity: always the nine tensors of V2's order."""
+    if _run_host_capacity is None or type(t) is not np.ndarray or type(c) is not np.ndarray or t.ndim != 2:
+        return None
+    if (s is not None and type(s) is not np.ndarray) or (w is not None and type(w) is not np.ndarray):
+        return None
+    inputs = (t, c, s, w)
+    n = 4 if w is None else 5
+    if out is None:
+        specs, _ = _alloc_plan(inputs if w is not None else inputs[:3])
+        outputs = [np.empty(shape, dtype=dtype) for shape, dtype in specs]
+    elif isinstance(out, (tuple, list)) and len(out) == n and all(type(o) is np.ndarray for o in out):
+        outputs = list(out)
+    else:
+        return None
+    slots = (*inputs, *outputs[:4], outputs[4] if w is not None else None)
+    desc = _fast_desc(_signature(slots))
+    if desc is None:
+        return None
+    try:
+        views = [_NULL if x is None else _buffer(_CHAR_ARRAY, x, False) for x in inputs]
+        views += [_NULL if o is None else _buffer(_CHAR_ARRAY, o, True) for o in slots[4:]]
+        st = _run_host_capacity(desc[0], desc[1], *views, capacity[0], ttype, itype, int(capacity[1]))
     except (TypeError, ValueError, OverflowError):  # not C-contiguous, read-only, an int out of range
         return None
     if st != 0:
@@ -536,6 +623,7 @@ def moe_re_routing(
     *,
     expert_token_num_type: int = 1,
     idx_type: int = 0,
+    num_max_tokens_per_rank: Optional[int] = None,
     out: Sequence[DeviceTensor],
     tokens_dtype: None = None,
     scales_dtype: None = None,
@@ -552,6 +640,7 @@ def moe_re_routing(
     *,
     expert_token_num_type: int = 1,
     idx_type: int = 0,
+    num_max_tokens_per_rank: Optional[int] = None,
     out: Optional[Sequence[np.ndarray]] = None,
     tokens_dtype: DtypeLike = None,
     scales_dtype: DtypeLike = None,
@@ -567,6 +656,7 @@ def moe_re_routing(
     *,
     expert_token_num_type: int = 1,
     idx_type: int = 0,
+    num_max_tokens_per_rank: Optional[int] = None,
     out: Union[Sequence[np.ndarray], Sequence[DeviceTensor], None] = None,
     tokens_dtype: DtypeLike = None,
     scales_dtype: DtypeLike = None,
@@ -587,6 +677,11 @@ def moe_re_routing(
             a top-k weight per token, moved with it into ``permute_topk_weight`` (MoeReRoutingV2).
         expert_token_num_type: 1 count (default), 0 cumsum (inclusive running total) [ext].
         idx_type: 0 gather (default), 1 scatter [ext].
+        num_max_tokens_per_rank: C >= 1 for static shapes (MoeReRoutingWithCapacity [ext],
+            docs/spec.md "Static capacity"): ``tokens`` is ``[N*C, H]`` with rank r's tokens at rows
+            ``r*C ..`` (the rest of each slot ignored), the counts' row sums at most C; every
+            output keeps ``N*C`` rows: the T = counts.sum() tokens expert-major first, then zeros,
+            and ``permute_token_idx`` is -1 on rows without a token. ``None`` (default): packed.
         out: optional preallocated outputs with the shapes/dtypes listed in
             :class:`MoeReRoutingResult`: the four outputs, and ``permute_topk_weight`` fifth when
             ``expert_topk_weight`` is given; C-contiguous and writeable. They are filled in place and
@@ -619,21 +714,39 @@ def moe_re_routing(
             expert_topk_weight,  # type: ignore[arg-type]
             expert_token_num_type=expert_token_num_type,
             idx_type=idx_type,
+            num_max_tokens_per_rank=num_max_tokens_per_rank,
             out=out,  # type: ignore[arg-type]
             stream=stream,
         )
     if stream is not None:
         raise param_type_error("stream= applies to DeviceTensor arguments only; numpy calls are synchronous")
+    capacity = None if num_max_tokens_per_rank is None else (_check_capacity(num_max_tokens_per_rank), False)
+    return _host(
+        tokens, expert_token_num_per_rank, per_token_scales, expert_topk_weight, expert_token_num_type,
+        idx_type, out, tokens_dtype, scales_dtype, capacity,
+    )  # fmt: skip
+
+
+def _host(
+    tokens: object,
+    counts: object,
+    scales: object,
+    weights: object,
+    expert_token_num_type: object,
+    idx_type: object,
+    out: object,
+    tokens_dtype: DtypeLike,
+    scales_dtype: DtypeLike,
+    capacity: _Capacity,
+) -> MoeReRoutingResult:
+    """A host call: the one-call path when it can take the arguments, else the general one."""
     if tokens_dtype is None and scales_dtype is None:
-        fast = _fast_host(
-            tokens, expert_token_num_per_rank, per_token_scales, expert_topk_weight, expert_token_num_type,
-            idx_type, out,
-        )  # fmt: skip
+        fast = _fast_host(tokens, counts, scales, weights, expert_token_num_type, idx_type, out, capacity)
         if fast is not None:
             return fast
     return _host_call(
-        tokens, expert_token_num_per_rank, per_token_scales, expert_topk_weight, expert_token_num_type,
-        idx_type, out, tokens_dtype, scales_dtype,
+        tokens, counts, scales, weights, expert_token_num_type, idx_type, out, tokens_dtype, scales_dtype,
+        capacity,
     )  # fmt: skip
 
 
@@ -681,6 +794,7 @@ def _host_call(
     out: object,
     tokens_dtype: DtypeLike,
     scales_dtype: DtypeLike,
+    capacity: _Capacity = None,
 ) -> MoeReRoutingResult:
     """The general host path: every argument converted and checked, then the aclnn calls."""
     ttype = _check_attr("expert_token_num_type", expert_token_num_type)
@@ -719,16 +833,18 @@ def _host_call(
     if backend.name == "cpu":
         # zero-copy: the arrays themselves are the tensors
         args = [None if arr is None or spec is None else _host_arg(arr, spec) for arr, spec in host]
-        _launch(args, ttype, itype, as_stream(None), True)
+        _launch(args, ttype, itype, as_stream(None), True, capacity)
     else:
-        _run_staged(host, ttype, itype)
+        _run_staged(host, ttype, itype, capacity)
     return _result(o, ow)
 
 
 _FIRST_OUTPUT = 4  # host/args index of permute_tokens (the order of aclnnMoeReRoutingV2)
 
 
-def _run_staged(host: list[tuple[Optional[np.ndarray], Optional[DtypeSpec]]], ttype: int, itype: int) -> None:
+def _run_staged(
+    host: list[tuple[Optional[np.ndarray], Optional[DtypeSpec]]], ttype: int, itype: int, capacity: _Capacity
+) -> None:
     """NPU path for host arrays: copy inputs to device memory, run, copy outputs back."""
     ptrs: list[int] = []
     try:
@@ -742,7 +858,7 @@ def _run_staged(host: list[tuple[Optional[np.ndarray], Optional[DtypeSpec]]], tt
             if i < _FIRST_OUTPUT:
                 memcpy(p, arr, arr.nbytes, "h2d")
             args.append(_host_arg(arr, spec)._replace(ptr=p))
-        _launch(args, ttype, itype, as_stream(None), True)
+        _launch(args, ttype, itype, as_stream(None), True, capacity)
         for i in range(_FIRST_OUTPUT, len(host)):
             arr = host[i][0]
             a = args[i]
@@ -770,11 +886,12 @@ def moe_re_routing_device(
     *,
     expert_token_num_type: int = 1,
     idx_type: int = 0,
+    num_max_tokens_per_rank: Optional[int] = None,
     out: Sequence[DeviceTensor],
     stream: StreamLike = None,
 ) -> MoeReRoutingDeviceResult:
-    """MoeReRouting (MoeReRoutingV2 with ``expert_topk_weight``) on device buffers, with no host
-    copies.
+    """MoeReRouting (MoeReRoutingV2 with ``expert_topk_weight``, MoeReRoutingWithCapacity with
+    ``num_max_tokens_per_rank``) on device buffers, with no host copies.
 
     Shapes and dtypes as in :func:`moe_re_routing` (DeviceTensor shapes are in elements, so fp4
     tokens are ``[A, H]``). ``out``: four DeviceTensors (permute_tokens, permute_per_token_scales,
@@ -788,6 +905,7 @@ def moe_re_routing_device(
     """
     ttype = _check_attr("expert_token_num_type", expert_token_num_type)
     itype = _check_attr("idx_type", idx_type)
+    capacity = None if num_max_tokens_per_rank is None else (_check_capacity(num_max_tokens_per_rank), False)
     if tokens is None:
         raise param_null_error("tokens is required, got None")
     if expert_token_num_per_rank is None:
@@ -805,7 +923,7 @@ def moe_re_routing_device(
         *outs[:4],
         outs[4] if n == 5 else None,
     ]
-    _launch(args, ttype, itype, as_stream(stream), stream is None)
+    _launch(args, ttype, itype, as_stream(stream), stream is None, capacity)
     result = MoeReRoutingDeviceResult(*out[:4])
     if n == 5:
         result.permute_topk_weight = out[4]
@@ -834,6 +952,7 @@ def restore(
     permute_per_token_scales: Optional[ArrayInput] = None,
     permute_topk_weight: Optional[ArrayInput] = None,
     *,
+    num_max_tokens_per_rank: Optional[int] = None,
     tokens_dtype: DtypeLike = None,
     scales_dtype: DtypeLike = None,
 ) -> RestoreResult:
@@ -850,6 +969,10 @@ def restore(
         expert_token_num_per_rank: the ``[N, E]`` counts of the forward call.
         permute_per_token_scales: optional ``[A]`` or ``[A, S]`` float32 / float8_e8m0.
         permute_topk_weight: optional float32 ``[A, 1]`` or ``[A]``.
+        num_max_tokens_per_rank: C of a forward call with static capacity: the inputs are its
+            ``[N*C, ...]`` outputs (tokens expert-major first) and each rank's tokens go back into
+            its slot of C rows (rows ``r*C ..``), zeros in the rest of the slot, ready for the return
+            AlltoAll. (MoeReRoutingWithCapacity with ``restore``, called with ``counts.T``.)
         tokens_dtype / scales_dtype: as for :func:`moe_re_routing`.
 
     Returns:
@@ -858,13 +981,10 @@ def restore(
     c = _required_input(expert_token_num_per_rank, "expert_token_num_per_rank")
     if c.ndim != 2:
         raise param_value_error(f"expert_token_num_per_rank must be 2-D [N, E] but has shape {list(c.shape)}")
-    res = moe_re_routing(
-        permute_tokens,
-        np.ascontiguousarray(c.T),
-        permute_per_token_scales,
-        permute_topk_weight,
-        tokens_dtype=tokens_dtype,
-        scales_dtype=scales_dtype,
-    )
+    capacity = None if num_max_tokens_per_rank is None else (_check_capacity(num_max_tokens_per_rank), True)
+    res = _host(
+        permute_tokens, np.ascontiguousarray(c.T), permute_per_token_scales, permute_topk_weight, 1, 0, None,
+        tokens_dtype, scales_dtype, capacity,
+    )  # fmt: skip
     scales = res.permute_per_token_scales if permute_per_token_scales is not None else None
     return RestoreResult(res.permute_tokens, scales, res.permute_topk_weight)

@@ -12,7 +12,13 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-__all__ = ["ReferenceResult", "cell_offsets", "gather_index", "moe_re_routing_reference"]
+__all__ = [
+    "ReferenceResult",
+    "capacity_reference",
+    "cell_offsets",
+    "gather_index",
+    "moe_re_routing_reference",
+]
 
 
 class ReferenceResult(NamedTuple):
@@ -123,3 +129,68 @@ def moe_re_routing_reference(
     if expert_token_num_type == 0:
         per_expert = np.cumsum(per_expert)
     return ReferenceResult(permute_tokens, permute_scales, idx, per_expert.astype(counts.dtype))
+
+
+def _slotted(rows: np.ndarray, per_slot: np.ndarray, capacity: int) -> np.ndarray:
+    """Packed rows (int64) of slots holding ``per_slot`` tokens each, as rows of C-row slots: the
+    k-th token of slot i is row ``i*C + k``."""
+    starts = np.cumsum(per_slot) - per_slot
+    slot = np.searchsorted(np.cumsum(per_slot), rows, side="right")
+    slotted: np.ndarray = slot * capacity + (rows - starts[slot])
+    return slotted
+
+
+def capacity_reference(
+    tokens: np.ndarray,
+    expert_token_num_per_rank: np.ndarray,
+    num_max_tokens_per_rank: int,
+    per_token_scales: Optional[np.ndarray] = None,
+    expert_token_num_type: int = 1,
+    idx_type: int = 0,
+    restore: bool = False,
+) -> ReferenceResult:
+    """Reference MoeReRoutingWithCapacity (docs/spec.md, "Static capacity").
+
+    The packed operator on the tokens the slots hold, with rows renumbered: forward
+    (``restore=False``), ``tokens`` is ``[N*C, X]`` and the k-th token of rank r sits at row
+    ``r*C + k``; the outputs keep ``N*C`` rows, the T tokens expert-major first, then zeros, index
+    -1 where no token is. Restore (``restore=True``, counts given as ``[E, N]``, i.e. the forward's
+    ``counts.T``): the first T rows of ``tokens`` are the packed input, and the k-th token of
+    column j lands at output row ``j*C + k``.
+
+    Raises:
+        ValueError: on negative counts or a slot holding more than ``C`` tokens.
+    """
+    c64 = np.asarray(expert_token_num_per_rank).astype(np.int64)
+    cap = int(num_max_tokens_per_rank)
+    if (c64 < 0).any():
+        raise ValueError("expert_token_num_per_rank has negative values")
+    slots = c64.sum(axis=0) if restore else c64.sum(axis=1)
+    if (slots > cap).any():
+        raise ValueError("a slot holds more than num_max_tokens_per_rank tokens")
+    rows = tokens.shape[0]
+    total = int(c64.sum())
+    g = gather_index(c64) if c64.size <= 4096 else _gather_index_fast(c64)  # packed source rows
+    dst = np.arange(total, dtype=np.int64)  # packed destination rows
+    if restore:
+        dst = _slotted(dst, c64.sum(axis=0), cap)
+    else:
+        g = _slotted(g, c64.sum(axis=1), cap)
+    out_tokens = np.zeros_like(tokens)
+    out_tokens[dst] = tokens[g]
+    if per_token_scales is None:
+        out_scales = np.zeros(rows, dtype=np.float32)
+    else:
+        scales = np.asarray(per_token_scales)
+        out_scales = np.zeros_like(scales)
+        out_scales[dst] = scales[g]
+    idx = np.full(rows, -1, dtype=np.int32)
+    if idx_type == 0:
+        idx[dst] = g
+    else:
+        idx[g] = dst
+    per_expert = c64.sum(axis=0)
+    if expert_token_num_type == 0:
+        per_expert = np.cumsum(per_expert)
+    counts_dtype = np.asarray(expert_token_num_per_rank).dtype
+    return ReferenceResult(out_tokens, out_scales, idx, per_expert.astype(counts_dtype))

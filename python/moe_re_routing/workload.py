@@ -35,6 +35,7 @@ __all__ = [
     "public_counts",
     "random_bytes",
     "random_counts",
+    "slot_counts",
     "token_dtypes",
 ]
 
@@ -96,6 +97,24 @@ def random_counts(
         weights[int(rng.integers(cells))] = 1.0
     c = rng.multinomial(a, weights / weights.sum()) if a > 0 else np.zeros(cells, dtype=np.int64)
     return c.reshape(n, e).astype(dtype)
+
+
+def slot_counts(
+    rng: np.random.Generator, n: int, e: int, capacity: int, dtype: npt.DTypeLike = np.int32
+) -> np.ndarray:
+    """``[N, E]`` counts for static capacity (``num_max_tokens_per_rank`` = ``capacity``): rank r
+    sends a uniform 0..C tokens (rank 0 exactly C when N > 1, the last rank none when N > 2, so
+    full and empty slots both occur), spread over the experts by a multinomial draw."""
+    _check_counts_shape(n, e, 0)
+    if capacity < 1:
+        raise param_value_error(f"capacity must be >= 1, got {capacity}")
+    per_rank = rng.integers(0, capacity + 1, size=n)
+    if n > 1:
+        per_rank[0] = capacity
+    if n > 2:
+        per_rank[-1] = 0
+    c = np.stack([rng.multinomial(int(k), np.full(e, 1.0 / e)) for k in per_rank])
+    return c.astype(dtype)
 
 
 def random_bytes(rng: np.random.Generator, shape: Sequence[int], dtype: npt.DTypeLike) -> np.ndarray:
