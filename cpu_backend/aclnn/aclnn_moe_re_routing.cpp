@@ -8,6 +8,7 @@
 #include "aclnn_moe_re_routing_v2.h"
 #include "aclnn_moe_re_routing_with_capacity.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -227,6 +228,10 @@ void WriteRunProfile(const std::string &dir, const aclOpExecutor &ex, const emul
     run.shapeText = "A " + std::to_string(p.tokenNum) + ", token row " + std::to_string(p.tokenRowBytes) +
                     " B, N " + std::to_string(p.rankNum) + ", E " + std::to_string(p.expertNum) + ", counts " +
                     std::to_string(p.countBytes) + " B, scale row " + std::to_string(p.scaleRowBytes) + " B";
+    if (p.srcSlotRows > 0 || p.dstSlotRows > 0) {
+        run.shapeText += ", capacity " + std::to_string(std::max(p.srcSlotRows, p.dstSlotRows)) +
+                         (p.dstSlotRows > 0 ? " (restore)" : "");
+    }
     run.blockDim = config.blockDim;
     run.platformCores = ex.platform.platform.aivCoreNum;
     run.platformUbBytes = ex.platform.platform.ubBytes;

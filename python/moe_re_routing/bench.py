@@ -10,7 +10,10 @@ Suites (``moe-re-routing bench --suite ...``):
 - ``public``: the 20 public shapes (``moe_re_routing/data/public_shapes.csv``, with the official
   Atlas A2 µs) and the production shape (16384 x 7168 int8, counts 16 x 16 int32, float32 scales).
 - ``decode``: decode calls, A in {1, 8, 64, 256, 512} x H 7168 int8 with float32 scales and
-  counts N x E in {16 x 16, 32 x 8, 32 x 256}, plus public case 15 (2017 x 256 bf16, 16 x 16).
+  counts N x E in {16 x 16, 32 x 8, 32 x 256}, plus public case 15 (2017 x 256 bf16, 16 x 16); and
+  the same A and N x E with static capacity (MoeReRoutingWithCapacity, ``cap*`` rows): tokens in
+  N slots of C = A_max = A rows (the worst case one rank may send in the step, what a captured
+  graph's buffer must hold), the A tokens spread evenly, outputs of N*C rows.
 - ``scaling``: the production shape with 1 thread and with all; time against A, H and N*E
   (up to 4096 cells).
 - ``all``: the three above; ``quick``: a few small shapes (smoke test).
@@ -21,7 +24,8 @@ For every shape, in one run and interleaved round by round:
 - ``ours_out``: the same with ``out=`` preallocated outputs;
 - ``np_take``: the equivalent full result in numpy: the gather index from the counts (vectorised),
   ``np.take(tokens, idx, axis=0)``, ``np.take(scales, idx, axis=0)`` (or float32 zeros) and the
-  per-expert counts;
+  per-expert counts (with capacity: the slot rows taken into zeroed ``[N*C, ...]`` outputs, index
+  -1 past the tokens);
 - ``memcpy``: ``np.copyto`` of as many bytes as the operator writes, into preallocated memory;
 - ``bare_take`` (decode suite only): ``np.take(tokens, idx, axis=0)`` alone, with the index
   computed beforehand (the bare gather a caller cannot avoid).
@@ -148,6 +152,11 @@ def decode_shapes() -> list[dict[str, Any]]:
     ]
     case15 = next(s for s in public_shapes() if s["name"] == "case15")
     out.append(dict(case15, name="decode_case15", bare_take=True))
+    out += [
+        _shape(f"cap{a}_{n}x{e}", a, DECODE_HIDDEN, n, e, capacity=a, bare_take=True)
+        for n, e in DECODE_COUNTS
+        for a in DECODE_TOKENS
+    ]
     return out
 
 
@@ -190,24 +199,41 @@ def make_inputs(
     sh: dict[str, Any], rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
     """Random tokens [A, H] of the shape's dtype, the benchmark fill of the counts (spread evenly)
-    and, when the shape has them, [A] float32 scales."""
-    tokens = random_bytes(rng, (sh["A"], sh["H"]), parse_dtype(sh["dtype"]).carrier)
+    and, when the shape has them, [A] float32 scales. With a ``capacity`` C the tokens and scales
+    have N*C rows (slots) and the counts still sum to A (each rank's share fits its slot)."""
+    rows = sh["N"] * sh["capacity"] if sh.get("capacity") else sh["A"]
+    tokens = random_bytes(rng, (rows, sh["H"]), parse_dtype(sh["dtype"]).carrier)
     counts = even_counts(sh["N"], sh["E"], sh["A"], np.dtype(sh["count_dtype"]))
-    scales = rng.random(sh["A"], dtype=np.float32) if sh["scales"] else None
+    scales = rng.random(rows, dtype=np.float32) if sh["scales"] else None
     return tokens, counts, scales
 
 
 def numpy_reroute(
-    tokens: np.ndarray, counts: np.ndarray, scales: Optional[np.ndarray]
+    tokens: np.ndarray, counts: np.ndarray, scales: Optional[np.ndarray], capacity: int = 0
 ) -> tuple[np.ndarray, ...]:
-    """What a numpy user writes instead (count mode, gather index): the same four outputs."""
+    """What a numpy user writes instead (count mode, gather index): the same four outputs. With a
+    ``capacity`` C, rank r's cells start at row r*C and the outputs keep N*C rows (zeros, -1)."""
     c = counts.astype(np.int64)
-    src = (np.cumsum(c.ravel()) - c.ravel()).reshape(c.shape)  # row-major exclusive prefix: src(r, e)
+    src = (np.cumsum(c, axis=1) - c) if capacity else (np.cumsum(c.ravel()) - c.ravel()).reshape(c.shape)
+    if capacity:
+        src = src + np.arange(c.shape[0], dtype=np.int64)[:, None] * capacity  # the slots
     runs = c.T.ravel()  # expert-major cell lengths
     dst = np.cumsum(runs) - runs
-    idx = (np.repeat(src.T.ravel() - dst, runs) + np.arange(tokens.shape[0], dtype=np.int64)).astype(np.int32)
-    out_tokens = np.take(tokens, idx, axis=0)
-    out_scales = np.take(scales, idx, axis=0) if scales is not None else np.zeros(tokens.shape[0], np.float32)
+    total = int(runs.sum())
+    gather = np.repeat(src.T.ravel() - dst, runs) + np.arange(total, dtype=np.int64)
+    if not capacity:
+        idx = gather.astype(np.int32)
+        out_tokens = np.take(tokens, idx, axis=0)
+        out_scales = np.take(scales, idx, axis=0) if scales is not None else np.zeros(total, np.float32)
+        return out_tokens, out_scales, idx, c.sum(axis=0).astype(counts.dtype)
+    rows = tokens.shape[0]
+    idx = np.full(rows, -1, np.int32)
+    idx[:total] = gather
+    out_tokens = np.zeros_like(tokens)
+    np.take(tokens, gather, axis=0, out=out_tokens[:total])
+    out_scales = np.zeros(rows, np.float32 if scales is None else scales.dtype)
+    if scales is not None:
+        np.take(scales, gather, axis=0, out=out_scales[:total])
     return out_tokens, out_scales, idx, c.sum(axis=0).astype(counts.dtype)
 
 
@@ -245,20 +271,21 @@ def bench_shape(sh: dict[str, Any], rng: np.random.Generator, rounds: int, targe
     from . import moe_re_routing, runtime
 
     tokens, counts, scales = make_inputs(sh, rng)
-    out = tuple(moe_re_routing(tokens, counts, scales))
-    verified = not mismatched_outputs(out, numpy_reroute(tokens, counts, scales))
+    cap = sh.get("capacity") or None
+    out = tuple(moe_re_routing(tokens, counts, scales, num_max_tokens_per_rank=cap))
+    verified = not mismatched_outputs(out, numpy_reroute(tokens, counts, scales, cap or 0))
     nbytes = payload(tokens, counts, scales).written
     src = np.ones(max(nbytes, 1), np.uint8)
     dst = np.zeros_like(src)
     ran = runtime.last_run()
     fns: dict[str, Callable[[], Any]] = {
-        "ours_alloc": lambda: moe_re_routing(tokens, counts, scales),
-        "ours_out": lambda: moe_re_routing(tokens, counts, scales, out=out),
-        "np_take": lambda: numpy_reroute(tokens, counts, scales),
+        "ours_alloc": lambda: moe_re_routing(tokens, counts, scales, num_max_tokens_per_rank=cap),
+        "ours_out": lambda: moe_re_routing(tokens, counts, scales, num_max_tokens_per_rank=cap, out=out),
+        "np_take": lambda: numpy_reroute(tokens, counts, scales, cap or 0),
         "memcpy": lambda: np.copyto(dst, src),
     }
     if sh.get("bare_take"):
-        idx = out[2]
+        idx = out[2][: int(counts.sum())]  # the gather rows (with capacity: before the -1 tail)
         fns["bare_take"] = lambda: np.take(tokens, idx, axis=0)
     t = time_variants(fns, rounds, target_s)
     us = {k: v["best"] * 1e6 for k, v in t.items()}

@@ -263,8 +263,9 @@ def _plan_report(args: argparse.Namespace) -> dict[str, Any]:
 
     rng = np.random.default_rng(args.seed)
     case = make_case(
-        rng, args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.counts
-    )
+        rng, args.A, args.H, args.N, args.E, args.dtype, args.count_dtype, args.scales, args.counts,
+        args.capacity,
+    )  # fmt: skip
     # The kernel on the emulator, tiled for the SoC (default: the library's default SoC); the
     # caller's platform and tracing are restored afterwards (main() may run in a caller's process).
     saved = runtime.get_platform()
@@ -272,7 +273,13 @@ def _plan_report(args: argparse.Namespace) -> dict[str, Any]:
         runtime.set_platform(args.soc or runtime.default_soc(), cores=args.cores or 0, ub_bytes=args.ub or 0)
         runtime.set_trace(True)
         with runtime.engine("emulator"):
-            moe_re_routing(case.tokens, case.counts, case.scales, tokens_dtype=case.tokens_dtype)
+            moe_re_routing(
+                case.tokens,
+                case.counts,
+                case.scales,
+                tokens_dtype=case.tokens_dtype,
+                num_max_tokens_per_rank=args.capacity or None,
+            )
         run = runtime.last_run()
     finally:
         runtime.set_trace(False)
@@ -281,7 +288,7 @@ def _plan_report(args: argparse.Namespace) -> dict[str, Any]:
     row = case.tokens.shape[1] * case.tokens.itemsize if args.A else 0
     srow = case.scales.itemsize if case.scales is not None else 0
     in_row, out_row = row + srow, row + (srow or 4) + 4
-    mb = payload(case.tokens, case.counts, case.scales)
+    mb = payload(case.tokens, case.counts, case.scales, bool(args.capacity))
     total_in = sum(int(c["bytes_in"]) for c in cores_list)
     total_out = sum(int(c["bytes_out"]) for c in cores_list)
     official = official_split(case.counts, int(run["platform_cores"]), in_row, out_row)
@@ -297,6 +304,7 @@ def _plan_report(args: argparse.Namespace) -> dict[str, Any]:
                 "count_dtype": args.count_dtype,
                 "scales": bool(args.scales),
                 "counts": args.counts,
+                "capacity": args.capacity,
             },
             "payload": {"read": mb.read, "written": mb.written, "total": mb.total},
             "totals": {"bytes_in": total_in, "bytes_out": total_out, "bytes": total_in + total_out},
@@ -314,6 +322,11 @@ def _print_plan(report: dict[str, Any]) -> None:
     print(
         f"MoeReRouting plan: A={pb['A']} H={pb['H']} N={pb['N']} E={pb['E']} tokens={pb['dtype']} "
         f"counts={pb['count_dtype']} ({pb['counts']} fill) scales={'[A] float32' if pb['scales'] else 'none'}"
+        + (
+            f" capacity={pb['capacity']} (MoeReRoutingWithCapacity: {pb['N'] * pb['capacity']} slotted rows)"
+            if pb.get("capacity")
+            else ""
+        )
     )
     print(
         f"platform: {report['platform']}, {report['platform_cores']} AIV cores, "
@@ -493,6 +506,12 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--count-dtype", default="int32", choices=["int32", "int64"])
     pl.add_argument("--scales", action="store_true", help="with per_token_scales [A] float32")
     pl.add_argument("--counts", default="even", choices=FILLS, help=FILLS_HELP)
+    pl.add_argument(
+        "--capacity",
+        type=_NONNEG,
+        default=0,
+        help="num_max_tokens_per_rank C: static capacity, tokens in N slots of C rows (default 0: packed)",
+    )
     pl.add_argument(
         "--soc",
         default=None,

@@ -472,26 +472,29 @@ def profile(
     output: str,
     counts: str = "even",
     simulator: bool = False,
+    capacity: int = 0,
 ) -> str:
     """Runs the operator once through the library with MoeReRoutingCpuSetProfileDir(output) (what
     MOE_RE_ROUTING_PROFILE_DIR does for any aclnn call) and returns the OPPROF_* directory written.
     Inputs: zeros (the trace does not depend on the values) and the counts of the named fill
     (``workload.FILLS``; default ``even``, the benchmarks' fill; ``random`` with seed 0).
-    ``simulator``: also write ``simulator/`` (MoeReRoutingCpuSetProfileSimulator; docs/profiling.md)."""
+    ``simulator``: also write ``simulator/`` (MoeReRoutingCpuSetProfileSimulator; docs/profiling.md).
+    ``capacity``: C of MoeReRoutingWithCapacity (the tokens in N slots of C rows); 0: packed."""
     import os
 
     from . import moe_re_routing
     from ._ffi import ffi, lib
     from .errors import MoeReRoutingError
-    from .workload import fill_counts, parse_dtype
+    from .workload import fill_counts, parse_dtype, slotted_rows
 
-    tokens = np.zeros((a, h), dtype=parse_dtype(dtype).carrier)
     count_matrix = fill_counts(counts, np.random.default_rng(0), n, e, a, np.dtype(count_dtype))
-    sc = np.zeros(a, dtype=np.float32) if scales else None
+    rows = slotted_rows(count_matrix, capacity, f"the {counts} fill of {a} tokens") if capacity else a
+    tokens = np.zeros((rows, h), dtype=parse_dtype(dtype).carrier)
+    sc = np.zeros(rows, dtype=np.float32) if scales else None
     lib.MoeReRoutingCpuSetProfileDir(ffi.new("char[]", os.fsencode(output)))
     lib.MoeReRoutingCpuSetProfileSimulator(1 if simulator else 0)
     try:
-        moe_re_routing(tokens, count_matrix, sc)
+        moe_re_routing(tokens, count_matrix, sc, num_max_tokens_per_rank=capacity or None)
         path = str(ffi.string(lib.MoeReRoutingCpuLastProfilePath()).decode())
     finally:  # back to what the environment asks for
         env = os.environ.get("MOE_RE_ROUTING_PROFILE_DIR")

@@ -49,6 +49,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
             f"--soc must be {timemodel.CALIBRATION_SOC} (the only SoC the model is calibrated for), "
             f"got {args.soc}"
         )
+    if args.capacity < 0:
+        raise param_value_error(f"--capacity must be >= 0, got {args.capacity}")
     if args.top is not None and args.top < 1:
         raise param_value_error(f"--top must be >= 1, got {args.top}")
     check_output_dir(args.output, "--output")
@@ -64,6 +66,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         args.output,
         args.counts,
         simulator,
+        args.capacity,
     )
     print(path)
     if args.top is not None:
@@ -100,6 +103,12 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--count-dtype", default="int32", choices=["int32", "int64"])
     p.add_argument("--scales", action="store_true", help="with per_token_scales [A] float32")
     p.add_argument("--counts", default="even", choices=FILLS, help=FILLS_HELP)
+    p.add_argument(
+        "--capacity",
+        type=int,
+        default=0,
+        help="num_max_tokens_per_rank C: static capacity, tokens in N slots of C rows (default 0: packed)",
+    )
     p.add_argument("--soc", default="Ascend910B", help="SoC the times are modelled for (only Ascend910B)")
     p.add_argument("--output", required=True, help="directory that receives OPPROF_<timestamp>_<id>/")
     p.add_argument(

@@ -36,6 +36,7 @@ __all__ = [
     "random_bytes",
     "random_counts",
     "slot_counts",
+    "slotted_rows",
     "token_dtypes",
 ]
 
@@ -212,20 +213,35 @@ def make_case(
     count_dtype: npt.DTypeLike = np.int32,
     scales: bool = False,
     counts: str = "even",
+    capacity: int = 0,
 ) -> Case:
-    """Random inputs of a shape; ``counts`` names the fill (:data:`FILLS`, :func:`fill_counts`)."""
+    """Random inputs of a shape; ``counts`` names the fill (:data:`FILLS`, :func:`fill_counts`).
+    With a ``capacity`` C (static capacity, ``num_max_tokens_per_rank``) the tokens and scales are
+    N slots of C rows and the A tokens of the fill must fit them (each rank's share at most C)."""
     carrier, explicit, packed = parse_dtype(dtype)
     if packed and h % 2:
         raise param_value_error(f"fp4 needs an even H, got {h}")
     cols = h // 2 if packed else h
     cdt = np.dtype(count_dtype)
     c = fill_counts(counts, rng, n, e, a, cdt)
+    rows = slotted_rows(c, capacity, f"the {counts} fill of {a} tokens") if capacity else a
     return Case(
-        tokens=random_bytes(rng, (a, cols), carrier),
+        tokens=random_bytes(rng, (rows, cols), carrier),
         counts=c,
-        scales=rng.random(a, dtype=np.float32) if scales else None,
+        scales=rng.random(rows, dtype=np.float32) if scales else None,
         tokens_dtype=explicit,
     )
+
+
+def slotted_rows(counts: np.ndarray, capacity: int, what: str) -> int:
+    """The N*C rows of slotted tokens for ``counts`` ``[N, E]`` and capacity C, after checking that
+    every rank's tokens fit its slot (a MoeReRoutingValueError naming ``what`` otherwise)."""
+    most = int(counts.astype(np.int64).sum(axis=1).max())
+    if most > capacity:
+        raise param_value_error(
+            f"{what} gives a rank {most} tokens but the capacity (num_max_tokens_per_rank) is {capacity}"
+        )
+    return int(counts.shape[0]) * capacity
 
 
 class Payload(NamedTuple):
@@ -240,13 +256,19 @@ class Payload(NamedTuple):
         return self.read + self.written
 
 
-def payload(tokens: np.ndarray, counts: np.ndarray, scales: Optional[np.ndarray]) -> Payload:
+def payload(
+    tokens: np.ndarray, counts: np.ndarray, scales: Optional[np.ndarray], capacity: bool = False
+) -> Payload:
     """The payload of a call: it reads tokens, counts and scales, and writes the permuted tokens,
     the permuted scales (float32 ``[A]`` zeros without scales), the int32 index and
-    ``expert_token_num``."""
+    ``expert_token_num``. With ``capacity`` (slotted tokens) only the rows holding tokens are
+    read; every output row is written."""
     a = tokens.shape[0]
     e = counts.shape[1]
-    read = tokens.nbytes + counts.nbytes + (scales.nbytes if scales is not None else 0)
+    held = int(counts.astype(np.int64).sum()) if capacity else a
+    row_bytes = tokens.nbytes // a if a else 0
+    scale_bytes = scales.nbytes // a if scales is not None and a else 0
+    read = held * (row_bytes + scale_bytes) + counts.nbytes
     written = tokens.nbytes + (scales.nbytes if scales is not None else 4 * a) + 4 * a + e * counts.itemsize
     return Payload(int(read), int(written))
 

@@ -65,6 +65,9 @@ def test_demo_small():
         (["333", "20000", "1", "4"], ["--dtype", "bfloat16"]),
         (["500", "64", "200", "50"], ["--counts", "random"]),  # counts streamed, not resident
         (["0", "16", "2", "2"], []),
+        # Static capacity: slots of 40 rows (60 tokens of 160 rows), rows past the tokens zero-filled.
+        (["60", "512", "4", "4"], ["--capacity", "40", "--scales", "--dtype", "float16"]),
+        (["0", "64", "3", "5"], ["--capacity", "7"]),
     ],
 )
 def test_plan_json_and_bytes_add_up(shape, extra):
