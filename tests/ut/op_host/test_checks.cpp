@@ -251,3 +251,89 @@ TEST(HostChecks, a_strided_tensor_of_a_valid_shape_is_reported_as_not_contiguous
         EXPECT_EQ(r.message, std::string(names[i]) + " must be contiguous (row-major strides, offset 0)");
     }
 }
+
+namespace {
+
+// A valid MoeReRoutingWithCapacity call: N slots of C rows (E for the restore, which takes counts.T).
+OpArgs ValidCapacity(int64_t N, int64_t E, int64_t C, bool restore = false)
+{
+    OpArgs a = Valid((restore ? E : N) * C, 32, N, E, kInt8, kInt32, true);
+    a.withCapacity = true;
+    a.numMaxTokensPerRank = C;
+    a.restore = restore;
+    return a;
+}
+
+}  // namespace
+
+TEST(HostChecks, capacity_gives_a_slot_stride_on_the_slotted_side)
+{
+    Problem p;
+    ASSERT_TRUE(CheckArgs(ValidCapacity(4, 3, 10), &p).ok());
+    EXPECT_EQ(p.tokenNum, 40);
+    EXPECT_EQ(p.srcSlotRows, 10);
+    EXPECT_EQ(p.dstSlotRows, 0);
+    ASSERT_TRUE(CheckArgs(ValidCapacity(3, 4, 10, true), &p).ok());  // counts.T [3, 4]: 4 ranks
+    EXPECT_EQ(p.tokenNum, 40);
+    EXPECT_EQ(p.srcSlotRows, 0);
+    EXPECT_EQ(p.dstSlotRows, 10);
+    ASSERT_TRUE(CheckArgs(Valid(), &p).ok());  // MoeReRouting: packed
+    EXPECT_EQ(p.srcSlotRows + p.dstSlotRows, 0);
+}
+
+TEST(HostChecks, capacity_errors_name_num_max_tokens_per_rank)
+{
+    struct Bad {
+        OpArgs args;
+        const char *message;
+    } cases[] = {
+        {[] { OpArgs a = ValidCapacity(4, 3, 10); a.numMaxTokensPerRank = 0; return a; }(),
+         "num_max_tokens_per_rank is 0 but must be >= 1"},
+        {[] { OpArgs a = ValidCapacity(4, 3, 10); a.numMaxTokensPerRank = -3; return a; }(),
+         "num_max_tokens_per_rank is -3 but must be >= 1"},
+        {[] { OpArgs a = ValidCapacity(4, 3, 10); a.numMaxTokensPerRank = 11; return a; }(),
+         "tokens has 40 rows but must be N * num_max_tokens_per_rank = 4 * 11 = 44"},
+        {[] { OpArgs a = ValidCapacity(3, 4, 10, true); a.restore = false; return a; }(),
+         "tokens has 40 rows but must be N * num_max_tokens_per_rank = 3 * 10 = 30"},
+        {[] { OpArgs a = ValidCapacity(4, 3, 10); a.numMaxTokensPerRank = int64_t{1} << 30; return a; }(),
+         "N * num_max_tokens_per_rank must be at most 2147483647"},
+    };
+    for (const Bad &bad : cases) {
+        const Result r = Check(bad.args);
+        EXPECT_EQ(r.status, kErrParamInvalid) << bad.message;
+        EXPECT_EQ(r.Kind(), ErrorKind::kValue) << bad.message;
+        EXPECT_PRED_FORMAT2(::testing::IsSubstring, bad.message, r.message);
+    }
+}
+
+TEST(HostChecks, capacity_count_values_are_checked_per_slot_not_against_the_rows)
+{
+    Problem p;
+    ASSERT_TRUE(CheckArgs(ValidCapacity(2, 3, 5), &p).ok());
+    const std::vector<int32_t> within = {2, 0, 3, 0, 0, 0};  // rank 0 full, rank 1 empty: 5 of 10 rows
+    EXPECT_TRUE(CheckCountValues(p, within.data()).ok());
+    const std::vector<int32_t> over = {1, 1, 1, 4, 2, 0};  // rank 1 holds 6
+    Result r = CheckCountValues(p, over.data());
+    EXPECT_EQ(r.status, kErrParamInvalid);
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring,
+                        "expert_token_num_per_rank row 1 (rank 1) sums to 6 but num_max_tokens_per_rank is 5",
+                        r.message);
+    const std::vector<int32_t> negative = {1, -1, 0, 0, 0, 0};
+    EXPECT_EQ(CheckCountValues(p, negative.data()).status, kErrParamInvalid);
+
+    // The restore takes counts.T [E, N]: its columns are the ranks.
+    ASSERT_TRUE(CheckArgs(ValidCapacity(3, 2, 5, true), &p).ok());
+    const std::vector<int32_t> columns = {2, 3, 3, 0, 0, 3};  // column 1 sums to 6
+    r = CheckCountValues(p, columns.data());
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring,
+                        "expert_token_num_per_rank column 1 (rank 1 of the restore's counts.T) sums to 6", r.message);
+    const std::vector<int64_t> huge = {INT64_MAX, 0, 0, 0, 0, INT64_MAX};  // no overflow to a small sum
+    Problem p64;
+    OpArgs a64 = ValidCapacity(3, 2, 5, true);
+    a64.expertTokenNumPerRank.dtype = kInt64;
+    a64.expertTokenNum.dtype = kInt64;
+    ASSERT_TRUE(CheckArgs(a64, &p64).ok());
+    r = CheckCountValues(p64, huge.data());
+    EXPECT_EQ(r.status, kErrParamInvalid);
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "num_max_tokens_per_rank is 5", r.message);
+}

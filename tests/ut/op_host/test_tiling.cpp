@@ -326,3 +326,30 @@ TEST(HostTiling, tiling_key_selects_the_count_dtype_instantiation)
     }
     EXPECT_NE(MOE_RE_ROUTING_TILING_KEY_INT32_COUNTS, MOE_RE_ROUTING_TILING_KEY_INT64_COUNTS);
 }
+
+// Static capacity: the slot stride reaches the kernel and the zero buffer exists (the rows no token
+// lands in are zero-filled from it), whatever the scales; nothing in the tiling depends on a count
+// value (ComputeTiling has no way to see them), so a captured graph replays with new counts.
+TEST(HostTiling, capacity_carries_the_slot_stride_and_a_zero_buffer)
+{
+    for (const Platform &platform : kPlatforms) {
+        for (int64_t scaleRowBytes : {int64_t{0}, int64_t{4}, int64_t{64}}) {
+            for (bool restore : {false, true}) {
+                Problem p = MakeProblem(16 * 64, 7168, 16, 16, 8, 4, scaleRowBytes);
+                (restore ? p.dstSlotRows : p.srcSlotRows) = 64;
+                MoeReRoutingTilingData t{};
+                ASSERT_TRUE(ComputeTiling(p, platform, &t).ok());
+                EXPECT_EQ(t.srcSlotRows, restore ? 0 : 64);
+                EXPECT_EQ(t.dstSlotRows, restore ? 64 : 0);
+                EXPECT_EQ(t.tokenNum, 16 * 64);
+                EXPECT_GE(t.zeroBufBytes, 32u);
+                EXPECT_EQ(t.zeroBufBytes % 32, 0u);
+                Problem packed = MakeProblem(16 * 64, 7168, 16, 16, 8, 4, scaleRowBytes);
+                MoeReRoutingTilingData tp{};
+                ASSERT_TRUE(ComputeTiling(packed, platform, &tp).ok());
+                EXPECT_EQ(tp.srcSlotRows + tp.dstSlotRows, 0);
+                EXPECT_EQ(t.usedCoreNum, tp.usedCoreNum);  // the split is over the N*C rows
+            }
+        }
+    }
+}
