@@ -1,5 +1,7 @@
 // libFuzzer target over the aclnn entry points of the CPU backend (aclCreateTensor,
-// aclnnMoeReRoutingGetWorkspaceSize, aclnnMoeReRouting, MoeReRoutingCpuRunHost): a valid small
+// aclnnMoeReRoutingGetWorkspaceSize, aclnnMoeReRouting, MoeReRoutingCpuRunHost, and with static
+// capacity aclnnMoeReRoutingWithCapacity(GetWorkspaceSize) and MoeReRoutingCpuRunHostWithCapacity,
+// forward and restore, with num_max_tokens_per_rank mutated too): a valid small
 // problem is built from the input, then its tensor descriptors are mutated (ranks, dims including
 // negative and huge ones, dtypes, formats, strides, offsets, storage dims, null tensors and
 // pointers, outputs aliasing other buffers, attribute values, count values, emulator mode and
@@ -16,6 +18,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -24,6 +27,7 @@
 
 #include "acl/acl.h"
 #include "aclnn_moe_re_routing.h"
+#include "aclnn_moe_re_routing_with_capacity.h"
 #include "../common/moe_re_routing_reference.h"
 #include "moe_re_routing_cpu.h"
 
@@ -161,9 +165,39 @@ void CheckSuccessReported()
     Check(aclGetRecentErrMsg() != nullptr && aclGetRecentErrMsg()[0] == '\0');
 }
 
+// Static capacity of a call: C (0: MoeReRouting, no capacity) and whether it is the restore.
+struct Capacity {
+    int64_t rows = 0;
+    bool restore = false;
+};
+
+// Counts within capacity: none negative, each slot (a row, or a column for the restore) at most C,
+// and A = slots * C.
+bool CountsFitSlots(const uint8_t *counts, uint32_t countBytes, int64_t n, int64_t e, int64_t a, const Capacity &cap)
+{
+    const int64_t slots = cap.restore ? e : n;
+    int64_t rows = 0;
+    if (cap.rows < 1 || __builtin_mul_overflow(slots, cap.rows, &rows) || rows != a) {
+        return false;
+    }
+    for (int64_t k = 0; k < slots; ++k) {
+        int64_t sum = 0;
+        for (int64_t j = 0; j < (cap.restore ? n : e); ++j) {
+            const int64_t v = fuzz_ref::CountAt(counts, countBytes, cap.restore ? j * e + k : k * e + j);
+            if (v < 0 || __builtin_add_overflow(sum, v, &sum)) {
+                return false;
+            }
+        }
+        if (sum > cap.rows) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // An accepted call: the descriptors describe the contract's shapes, the counts are honest and
 // the outputs equal the reference.
-void CheckAccepted(const Desc *d, const Buffers &b, int64_t type, int64_t idx)
+void CheckAccepted(const Desc *d, const Buffers &b, int64_t type, int64_t idx, const Capacity &cap)
 {
     Check(d[kTokens].present && d[kTokens].dims.size() == 2 && d[kCounts].dims.size() == 2);
     const MoeReRoutingDtypeInfo *tokenInfo = FindDtype(d[kTokens].dtype);
@@ -186,7 +220,10 @@ void CheckAccepted(const Desc *d, const Buffers &b, int64_t type, int64_t idx)
         p.scaleRowBytes = cols * scaleInfo->bits / 8;
     }
     const uint8_t *counts = b.data[kCounts];
-    Check(fuzz_ref::HonestCounts(counts, p.countBytes, p.N * p.E, p.A));
+    p.C = cap.rows;
+    p.restore = cap.restore;
+    Check(cap.rows > 0 ? CountsFitSlots(counts, p.countBytes, p.N, p.E, p.A, cap)
+                       : fuzz_ref::HonestCounts(counts, p.countBytes, p.N * p.E, p.A));
     const fuzz_ref::Outputs want = fuzz_ref::Reference(p, b.data[kTokens], counts, b.data[kScales]);
     const std::vector<uint8_t> *wanted[kSlots] = {nullptr, nullptr, nullptr, &want.tokens, &want.scales, &want.idx,
                                                   &want.experts};
@@ -245,6 +282,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fdp.ConsumeBool()) {
         type = 0;
     }
+    // A quarter of the inputs call MoeReRoutingWithCapacity: C leaves room in the fullest slot (or
+    // none), and tokens are the slots * C rows.
+    Capacity cap;
+    if (fdp.ConsumeIntegralInRange<int>(0, 3) == 0) {
+        cap.restore = fdp.ConsumeBool();
+        const int64_t slots = cap.restore ? E : N;
+        int64_t fullest = 0;
+        for (int64_t k = 0; k < slots; ++k) {
+            int64_t sum = 0;
+            for (int64_t j = 0; j < (cap.restore ? N : E); ++j) {
+                sum += cells[cap.restore ? j * E + k : k * E + j];
+            }
+            fullest = sum > fullest ? sum : fullest;
+        }
+        cap.rows = fullest + fdp.ConsumeIntegralInRange<int64_t>(fullest == 0 ? 1 : 0, 3);
+        A = slots * cap.rows;
+    }
 
     Desc d[kSlots];
     d[kTokens].dims = {A, H};
@@ -298,7 +352,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     v = Interesting(fdp);
                 }
                 break;
-            case 9: (fdp.ConsumeBool() ? type : idx) = Interesting(fdp); break;
+            case 9:
+                if (cap.rows > 0 && fdp.ConsumeBool()) {
+                    cap.rows = fdp.ConsumeBool() ? Interesting(fdp) : cap.rows + fdp.ConsumeIntegralInRange<int64_t>(-2, 2);
+                } else {
+                    (fdp.ConsumeBool() ? type : idx) = Interesting(fdp);
+                }
+                break;
             case 10: (fdp.ConsumeBool() ? nullWorkspaceSize : nullExecutor) = true; break;
             default:  // a count value: lying sums, negatives, extremes
                 countEdits.emplace_back(fdp.ConsumeIntegralInRange<int64_t>(0, N * E - 1), Interesting(fdp));
@@ -394,11 +454,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const int64_t len = fdp.ConsumeIntegralInRange<int>(0, 15) == 0
                                     ? fdp.ConsumeIntegralInRange<int64_t>(0, static_cast<int64_t>(desc.size()))
                                     : static_cast<int64_t>(desc.size());
-            const aclnnStatus st = MoeReRoutingCpuRunHost(desc.data(), len, ptr[0], ptr[1], ptr[2], ptr[3], ptr[4],
-                                                          ptr[5], ptr[6], type, idx);
+            aclnnStatus st;
+            if (cap.rows != 0) {
+                // The nine tensors of V2's order: the absent weight pair after the scales and last.
+                std::vector<int64_t> nine;
+                int64_t at = 0;
+                for (int s = 0; s < kSlots && at <= len; ++s) {
+                    const int64_t width = d[s].present ? 2 + static_cast<int64_t>(d[s].dims.size()) : 2;
+                    nine.insert(nine.end(), desc.begin() + at, desc.begin() + std::min<int64_t>(at + width, len));
+                    at += width;
+                    if (s == kScales && at <= len) {
+                        nine.insert(nine.end(), {-1, 0});
+                    }
+                }
+                if (at <= len) {
+                    nine.insert(nine.end(), {-1, 0});
+                }
+                st = MoeReRoutingCpuRunHostWithCapacity(nine.data(), static_cast<int64_t>(nine.size()), ptr[0], ptr[1],
+                                                        ptr[2], nullptr, ptr[3], ptr[4], ptr[5], ptr[6], nullptr,
+                                                        cap.rows, type, idx, cap.restore ? 1 : 0);
+            } else {
+                st = MoeReRoutingCpuRunHost(desc.data(), len, ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6],
+                                            type, idx);
+            }
             if (st == ACLNN_SUCCESS) {
                 CheckSuccessReported();
-                CheckAccepted(d, b, type, idx);
+                CheckAccepted(d, b, type, idx, cap);
             } else {
                 CheckFailureReported(st);
                 Check(OutputsUntouched(b));
@@ -428,9 +509,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     uint64_t workspaceSize = 12345;
     aclOpExecutor *executor = reinterpret_cast<aclOpExecutor *>(0x10);
-    const aclnnStatus st = aclnnMoeReRoutingGetWorkspaceSize(
-        tensors[0], tensors[1], tensors[2], type, idx, tensors[3], tensors[4], tensors[5], tensors[6],
-        nullWorkspaceSize ? nullptr : &workspaceSize, nullExecutor ? nullptr : &executor);
+    const aclnnStatus st =
+        cap.rows != 0
+            ? aclnnMoeReRoutingWithCapacityGetWorkspaceSize(
+                  tensors[0], tensors[1], tensors[2], nullptr, cap.rows, type, idx, cap.restore, tensors[3], tensors[4],
+                  tensors[5], tensors[6], nullptr, nullWorkspaceSize ? nullptr : &workspaceSize,
+                  nullExecutor ? nullptr : &executor)
+            : aclnnMoeReRoutingGetWorkspaceSize(tensors[0], tensors[1], tensors[2], type, idx, tensors[3], tensors[4],
+                                                tensors[5], tensors[6], nullWorkspaceSize ? nullptr : &workspaceSize,
+                                                nullExecutor ? nullptr : &executor);
+    auto run = [&](aclrtStream stream) {
+        return cap.rows != 0 ? aclnnMoeReRoutingWithCapacity(nullptr, 0, executor, stream)
+                             : aclnnMoeReRouting(nullptr, 0, executor, stream);
+    };
     if (st != ACLNN_SUCCESS) {
         CheckFailureReported(st);
         Check(OutputsUntouched(b));
@@ -439,15 +530,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CheckSuccessReported();
         Check(executor != nullptr && workspaceSize == 0);
         if (honestExtents) {
-            const aclnnStatus run = aclnnMoeReRouting(nullptr, 0, executor, nullptr);
-            Check(run == ACLNN_SUCCESS);
+            Check(run(nullptr) == ACLNN_SUCCESS);
             CheckSuccessReported();
-            CheckAccepted(d, b, type, idx);
+            CheckAccepted(d, b, type, idx, cap);
         } else {
             // Accepted descriptors the harness has no honest buffers for: consume the executor
             // without a launch (a stream that is not live is rejected before the kernel runs).
-            const aclnnStatus run = aclnnMoeReRouting(nullptr, 0, executor, reinterpret_cast<aclrtStream>(0x20));
-            Check(run == ACLNN_ERR_PARAM_INVALID);
+            Check(run(reinterpret_cast<aclrtStream>(0x20)) == ACLNN_ERR_PARAM_INVALID);
             Check(OutputsUntouched(b));
         }
     }
