@@ -971,8 +971,12 @@ TEST(CapacityKernelVsReference, every_mode_combination_with_empty_full_and_parti
                 for (int64_t scale : {0, 4, 8}) {
                     for (Fill fill : {Fill::kRandom, Fill::kEmpty, Fill::kFull}) {
                         // 5 cores over 4 * 13 or 6 * 13 rows: T and the slot tails fall mid-core.
-                        const CapCase c{13, restore, 4, 6, 24, cb, scale, int64_t{i % 2}, idx, (i % 3) != 0,
+                        // 2000-byte rows: enough traffic for all 5 cores.
+                        const CapCase c{13, restore, 4, 6, 2000, cb, scale, int64_t{i % 2}, idx, (i % 3) != 0,
                                         Platform{5, kA2.ubBytes}};
+                        MoeReRoutingTilingData t{};
+                        ASSERT_TRUE(ComputeTiling(CapacityProblem(c), c.platform, &t).ok());
+                        ASSERT_EQ(t.usedCoreNum, 5u);
                         CompareCapacity(c, rng, fill, 0.4, "combination " + std::to_string(i++));
                     }
                 }
@@ -1027,4 +1031,102 @@ TEST(CapacityKernelVsReference, tiny_ub_segments_streamed_counts_and_slab_walk)
         CompareCapacity(c, rng, Fill::kRandom, 0.7, "slab walk");
         CompareCapacity(c, rng, Fill::kFull, 0.7, "slab walk, full");
     }
+}
+
+TEST(CapacityKernelVsReference, over_capacity_counts_stay_inside_the_tensors_and_clamp_at_the_slot_end)
+{
+    // Counts the host would refuse (a rank's cells over its slot of C rows) reach the kernel on an NPU
+    // unchecked. The emulator aborts on any DMA outside a GlobalTensor's SetGlobalBuffer size or a
+    // GmAlloc region, so finishing proves safety. For moderate lies (cells >= 0, T <= A) the
+    // documented clamp is checked exactly in the forward's gather mode: the destination layout is
+    // the packed one of the counts as given, a row whose source lies inside its rank's slot is moved
+    // with its index, a row past the slot end is not read (left unspecified, not checked), and
+    // [T, A) is zero with index -1.
+    std::mt19937_64 rng(2305);
+    const CapCase c{6, false, 5, 4, 40, 4, 4, 1, 0, true, Platform{4, kA2.ubBytes}};
+    std::vector<int64_t> v = {3, 2, 2, 1,   // rank 0: 8 > C
+                              0, 0, 0, 0,   // rank 1: empty
+                              1, 1, 1, 0,   // rank 2: 3
+                              6, 0, 1, 0,   // rank 3: 7 > C
+                              0, 2, 0, 1};  // rank 4: 3; T = 21 <= A = 30
+    std::vector<uint8_t> counts(v.size() * 4);
+    for (size_t i = 0; i < v.size(); ++i) moe_re_routing_test::StoreCount(counts.data(), 4, i, v[i]);
+    ASSERT_FALSE(CheckCountValues(CapacityProblem(c), counts.data()).ok());
+    const int64_t A = c.Rows();
+    const auto tokens = RandomBytes(rng, A * c.rowBytes);
+    const auto scales = RandomBytes(rng, A * 4);
+    const auto weights = RandomBytes(rng, A * 4);
+    const CapOutputs got = RunCapacityKernel(c, tokens, counts, scales, weights);
+    ASSERT_EQ(got.idx.size(), size_t(A));
+    int64_t dst = 0, total = 0;
+    for (int64_t e = 0; e < c.E; ++e) {
+        for (int64_t r = 0; r < c.N; ++r) {
+            int64_t src = r * c.C;
+            for (int64_t x = 0; x < e; ++x) src += v[r * c.E + x];
+            for (int64_t k = 0; k < v[r * c.E + e]; ++k, ++dst) {
+                if (src + k >= (r + 1) * c.C) continue;  // past the slot: not read, unspecified
+                EXPECT_EQ(got.idx[dst], src + k) << "row " << dst;
+                EXPECT_TRUE(std::equal(tokens.begin() + (src + k) * c.rowBytes, tokens.begin() + (src + k + 1) * c.rowBytes,
+                                       got.tokens.begin() + dst * c.rowBytes)) << "row " << dst;
+                EXPECT_TRUE(std::equal(scales.begin() + (src + k) * 4, scales.begin() + (src + k + 1) * 4,
+                                       got.scales.begin() + dst * 4)) << "row " << dst;
+            }
+        }
+    }
+    for (int64_t x : v) total += x;
+    ASSERT_EQ(dst, total);
+    for (int64_t row = total; row < A; ++row) {
+        EXPECT_EQ(got.idx[row], -1) << row;
+        EXPECT_TRUE(std::all_of(got.tokens.begin() + row * c.rowBytes, got.tokens.begin() + (row + 1) * c.rowBytes,
+                                [](uint8_t b) { return b == 0; })) << row;
+    }
+
+    // Wild lies in both directions, both index modes, on the resident, streamed and slab-walk paths:
+    // safety only, and expert_token_num stays in [0, A].
+    const CapCase shapes[] = {
+        {7, false, 32, 40, 24, 8, 4, 1, 0, true, Platform{8, kA2.ubBytes}},
+        {7, true, 32, 40, 24, 4, 0, 0, 1, false, Platform{8, kA2.ubBytes}},
+        {3, false, 300, 5, 24, 8, 4, 1, 1, false, Platform{8, 8192}},
+        {90, true, 300, 5, 24, 4, 4, 0, 0, true, Platform{8, 8192}},
+        {2, false, 1800, 3, 8, 4, 0, 1, 0, true, Platform{6, 8192}},
+        {500, true, 1800, 3, 8, 8, 4, 0, 1, false, Platform{6, 8192}},
+    };
+    for (CapCase s : shapes) {
+        for (int variant = 0; variant < 5; ++variant) {
+            s.idx = variant % 2;
+            const int64_t rows = s.Rows();
+            std::vector<uint8_t> lies(s.N * s.E * s.countBytes);
+            for (int64_t i = 0; i < s.N * s.E; ++i) {
+                int64_t x = 0;
+                switch (variant) {
+                    case 0: x = 50; break;                                   // every slot far over C
+                    case 1: x = static_cast<int64_t>(rng() % 5) - 2; break;  // negatives
+                    case 2: x = (i % 2) ? INT64_MAX : INT64_MIN; break;
+                    case 3: x = (i % 2) ? INT32_MAX : INT32_MIN; break;
+                    default: x = (i % 3 == 0) ? int64_t{1} << 32 : rows; break;
+                }
+                moe_re_routing_test::StoreCount(lies.data(), s.countBytes, i, s.countBytes == 8 ? x : static_cast<int32_t>(x));
+            }
+            const CapOutputs out = RunCapacityKernel(s, RandomBytes(rng, rows * s.rowBytes), lies,
+                                                     RandomBytes(rng, rows * s.scaleRowBytes),
+                                                     RandomBytes(rng, s.weights ? rows * 4 : 0));
+            for (int64_t e = 0; e < s.E; ++e) {
+                EXPECT_TRUE(out.experts[e] >= 0 && out.experts[e] <= rows) << Describe(s) << " variant " << variant;
+            }
+        }
+    }
+}
+
+TEST(CapacityKernelVsReference, runs_on_ascend950_platform)
+{
+    const ascendc_cpu::SocPlatform *soc = ascendc_cpu::FindSoc("Ascend950");
+    ASSERT_NE(soc, nullptr);
+    const std::string saved = ascendc_cpu::SelectedSoc().name;
+    ASSERT_TRUE(ascendc_cpu::SelectSoc("Ascend950"));
+    std::mt19937_64 rng(2306);
+    for (int i = 0; i < 12; ++i) {
+        const CapCase c = RandomCapCase(rng, i % 2 == 1, 60, 12, 3000, Platform{1u << (i % 6), soc->UsableUbBytes()});
+        CompareCapacity(c, rng, Fill::kRandom, 0.3, "ascend950 capacity case " + std::to_string(i));
+    }
+    ASSERT_TRUE(ascendc_cpu::SelectSoc(saved.c_str()));
 }
