@@ -79,7 +79,7 @@ foreach(lib cust_optiling cust_op_proto cust_opapi)
 endforeach()
 
 # ---- kernel -------------------------------------------------------------------------------------
-# op_kernel/moe_re_routing.cpp (and its V2 entry) for every SoC of ASCEND_COMPUTE_UNIT, built by the `binary` target
+# op_kernel/moe_re_routing.cpp (and its V2 and WithCapacity entries) for every SoC of ASCEND_COMPUTE_UNIT, built by the `binary` target
 # (not ALL). KERNEL_DIR is relative to SRC_BASE: "." copies the whole kernel directory (the
 # kernel's headers with it) into the source package and the per-SoC compile directory.
 # Optimised with debug info so msprof op can show source lines (never -O0).
@@ -92,6 +92,11 @@ npu_op_kernel_sources(ascendc_kernels
     OP_TYPE MoeReRoutingV2
     KERNEL_DIR .
     KERNEL_FILE ${MOE_RE_ROUTING_KERNEL_V2_FILE})
+# MoeReRoutingWithCapacity: the same kernel through its entry (op_kernel/moe_re_routing_with_capacity.cpp).
+npu_op_kernel_sources(ascendc_kernels
+    OP_TYPE MoeReRoutingWithCapacity
+    KERNEL_DIR .
+    KERNEL_FILE ${MOE_RE_ROUTING_KERNEL_CAPACITY_FILE})
 npu_op_kernel_library(ascendc_kernels
     SRC_BASE ${MOE_RE_ROUTING_KERNEL_DIR}
     TILING_LIBRARY cust_optiling)

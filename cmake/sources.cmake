@@ -9,6 +9,8 @@
 #   MOE_RE_ROUTING_KERNEL_DIR         the kernel base directory (CANN copies all of it)
 #   MOE_RE_ROUTING_KERNEL_FILE        the kernel source, relative to MOE_RE_ROUTING_KERNEL_DIR
 #   MOE_RE_ROUTING_KERNEL_V2_FILE     MoeReRoutingV2's kernel entry (the same kernel, with weights)
+#   MOE_RE_ROUTING_KERNEL_CAPACITY_FILE  MoeReRoutingWithCapacity's kernel entry (the same kernel,
+#                                     slot strides from the tiling)
 #   MOE_RE_ROUTING_ONNX_PLUGIN_SOURCES  the ATC plugin (CANN only)
 set(_moe_root "${CMAKE_CURRENT_LIST_DIR}/..")
 get_filename_component(_moe_root "${_moe_root}" ABSOLUTE)
@@ -27,6 +29,7 @@ set(MOE_RE_ROUTING_HOST_INCLUDE_DIRS
 set(MOE_RE_ROUTING_KERNEL_DIR "${_moe_root}/op_kernel")
 set(MOE_RE_ROUTING_KERNEL_FILE "moe_re_routing.cpp")
 set(MOE_RE_ROUTING_KERNEL_V2_FILE "moe_re_routing_v2.cpp")
+set(MOE_RE_ROUTING_KERNEL_CAPACITY_FILE "moe_re_routing_with_capacity.cpp")
 set(MOE_RE_ROUTING_ONNX_PLUGIN_SOURCES
     "${_moe_root}/framework/onnx_plugin/moe_re_routing_onnx_plugin.cc")
 unset(_moe_root)

@@ -20,6 +20,8 @@ ge::graphStatus InferDataTypeMoeReRoutingV2(gert::InferDataTypeContext *context)
 namespace optiling {
 ge::graphStatus TilingMoeReRouting(gert::TilingContext *context);
 ge::graphStatus TilingMoeReRoutingV2(gert::TilingContext *context);
+// MoeReRoutingWithCapacity: V2's tensors, its capacity attributes read into OpArgs (withCapacity).
+ge::graphStatus TilingMoeReRoutingWithCapacity(gert::TilingContext *context);
 
 // What the tiling needs of the SoC, read from the platform info once per compiled node by
 // TilingParseMoeReRouting (registered in moe_re_routing_def.cpp). TilingMoeReRouting uses it when
@@ -46,6 +48,13 @@ enum CannIndex : size_t {
     kOutPermuteTopkWeight = 4,   // MoeReRoutingV2
     kAttrExpertTokenNumType = 0,
     kAttrIdxType = 1,
+};
+// MoeReRoutingWithCapacity's attributes, in OpDef order.
+enum CannCapacityAttrIndex : size_t {
+    kCapAttrNumMaxTokensPerRank = 0,
+    kCapAttrExpertTokenNumType = 1,
+    kCapAttrIdxType = 2,
+    kCapAttrRestore = 3,
 };
 }  // namespace moe_re_routing
 

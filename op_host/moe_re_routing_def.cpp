@@ -1,5 +1,5 @@
-// OpDefs of MoeReRouting and MoeReRoutingV2 (the same columns, V2 with the weight pair) for the
-// CANN build. The lists are read column-wise: column i of every input
+// OpDefs of MoeReRouting, MoeReRoutingV2 and MoeReRoutingWithCapacity (the same columns; V2 and
+// WithCapacity with the weight pair, WithCapacity with its capacity attributes) for the CANN build. The lists are read column-wise: column i of every input
 // and output is one supported combination, and each column is one kernel binary per SoC (the
 // kernel takes the count type of its column from the op build's DTYPE_EXPERT_TOKEN_NUM_PER_RANK).
 //
@@ -17,6 +17,9 @@
 
 namespace ops {
 namespace {
+
+// Which OpDef Define builds.
+enum class OpKind { kV1, kV2, kWithCapacity };
 
 // Inputs and outputs of `def` (an OpDef or an OpAICoreConfig), column i of every list being one
 // combination. permute_token_idx is INT32 and every format ND in every column. With `v2`,
@@ -47,7 +50,8 @@ void DeclareParams(Def &def, const std::vector<ge::DataType> &tokens, const std:
 }
 
 // Build flags shared by every SoC; the kernel file is op_kernel/<opFile>.cpp on all of them
-// (moe_re_routing, or moe_re_routing_v2: the same kernel's V2 entry).
+// (moe_re_routing, or moe_re_routing_v2 / moe_re_routing_with_capacity: the same kernel's other
+// entries).
 void SetBuildFlags(OpAICoreConfig &config, const char *opFile)
 {
     config.DynamicCompileStaticFlag(true)
@@ -56,11 +60,13 @@ void SetBuildFlags(OpAICoreConfig &config, const char *opFile)
         .ExtendCfgInfo("opFile.value", opFile);
 }
 
-// The OpDef of MoeReRouting (v2 false) or MoeReRoutingV2 (v2 true): the same columns and
-// attributes, V2 with the weight pair; the SoC configurations of both.
+// The OpDef of MoeReRouting, MoeReRoutingV2 or MoeReRoutingWithCapacity: the same columns and
+// attributes, V2 and WithCapacity with the weight pair, WithCapacity with num_max_tokens_per_rank
+// first and restore last; the same SoC configurations.
 template <typename Op>
-void Define(Op &op, bool v2)
+void Define(Op &op, OpKind kind)
 {
+    const bool v2 = kind != OpKind::kV1;  // the weight pair
     // Atlas A2/A3, the default lists: 8 columns.
     const std::vector<ge::DataType> tokens = {ge::DT_FLOAT16, ge::DT_BF16,  ge::DT_INT8,  ge::DT_FLOAT,
                                               ge::DT_FLOAT16, ge::DT_BF16,  ge::DT_INT8,  ge::DT_FLOAT};
@@ -94,18 +100,29 @@ void Define(Op &op, bool v2)
         ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32, ge::DT_INT32};
 
     DeclareParams(op, tokens, counts, scales, index, v2);
+    if (kind == OpKind::kWithCapacity) {
+        op.Attr("num_max_tokens_per_rank").AttrType(REQUIRED).Int();  // C >= 1: rows per rank's slot
+    }
     op.Attr("expert_token_num_type").AttrType(OPTIONAL).Int(1);  // 1 count, 0 cumsum [ext]
     op.Attr("idx_type").AttrType(OPTIONAL).Int(0);               // 0 gather, 1 scatter [ext]
-
-    if (v2) {
-        op.SetInferShape(ge::InferShapeMoeReRoutingV2).SetInferDataType(ge::InferDataTypeMoeReRoutingV2);
-        op.AICore().SetTiling(optiling::TilingMoeReRoutingV2);
-    } else {
-        op.SetInferShape(ge::InferShapeMoeReRouting).SetInferDataType(ge::InferDataTypeMoeReRouting);
-        op.AICore().SetTiling(optiling::TilingMoeReRouting);
+    if (kind == OpKind::kWithCapacity) {
+        op.Attr("restore").AttrType(OPTIONAL).Bool(false);  // the inverse, called with counts.T
     }
 
-    const char *opFile = v2 ? "moe_re_routing_v2" : "moe_re_routing";
+    const char *opFile = "moe_re_routing";
+    if (kind == OpKind::kV1) {
+        op.SetInferShape(ge::InferShapeMoeReRouting).SetInferDataType(ge::InferDataTypeMoeReRouting);
+        op.AICore().SetTiling(optiling::TilingMoeReRouting);
+    } else if (kind == OpKind::kV2) {
+        op.SetInferShape(ge::InferShapeMoeReRoutingV2).SetInferDataType(ge::InferDataTypeMoeReRoutingV2);
+        op.AICore().SetTiling(optiling::TilingMoeReRoutingV2);
+        opFile = "moe_re_routing_v2";
+    } else {
+        // Output shapes are MoeReRoutingV2's (every output has the input's rows), so its inference.
+        op.SetInferShape(ge::InferShapeMoeReRoutingV2).SetInferDataType(ge::InferDataTypeMoeReRoutingV2);
+        op.AICore().SetTiling(optiling::TilingMoeReRoutingWithCapacity);
+        opFile = "moe_re_routing_with_capacity";
+    }
     OpAICoreConfig a2a3;
     SetBuildFlags(a2a3, opFile);
     op.AICore().AddConfig("ascend910b", a2a3);
@@ -123,18 +140,26 @@ void Define(Op &op, bool v2)
 
 class MoeReRouting : public OpDef {
 public:
-    explicit MoeReRouting(const char *name) : OpDef(name) { Define(*this, false); }
+    explicit MoeReRouting(const char *name) : OpDef(name) { Define(*this, OpKind::kV1); }
 };
 
 // MoeReRoutingV2 (the official IR: the four inputs, the five outputs, the same attributes) on every
 // SoC of MoeReRouting, not only Ascend 950 [ext].
 class MoeReRoutingV2 : public OpDef {
 public:
-    explicit MoeReRoutingV2(const char *name) : OpDef(name) { Define(*this, true); }
+    explicit MoeReRoutingV2(const char *name) : OpDef(name) { Define(*this, OpKind::kV2); }
+};
+
+// MoeReRoutingWithCapacity (static capacity: rank slots of num_max_tokens_per_rank rows; restore,
+// the inverse) with V2's inputs and outputs, on every SoC of MoeReRouting.
+class MoeReRoutingWithCapacity : public OpDef {
+public:
+    explicit MoeReRoutingWithCapacity(const char *name) : OpDef(name) { Define(*this, OpKind::kWithCapacity); }
 };
 
 OP_ADD(MoeReRouting);
 OP_ADD(MoeReRoutingV2);
+OP_ADD(MoeReRoutingWithCapacity);
 
 #if defined(OP_TILING_LIB)
 // In the tiling library OP_ADD (just above) registers the tiling function and a placeholder
@@ -144,6 +169,8 @@ OP_ADD(MoeReRoutingV2);
 IMPL_OP_OPTILING(MoeReRouting)
     .TilingParse<optiling::MoeReRoutingCompileInfo>(optiling::TilingParseMoeReRouting);
 IMPL_OP_OPTILING(MoeReRoutingV2)
+    .TilingParse<optiling::MoeReRoutingCompileInfo>(optiling::TilingParseMoeReRouting);
+IMPL_OP_OPTILING(MoeReRoutingWithCapacity)
     .TilingParse<optiling::MoeReRoutingCompileInfo>(optiling::TilingParseMoeReRouting);
 #endif
 

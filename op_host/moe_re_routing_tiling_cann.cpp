@@ -113,9 +113,38 @@ ge::graphStatus TilingParseMoeReRouting(gert::TilingParseContext *context)
 
 namespace {
 
-// The tiling of MoeReRouting, or of MoeReRoutingV2 (`v2`: with its optional weight pair).
-ge::graphStatus Tiling(gert::TilingContext *context, bool v2)
+// Which operator a tiling is for: the tensors (V2 and WithCapacity have the weight pair) and the
+// attributes differ.
+enum class OpKind { kV1, kV2, kWithCapacity };
+
+// The attributes of `kind` into `args`. WithCapacity's num_max_tokens_per_rank is required: without
+// it the context is broken, and C stays 0, which CheckArgs rejects.
+void ReadAttrs(const gert::RuntimeAttrs *attrs, OpKind kind, OpArgs *args)
 {
+    args->withCapacity = kind == OpKind::kWithCapacity;
+    if (attrs == nullptr) {
+        return;
+    }
+    const bool capacity = kind == OpKind::kWithCapacity;
+    const size_t typeAt = capacity ? size_t{kCapAttrExpertTokenNumType} : size_t{kAttrExpertTokenNumType};
+    const size_t idxAt = capacity ? size_t{kCapAttrIdxType} : size_t{kAttrIdxType};
+    const int64_t *type = attrs->GetAttrPointer<int64_t>(typeAt);
+    const int64_t *idx = attrs->GetAttrPointer<int64_t>(idxAt);
+    args->expertTokenNumType = type != nullptr ? *type : args->expertTokenNumType;
+    args->idxType = idx != nullptr ? *idx : args->idxType;
+    if (capacity) {
+        const int64_t *c = attrs->GetAttrPointer<int64_t>(kCapAttrNumMaxTokensPerRank);
+        const bool *restore = attrs->GetAttrPointer<bool>(kCapAttrRestore);
+        args->numMaxTokensPerRank = c != nullptr ? *c : 0;
+        args->restore = restore != nullptr && *restore;
+    }
+}
+
+// The tiling of `kind` (V2 and WithCapacity with their optional weight pair). It depends on shapes
+// and attributes only, never on count values (they live in device memory).
+ge::graphStatus Tiling(gert::TilingContext *context, OpKind kind)
+{
+    const bool v2 = kind != OpKind::kV1;
     if (context == nullptr) {
         return ge::GRAPH_FAILED;
     }
@@ -140,13 +169,7 @@ ge::graphStatus Tiling(gert::TilingContext *context, bool v2)
                                               context->GetOutputDesc(kOutPermuteTopkWeight));
         }
     }
-    const gert::RuntimeAttrs *attrs = context->GetAttrs();
-    if (attrs != nullptr) {
-        const int64_t *type = attrs->GetAttrPointer<int64_t>(kAttrExpertTokenNumType);
-        const int64_t *idx = attrs->GetAttrPointer<int64_t>(kAttrIdxType);
-        args.expertTokenNumType = type != nullptr ? *type : args.expertTokenNumType;
-        args.idxType = idx != nullptr ? *idx : args.idxType;
-    }
+    ReadAttrs(context->GetAttrs(), kind, &args);
 
     Problem problem;
     Result result = CheckArgs(args, &problem);
@@ -197,7 +220,11 @@ ge::graphStatus Tiling(gert::TilingContext *context, bool v2)
 
 }  // namespace
 
-ge::graphStatus TilingMoeReRouting(gert::TilingContext *context) { return Tiling(context, false); }
-ge::graphStatus TilingMoeReRoutingV2(gert::TilingContext *context) { return Tiling(context, true); }
+ge::graphStatus TilingMoeReRouting(gert::TilingContext *context) { return Tiling(context, OpKind::kV1); }
+ge::graphStatus TilingMoeReRoutingV2(gert::TilingContext *context) { return Tiling(context, OpKind::kV2); }
+ge::graphStatus TilingMoeReRoutingWithCapacity(gert::TilingContext *context)
+{
+    return Tiling(context, OpKind::kWithCapacity);
+}
 
 }  // namespace optiling

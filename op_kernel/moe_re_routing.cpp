@@ -37,6 +37,20 @@
  * vector unit may have wrapped) is clamped to [0, A], bases and cursors saturate at A, and every run
  * is cut to [0, A) on both sides, so lying counts (possible on an NPU, where the host cannot read
  * them) never make the kernel read or write outside the tensors.
+ *
+ * Slot strides (MoeReRoutingWithCapacity; at most one is set, A is then the slotted row count):
+ *   srcSlotRows = C (the forward): rank r's tokens start at source row r*C, so cursor[r] is r*C plus
+ *     the rank's rows before the first column (clamped to C), and a cell's source run is cut to the
+ *     slot end (r+1)*C: rows past a rank's capacity are never read (the destination rows they would
+ *     fill are unspecified; the host refuses such counts wherever it can read them).
+ *   dstSlotRows = C (the restore): column e's destination rows start at e*C and a cell's run is cut
+ *     to (e+1)*C; the walk restarts at e*C in every column.
+ * Every core then reads every column in pass 1 (it needs T, the clamped total, or each column's
+ * total), and fills within its own rows [rowBegin, rowEnd): zeros on the data outputs and, in gather
+ * mode, -1 on the index at the destination rows no token lands in (forward [T, A), restore each slot
+ * tail [e*C + total_e, (e+1)*C)); in scatter mode the split is one of index positions, which get -1
+ * at the source rows holding no token (forward each slot tail [r*C + total_r, (r+1)*C), restore
+ * [T, A)). No-slot calls run exactly the instructions they ran before.
  */
 #include "kernel_operator.h"
 #include "moe_re_routing_split.h"
@@ -68,6 +82,8 @@ public:
         rowBegin_ = rows.begin;
         rowEnd_ = rows.end;
         isLastCore_ = blockIdx + 1 == static_cast<int64_t>(t_->usedCoreNum);
+        srcSlot_ = t_->srcSlotRows > 0 ? t_->srcSlotRows : 0;
+        dstSlot_ = t_->dstSlotRows > 0 ? t_->dstSlotRows : 0;
         tileRanks_ = t_->countTileRanks;
         slabs_ = (t_->rankNum + tileRanks_ - 1) / tileRanks_;
         strips_ = (t_->expertNum + kLanes - 1) / kLanes;
@@ -84,6 +100,9 @@ public:
             pipe->InitBuffer(scaleQue_, kBufferNum, t_->scaleBufBytes);
         } else {
             zeroScalesGm_.SetGlobalBuffer((__gm__ float *)permuteScales, A);
+        }
+        // Sized by the tiling for absent scales and, with a slot stride, for the gap fills (0: neither).
+        if (t_->zeroBufBytes > 0) {
             pipe->InitBuffer(zeroBuf_, t_->zeroBufBytes);
         }
         if (t_->weightRowBytes > 0) {
@@ -111,6 +130,9 @@ public:
 
     __aicore__ inline void Process()
     {
+        if (t_->zeroBufBytes > 0) {
+            PrepareZeros();
+        }
         if (t_->scaleRowBytes == 0) {
             ZeroFillScales();
         }
@@ -127,9 +149,17 @@ public:
             LoadResident();
         }
         FindFirstColumn();
-        if (firstExpert_ < t_->expertNum) {
+        if (srcSlot_ > 0) {
+            FillDestinationGap(total_, t_->tokenNum);  // the forward: rows [T, A) of the packed output
+        }
+        if (dstSlot_ > 0 && t_->idxType == 1) {
+            FillIndex(total_, t_->tokenNum);  // the restore: input rows [T, A) hold no token
+        }
+        // The forward's scatter index needs every rank's total (its slot tail gets -1), even on a core
+        // that moves nothing.
+        if (firstExpert_ < t_->expertNum || (srcSlot_ > 0 && t_->idxType == 1)) {
             SetRankCursors();  // walks each slab right after its cursors when bySlab_
-            if (!bySlab_) {
+            if (!bySlab_ && firstExpert_ < t_->expertNum) {
                 Walk();
             }
         }
@@ -276,6 +306,8 @@ private:
 
     // Finds the column holding this core's first row and its base (the rows of earlier experts).
     // The last core reads every column and writes expert_token_num; the others stop at their column.
+    // With a slot stride every core reads every column: total_ = T (the forward's packed rows end
+    // there), and the restore fills each column's slot tail as soon as it knows the column's total.
     __aicore__ inline void FindFirstColumn()
     {
         const int64_t E = t_->expertNum;
@@ -297,15 +329,21 @@ private:
             for (int64_t k = 0; k < cols; ++k) {
                 const int64_t expert = strip * kLanes + k;
                 const int64_t total = Clamp(sums[k]);
-                if (firstExpert_ == E && rowBegin_ < base + total) {
+                // The column's first destination row and the rows its cells fill from there.
+                const int64_t columnBase = dstSlot_ > 0 ? expert * dstSlot_ : base;
+                const int64_t filled = dstSlot_ > 0 && total > dstSlot_ ? dstSlot_ : total;
+                if (firstExpert_ == E && rowBegin_ < columnBase + filled) {
                     firstExpert_ = expert;
-                    firstBase_ = base;
+                    firstBase_ = columnBase;
                 }
-                if (bySlab_ && firstExpert_ < E && endExpert_ == E && base < rowEnd_) {
-                    column_.SetValue(static_cast<uint32_t>(expert - firstExpert_), static_cast<int32_t>(base));
+                if (bySlab_ && firstExpert_ < E && endExpert_ == E && columnBase < rowEnd_) {
+                    column_.SetValue(static_cast<uint32_t>(expert - firstExpert_), static_cast<int32_t>(columnBase));
                 }
-                if (endExpert_ == E && base >= rowEnd_) {
+                if (endExpert_ == E && columnBase >= rowEnd_) {
                     endExpert_ = expert;  // this column and the later ones start after the core's rows
+                }
+                if (dstSlot_ > 0) {
+                    FillDestinationGap(columnBase + filled, columnBase + dstSlot_);  // the slot's tail
                 }
                 base = Saturate(base + total);
                 if (isLastCore_) {
@@ -313,11 +351,13 @@ private:
                 }
             }
             // The last core reads every column (expert_token_num); another stops once it knows its
-            // first column, or in the slab walk its first column after its rows.
-            if (!isLastCore_ && (bySlab_ ? endExpert_ < E : firstExpert_ < E)) {
+            // first column, or in the slab walk its first column after its rows (with a slot stride,
+            // never: see above).
+            if (!isLastCore_ && srcSlot_ == 0 && dstSlot_ == 0 && (bySlab_ ? endExpert_ < E : firstExpert_ < E)) {
                 break;
             }
         }
+        total_ = base;
     }
 
     // ---- pass 2: rank cursors ---------------------------------------------------------------------
@@ -332,9 +372,12 @@ private:
     }
 
     // cursor[r] = source row of cell (r, firstExpert_): the rows of ranks before r plus those of
-    // rank r for experts before firstExpert_. Per slab: tiles summed by vector Adds into acc_.
+    // rank r for experts before firstExpert_ (with source slots: r*C plus the latter, at most C).
+    // Per slab: tiles summed by vector Adds into acc_. On a core that moves nothing (firstExpert_ ==
+    // E; called for the forward's scatter index only) no cursor is set: only the slot tails are filled.
     __aicore__ inline void SetRankCursors()
     {
+        const bool moves = firstExpert_ < t_->expertNum;
         const int64_t firstStrip = firstExpert_ / kLanes;
         const int64_t firstLane = firstExpert_ % kLanes;
         int64_t ranksBefore = 0;  // rows of the ranks of earlier slabs (saturated at A)
@@ -347,7 +390,7 @@ private:
                 const int64_t nextSlab = lastOfSlab ? slab + 1 : slab;
                 const int64_t next = lastOfSlab && nextSlab == slabs_ ? -1 : nextSlab;
                 const LocalTensor<int32_t> tile = Tile(slab, strip, next, lastOfSlab ? 0 : strip + 1);
-                if (strip == firstStrip) {
+                if (moves && strip == firstStrip) {
                     Fence<HardEvent::V_S>();
                     for (int64_t r = 0; r < ranks; ++r) {
                         const int64_t partial = Clamp(LaneSum(acc_, r, kLanes) + LaneSum(tile, r, firstLane));
@@ -359,13 +402,38 @@ private:
                 Add(acc_, acc_, tile, static_cast<int32_t>(tileRanks_ * kLanes));
             }
             Fence<HardEvent::V_S>();
-            for (int64_t r = 0; r < ranks; ++r) {
-                const uint32_t rank = CursorIndex(slab, r);
-                cursor_.SetValue(rank, static_cast<int32_t>(Saturate(ranksBefore + cursor_.GetValue(rank))));
-                ranksBefore = Saturate(ranksBefore + Clamp(LaneSum(acc_, r, kLanes)));
+            if (srcSlot_ > 0) {
+                SetSlotCursors(slab, moves);
+            } else {
+                for (int64_t r = 0; r < ranks; ++r) {
+                    const uint32_t rank = CursorIndex(slab, r);
+                    cursor_.SetValue(rank, static_cast<int32_t>(Saturate(ranksBefore + cursor_.GetValue(rank))));
+                    ranksBefore = Saturate(ranksBefore + Clamp(LaneSum(acc_, r, kLanes)));
+                }
             }
-            if (bySlab_) {
+            if (bySlab_ && moves) {
                 WalkSlab(slab);
+            }
+        }
+    }
+
+    // The forward (source slots of C rows): cursor[r] = r*C + (the partial sum, clamped to C); in
+    // scatter mode the slot's tail [r*C + total_r, (r+1)*C) gets index -1 where it meets this core's
+    // index positions.
+    __aicore__ inline void SetSlotCursors(int64_t slab, bool moves)
+    {
+        const int64_t C = srcSlot_;
+        const int64_t ranks = SlabRanks(slab);
+        for (int64_t r = 0; r < ranks; ++r) {
+            const int64_t slotBase = (slab * tileRanks_ + r) * C;
+            if (moves) {
+                const uint32_t rank = CursorIndex(slab, r);
+                const int64_t before = cursor_.GetValue(rank);
+                cursor_.SetValue(rank, static_cast<int32_t>(slotBase + (before < C ? before : C)));
+            }
+            if (t_->idxType == 1 && slotBase < rowEnd_ && slotBase + C > rowBegin_) {
+                const int64_t total = Clamp(LaneSum(acc_, r, kLanes));
+                FillIndex(slotBase + (total < C ? total : C), slotBase + C);
             }
         }
     }
@@ -378,7 +446,10 @@ private:
 
     // ---- pass 3: the walk -------------------------------------------------------------------------
 
-    // Cells in destination order from (0, firstExpert_) until this core's rows are done.
+    // Cells in destination order from (0, firstExpert_) until this core's rows are done. With
+    // destination slots every column starts at e*C and its cells are cut to (e+1)*C; the walk ends at
+    // the first column starting at or after rowEnd_, and every rank of a visited column is read (its
+    // cursor must pass the column).
     __aicore__ inline void Walk()
     {
         const int64_t E = t_->expertNum;
@@ -386,6 +457,14 @@ private:
         for (int64_t expert = firstExpert_; expert < E; ++expert) {
             const int64_t strip = expert / kLanes;
             const int64_t lane = expert % kLanes;
+            int64_t dstLimit = t_->tokenNum;
+            if (dstSlot_ > 0) {
+                dst = expert * dstSlot_;
+                if (dst >= rowEnd_) {
+                    return;
+                }
+                dstLimit = dst + dstSlot_;
+            }
             for (int64_t slab = 0; slab < slabs_; ++slab) {
                 // The tile this walk needs after this one: with one slab, the next strip's (the
                 // current tile serves the 8 columns of its strip); else the next slab, then the next
@@ -409,7 +488,11 @@ private:
                     const uint32_t rank = static_cast<uint32_t>(slab * tileRanks_ + r);
                     const int64_t src = cursor_.GetValue(rank);
                     cursor_.SetValue(rank, static_cast<int32_t>(Saturate(src + count)));
-                    MoveCell(src, dst, count);
+                    MoveCell(src, dst, count, SourceLimit(rank), dstLimit);
+                    if (dstSlot_ > 0) {
+                        dst = dst + count < dstLimit ? dst + count : dstLimit;
+                        continue;
+                    }
                     dst += count;
                     if (dst >= rowEnd_) {
                         return;
@@ -432,6 +515,8 @@ private:
             if (dst >= rowEnd_) {
                 return;
             }
+            // With destination slots the column's cells end at (e+1)*C, and column_ stays below it.
+            const int64_t dstLimit = dstSlot_ > 0 ? (expert + 1) * dstSlot_ : t_->tokenNum;
             const int64_t strip = expert / kLanes;
             const bool nextStripInRange = (strip + 1) * kLanes < endExpert_;
             const LocalTensor<int32_t> tile = Tile(slab, strip, nextStripInRange ? slab : (slab + 1 < slabs_ ? slab + 1 : -1),
@@ -443,27 +528,35 @@ private:
                 }
                 const int64_t src = cursor_.GetValue(static_cast<uint32_t>(r));
                 cursor_.SetValue(static_cast<uint32_t>(r), static_cast<int32_t>(Saturate(src + count)));
-                MoveCell(src, dst, count);
-                dst = Saturate(dst + count);
+                MoveCell(src, dst, count, SourceLimit(slab * tileRanks_ + r), dstLimit);
+                dst = dst + count < dstLimit ? dst + count : dstLimit;
             }
             column_.SetValue(column, static_cast<int32_t>(dst));
         }
     }
 
+    // End of rank `rank`'s source rows: its slot's end with source slots, else A.
+    __aicore__ inline int64_t SourceLimit(int64_t rank) const
+    {
+        return srcSlot_ > 0 ? (rank + 1) * srcSlot_ : t_->tokenNum;
+    }
+
     // Moves the rows of a cell (source rows from `src`, destination rows from `dst`) that fall in
-    // this core's destination range, cut to [0, A) on both sides.
-    __aicore__ inline void MoveCell(int64_t src, int64_t dst, int64_t count)
+    // this core's destination range, cut to [0, srcLimit) and [0, dstLimit) (A, or a slot's end;
+    // never past A).
+    __aicore__ inline void MoveCell(int64_t src, int64_t dst, int64_t count, int64_t srcLimit, int64_t dstLimit)
     {
         const int64_t lo = dst > rowBegin_ ? dst : rowBegin_;
-        const int64_t hi = dst + count < rowEnd_ ? dst + count : rowEnd_;
+        const int64_t end = dstLimit < rowEnd_ ? dstLimit : rowEnd_;
+        const int64_t hi = dst + count < end ? dst + count : end;
         if (lo >= hi) {
             return;
         }
         const int64_t srcRow = src + (lo - dst);
-        if (srcRow >= t_->tokenNum) {
-            return;  // counts sum past A: nothing valid to read
+        if (srcRow >= srcLimit) {
+            return;  // counts sum past A (or past the rank's slot): nothing valid to read
         }
-        const int64_t rows = hi - lo < t_->tokenNum - srcRow ? hi - lo : t_->tokenNum - srcRow;
+        const int64_t rows = hi - lo < srcLimit - srcRow ? hi - lo : srcLimit - srcRow;
         MoveRows(tokensGm_, permuteTokensGm_, tokenQue_, srcRow, lo, rows, t_->tokenRowBytes, t_->tokenBufBytes);
         if (t_->scaleRowBytes > 0) {
             MoveRows(scalesGm_, permuteScalesGm_, scaleQue_, srcRow, lo, rows, t_->scaleRowBytes, t_->scaleBufBytes);
@@ -610,17 +703,77 @@ private:
         deltaInUse_ = true;
     }
 
+    // The zero buffer: Duplicate once; after the V -> MTE3 fence only DMAs read it.
+    __aicore__ inline void PrepareZeros()
+    {
+        LocalTensor<float> zeros = zeroBuf_.Get<float>();
+        Duplicate(zeros, 0.0f, static_cast<int32_t>(t_->zeroBufBytes / static_cast<uint32_t>(sizeof(float))));
+        Fence<HardEvent::V_MTE3>();
+    }
+
     // permute_per_token_scales is zero-filled FLOAT [A] when no scales are given: this core's rows.
     __aicore__ inline void ZeroFillScales()
     {
         LocalTensor<float> zeros = zeroBuf_.Get<float>();
         const int64_t perBurst = t_->zeroBufBytes / static_cast<int64_t>(sizeof(float));
-        Duplicate(zeros, 0.0f, static_cast<int32_t>(perBurst));
-        Fence<HardEvent::V_MTE3>();
         for (int64_t row = rowBegin_; row < rowEnd_; row += perBurst) {
             const int64_t n = rowEnd_ - row < perBurst ? rowEnd_ - row : perBurst;
             DataCopyExtParams params{1, static_cast<uint32_t>(n * sizeof(float)), 0, 0, 0};
             DataCopyPad(zeroScalesGm_[row], zeros, params);
+        }
+    }
+
+    // Slot strides: destination rows [from, to) (cut to this core's rows) hold no token: zeros in
+    // every moved data output (absent scales were zero-filled whole) and, in gather mode, index -1.
+    __aicore__ inline void FillDestinationGap(int64_t from, int64_t to)
+    {
+        from = from > rowBegin_ ? from : rowBegin_;
+        to = to < rowEnd_ ? to : rowEnd_;
+        if (from >= to) {
+            return;
+        }
+        ZeroRows(permuteTokensGm_, from, to, t_->tokenRowBytes);
+        if (t_->scaleRowBytes > 0) {
+            ZeroRows(permuteScalesGm_, from, to, t_->scaleRowBytes);
+        }
+        if (t_->weightRowBytes > 0) {
+            ZeroRows(permuteWeightsGm_, from, to, t_->weightRowBytes);
+        }
+        if (t_->idxType == 0) {
+            FillIndex(from, to);
+        }
+    }
+
+    // Rows [from, to) of `dst` (rowBytes each) from the zero buffer, in bursts of its size.
+    __aicore__ inline void ZeroRows(GlobalTensor<uint8_t> &dst, int64_t from, int64_t to, int64_t rowBytes)
+    {
+        LocalTensor<uint8_t> zeros = zeroBuf_.Get<uint8_t>();
+        const int64_t bytes = (to - from) * rowBytes;
+        const int64_t perBurst = t_->zeroBufBytes;
+        for (int64_t done = 0; done < bytes; done += perBurst) {
+            const int64_t n = bytes - done < perBurst ? bytes - done : perBurst;
+            DataCopyExtParams params{1, static_cast<uint32_t>(n), 0, 0, 0};
+            DataCopyPad(dst[from * rowBytes + done], zeros, params);
+        }
+    }
+
+    // permute_token_idx[pos] = -1 for pos in [from, to) (cut to this core's rows, which in scatter
+    // mode are index positions): Duplicate into a VECOUT buffer of the index queue, whose AllocTensor
+    // orders the previous MTE3 read of it before the vector write, then one DMA per buffer.
+    __aicore__ inline void FillIndex(int64_t from, int64_t to)
+    {
+        from = from > rowBegin_ ? from : rowBegin_;
+        to = to < rowEnd_ ? to : rowEnd_;
+        const int64_t perBurst = t_->idxBufBytes / static_cast<int64_t>(sizeof(int32_t));
+        for (int64_t pos = from; pos < to; pos += perBurst) {
+            const int64_t k = to - pos < perBurst ? to - pos : perBurst;
+            LocalTensor<int32_t> run = idxQue_.AllocTensor<int32_t>();
+            Duplicate(run, static_cast<int32_t>(-1), static_cast<int32_t>(k));
+            idxQue_.EnQue(run);
+            run = idxQue_.DeQue<int32_t>();
+            DataCopyExtParams params{1, static_cast<uint32_t>(k * static_cast<int64_t>(sizeof(int32_t))), 0, 0, 0};
+            DataCopyPad(permuteIdxGm_[pos], run, params);
+            idxQue_.FreeTensor(run);
         }
     }
 
@@ -645,6 +798,9 @@ private:
     int64_t rowBegin_ = 0;
     int64_t rowEnd_ = 0;
     bool isLastCore_ = false;
+    int64_t srcSlot_ = 0;    // C of the forward's source slots (0: packed)
+    int64_t dstSlot_ = 0;    // C of the restore's destination slots (0: packed)
+    int64_t total_ = 0;      // T: every token (clamped column totals, saturated at A); slotted calls only
     int64_t tileRanks_ = 1;  // R: ranks per count tile (a power of two)
     int64_t slabs_ = 1;      // ceil(N / R)
     int64_t strips_ = 1;     // ceil(E / 8)

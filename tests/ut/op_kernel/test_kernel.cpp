@@ -30,6 +30,12 @@ extern "C" __global__ __aicore__ void MoeReRoutingV2KernelEntry(
     GM_ADDR tokens, GM_ADDR expertTokenNumPerRank, GM_ADDR perTokenScales, GM_ADDR expertTopkWeight,
     GM_ADDR permuteTokens, GM_ADDR permutePerTokenScales, GM_ADDR permuteTokenIdx, GM_ADDR expertTokenNum,
     GM_ADDR permuteTopkWeight, GM_ADDR workspace, GM_ADDR tiling) __asm__("moe_re_routing_v2");
+// MoeReRoutingWithCapacity's entry (op_kernel/moe_re_routing_with_capacity.cpp): V2's arguments, the
+// slot stride in the tiling.
+extern "C" __global__ __aicore__ void MoeReRoutingCapacityKernelEntry(
+    GM_ADDR tokens, GM_ADDR expertTokenNumPerRank, GM_ADDR perTokenScales, GM_ADDR expertTopkWeight,
+    GM_ADDR permuteTokens, GM_ADDR permutePerTokenScales, GM_ADDR permuteTokenIdx, GM_ADDR expertTokenNum,
+    GM_ADDR permuteTopkWeight, GM_ADDR workspace, GM_ADDR tiling) __asm__("moe_re_routing_with_capacity");
 
 using namespace moe_re_routing;
 
@@ -716,4 +722,411 @@ TEST(KernelVsReference, v2_weights_move_like_a_scale_column)
     for (const Case &c : cases) {
         CompareV2WithReference(c, rng, "v2 case " + std::to_string(i++));
     }
+}
+
+namespace {
+
+// MoeReRoutingWithCapacity: counts [N, E] as the kernel sees them (the restore's are counts.T), one
+// slot of C rows per rank (forward: the input's N slots; restore: the output's E slots).
+struct CapCase {
+    int64_t C;
+    bool restore;
+    int64_t N, E, rowBytes;
+    uint32_t countBytes;
+    int64_t scaleRowBytes;  // 0: no scales
+    int64_t type, idx;
+    bool weights;
+    Platform platform;
+    int64_t Rows() const { return (restore ? E : N) * C; }
+};
+
+// How full the slots are: random, all empty (T = 0), all full (T = A).
+enum class Fill { kRandom, kEmpty, kFull };
+
+// Honest counts: slot k (a row of the counts, or a column for the restore) holds at most C tokens,
+// spread over its cells with a share of empty cells.
+std::vector<uint8_t> CapacityCounts(std::mt19937_64 &rng, const CapCase &c, Fill fill, double zeroShare)
+{
+    const int64_t slots = c.restore ? c.E : c.N;
+    const int64_t cellsPerSlot = c.restore ? c.N : c.E;
+    std::vector<int64_t> v(c.N * c.E, 0);
+    std::uniform_real_distribution<double> u(0, 1);
+    for (int64_t k = 0; k < slots; ++k) {
+        const int64_t total = fill == Fill::kEmpty ? 0 : fill == Fill::kFull ? c.C
+                                                      : static_cast<int64_t>(rng() % (c.C + 1));
+        std::vector<int64_t> live;
+        for (int64_t j = 0; j < cellsPerSlot; ++j)
+            if (u(rng) >= zeroShare) live.push_back(j);
+        if (live.empty()) live.push_back(static_cast<int64_t>(rng() % cellsPerSlot));
+        for (int64_t t = 0; t < total; ++t) {
+            const int64_t j = live[rng() % live.size()];
+            v[c.restore ? j * c.E + k : k * c.E + j] += 1;
+        }
+    }
+    std::vector<uint8_t> out(v.size() * c.countBytes);
+    for (size_t i = 0; i < v.size(); ++i) moe_re_routing_test::StoreCount(out.data(), c.countBytes, i, v[i]);
+    return out;
+}
+
+Problem CapacityProblem(const CapCase &c)
+{
+    Problem p;
+    p.tokenNum = c.Rows();
+    p.rankNum = c.N;
+    p.expertNum = c.E;
+    p.tokenRowBytes = c.rowBytes;
+    p.scaleRowBytes = c.scaleRowBytes;
+    p.outScaleRowBytes = c.scaleRowBytes ? c.scaleRowBytes : 4;
+    p.countBytes = c.countBytes;
+    p.expertTokenNumType = c.type;
+    p.idxType = c.idx;
+    p.weightRowBytes = c.weights ? 4 : 0;
+    (c.restore ? p.dstSlotRows : p.srcSlotRows) = c.C;
+    return p;
+}
+
+struct CapOutputs {
+    std::vector<uint8_t> tokens, scales, weights;
+    std::vector<int32_t> idx;
+    std::vector<int64_t> experts;
+    bool operator==(const CapOutputs &o) const
+    {
+        return tokens == o.tokens && scales == o.scales && weights == o.weights && idx == o.idx &&
+               experts == o.experts;
+    }
+};
+
+std::string CapDifferences(const CapOutputs &got, const CapOutputs &want)
+{
+    std::string s = std::string("tokens ") + (got.tokens == want.tokens ? "ok" : "BAD") + " scales " +
+                    (got.scales == want.scales ? "ok" : "BAD") + " weights " +
+                    (got.weights == want.weights ? "ok" : "BAD") + " idx " + (got.idx == want.idx ? "ok" : "BAD") +
+                    " experts " + (got.experts == want.experts ? "ok" : "BAD");
+    for (size_t i = 0; i < std::min(got.idx.size(), want.idx.size()); ++i) {
+        if (got.idx[i] != want.idx[i]) {
+            s += " (first idx difference at " + std::to_string(i) + ": " + std::to_string(got.idx[i]) + " vs " +
+                 std::to_string(want.idx[i]) + ")";
+            break;
+        }
+    }
+    return s;
+}
+
+CapOutputs CapacityReference(const CapCase &c, const std::vector<uint8_t> &tokens, const std::vector<uint8_t> &counts,
+                             const std::vector<uint8_t> &scales, const std::vector<uint8_t> &weights)
+{
+    moe_re_routing_test::Problem p{c.Rows(), c.N, c.E, c.rowBytes, c.scaleRowBytes, c.countBytes, c.type, c.idx,
+                                   c.C, c.restore};
+    const moe_re_routing_test::Outputs r = moe_re_routing_test::Reference(p, tokens.data(), counts.data(), scales.data());
+    CapOutputs o{r.tokens, r.scales, {}, r.Index(), r.ExpertCounts(c.countBytes)};
+    if (c.weights) {  // the weights move exactly as a 4-byte scale column would
+        p.scaleRowBytes = 4;
+        o.weights = moe_re_routing_test::Reference(p, tokens.data(), counts.data(), weights.data()).scales;
+    }
+    return o;
+}
+
+// Runs the kernel through the WithCapacity entry (outputs poisoned first, so every fill is checked).
+CapOutputs RunCapacityKernel(const CapCase &c, const std::vector<uint8_t> &tokens, const std::vector<uint8_t> &counts,
+                             const std::vector<uint8_t> &scales, const std::vector<uint8_t> &weights,
+                             ascendc_cpu::LaunchResult *trace = nullptr)
+{
+    const Problem p = CapacityProblem(c);
+    MoeReRoutingTilingData tiling{};
+    MoeReRoutingTilingReport report;
+    const Result r = ComputeTiling(p, c.platform, &tiling, &report);
+    if (!r.ok()) {
+        ADD_FAILURE() << "tiling: " << r.message;
+        return {};
+    }
+    const int64_t A = c.Rows();
+    const int64_t outScaleRow = c.scaleRowBytes ? c.scaleRowBytes : 4;
+    Gm gTokens(tokens.size()), gCounts(counts.size()), gScales(scales.size()), gWeights(weights.size()),
+        gOutTokens(tokens.size()), gOutScales(A * outScaleRow), gIdx(A * 4), gExperts(c.E * c.countBytes),
+        gOutWeights(A * 4), gTiling(sizeof(tiling));
+    auto copyIn = [](uint8_t *dst, const std::vector<uint8_t> &src) {
+        if (!src.empty()) std::memcpy(dst, src.data(), src.size());
+    };
+    copyIn(gTokens.ptr, tokens);
+    copyIn(gCounts.ptr, counts);
+    copyIn(gScales.ptr, scales);
+    copyIn(gWeights.ptr, weights);
+    std::memset(gOutTokens.ptr, 0xA5, gOutTokens.size);
+    std::memset(gOutScales.ptr, 0x5A, gOutScales.size);
+    std::memset(gIdx.ptr, 0xF9, gIdx.size);
+    std::memset(gOutWeights.ptr, 0x5A, gOutWeights.size);
+    std::memcpy(gTiling.ptr, &tiling, sizeof(tiling));
+    ascendc_cpu::LaunchConfig cfg;
+    cfg.blockDim = tiling.usedCoreNum;
+    cfg.ubBytes = c.platform.ubBytes;
+    cfg.tilingKey = report.tilingKey;
+    cfg.collectTrace = trace != nullptr;
+    ascendc_cpu::LaunchResult local;
+    uint8_t *scalesArg = c.scaleRowBytes ? gScales.ptr : nullptr;
+    ascendc_cpu::Launch(
+        cfg,
+        [&] {
+            MoeReRoutingCapacityKernelEntry(gTokens.ptr, gCounts.ptr, scalesArg, c.weights ? gWeights.ptr : nullptr,
+                                            gOutTokens.ptr, gOutScales.ptr, gIdx.ptr, gExperts.ptr,
+                                            c.weights ? gOutWeights.ptr : nullptr, nullptr, gTiling.ptr);
+        },
+        trace != nullptr ? trace : &local);
+    CapOutputs o;
+    o.tokens.assign(gOutTokens.ptr, gOutTokens.ptr + gOutTokens.size);
+    o.scales.assign(gOutScales.ptr, gOutScales.ptr + gOutScales.size);
+    if (c.weights) o.weights.assign(gOutWeights.ptr, gOutWeights.ptr + gOutWeights.size);
+    o.idx.assign(reinterpret_cast<const int32_t *>(gIdx.ptr), reinterpret_cast<const int32_t *>(gIdx.ptr) + A);
+    const std::vector<uint8_t> experts(gExperts.ptr, gExperts.ptr + gExperts.size);
+    for (int64_t e = 0; e < c.E; ++e) o.experts.push_back(CountAt(experts, c.countBytes, e));
+    return o;
+}
+
+CapOutputs RunCapacityNative(const CapCase &c, const std::vector<uint8_t> &tokens, const std::vector<uint8_t> &counts,
+                             const std::vector<uint8_t> &scales, const std::vector<uint8_t> &weights)
+{
+    const int64_t A = c.Rows();
+    const int64_t outScaleRow = c.scaleRowBytes ? c.scaleRowBytes : 4;
+    CapOutputs o;
+    o.tokens.assign(tokens.size(), 0xA5);
+    o.scales.assign(A * outScaleRow, 0x5A);
+    o.idx.assign(A, -7);
+    if (c.weights) o.weights.assign(A * 4, 0x5A);
+    std::vector<uint8_t> experts(c.E * c.countBytes, 0xEE);
+    native::Buffers b;
+    b.tokens = tokens.data();
+    b.counts = counts.data();
+    b.scales = c.scaleRowBytes ? scales.data() : nullptr;
+    b.weights = c.weights ? weights.data() : nullptr;
+    b.permuteTokens = o.tokens.data();
+    b.permuteScales = o.scales.data();
+    b.permuteTokenIdx = o.idx.data();
+    b.expertTokenNum = experts.data();
+    b.permuteWeights = c.weights ? o.weights.data() : nullptr;
+    native::SetThreadCount(std::min<uint32_t>(8, std::max<uint32_t>(1, c.platform.aivCoreNum)));
+    const Result r = native::Run(CapacityProblem(c), b);
+    native::SetThreadCount(0);
+    if (!r.ok()) ADD_FAILURE() << "native: " << r.message;
+    for (int64_t e = 0; e < c.E; ++e) o.experts.push_back(CountAt(experts, c.countBytes, e));
+    return o;
+}
+
+std::string Describe(const CapCase &c)
+{
+    return std::string(c.restore ? "restore" : "forward") + " C=" + std::to_string(c.C) + " N=" + std::to_string(c.N) +
+           " E=" + std::to_string(c.E) + " rowBytes=" + std::to_string(c.rowBytes) + " cb=" +
+           std::to_string(c.countBytes) + " scale=" + std::to_string(c.scaleRowBytes) + " type=" +
+           std::to_string(c.type) + " idx=" + std::to_string(c.idx) + " weights=" + std::to_string(c.weights) +
+           " cores=" + std::to_string(c.platform.aivCoreNum) + " ub=" + std::to_string(c.platform.ubBytes);
+}
+
+// The kernel (WithCapacity entry) and the native engine against the reference, bit-exact.
+void CompareCapacity(const CapCase &c, std::mt19937_64 &rng, Fill fill, double zeroShare, const std::string &label)
+{
+    const int64_t A = c.Rows();
+    const auto tokens = RandomBytes(rng, A * c.rowBytes);
+    const auto scales = RandomBytes(rng, A * c.scaleRowBytes);
+    const auto weights = RandomBytes(rng, c.weights ? A * 4 : 0);
+    const auto counts = CapacityCounts(rng, c, fill, zeroShare);
+    const Result honest = CheckCountValues(CapacityProblem(c), counts.data());
+    ASSERT_TRUE(honest.ok()) << label << ": " << honest.message;
+    const CapOutputs want = CapacityReference(c, tokens, counts, scales, weights);
+    const CapOutputs got = RunCapacityKernel(c, tokens, counts, scales, weights);
+    EXPECT_TRUE(got == want) << "kernel vs reference, " << label << " " << Describe(c) << ": "
+                             << CapDifferences(got, want);
+    const CapOutputs native = RunCapacityNative(c, tokens, counts, scales, weights);
+    EXPECT_TRUE(native == want) << "native vs reference, " << label << " " << Describe(c) << ": "
+                                << CapDifferences(native, want);
+}
+
+CapCase RandomCapCase(std::mt19937_64 &rng, bool restore, int64_t maxC, int64_t maxNE, int64_t maxRowBytes,
+                      Platform platform)
+{
+    const int64_t scaleKinds[] = {0, 4, 12};  // none, [A] float32, [A, 3] float32
+    return CapCase{1 + static_cast<int64_t>(rng() % maxC), restore, 1 + static_cast<int64_t>(rng() % maxNE),
+                   1 + static_cast<int64_t>(rng() % maxNE), 1 + static_cast<int64_t>(rng() % maxRowBytes),
+                   (rng() % 2) ? 8u : 4u, scaleKinds[rng() % 3], static_cast<int64_t>(rng() % 2),
+                   static_cast<int64_t>(rng() % 2), (rng() % 2) == 0, platform};
+}
+
+}  // namespace
+
+TEST(CapacityKernelVsReference, forward_and_restore_random_cases_on_a2)
+{
+    // Both directions x gather/scatter x int32/int64 x scales none/[A]/[A, S] x weights, random
+    // slot fill (odd C included), on the A2 platform: T falls anywhere, often mid-core.
+    std::mt19937_64 rng(2301);
+    for (int i = 0; i < 48; ++i) {
+        const CapCase c = RandomCapCase(rng, i % 2 == 1, 97, 9, 300, kA2);
+        CompareCapacity(c, rng, Fill::kRandom, (i % 3) * 0.3, "a2 capacity case " + std::to_string(i));
+    }
+}
+
+TEST(CapacityKernelVsReference, every_mode_combination_with_empty_full_and_partial_slots)
+{
+    std::mt19937_64 rng(2302);
+    int i = 0;
+    for (bool restore : {false, true}) {
+        for (int64_t idx : {0, 1}) {
+            for (uint32_t cb : {4u, 8u}) {
+                for (int64_t scale : {0, 4, 8}) {
+                    for (Fill fill : {Fill::kRandom, Fill::kEmpty, Fill::kFull}) {
+                        // 5 cores over 4 * 13 or 6 * 13 rows: T and the slot tails fall mid-core.
+                        // 2000-byte rows: enough traffic for all 5 cores.
+                        const CapCase c{13, restore, 4, 6, 2000, cb, scale, int64_t{i % 2}, idx, (i % 3) != 0,
+                                        Platform{5, kA2.ubBytes}};
+                        MoeReRoutingTilingData t{};
+                        ASSERT_TRUE(ComputeTiling(CapacityProblem(c), c.platform, &t).ok());
+                        ASSERT_EQ(t.usedCoreNum, 5u);
+                        CompareCapacity(c, rng, fill, 0.4, "combination " + std::to_string(i++));
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST(CapacityKernelVsReference, edge_shapes)
+{
+    std::mt19937_64 rng(2303);
+    const CapCase cases[] = {
+        {1, false, 1, 1, 8, 4, 4, 1, 0, false, kA2},                  // one row
+        {1, true, 1, 1, 8, 8, 0, 1, 1, true, kA2},
+        {7, false, 1, 5, 40, 4, 4, 1, 0, true, kA2},                  // N = 1
+        {7, true, 5, 1, 40, 4, 4, 1, 1, false, kA2},                  // restore, E' = 1
+        {3, false, 64, 3, 16, 8, 4, 0, 1, false, kA2},                // many small slots over 48 cores
+        {3, true, 3, 64, 16, 4, 0, 1, 0, true, kA2},
+        {500, false, 3, 4, 7000, 4, 4, 1, 0, false, kA2},             // big rows, one slot per few cores
+        {500, true, 4, 3, 7000, 8, 4, 1, 1, true, kA2},
+        {33, false, 300, 2, 8, 4, 0, 1, 1, false, Platform{40, kA2.ubBytes}},  // N = 300
+        {33, true, 2, 300, 8, 4, 4, 0, 0, true, Platform{40, kA2.ubBytes}},    // E' = 300
+    };
+    int i = 0;
+    for (const CapCase &c : cases) {
+        for (Fill fill : {Fill::kRandom, Fill::kEmpty, Fill::kFull}) {
+            CompareCapacity(c, rng, fill, 0.3, "edge " + std::to_string(i));
+        }
+        ++i;
+    }
+}
+
+TEST(CapacityKernelVsReference, tiny_ub_segments_streamed_counts_and_slab_walk)
+{
+    // 8 KiB of UB: rows in segments, streamed count tiles, rank slabs; and the slab walk (N = 1800
+    // cursors do not fit), in both directions.
+    std::mt19937_64 rng(2304);
+    for (int i = 0; i < 24; ++i) {
+        const CapCase c = RandomCapCase(rng, i % 2 == 1, 40, 40, 9000, Platform{1 + static_cast<uint32_t>(rng() % 8), 8192});
+        CompareCapacity(c, rng, Fill::kRandom, 0.5, "tiny-ub capacity case " + std::to_string(i));
+    }
+    const CapCase slabWalk[] = {
+        {2, false, 1800, 3, 24, 8, 4, 1, 0, false, Platform{6, 8192}},
+        {3, false, 1800, 5, 24, 4, 0, 0, 1, true, Platform{3, 8192}},
+        {500, true, 1800, 3, 24, 8, 4, 1, 0, true, Platform{6, 8192}},
+        {401, true, 2500, 4, 8, 4, 0, 0, 1, false, Platform{5, 8192}},
+    };
+    for (const CapCase &c : slabWalk) {
+        MoeReRoutingTilingData t{};
+        ASSERT_TRUE(ComputeTiling(CapacityProblem(c), c.platform, &t).ok());
+        EXPECT_NE(t.columnBufBytes, 0u) << Describe(c);
+        CompareCapacity(c, rng, Fill::kRandom, 0.7, "slab walk");
+        CompareCapacity(c, rng, Fill::kFull, 0.7, "slab walk, full");
+    }
+}
+
+TEST(CapacityKernelVsReference, over_capacity_counts_stay_inside_the_tensors_and_clamp_at_the_slot_end)
+{
+    // Counts the host would refuse (a rank's cells over its slot of C rows) reach the kernel on an NPU
+    // unchecked. The emulator aborts on any DMA outside a GlobalTensor's SetGlobalBuffer size or a
+    // GmAlloc region, so finishing proves safety. For moderate lies (cells >= 0, T <= A) the
+    // documented clamp is checked exactly in the forward's gather mode: the destination layout is
+    // the packed one of the counts as given, a row whose source lies inside its rank's slot is moved
+    // with its index, a row past the slot end is not read (left unspecified, not checked), and
+    // [T, A) is zero with index -1.
+    std::mt19937_64 rng(2305);
+    const CapCase c{6, false, 5, 4, 40, 4, 4, 1, 0, true, Platform{4, kA2.ubBytes}};
+    std::vector<int64_t> v = {3, 2, 2, 1,   // rank 0: 8 > C
+                              0, 0, 0, 0,   // rank 1: empty
+                              1, 1, 1, 0,   // rank 2: 3
+                              6, 0, 1, 0,   // rank 3: 7 > C
+                              0, 2, 0, 1};  // rank 4: 3; T = 21 <= A = 30
+    std::vector<uint8_t> counts(v.size() * 4);
+    for (size_t i = 0; i < v.size(); ++i) moe_re_routing_test::StoreCount(counts.data(), 4, i, v[i]);
+    ASSERT_FALSE(CheckCountValues(CapacityProblem(c), counts.data()).ok());
+    const int64_t A = c.Rows();
+    const auto tokens = RandomBytes(rng, A * c.rowBytes);
+    const auto scales = RandomBytes(rng, A * 4);
+    const auto weights = RandomBytes(rng, A * 4);
+    const CapOutputs got = RunCapacityKernel(c, tokens, counts, scales, weights);
+    ASSERT_EQ(got.idx.size(), size_t(A));
+    int64_t dst = 0, total = 0;
+    for (int64_t e = 0; e < c.E; ++e) {
+        for (int64_t r = 0; r < c.N; ++r) {
+            int64_t src = r * c.C;
+            for (int64_t x = 0; x < e; ++x) src += v[r * c.E + x];
+            for (int64_t k = 0; k < v[r * c.E + e]; ++k, ++dst) {
+                if (src + k >= (r + 1) * c.C) continue;  // past the slot: not read, unspecified
+                EXPECT_EQ(got.idx[dst], src + k) << "row " << dst;
+                EXPECT_TRUE(std::equal(tokens.begin() + (src + k) * c.rowBytes, tokens.begin() + (src + k + 1) * c.rowBytes,
+                                       got.tokens.begin() + dst * c.rowBytes)) << "row " << dst;
+                EXPECT_TRUE(std::equal(scales.begin() + (src + k) * 4, scales.begin() + (src + k + 1) * 4,
+                                       got.scales.begin() + dst * 4)) << "row " << dst;
+            }
+        }
+    }
+    for (int64_t x : v) total += x;
+    ASSERT_EQ(dst, total);
+    for (int64_t row = total; row < A; ++row) {
+        EXPECT_EQ(got.idx[row], -1) << row;
+        EXPECT_TRUE(std::all_of(got.tokens.begin() + row * c.rowBytes, got.tokens.begin() + (row + 1) * c.rowBytes,
+                                [](uint8_t b) { return b == 0; })) << row;
+    }
+
+    // Wild lies in both directions, both index modes, on the resident, streamed and slab-walk paths:
+    // safety only, and expert_token_num stays in [0, A].
+    const CapCase shapes[] = {
+        {7, false, 32, 40, 24, 8, 4, 1, 0, true, Platform{8, kA2.ubBytes}},
+        {7, true, 32, 40, 24, 4, 0, 0, 1, false, Platform{8, kA2.ubBytes}},
+        {3, false, 300, 5, 24, 8, 4, 1, 1, false, Platform{8, 8192}},
+        {90, true, 300, 5, 24, 4, 4, 0, 0, true, Platform{8, 8192}},
+        {2, false, 1800, 3, 8, 4, 0, 1, 0, true, Platform{6, 8192}},
+        {500, true, 1800, 3, 8, 8, 4, 0, 1, false, Platform{6, 8192}},
+    };
+    for (CapCase s : shapes) {
+        for (int variant = 0; variant < 5; ++variant) {
+            s.idx = variant % 2;
+            const int64_t rows = s.Rows();
+            std::vector<uint8_t> lies(s.N * s.E * s.countBytes);
+            for (int64_t i = 0; i < s.N * s.E; ++i) {
+                int64_t x = 0;
+                switch (variant) {
+                    case 0: x = 50; break;                                   // every slot far over C
+                    case 1: x = static_cast<int64_t>(rng() % 5) - 2; break;  // negatives
+                    case 2: x = (i % 2) ? INT64_MAX : INT64_MIN; break;
+                    case 3: x = (i % 2) ? INT32_MAX : INT32_MIN; break;
+                    default: x = (i % 3 == 0) ? int64_t{1} << 32 : rows; break;
+                }
+                moe_re_routing_test::StoreCount(lies.data(), s.countBytes, i, s.countBytes == 8 ? x : static_cast<int32_t>(x));
+            }
+            const CapOutputs out = RunCapacityKernel(s, RandomBytes(rng, rows * s.rowBytes), lies,
+                                                     RandomBytes(rng, rows * s.scaleRowBytes),
+                                                     RandomBytes(rng, s.weights ? rows * 4 : 0));
+            for (int64_t e = 0; e < s.E; ++e) {
+                EXPECT_TRUE(out.experts[e] >= 0 && out.experts[e] <= rows) << Describe(s) << " variant " << variant;
+            }
+        }
+    }
+}
+
+TEST(CapacityKernelVsReference, runs_on_ascend950_platform)
+{
+    const ascendc_cpu::SocPlatform *soc = ascendc_cpu::FindSoc("Ascend950");
+    ASSERT_NE(soc, nullptr);
+    const std::string saved = ascendc_cpu::SelectedSoc().name;
+    ASSERT_TRUE(ascendc_cpu::SelectSoc("Ascend950"));
+    std::mt19937_64 rng(2306);
+    for (int i = 0; i < 12; ++i) {
+        const CapCase c = RandomCapCase(rng, i % 2 == 1, 60, 12, 3000, Platform{1u << (i % 6), soc->UsableUbBytes()});
+        CompareCapacity(c, rng, Fill::kRandom, 0.3, "ascend950 capacity case " + std::to_string(i));
+    }
+    ASSERT_TRUE(ascendc_cpu::SelectSoc(saved.c_str()));
 }
