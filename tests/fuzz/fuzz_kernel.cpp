@@ -2,7 +2,9 @@
 // matrices: on an NPU the counts live in device memory and no host check sees them, so the kernel
 // must stay inside its buffers whatever they hold (sums above or below A, negatives, int32/int64
 // extremes). The tiling comes from op_host for a problem and a platform drawn from the input (small
-// UBs force the segmented-row, streamed-count and rank-major paths); the emulator mode too.
+// UBs force the segmented-row, streamed-count and rank-major paths); the emulator mode too. A quarter
+// of the inputs have a slot stride (MoeReRoutingWithCapacity, forward or restore), with slots over
+// their capacity among the lies.
 //
 // Oracles: every buffer is registered with the emulator as global memory and allocated with its
 // exact size, so an access outside one aborts in checked mode (the emulator's GM bounds) and under
@@ -99,7 +101,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
         int64_t &c = counts[fdp.ConsumeIntegralInRange<int64_t>(0, cells - 1)];
         c = CountValue(fdp, c);
     }
-    if (fdp.ConsumeIntegralInRange<int>(0, 7) == 0) {
+    // Static capacity: C from the fullest slot (honest) or below it (a slot over capacity); the rows
+    // are the slots * C, whatever the counts sum to.
+    int64_t capacity = 0;
+    bool restore = false;
+    if (fdp.ConsumeIntegralInRange<int>(0, 3) == 0) {
+        restore = fdp.ConsumeBool();
+        const int64_t slots = restore ? p.expertNum : p.rankNum;
+        int64_t fullest = 0;
+        for (int64_t k = 0; k < slots; ++k) {
+            int64_t sum = 0;
+            for (int64_t j = 0; j < (restore ? p.rankNum : p.expertNum); ++j) {
+                const int64_t v = counts[restore ? j * p.expertNum + k : k * p.expertNum + j];
+                sum = v > 0 && v < 4096 ? sum + v : sum;  // lies aside
+            }
+            fullest = sum > fullest ? sum : fullest;
+        }
+        capacity = fullest + fdp.ConsumeIntegralInRange<int64_t>(-3, 3);
+        capacity = capacity < 1 ? 1 : capacity;
+        A = slots * capacity;
+        (restore ? p.dstSlotRows : p.srcSlotRows) = capacity;
+    } else if (fdp.ConsumeIntegralInRange<int>(0, 7) == 0) {
         A = fdp.ConsumeIntegralInRange<int64_t>(0, 600);  // A itself disagrees with the counts
     }
     p.tokenNum = A;
@@ -126,7 +148,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
             std::memcpy(&countBytes[i * 4], &v, 4);
         }
     }
-    const bool honest = fuzz_ref::HonestCounts(countBytes.data(), p.countBytes, cells, A);
+    // Counts the host would accept (packed: none negative and sum A; slots: each within C).
+    const bool honest = moe_re_routing::CheckCountValues(p, countBytes.data()).ok();
 
     Gm tokens(A * p.tokenRowBytes, 0);
     for (int64_t i = 0; i < A * p.tokenRowBytes; ++i) {
@@ -167,7 +190,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 
     if (honest) {
         fuzz_ref::Problem rp{A, p.rankNum, p.expertNum, p.tokenRowBytes, p.scaleRowBytes, p.countBytes,
-                             p.expertTokenNumType, p.idxType};
+                             p.expertTokenNumType, p.idxType, capacity, restore};
         const fuzz_ref::Outputs want = fuzz_ref::Reference(rp, tokens.data.get(), countBytes.data(), scalesPtr);
         Check(want.tokens.empty() || std::memcmp(outTokens.data.get(), want.tokens.data(), want.tokens.size()) == 0);
         Check(want.scales.empty() || std::memcmp(outScales.data.get(), want.scales.data(), want.scales.size()) == 0);

@@ -25,6 +25,7 @@ HEADERS = [
     "aclnn/acl_meta.h",
     "aclnn_moe_re_routing.h",
     "aclnn_moe_re_routing_v2.h",
+    "aclnn_moe_re_routing_with_capacity.h",
     "moe_re_routing_cpu.h",
 ]
 # The integer macros the binding's cdef repeats as literals (cffi's ABI mode takes no expressions).
