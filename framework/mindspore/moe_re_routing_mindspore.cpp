@@ -84,6 +84,7 @@ constexpr int64_t kDefaultIdxType = 0;             // gather
 struct Attributes : mindspore::AotKernelData {
     fw::Attributes op;  // expert_token_num_type, idx_type (and the capacity pair)
     bool transposeCounts = false;
+    bool hasWeights = false;  // has_expert_topk_weight (MoeReRoutingWithCapacity: see PairLeftOut)
 };
 
 constexpr int32_t kAclInt32 = 3;
@@ -142,10 +143,17 @@ bool Absent(void *data, int ndim, const char *dtype)
     return data == nullptr && ndim == 0 && (dtype == nullptr || std::strcmp(dtype, "none") == 0);
 }
 
-// The framework slot of MindSpore's parameter i (inputs, then outputs).
-int SlotOf(const fw::OpSpec &op, int i)
+// The framework slot of MindSpore's parameter i (`inputs` inputs, then the outputs).
+int SlotOf(int inputs, int i)
 {
-    return i < op.inputCount ? i : fw::OutputSlot(i - op.inputCount);
+    return i < inputs ? i : fw::OutputSlot(i - inputs);
+}
+
+// MoeReRoutingWithCapacity without the weight pair: moe_re_routing.mindspore registers it with V1's
+// 3 inputs and 4 outputs (has_expert_topk_weight = 0), as MindSpore has no dtype for an absent output.
+bool PairLeftOut(const fw::OpSpec &op, bool hasWeights)
+{
+    return op.capacity && !hasWeights;
 }
 
 // The run; throws std::runtime_error with the operator's message on failure (see MoeReRouting).
@@ -153,14 +161,22 @@ void RunOrThrow(const fw::OpSpec &op, int nparam, void **params, int *ndims, int
                 void *extra)
 {
     const std::string prefix = std::string(op.name) + ": ";
-    if (nparam != op.inputCount + op.outputCount) {
-        throw std::runtime_error(prefix + "expected " + std::to_string(op.inputCount + op.outputCount) +
-                                 " parameters (" + std::to_string(op.inputCount) + " inputs, " +
-                                 std::to_string(op.outputCount) + " outputs), got " + std::to_string(nparam));
+    const auto *data = extra == nullptr
+                           ? nullptr
+                           : static_cast<const Attributes *>(static_cast<mindspore::AotExtra *>(extra)->KernelData());
+    const Attributes fallback;
+    const Attributes &attrs = data != nullptr ? *data : fallback;
+    const int leftOut = PairLeftOut(op, attrs.hasWeights) ? 1 : 0;
+    const int inputs = op.inputCount - leftOut;
+    const int outputs = op.outputCount - leftOut;
+    if (nparam != inputs + outputs) {
+        throw std::runtime_error(prefix + "expected " + std::to_string(inputs + outputs) + " parameters (" +
+                                 std::to_string(inputs) + " inputs, " + std::to_string(outputs) + " outputs), got " +
+                                 std::to_string(nparam));
     }
     fw::Tensor tensors[fw::kSlotCount];
     for (int i = 0; i < nparam; ++i) {
-        const int slot = SlotOf(op, i);
+        const int slot = SlotOf(inputs, i);
         if ((slot == fw::kScales || slot == fw::kWeights) && Absent(params[i], ndims[i], dtypes[i])) {
             continue;
         }
@@ -173,11 +189,6 @@ void RunOrThrow(const fw::OpSpec &op, int nparam, void **params, int *ndims, int
         t.dims.assign(shapes[i], shapes[i] + ndims[i]);
         t.data = params[i];
     }
-    const auto *data = extra == nullptr
-                           ? nullptr
-                           : static_cast<const Attributes *>(static_cast<mindspore::AotExtra *>(extra)->KernelData());
-    const Attributes fallback;
-    const Attributes &attrs = data != nullptr ? *data : fallback;
     std::vector<unsigned char> transposed;
     if (attrs.transposeCounts && tensors[fw::kCounts].data != nullptr) {
         TransposeCounts(&tensors[fw::kCounts], &transposed);
@@ -202,6 +213,7 @@ int Init(mindspore::AotExtra *extra)
         attrs->op.numMaxTokensPerRank = IntAttr(extra, kAttrNumMaxTokensPerRank, 0);
         attrs->op.restore = IntAttr(extra, kAttrRestore, 0) != 0;
         attrs->transposeCounts = IntAttr(extra, kAttrTransposeCounts, 0) != 0;
+        attrs->hasWeights = IntAttr(extra, kAttrHasWeights, 0) != 0;
         return 0;
     } catch (...) {
         return 1;
@@ -242,7 +254,8 @@ std::vector<std::vector<int64_t>> InferShape(const fw::OpSpec &op, int *ndims, i
     }
     fw::InferOutputs(tensors);
     std::vector<std::vector<int64_t>> out;
-    for (int o = 0; o < op.outputCount; ++o) {
+    const bool leftOut = PairLeftOut(op, IntAttr(extra, kAttrHasWeights, 0) != 0);
+    for (int o = 0; o < op.outputCount - (leftOut ? 1 : 0); ++o) {
         out.push_back(tensors[fw::OutputSlot(o)].dims);
     }
     return out;
