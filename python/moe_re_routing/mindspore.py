@@ -335,8 +335,9 @@ def _compile_time_op(expert_token_num_type: int, idx_type: int, has_scales: bool
 
 @constexpr
 def _compile_time_capacity_op(
-    capacity: int, expert_token_num_type: int, idx_type: int, has_scales: bool, has_weights: bool, restore: bool
-) -> Any:
+    capacity: int, expert_token_num_type: int, idx_type: int, has_scales: bool, has_weights: bool,
+    restore: bool,
+) -> Any:  # fmt: skip
     """:func:`capacity_op`, evaluated in Python when GRAPH mode compiles a caller."""
     return capacity_op(capacity, expert_token_num_type, idx_type, has_scales, has_weights, restore)
 
@@ -448,7 +449,9 @@ def restore(
             slot over capacity).
     """
     if _pynative():
-        _check_tensors(permute_tokens, expert_token_num_per_rank, permute_per_token_scales, permute_topk_weight)
+        _check_tensors(
+            permute_tokens, expert_token_num_per_rank, permute_per_token_scales, permute_topk_weight
+        )
     return _run_capacity(
         permute_tokens, expert_token_num_per_rank, permute_per_token_scales, permute_topk_weight,
         num_max_tokens_per_rank, 1, 0, True,

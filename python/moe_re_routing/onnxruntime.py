@@ -39,11 +39,11 @@ from .errors import param_type_error, param_value_error
 
 __all__ = [
     "ATTRIBUTES",
+    "CAPACITY_ATTRIBUTES",
     "DOMAIN",
     "DOMAIN_VERSION",
     "INPUTS",
     "INPUTS_V2",
-    "CAPACITY_ATTRIBUTES",
     "OP_TYPE",
     "OP_TYPE_CAPACITY",
     "OP_TYPE_V2",
@@ -138,15 +138,17 @@ def make_node(
         raise param_type_error(f"make_node: restore must be a bool, got {type(restore).__name__}")
     capacity = num_max_tokens_per_rank is not None
     if capacity and (
-        isinstance(num_max_tokens_per_rank, bool) or not isinstance(num_max_tokens_per_rank, (int, np.integer))
+        isinstance(num_max_tokens_per_rank, bool)
+        or not isinstance(num_max_tokens_per_rank, (int, np.integer))
     ):
         raise param_type_error(
             f"make_node: num_max_tokens_per_rank must be an int, got {type(num_max_tokens_per_rank).__name__}"
         )
     if restore and not capacity:
         raise param_value_error(
-            "make_node: restore=True is an attribute of MoeReRoutingWithCapacity: give num_max_tokens_per_rank "
-            "too (without capacity the restore is the same node fed the transposed counts)"
+            "make_node: restore=True is an attribute of MoeReRoutingWithCapacity: give "
+            "num_max_tokens_per_rank too (without capacity the restore is the same node fed the "
+            "transposed counts)"
         )
     v2 = v2 or capacity
     for key, value in attrs.items():

@@ -89,7 +89,9 @@ def test_forward_bit_exact(rng, ett, idx, scales_cols, weights):
     scales = None if scales_shape is None else random_rows(rng, scales_shape, np.float32)
     w = random_rows(rng, (n * c, 1), np.float32) if weights else None
     symbolic = None if scales_shape is None else ["R", *scales_shape[1:]]
-    sess = session(build_model(c, scales_shape=symbolic, weights=weights, expert_token_num_type=ett, idx_type=idx))
+    sess = session(
+        build_model(c, scales_shape=symbolic, weights=weights, expert_token_num_type=ett, idx_type=idx)
+    )
     got = run(sess, tokens, counts, scales, w)
     assert len(got) == (5 if weights else 4)
     assert_result_equal(got[:4], capacity_reference(tokens, counts, c, scales, ett, idx))
@@ -125,7 +127,9 @@ def test_restore_bit_exact(rng, carrier, onnx_type, counts_dtype):
 
 
 def test_types_and_shapes_are_inferred():
-    sess = session(build_model(8, TensorProto.BFLOAT16, TensorProto.INT64, scales_shape=["R", "S"], weights=True))
+    sess = session(
+        build_model(8, TensorProto.BFLOAT16, TensorProto.INT64, scales_shape=["R", "S"], weights=True)
+    )
     outs = {o.name: (o.type, o.shape) for o in sess.get_outputs()}
     assert outs == {
         "permute_tokens": ("tensor(bfloat16)", ["R", "H"]),
@@ -200,12 +204,15 @@ def _hand_built(attributes):
 
 
 def test_missing_capacity_attribute_is_named():
-    with pytest.raises(Exception, match="MoeReRoutingWithCapacity: the int attribute num_max_tokens_per_rank is required"):
+    with pytest.raises(
+        Exception, match="MoeReRoutingWithCapacity: the int attribute num_max_tokens_per_rank is required"
+    ):
         session(_hand_built({"idx_type": 1}))
 
 
 def test_restore_attribute_must_be_0_or_1():
-    with pytest.raises(Exception, match="the attribute restore is 2 but must be 0 .forward. or 1 .restore."):
+    message = r"the attribute restore is 2 but must be 0 \(forward\) or 1 \(restore\)"
+    with pytest.raises(Exception, match=message):
         session(_hand_built({"num_max_tokens_per_rank": 4, "restore": 2}))
 
 
@@ -237,7 +244,9 @@ def test_bad_capacity_is_named_and_the_session_survives(rng, change, message):
     assert message in text, text
     if change != "capacity_zero":  # the same session runs good input afterwards
         good_tokens, good_counts = case(rng, 4, 3, 10, 8, np.int8)
-        assert_result_equal(run(sess, good_tokens, good_counts), capacity_reference(good_tokens, good_counts, 10))
+        assert_result_equal(
+            run(sess, good_tokens, good_counts), capacity_reference(good_tokens, good_counts, 10)
+        )
 
 
 def test_restore_of_a_slot_over_capacity_is_named(rng):
@@ -257,7 +266,9 @@ def test_make_node_capacity_checks_its_arguments():
     assert attrs == {"idx_type": 1, "num_max_tokens_per_rank": 8, "restore": 0}
     node = mrr_ort.make_node(["t", "c"], OUTS[:4], num_max_tokens_per_rank=np.int64(3), restore=True)
     assert {a.name: a.i for a in node.attribute} == {"num_max_tokens_per_rank": 3, "restore": 1}
-    with pytest.raises(MoeReRoutingValueError, match="restore=True is an attribute of MoeReRoutingWithCapacity"):
+    with pytest.raises(
+        MoeReRoutingValueError, match="restore=True is an attribute of MoeReRoutingWithCapacity"
+    ):
         mrr_ort.make_node(["t", "c"], OUTS[:4], restore=True)
     with pytest.raises(MoeReRoutingValueError, match="has the input expert_topk_weight but not the output"):
         mrr_ort.make_node(["t", "c", None, "w"], OUTS[:4], num_max_tokens_per_rank=8)
