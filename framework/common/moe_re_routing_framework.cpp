@@ -6,6 +6,7 @@
 #include "acl/acl.h"
 #include "aclnn_moe_re_routing.h"
 #include "aclnn_moe_re_routing_v2.h"
+#include "aclnn_moe_re_routing_with_capacity.h"
 #include "moe_re_routing_host.h"
 #ifdef MOE_RE_ROUTING_FRAMEWORK_DEVICE_COPY
 #include <cstdlib>
@@ -54,8 +55,9 @@ const char *const kSlotNames[kSlotCount] = {
     "permute_per_token_scales", "permute_token_idx", "expert_token_num", "permute_topk_weight",
 };
 
-const OpSpec kMoeReRouting{"MoeReRouting", 3, 4, false};
-const OpSpec kMoeReRoutingV2{"MoeReRoutingV2", 4, 5, true};
+const OpSpec kMoeReRouting{"MoeReRouting", 3, 4, false, false};
+const OpSpec kMoeReRoutingV2{"MoeReRoutingV2", 4, 5, true, false};
+const OpSpec kMoeReRoutingWithCapacity{"MoeReRoutingWithCapacity", 4, 5, true, true};
 
 void InferOutputs(Tensor tensors[kSlotCount])
 {
@@ -128,7 +130,7 @@ public:
         }
     }
 
-    int32_t Run(const OpSpec &op, const Tensor host[kSlotCount], int64_t expertTokenNumType, int64_t idxType)
+    int32_t Run(const OpSpec &op, const Tensor host[kSlotCount], const Attributes &attrs)
     {
         static std::once_flag initOnce;
         std::call_once(initOnce, [] { aclInit(nullptr); });
@@ -160,23 +162,34 @@ public:
         }
         uint64_t workspaceSize = 0;
         aclOpExecutor *executor = nullptr;
-        int32_t status =
-            op.v2 ? aclnnMoeReRoutingV2GetWorkspaceSize(
-                        tensors_[kTokens], tensors_[kCounts], tensors_[kScales], tensors_[kWeights], expertTokenNumType,
-                        idxType, tensors_[kPermuteTokens], tensors_[kPermuteScales], tensors_[kPermuteIdx],
-                        tensors_[kExpertTokenNum], tensors_[kPermuteWeights], &workspaceSize, &executor)
-                  : aclnnMoeReRoutingGetWorkspaceSize(tensors_[kTokens], tensors_[kCounts], tensors_[kScales],
-                                                      expertTokenNumType, idxType, tensors_[kPermuteTokens],
-                                                      tensors_[kPermuteScales], tensors_[kPermuteIdx],
-                                                      tensors_[kExpertTokenNum], &workspaceSize, &executor);
+        int32_t status = 0;
+        if (op.capacity) {
+            status = aclnnMoeReRoutingWithCapacityGetWorkspaceSize(
+                tensors_[kTokens], tensors_[kCounts], tensors_[kScales], tensors_[kWeights], attrs.numMaxTokensPerRank,
+                attrs.expertTokenNumType, attrs.idxType, attrs.restore, tensors_[kPermuteTokens],
+                tensors_[kPermuteScales], tensors_[kPermuteIdx], tensors_[kExpertTokenNum], tensors_[kPermuteWeights],
+                &workspaceSize, &executor);
+        } else if (op.v2) {
+            status = aclnnMoeReRoutingV2GetWorkspaceSize(
+                tensors_[kTokens], tensors_[kCounts], tensors_[kScales], tensors_[kWeights], attrs.expertTokenNumType,
+                attrs.idxType, tensors_[kPermuteTokens], tensors_[kPermuteScales], tensors_[kPermuteIdx],
+                tensors_[kExpertTokenNum], tensors_[kPermuteWeights], &workspaceSize, &executor);
+        } else {
+            status = aclnnMoeReRoutingGetWorkspaceSize(tensors_[kTokens], tensors_[kCounts], tensors_[kScales],
+                                                       attrs.expertTokenNumType, attrs.idxType,
+                                                       tensors_[kPermuteTokens], tensors_[kPermuteScales],
+                                                       tensors_[kPermuteIdx], tensors_[kExpertTokenNum],
+                                                       &workspaceSize, &executor);
+        }
         if (status != 0) {
             return status;
         }
         if (workspaceSize > 0 && aclrtMalloc(&workspace_, workspaceSize, ACL_MEM_MALLOC_HUGE_FIRST) != ACL_SUCCESS) {
             return kRuntimeError;
         }
-        status = op.v2 ? aclnnMoeReRoutingV2(workspace_, workspaceSize, executor, stream_)
-                       : aclnnMoeReRouting(workspace_, workspaceSize, executor, stream_);
+        status = op.capacity ? aclnnMoeReRoutingWithCapacity(workspace_, workspaceSize, executor, stream_)
+                 : op.v2     ? aclnnMoeReRoutingV2(workspace_, workspaceSize, executor, stream_)
+                             : aclnnMoeReRouting(workspace_, workspaceSize, executor, stream_);
         if (status != 0) {
             return status;
         }
@@ -203,15 +216,14 @@ private:
 
 }  // namespace
 
-int32_t Run(const OpSpec &op, const Tensor tensors[kSlotCount], int64_t expertTokenNumType, int64_t idxType,
-            std::string *message)
+int32_t Run(const OpSpec &op, const Tensor tensors[kSlotCount], const Attributes &attrs, std::string *message)
 {
     int32_t status = 0;
 #ifdef MOE_RE_ROUTING_FRAMEWORK_DEVICE_COPY
-    status = DeviceCall().Run(op, tensors, expertTokenNumType, idxType);
+    status = DeviceCall().Run(op, tensors, attrs);
 #else
-    // MoeReRoutingCpuRunHost(V2): aclCreateTensor per tensor + the two aclnn phases on host memory,
-    // in one call. MoeReRouting's seven tensors are the slots without the weight pair.
+    // MoeReRoutingCpuRunHost(V2/WithCapacity): aclCreateTensor per tensor + the two aclnn phases on
+    // host memory, in one call. MoeReRouting's seven tensors are the slots without the weight pair.
     std::vector<int64_t> desc;
     for (int i = 0; i < kSlotCount; ++i) {
         if (!op.v2 && (i == kWeights || i == kPermuteWeights)) {
@@ -225,17 +237,23 @@ int32_t Run(const OpSpec &op, const Tensor tensors[kSlotCount], int64_t expertTo
         }
     }
     const auto descLen = static_cast<int64_t>(desc.size());
-    if (op.v2) {
+    if (op.capacity) {
+        status = MoeReRoutingCpuRunHostWithCapacity(
+            desc.data(), descLen, tensors[kTokens].data, tensors[kCounts].data, tensors[kScales].data,
+            tensors[kWeights].data, tensors[kPermuteTokens].data, tensors[kPermuteScales].data,
+            tensors[kPermuteIdx].data, tensors[kExpertTokenNum].data, tensors[kPermuteWeights].data,
+            attrs.numMaxTokensPerRank, attrs.expertTokenNumType, attrs.idxType, attrs.restore ? 1 : 0);
+    } else if (op.v2) {
         status = MoeReRoutingCpuRunHostV2(desc.data(), descLen, tensors[kTokens].data, tensors[kCounts].data,
                                           tensors[kScales].data, tensors[kWeights].data, tensors[kPermuteTokens].data,
                                           tensors[kPermuteScales].data, tensors[kPermuteIdx].data,
                                           tensors[kExpertTokenNum].data, tensors[kPermuteWeights].data,
-                                          expertTokenNumType, idxType);
+                                          attrs.expertTokenNumType, attrs.idxType);
     } else {
         status = MoeReRoutingCpuRunHost(desc.data(), descLen, tensors[kTokens].data, tensors[kCounts].data,
                                         tensors[kScales].data, tensors[kPermuteTokens].data,
                                         tensors[kPermuteScales].data, tensors[kPermuteIdx].data,
-                                        tensors[kExpertTokenNum].data, expertTokenNumType, idxType);
+                                        tensors[kExpertTokenNum].data, attrs.expertTokenNumType, attrs.idxType);
     }
 #endif
     if (status != 0 && message != nullptr) {

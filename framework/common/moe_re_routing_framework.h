@@ -1,5 +1,6 @@
-// What the framework adapters (framework/onnxruntime/, framework/mindspore/) share: the two
-// operators they expose (MoeReRouting and MoeReRoutingV2, which adds the optional weight pair), the
+// What the framework adapters (framework/onnxruntime/, framework/mindspore/) share: the three
+// operators they expose (MoeReRouting; MoeReRoutingV2, which adds the optional weight pair;
+// MoeReRoutingWithCapacity, V2 on fixed per-rank slots of num_max_tokens_per_rank rows), the
 // output shapes and dtypes from the inputs (op_host's inference), and one call of either operator
 // on host memory through its aclnn API. Compiled into each adapter library (the MindSpore one with
 // the old std::string ABI), together with op_host/moe_re_routing_infer.cpp, so nothing here
@@ -17,7 +18,8 @@ namespace framework {
 
 // Every call works on the nine tensors of MoeReRoutingV2, in the order of
 // aclnnMoeReRoutingV2GetWorkspaceSize: the inputs, then the outputs. MoeReRouting is the same
-// without the weight pair (kWeights, kPermuteWeights stay absent).
+// without the weight pair (kWeights, kPermuteWeights stay absent); MoeReRoutingWithCapacity has the
+// same nine (its rows are N * num_max_tokens_per_rank).
 enum Slot : int {
     kTokens = 0,          // tokens [A, H]
     kCounts = 1,          // expert_token_num_per_rank [N, E]
@@ -36,16 +38,28 @@ constexpr int32_t kAbsent = -1;  // dtype of an absent optional tensor
 
 extern const char *const kSlotNames[kSlotCount];  // "tokens", ..., "permute_topk_weight"
 
-// One of the two operators: its name, how many of the inputs and outputs it has (a framework's
+// One of the three operators: its name, how many of the inputs and outputs it has (a framework's
 // input i is slot i, its output o is slot kInputSlots + o).
 struct OpSpec {
-    const char *name;  // "MoeReRouting", "MoeReRoutingV2"
-    int inputCount;    // 3, 4
-    int outputCount;   // 4, 5
-    bool v2;           // runs aclnnMoeReRoutingV2
+    const char *name;  // "MoeReRouting", "MoeReRoutingV2", "MoeReRoutingWithCapacity"
+    int inputCount;    // 3, 4, 4
+    int outputCount;   // 4, 5, 5
+    bool v2;           // has the weight pair (runs aclnnMoeReRoutingV2 unless `capacity`)
+    bool capacity;     // runs aclnnMoeReRoutingWithCapacity (Attributes' capacity pair applies)
 };
 extern const OpSpec kMoeReRouting;
 extern const OpSpec kMoeReRoutingV2;
+extern const OpSpec kMoeReRoutingWithCapacity;
+
+// The operator attributes (defaults: the OpDef's). numMaxTokensPerRank and restore are
+// MoeReRoutingWithCapacity's only (ignored by the other two); numMaxTokensPerRank 0 is "not given",
+// which the operator rejects naming num_max_tokens_per_rank.
+struct Attributes {
+    int64_t expertTokenNumType = 1;  // 1 count, 0 cumsum
+    int64_t idxType = 0;             // 0 gather, 1 scatter
+    int64_t numMaxTokensPerRank = 0;
+    bool restore = false;
+};
 
 constexpr int OutputSlot(int output)
 {
@@ -67,12 +81,12 @@ void InferOutputs(Tensor tensors[kSlotCount]);
 
 // Runs `op` on host buffers. Returns the aclnn status; on failure *message is
 // "<STATUS NAME> (<code>): <aclGetRecentErrMsg()>". The CPU backend runs the buffers in place
-// (MoeReRoutingCpuRunHost / MoeReRoutingCpuRunHostV2); with MOE_RE_ROUTING_FRAMEWORK_DEVICE_COPY (the
-// CANN build) they are copied to device memory (aclrtMalloc/aclrtMemcpy), run with the two aclnn
-// phases of aclnnMoeReRouting or aclnnMoeReRoutingV2 on a stream, and the outputs copied back.
+// (MoeReRoutingCpuRunHost / MoeReRoutingCpuRunHostV2 / MoeReRoutingCpuRunHostWithCapacity); with
+// MOE_RE_ROUTING_FRAMEWORK_DEVICE_COPY (the CANN build) they are copied to device memory
+// (aclrtMalloc/aclrtMemcpy), run with the two aclnn phases of aclnnMoeReRouting,
+// aclnnMoeReRoutingV2 or aclnnMoeReRoutingWithCapacity on a stream, and the outputs copied back.
 // MoeReRouting ignores the weight slots.
-int32_t Run(const OpSpec &op, const Tensor tensors[kSlotCount], int64_t expertTokenNumType, int64_t idxType,
-            std::string *message);
+int32_t Run(const OpSpec &op, const Tensor tensors[kSlotCount], const Attributes &attrs, std::string *message);
 
 }  // namespace framework
 }  // namespace moe_re_routing

@@ -1,8 +1,12 @@
-// MindSpore AOT custom operators of MoeReRouting and MoeReRoutingV2 on the CPU (docs/mindspore.md):
+// MindSpore AOT custom operators of MoeReRouting, MoeReRoutingV2 and MoeReRoutingWithCapacity on the
+// CPU (docs/mindspore.md):
 //   ops.Custom("<this library>:MoeReRouting", out_shape=None, out_dtype=..., func_type="aot", reg_info=...)
 //   ops.Custom("<this library>:MoeReRoutingV2", ...)   the same with expert_topk_weight (4th input)
 //                                                       and permute_topk_weight (5th output)
-// MindSpore calls, by name prefix (MoeReRoutingV2Init, ... likewise):
+//   ops.Custom("<this library>:MoeReRoutingWithCapacity", ...)   V2's tensors on fixed per-rank slots,
+//                                                       with the attributes num_max_tokens_per_rank
+//                                                       and restore (0/1)
+// MindSpore calls, by name prefix (MoeReRoutingV2Init, MoeReRoutingWithCapacityInit, ... likewise):
 //   MoeReRoutingInit        once per kernel: reads the attributes (set with add_prim_attr) into the
 //                           kernel data of the AotExtra object,
 //   MoeReRoutingInferShape  the four output shapes (C++ shape inference, multi-output form;
@@ -71,13 +75,16 @@ constexpr const char *kAttrHasWeights = "has_expert_topk_weight";  // likewise (
 // 1: run on the transposed counts ([E, N] from the [N, E] given): the restore, which the gradient
 // is (docs/spec.md, "The restore"). Done here so that the bprop needs no MindSpore operator.
 constexpr const char *kAttrTransposeCounts = "transpose_counts";
+// MoeReRoutingWithCapacity only: C (no default: 0, which the operator rejects naming it) and restore.
+constexpr const char *kAttrNumMaxTokensPerRank = "num_max_tokens_per_rank";
+constexpr const char *kAttrRestore = "restore";
 constexpr int64_t kDefaultExpertTokenNumType = 1;  // count
 constexpr int64_t kDefaultIdxType = 0;             // gather
 
 struct Attributes : mindspore::AotKernelData {
-    int64_t expertTokenNumType = kDefaultExpertTokenNumType;
-    int64_t idxType = kDefaultIdxType;
+    fw::Attributes op;  // expert_token_num_type, idx_type (and the capacity pair)
     bool transposeCounts = false;
+    bool hasWeights = false;  // has_expert_topk_weight (MoeReRoutingWithCapacity: see PairLeftOut)
 };
 
 constexpr int32_t kAclInt32 = 3;
@@ -136,10 +143,17 @@ bool Absent(void *data, int ndim, const char *dtype)
     return data == nullptr && ndim == 0 && (dtype == nullptr || std::strcmp(dtype, "none") == 0);
 }
 
-// The framework slot of MindSpore's parameter i (inputs, then outputs).
-int SlotOf(const fw::OpSpec &op, int i)
+// The framework slot of MindSpore's parameter i (`inputs` inputs, then the outputs).
+int SlotOf(int inputs, int i)
 {
-    return i < op.inputCount ? i : fw::OutputSlot(i - op.inputCount);
+    return i < inputs ? i : fw::OutputSlot(i - inputs);
+}
+
+// MoeReRoutingWithCapacity without the weight pair: moe_re_routing.mindspore registers it with V1's
+// 3 inputs and 4 outputs (has_expert_topk_weight = 0), as MindSpore has no dtype for an absent output.
+bool PairLeftOut(const fw::OpSpec &op, bool hasWeights)
+{
+    return op.capacity && !hasWeights;
 }
 
 // The run; throws std::runtime_error with the operator's message on failure (see MoeReRouting).
@@ -147,14 +161,22 @@ void RunOrThrow(const fw::OpSpec &op, int nparam, void **params, int *ndims, int
                 void *extra)
 {
     const std::string prefix = std::string(op.name) + ": ";
-    if (nparam != op.inputCount + op.outputCount) {
-        throw std::runtime_error(prefix + "expected " + std::to_string(op.inputCount + op.outputCount) +
-                                 " parameters (" + std::to_string(op.inputCount) + " inputs, " +
-                                 std::to_string(op.outputCount) + " outputs), got " + std::to_string(nparam));
+    const auto *data = extra == nullptr
+                           ? nullptr
+                           : static_cast<const Attributes *>(static_cast<mindspore::AotExtra *>(extra)->KernelData());
+    const Attributes fallback;
+    const Attributes &attrs = data != nullptr ? *data : fallback;
+    const int leftOut = PairLeftOut(op, attrs.hasWeights) ? 1 : 0;
+    const int inputs = op.inputCount - leftOut;
+    const int outputs = op.outputCount - leftOut;
+    if (nparam != inputs + outputs) {
+        throw std::runtime_error(prefix + "expected " + std::to_string(inputs + outputs) + " parameters (" +
+                                 std::to_string(inputs) + " inputs, " + std::to_string(outputs) + " outputs), got " +
+                                 std::to_string(nparam));
     }
     fw::Tensor tensors[fw::kSlotCount];
     for (int i = 0; i < nparam; ++i) {
-        const int slot = SlotOf(op, i);
+        const int slot = SlotOf(inputs, i);
         if ((slot == fw::kScales || slot == fw::kWeights) && Absent(params[i], ndims[i], dtypes[i])) {
             continue;
         }
@@ -167,17 +189,12 @@ void RunOrThrow(const fw::OpSpec &op, int nparam, void **params, int *ndims, int
         t.dims.assign(shapes[i], shapes[i] + ndims[i]);
         t.data = params[i];
     }
-    const auto *data = extra == nullptr
-                           ? nullptr
-                           : static_cast<const Attributes *>(static_cast<mindspore::AotExtra *>(extra)->KernelData());
-    const Attributes fallback;
-    const Attributes &attrs = data != nullptr ? *data : fallback;
     std::vector<unsigned char> transposed;
     if (attrs.transposeCounts && tensors[fw::kCounts].data != nullptr) {
         TransposeCounts(&tensors[fw::kCounts], &transposed);
     }
     std::string message;
-    if (fw::Run(op, tensors, attrs.expertTokenNumType, attrs.idxType, &message) != 0) {
+    if (fw::Run(op, tensors, attrs.op, &message) != 0) {
         throw std::runtime_error(prefix + message);
     }
 }
@@ -191,9 +208,12 @@ int Init(mindspore::AotExtra *extra)
             attrs = new Attributes;
             extra->SetKernelData(attrs);  // MindSpore deletes it with the kernel
         }
-        attrs->expertTokenNumType = IntAttr(extra, kAttrExpertTokenNumType, kDefaultExpertTokenNumType);
-        attrs->idxType = IntAttr(extra, kAttrIdxType, kDefaultIdxType);
+        attrs->op.expertTokenNumType = IntAttr(extra, kAttrExpertTokenNumType, kDefaultExpertTokenNumType);
+        attrs->op.idxType = IntAttr(extra, kAttrIdxType, kDefaultIdxType);
+        attrs->op.numMaxTokensPerRank = IntAttr(extra, kAttrNumMaxTokensPerRank, 0);
+        attrs->op.restore = IntAttr(extra, kAttrRestore, 0) != 0;
         attrs->transposeCounts = IntAttr(extra, kAttrTransposeCounts, 0) != 0;
+        attrs->hasWeights = IntAttr(extra, kAttrHasWeights, 0) != 0;
         return 0;
     } catch (...) {
         return 1;
@@ -234,7 +254,8 @@ std::vector<std::vector<int64_t>> InferShape(const fw::OpSpec &op, int *ndims, i
     }
     fw::InferOutputs(tensors);
     std::vector<std::vector<int64_t>> out;
-    for (int o = 0; o < op.outputCount; ++o) {
+    const bool leftOut = PairLeftOut(op, IntAttr(extra, kAttrHasWeights, 0) != 0);
+    for (int o = 0; o < op.outputCount - (leftOut ? 1 : 0); ++o) {
         out.push_back(tensors[fw::OutputSlot(o)].dims);
     }
     return out;
@@ -254,6 +275,11 @@ MOE_RE_ROUTING_MS_API int MoeReRoutingV2Init(int *, int64_t **, const char **, m
     return Init(extra);
 }
 
+MOE_RE_ROUTING_MS_API int MoeReRoutingWithCapacityInit(int *, int64_t **, const char **, mindspore::AotExtra *extra)
+{
+    return Init(extra);
+}
+
 MOE_RE_ROUTING_MS_API std::vector<std::vector<int64_t>> MoeReRoutingInferShape(int *ndims, int64_t **shapes,
                                                                                mindspore::AotExtra *extra)
 {
@@ -264,6 +290,14 @@ MOE_RE_ROUTING_MS_API std::vector<std::vector<int64_t>> MoeReRoutingV2InferShape
                                                                                  mindspore::AotExtra *extra)
 {
     return InferShape(fw::kMoeReRoutingV2, ndims, shapes, extra);
+}
+
+// MoeReRoutingWithCapacity's outputs have the rows of tokens (N * num_max_tokens_per_rank), as V2's.
+MOE_RE_ROUTING_MS_API std::vector<std::vector<int64_t>> MoeReRoutingWithCapacityInferShape(int *ndims,
+                                                                                           int64_t **shapes,
+                                                                                           mindspore::AotExtra *extra)
+{
+    return InferShape(fw::kMoeReRoutingWithCapacity, ndims, shapes, extra);
 }
 
 // Returns 0 on success. On bad input it throws std::runtime_error carrying the operator's message
@@ -283,5 +317,14 @@ MOE_RE_ROUTING_MS_API int MoeReRoutingV2(int nparam, void **params, int *ndims, 
                                          const char **dtypes, void *, void *extra)
 {
     RunOrThrow(fw::kMoeReRoutingV2, nparam, params, ndims, shapes, dtypes, extra);
+    return 0;
+}
+
+// The same for MoeReRoutingWithCapacity (V2's parameters; the attributes num_max_tokens_per_rank and
+// restore from its Init; with transpose_counts the counts are transposed first, as for the others).
+MOE_RE_ROUTING_MS_API int MoeReRoutingWithCapacity(int nparam, void **params, int *ndims, int64_t **shapes,
+                                                   const char **dtypes, void *, void *extra)
+{
+    RunOrThrow(fw::kMoeReRoutingWithCapacity, nparam, params, ndims, shapes, dtypes, extra);
     return 0;
 }

@@ -5,7 +5,10 @@
 // their order (tokens, expert_token_num_per_rank, per_token_scales; permute_tokens,
 // permute_per_token_scales, permute_token_idx, expert_token_num). A MoeReRoutingV2 node of the
 // custom domain maps to the CANN operator MoeReRoutingV2 the same way, with the optional
-// expert_topk_weight fourth and permute_topk_weight fifth.
+// expert_topk_weight fourth and permute_topk_weight fifth. A MoeReRoutingWithCapacity node of the
+// custom domain maps to the CANN operator MoeReRoutingWithCapacity: V2's inputs and outputs, plus
+// the attributes num_max_tokens_per_rank (required: a node without it fails the conversion) and
+// restore (int 0/1 in ONNX, the operator's bool).
 //
 // ATC hands the ONNX node's attributes to ParseParamsByOperatorFn as the JSON string attribute
 // "attribute" of the source operator ({"attribute": [{"name": ..., "type": ..., "i": ...}]}).
@@ -41,10 +44,17 @@ bool IsIntAttribute(const nlohmann::json &attr)
                              : type->is_number_integer() && type->get<int>() == kOnnxAttributeInt;
 }
 
-Status ParseMoeReRouting(const ge::Operator &onnxOp, ge::Operator &op)
-{
+// The node's int attributes this plugin knows; `has*` says whether the node carries it.
+struct NodeAttributes {
     int64_t expertTokenNumType = kDefaultExpertTokenNumType;
     int64_t idxType = kDefaultIdxType;
+    int64_t numMaxTokensPerRank = 0;
+    bool hasNumMaxTokensPerRank = false;
+    int64_t restore = MOE_RE_ROUTING_ONNX_DEFAULT_RESTORE;
+};
+
+Status ParseAttributes(const ge::Operator &onnxOp, NodeAttributes *out)
+{
     ge::AscendString attributes;
     if (onnxOp.GetAttr("attribute", attributes) == ge::GRAPH_SUCCESS) {
         const nlohmann::json parsed = nlohmann::json::parse(attributes.GetString(), nullptr, false);
@@ -60,18 +70,49 @@ Status ParseMoeReRouting(const ge::Operator &onnxOp, ge::Operator &op)
                 }
                 const std::string name = attr["name"].get<std::string>();
                 if (name == MOE_RE_ROUTING_ONNX_ATTR_EXPERT_TOKEN_NUM_TYPE) {
-                    expertTokenNumType = IntOf(attr["i"]);
+                    out->expertTokenNumType = IntOf(attr["i"]);
                 } else if (name == MOE_RE_ROUTING_ONNX_ATTR_IDX_TYPE) {
-                    idxType = IntOf(attr["i"]);
+                    out->idxType = IntOf(attr["i"]);
+                } else if (name == MOE_RE_ROUTING_ONNX_ATTR_NUM_MAX_TOKENS_PER_RANK) {
+                    out->numMaxTokensPerRank = IntOf(attr["i"]);
+                    out->hasNumMaxTokensPerRank = true;
+                } else if (name == MOE_RE_ROUTING_ONNX_ATTR_RESTORE) {
+                    out->restore = IntOf(attr["i"]);
                 }
             }
         } catch (const std::exception &) {
             return FAILED;
         }
     }
+    return SUCCESS;
+}
+
+Status ParseMoeReRouting(const ge::Operator &onnxOp, ge::Operator &op)
+{
+    NodeAttributes attrs;
+    if (ParseAttributes(onnxOp, &attrs) != SUCCESS) {
+        return FAILED;
+    }
     // Range checks happen once, in the operator's tiling (CheckArgs), for every entry point alike.
-    op.SetAttr("expert_token_num_type", expertTokenNumType);
-    op.SetAttr("idx_type", idxType);
+    op.SetAttr("expert_token_num_type", attrs.expertTokenNumType);
+    op.SetAttr("idx_type", attrs.idxType);
+    return SUCCESS;
+}
+
+// MoeReRoutingWithCapacity: the OpDef's attributes num_max_tokens_per_rank (int, no default),
+// expert_token_num_type, idx_type and restore (bool). The value of num_max_tokens_per_rank is
+// checked by the operator; restore must be 0 or 1.
+Status ParseMoeReRoutingWithCapacity(const ge::Operator &onnxOp, ge::Operator &op)
+{
+    NodeAttributes attrs;
+    if (ParseAttributes(onnxOp, &attrs) != SUCCESS || !attrs.hasNumMaxTokensPerRank ||
+        (attrs.restore != 0 && attrs.restore != 1)) {
+        return FAILED;
+    }
+    op.SetAttr("num_max_tokens_per_rank", attrs.numMaxTokensPerRank);
+    op.SetAttr("expert_token_num_type", attrs.expertTokenNumType);
+    op.SetAttr("idx_type", attrs.idxType);
+    op.SetAttr("restore", attrs.restore == 1);
     return SUCCESS;
 }
 
@@ -90,6 +131,13 @@ REGISTER_CUSTOM_OP("MoeReRoutingV2")
     .FrameworkType(ONNX)
     .OriginOpType({ge::AscendString(MOE_RE_ROUTING_ONNX_ATC_ORIGIN_TYPE_V2)})
     .ParseParamsByOperatorFn(ParseMoeReRouting)
+    .ImplyType(ImplyType::TVM);
+
+// MoeReRoutingWithCapacity: V2's inputs and outputs in their positions, four attributes.
+REGISTER_CUSTOM_OP("MoeReRoutingWithCapacity")
+    .FrameworkType(ONNX)
+    .OriginOpType({ge::AscendString(MOE_RE_ROUTING_ONNX_ATC_ORIGIN_TYPE_CAPACITY)})
+    .ParseParamsByOperatorFn(ParseMoeReRoutingWithCapacity)
     .ImplyType(ImplyType::TVM);
 
 }  // namespace domi

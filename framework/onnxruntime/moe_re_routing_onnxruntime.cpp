@@ -1,12 +1,15 @@
-// ONNX Runtime custom-operator library of MoeReRouting and MoeReRoutingV2 (docs/onnxruntime.md).
+// ONNX Runtime custom-operator library of MoeReRouting, MoeReRoutingV2 and MoeReRoutingWithCapacity
+// (docs/onnxruntime.md).
 //
 // Written against the ONNX Runtime C API only: every callback returns an OrtStatus (CreateKernelV2,
 // KernelComputeV2, InferOutputShapeFn) and catches everything, so no C++ exception crosses into
 // ONNX Runtime. The library needs no link against libonnxruntime: the API table arrives through
 // RegisterCustomOps. The nodes (domain, op types, attributes) are moe_re_routing_onnx_node.h, the
-// ones the ATC plugin accepts too. Both node types are one OrtCustomOp definition parameterised by
-// the framework layer's OpSpec (how many inputs and outputs, which aclnn entry point): the
+// ones the ATC plugin accepts too. The three node types are one OrtCustomOp definition parameterised
+// by the framework layer's OpSpec (how many inputs and outputs, which aclnn entry point): the
 // callbacks find their operator through the OrtCustomOp pointer ONNX Runtime hands back.
+// MoeReRoutingWithCapacity is MoeReRoutingV2's node plus two attributes (num_max_tokens_per_rank,
+// required, and restore); its outputs have the rows of tokens, like V2's.
 #include <onnxruntime_c_api.h>
 
 #include <atomic>
@@ -86,7 +89,7 @@ ONNXTensorElementDataType OnnxOf(int32_t acl)
 // back to the rest), its op type and the operator it runs.
 struct Op {
     OrtCustomOp ort;
-    const char *type;  // MOE_RE_ROUTING_ONNX_OP_TYPE or MOE_RE_ROUTING_ONNX_OP_TYPE_V2
+    const char *type;  // MOE_RE_ROUTING_ONNX_OP_TYPE(_V2 / _CAPACITY)
     const fw::OpSpec *spec;
 };
 
@@ -157,8 +160,7 @@ OrtStatus *ReadInfo(const OrtTensorTypeAndShapeInfo *info, ONNXTensorElementData
 
 struct Kernel {
     const Op *op = nullptr;
-    int64_t expertTokenNumType = MOE_RE_ROUTING_ONNX_DEFAULT_EXPERT_TOKEN_NUM_TYPE;
-    int64_t idxType = MOE_RE_ROUTING_ONNX_DEFAULT_IDX_TYPE;
+    fw::Attributes attrs;
 };
 
 // An int attribute, or its default when the node does not carry it (the C API returns a status
@@ -173,14 +175,44 @@ int64_t IntAttribute(const OrtKernelInfo *info, const char *name, int64_t fallba
     return value;
 }
 
+// MoeReRoutingWithCapacity's attributes: num_max_tokens_per_rank must be on the node (it has no
+// default: a missing one fails the session with a message naming it) and restore must be 0 or 1
+// (the operator takes a bool). The value of num_max_tokens_per_rank is checked by the operator.
+OrtStatus *CapacityAttributes(const Op &op, const OrtKernelInfo *info, fw::Attributes *attrs)
+{
+    int64_t capacity = 0;
+    if (OrtStatus *s = Api()->KernelInfoGetAttribute_int64(info, MOE_RE_ROUTING_ONNX_ATTR_NUM_MAX_TOKENS_PER_RANK,
+                                                           &capacity)) {
+        Api()->ReleaseStatus(s);
+        return Error(Prefix(op) + "the int attribute " MOE_RE_ROUTING_ONNX_ATTR_NUM_MAX_TOKENS_PER_RANK
+                     " is required (the rows of each rank's slot; tokens has N * " MOE_RE_ROUTING_ONNX_ATTR_NUM_MAX_TOKENS_PER_RANK
+                     " rows) but the node does not have it");
+    }
+    const int64_t restore = IntAttribute(info, MOE_RE_ROUTING_ONNX_ATTR_RESTORE, MOE_RE_ROUTING_ONNX_DEFAULT_RESTORE);
+    if (restore != 0 && restore != 1) {
+        return Error(Prefix(op) + "the attribute " MOE_RE_ROUTING_ONNX_ATTR_RESTORE " is " + std::to_string(restore) +
+                     " but must be 0 (forward) or 1 (restore)");
+    }
+    attrs->numMaxTokensPerRank = capacity;
+    attrs->restore = restore == 1;
+    return nullptr;
+}
+
 OrtStatus *CreateKernel(const OrtCustomOp *op, const OrtApi *, const OrtKernelInfo *info, void **kernel) noexcept
 {
     try {
+        fw::Attributes attrs;
+        attrs.expertTokenNumType = IntAttribute(info, MOE_RE_ROUTING_ONNX_ATTR_EXPERT_TOKEN_NUM_TYPE,
+                                                MOE_RE_ROUTING_ONNX_DEFAULT_EXPERT_TOKEN_NUM_TYPE);
+        attrs.idxType = IntAttribute(info, MOE_RE_ROUTING_ONNX_ATTR_IDX_TYPE, MOE_RE_ROUTING_ONNX_DEFAULT_IDX_TYPE);
+        if (OpOf(op).spec->capacity) {
+            if (OrtStatus *s = CapacityAttributes(OpOf(op), info, &attrs)) {
+                return s;
+            }
+        }
         auto *k = new Kernel;
         k->op = &OpOf(op);
-        k->expertTokenNumType = IntAttribute(info, MOE_RE_ROUTING_ONNX_ATTR_EXPERT_TOKEN_NUM_TYPE,
-                                             MOE_RE_ROUTING_ONNX_DEFAULT_EXPERT_TOKEN_NUM_TYPE);
-        k->idxType = IntAttribute(info, MOE_RE_ROUTING_ONNX_ATTR_IDX_TYPE, MOE_RE_ROUTING_ONNX_DEFAULT_IDX_TYPE);
+        k->attrs = attrs;
         *kernel = k;
         return nullptr;
     } catch (const std::exception &e) {
@@ -268,7 +300,7 @@ OrtStatus *ComputeImpl(const Kernel &kernel, OrtKernelContext *context)
         }
     }
     std::string message;
-    if (fw::Run(spec, tensors, kernel.expertTokenNumType, kernel.idxType, &message) != 0) {
+    if (fw::Run(spec, tensors, kernel.attrs, &message) != 0) {
         return Error(Prefix(op) + message);
     }
     return nullptr;
@@ -476,6 +508,7 @@ Op MakeOp(const char *type, const fw::OpSpec &spec)
 const Op g_ops[] = {
     MakeOp(MOE_RE_ROUTING_ONNX_OP_TYPE, fw::kMoeReRouting),
     MakeOp(MOE_RE_ROUTING_ONNX_OP_TYPE_V2, fw::kMoeReRoutingV2),
+    MakeOp(MOE_RE_ROUTING_ONNX_OP_TYPE_CAPACITY, fw::kMoeReRoutingWithCapacity),
 };
 OrtCustomOpDomain *g_domain = nullptr;
 std::mutex g_domainMutex;

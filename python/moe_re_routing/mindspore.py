@@ -14,6 +14,11 @@ scales as ``None``. :func:`moe_re_routing` works in PyNative mode and inside a G
 The gradient with respect to tokens (float dtypes), the scales and the weights is the restore of
 the upstream gradients: the same operator on them with the counts transposed (a registered bprop).
 
+Static capacity (MoeReRoutingWithCapacity, docs/spec.md "Static capacity"):
+``moe_re_routing(..., num_max_tokens_per_rank=C)`` takes tokens ``[N*C, H]`` in per-rank slots and
+returns ``N*C`` rows; :func:`restore` ``(..., num_max_tokens_per_rank=C)`` is its inverse. Each one's
+gradient is the other (CPU only: the OPP package has no MoeReRoutingWithCapacity operator yet).
+
 On Ascend (``device_target="Ascend"``) the primitive is ``ops.Custom("aclnnMoeReRouting",
 func_type="aot")``, MindSpore's route to the aclnn operator of an installed OPP package
 (``build.sh package``); written to MindSpore's documented interface, untested here (no NPU).
@@ -30,18 +35,21 @@ from mindspore import ops
 from mindspore.ops import constexpr
 
 from . import _integrations
-from .errors import param_type_error
+from .errors import param_type_error, param_value_error
 
 __all__ = [
     "ACLNN_FUNC",
     "ACLNN_FUNC_V2",
     "OP_NAME",
+    "OP_NAME_CAPACITY",
     "OP_NAME_V2",
     "MoeReRouting",
     "available",
+    "capacity_op",
     "custom_op",
     "library_path",
     "moe_re_routing",
+    "restore",
     "tensor",
     "to_numpy",
 ]
@@ -50,6 +58,7 @@ OP_NAME = "MoeReRouting"  # the library's entry point (and its Init / InferShape
 OP_NAME_V2 = "MoeReRoutingV2"  # the same with the weight pair
 ACLNN_FUNC = "aclnnMoeReRouting"  # the Ascend route: the OPP package's aclnn entry point
 ACLNN_FUNC_V2 = "aclnnMoeReRoutingV2"
+OP_NAME_CAPACITY = "MoeReRoutingWithCapacity"  # V2's tensors on per-rank slots (CPU only)
 _INPUTS = ("tokens", "expert_token_num_per_rank", "per_token_scales")
 _OUTPUTS = ("permute_tokens", "permute_per_token_scales", "permute_token_idx", "expert_token_num")
 _INPUTS_V2 = (*_INPUTS, "expert_topk_weight")
@@ -62,6 +71,7 @@ _HAS_WEIGHTS_ATTR = "has_expert_topk_weight"
 # The restore primitive (CPU): the library runs it on the transposed counts itself, so that the
 # bprop needs no MindSpore operator besides the primitive.
 _TRANSPOSE_COUNTS_ATTR = "transpose_counts"
+_CAPACITY_ATTRS = ("num_max_tokens_per_rank", "restore")  # MoeReRoutingWithCapacity's own
 _FLOAT_DTYPES = (ms.float16, ms.bfloat16, ms.float32, ms.float64)
 
 
@@ -85,9 +95,9 @@ def _out_dtype_v2(tokens: Any, counts: Any, scales: Any, weights: Any) -> tuple[
     return (*_out_dtype(tokens, counts, scales), weights)
 
 
-def _reg_info(target: str, attrs: tuple[int, int], v2: bool) -> Any:
+def _reg_info(target: str, attrs: tuple[int, int], v2: bool, name: Optional[str] = None) -> Any:
     inputs, outputs = (_INPUTS_V2, _OUTPUTS_V2) if v2 else (_INPUTS, _OUTPUTS)
-    reg = ops.CustomRegOp(OP_NAME_V2 if v2 else OP_NAME)
+    reg = ops.CustomRegOp(name or (OP_NAME_V2 if v2 else OP_NAME))
     for i, name in enumerate(inputs):
         reg = reg.input(i, name, "required" if i < 2 else "optional")
     for i, name in enumerate(outputs):
@@ -110,13 +120,15 @@ def _is_float(dtype: Any) -> bool:
     return dtype in _FLOAT_DTYPES
 
 
-def _make_bprop(has_scales: bool, has_weights: bool) -> Any:
+def _make_bprop(has_scales: bool, has_weights: bool, inverse: Any = None) -> Any:
     """The gradient of the operator: the restore of the upstream gradients of permute_tokens, the
     scales and the weights, i.e. the operator on them with the counts transposed (docs/spec.md,
     "The restore"), by the restore primitive (no bprop; on the CPU it transposes the counts
-    itself). Integer tokens and the counts get zeros; an input given as None gets None."""
-    restore = _primitive(1, 0, has_scales, has_weights, restore=True)
-    on_ascend = ms.get_context("device_target") == "Ascend"
+    itself). Integer tokens and the counts get zeros; an input given as None gets None.
+    ``inverse``: the primitive that computes it instead (the capacity pair, each the other's
+    inverse; CPU, called with the counts as they are)."""
+    restore = _primitive(1, 0, has_scales, has_weights, restore=True) if inverse is None else inverse
+    on_ascend = inverse is None and ms.get_context("device_target") == "Ascend"
 
     def grads(tokens: Any, counts: Any, dout: Any) -> Any:
         transposed = ops.transpose(counts, (1, 0)) if on_ascend else counts
@@ -175,6 +187,89 @@ def _primitive(
     return op
 
 
+# (expert_token_num_type, idx_type, has_scales, has_weights, C, restore, with bprop) -> primitive
+_capacity_ops: dict[tuple[int, int, bool, bool, int, bool, bool], Any] = {}
+
+
+def _capacity_primitive(
+    expert_token_num_type: int, idx_type: int, has_scales: bool, has_weights: bool, capacity: int,
+    restore: bool, with_bprop: bool = True,
+) -> Any:  # fmt: skip
+    """The CPU primitive of MoeReRoutingWithCapacity: forward, or with ``restore`` the inverse (the
+    attribute restore = 1 on the transposed counts, which the library transposes itself, so both
+    take the forward's ``[N, E]`` counts). ``with_bprop``: the gradient is the other direction
+    (that one without a bprop). Without weights it has V1's 3 inputs and 4 outputs."""
+    if ms.get_context("device_target") == "Ascend":
+        raise param_value_error(
+            "num_max_tokens_per_rank: MoeReRoutingWithCapacity runs on the CPU only (the OPP package "
+            "has no MoeReRoutingWithCapacity operator yet)"
+        )
+    key = (
+        int(expert_token_num_type), int(idx_type), bool(has_scales), bool(has_weights), int(capacity),
+        bool(restore), bool(with_bprop),
+    )  # fmt: skip
+    with _ops_lock:
+        op = _capacity_ops.get(key)
+        if op is None:
+            bprop = None
+            if with_bprop:
+                inverse = _capacity_primitive(1, 0, key[2], key[3], key[4], not key[5], with_bprop=False)
+                bprop = _make_bprop(key[2], key[3], inverse)
+            out_dtype = _out_dtype_v2 if has_weights else _out_dtype
+            func = f"{library_path()}:{OP_NAME_CAPACITY}"
+            # MindSpore keeps one registration per name: the 3 + 4 form gets its own.
+            reg_name = OP_NAME_CAPACITY if key[3] else f"{OP_NAME_CAPACITY}_without_weights"
+            reg = _reg_info("CPU", (key[0], key[1]), key[3], reg_name)
+            op = ops.Custom(func, None, out_dtype, func_type="aot", bprop=bprop, reg_info=reg)
+            op.add_prim_attr(_ATTRS[0], key[0])  # read by MoeReRoutingWithCapacityInit
+            op.add_prim_attr(_ATTRS[1], key[1])
+            op.add_prim_attr(_CAPACITY_ATTRS[0], key[4])
+            op.add_prim_attr(_CAPACITY_ATTRS[1], int(key[5]))
+            op.add_prim_attr(_TRANSPOSE_COUNTS_ATTR, int(key[5]))
+            op.add_prim_attr(_HAS_SCALES_ATTR, int(key[2]))  # read by MoeReRoutingWithCapacityInferShape
+            op.add_prim_attr(_HAS_WEIGHTS_ATTR, int(key[3]))  # and by Init: 3 + 4 or 4 + 5 parameters
+            _capacity_ops[key] = op
+    return op
+
+
+def capacity_op(
+    num_max_tokens_per_rank: int,
+    expert_token_num_type: int = 1,
+    idx_type: int = 0,
+    has_scales: bool = True,
+    has_weights: bool = False,
+    restore: bool = False,
+) -> Any:
+    """The ``ops.Custom`` primitive of MoeReRoutingWithCapacity (CPU): ``"<lib>:MoeReRoutingWithCapacity"``
+    for one C (``num_max_tokens_per_rank``), attribute pair, ``has_scales`` / ``has_weights`` (with
+    weights 4 inputs and 5 outputs, else 3 and 4) and direction (``restore``: the inverse, called
+    with the forward's counts). Its bprop is the other direction.
+
+    Raises:
+        MoeReRoutingTypeError: an attribute is not an int (``restore`` not a bool).
+        MoeReRoutingValueError: the device target is Ascend (no such operator in the OPP package).
+    """
+    _check_int_attrs(expert_token_num_type, idx_type)
+    _check_capacity(num_max_tokens_per_rank)
+    if not isinstance(restore, bool):
+        raise param_type_error(f"restore must be a bool, got {type(restore).__name__}")
+    return _capacity_primitive(
+        expert_token_num_type, idx_type, has_scales, has_weights, num_max_tokens_per_rank, restore
+    )
+
+
+def _check_int_attrs(expert_token_num_type: Any, idx_type: Any) -> None:
+    for name, value in zip(_ATTRS, (expert_token_num_type, idx_type)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise param_type_error(f"{name} must be an int, got {type(value).__name__}")
+
+
+def _check_capacity(value: Any) -> None:
+    """C must be an int (its range is the operator's check: >= 1, tokens rows N * C)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise param_type_error(f"num_max_tokens_per_rank must be an int, got {type(value).__name__}")
+
+
 def custom_op(
     expert_token_num_type: int = 1, idx_type: int = 0, has_scales: bool = True, has_weights: bool = False
 ) -> Any:
@@ -192,9 +287,7 @@ def custom_op(
     Raises:
         MoeReRoutingTypeError: an attribute is not an int.
     """
-    for name, value in zip(_ATTRS, (expert_token_num_type, idx_type)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise param_type_error(f"{name} must be an int, got {type(value).__name__}")
+    _check_int_attrs(expert_token_num_type, idx_type)
     return _primitive(expert_token_num_type, idx_type, has_scales, has_weights)
 
 
@@ -240,6 +333,15 @@ def _compile_time_op(expert_token_num_type: int, idx_type: int, has_scales: bool
     return custom_op(expert_token_num_type, idx_type, has_scales, has_weights)
 
 
+@constexpr
+def _compile_time_capacity_op(
+    capacity: int, expert_token_num_type: int, idx_type: int, has_scales: bool, has_weights: bool,
+    restore: bool,
+) -> Any:  # fmt: skip
+    """:func:`capacity_op`, evaluated in Python when GRAPH mode compiles a caller."""
+    return capacity_op(capacity, expert_token_num_type, idx_type, has_scales, has_weights, restore)
+
+
 def moe_re_routing(
     tokens: Any,
     expert_token_num_per_rank: Any,
@@ -248,6 +350,7 @@ def moe_re_routing(
     *,
     expert_token_num_type: int = 1,
     idx_type: int = 0,
+    num_max_tokens_per_rank: Optional[int] = None,
 ) -> Any:
     """Reorder rank-major tokens expert-major (PyNative, or inside a GRAPH-mode ``Cell``).
 
@@ -259,6 +362,12 @@ def moe_re_routing(
         expert_topk_weight: ``ms.Tensor [A, 1]`` or ``[A]`` float32 (MoeReRoutingV2), or None.
         expert_token_num_type: 1 count (default), 0 cumsum.
         idx_type: 0 gather (default), 1 scatter.
+        num_max_tokens_per_rank: C (an int): MoeReRoutingWithCapacity (CPU). tokens (and the
+            scales and weights) have ``N*C`` rows, rank r's tokens at rows ``r*C ..`` (the rest of
+            each slot is ignored); the outputs have ``N*C`` rows, the T tokens expert-major first,
+            then zeros, permute_token_idx -1 where no token is (docs/spec.md, "Static capacity").
+            Its gradient is :func:`restore` with C of the upstream gradients (rows back into their
+            slots, zeros in the slot tails).
 
     Returns:
         ``(permute_tokens [A, H], permute_per_token_scales (as per_token_scales, or float32 [A]
@@ -282,11 +391,71 @@ def moe_re_routing(
     if _pynative():
         _check_tensors(tokens, expert_token_num_per_rank, per_token_scales, expert_topk_weight)
     has_scales = per_token_scales is not None
+    if num_max_tokens_per_rank is not None:
+        return _run_capacity(
+            tokens, expert_token_num_per_rank, per_token_scales, expert_topk_weight, num_max_tokens_per_rank,
+            expert_token_num_type, idx_type, False,
+        )  # fmt: skip
     if expert_topk_weight is None:
         op = _compile_time_op(expert_token_num_type, idx_type, has_scales, False)
         return op(tokens, expert_token_num_per_rank, per_token_scales)
     op = _compile_time_op(expert_token_num_type, idx_type, has_scales, True)
     return op(tokens, expert_token_num_per_rank, per_token_scales, expert_topk_weight)
+
+
+def _run_capacity(
+    tokens: Any, counts: Any, scales: Any, weights: Any, capacity: int, ett: int, idx: int, restore: bool
+) -> Any:
+    has_scales = scales is not None
+    if weights is None:
+        op = _compile_time_capacity_op(capacity, ett, idx, has_scales, False, restore)
+        return op(tokens, counts, scales)
+    op = _compile_time_capacity_op(capacity, ett, idx, has_scales, True, restore)
+    return op(tokens, counts, scales, weights)
+
+
+def restore(
+    permute_tokens: Any,
+    expert_token_num_per_rank: Any,
+    permute_per_token_scales: Any = None,
+    permute_topk_weight: Any = None,
+    *,
+    num_max_tokens_per_rank: int,
+) -> Any:
+    """The inverse of ``moe_re_routing(..., num_max_tokens_per_rank=C)`` (CPU; PyNative, or inside
+    a GRAPH-mode ``Cell``): MoeReRoutingWithCapacity with ``restore``, on the transposed counts.
+
+    Args:
+        permute_tokens: ``ms.Tensor [N*C, H]``, the forward's output (tokens expert-major first;
+            the rows past T are ignored).
+        expert_token_num_per_rank: the forward's ``[N, E]`` counts (transposed by the operator's
+            library, not by the caller).
+        permute_per_token_scales / permute_topk_weight: the forward's scales / weights outputs, or
+            None.
+        num_max_tokens_per_rank: C of the forward call.
+
+    Returns:
+        The operator's outputs: ``(tokens [N*C, H] with rank r's tokens back at rows r*C .. and
+        zeros in the rest of its slot, per_token_scales (likewise, or float32 zeros), the index,
+        the per-rank counts [N])``, and with ``permute_topk_weight`` a fifth, the weights back in
+        their slots.
+
+    Gradient: ``moe_re_routing(..., num_max_tokens_per_rank=C)`` of the upstream gradients.
+
+    Raises:
+        MoeReRoutingTypeError: (PyNative) an input is not an ``ms.Tensor`` (or None where
+            optional), or C is not an int.
+        RuntimeError: raised by MindSpore for bad input, carrying the operator's message (e.g. a
+            slot over capacity).
+    """
+    if _pynative():
+        _check_tensors(
+            permute_tokens, expert_token_num_per_rank, permute_per_token_scales, permute_topk_weight
+        )
+    return _run_capacity(
+        permute_tokens, expert_token_num_per_rank, permute_per_token_scales, permute_topk_weight,
+        num_max_tokens_per_rank, 1, 0, True,
+    )  # fmt: skip
 
 
 class MoeReRouting(ms.nn.Cell):

@@ -1,4 +1,5 @@
-"""MoeReRouting and MoeReRoutingV2 as ONNX Runtime custom operators (docs/onnxruntime.md).
+"""MoeReRouting, MoeReRoutingV2 and MoeReRoutingWithCapacity as ONNX Runtime custom operators
+(docs/onnxruntime.md).
 
 The node: op type ``MoeReRouting`` in the custom domain ``moe_re_routing`` (version 1); inputs
 ``tokens [A, H]``, ``expert_token_num_per_rank [N, E]`` (int32/int64), optional
@@ -7,7 +8,11 @@ The node: op type ``MoeReRouting`` in the custom domain ``moe_re_routing`` (vers
 ``permute_token_idx``, ``expert_token_num`` (types and shapes inferred: graph outputs need no
 annotations). ``MoeReRoutingV2`` (``make_node(..., v2=True)``) is the same node with an optional
 4th input ``expert_topk_weight`` (float32 ``[A, 1]`` or ``[A]``) and an optional 5th output
-``permute_topk_weight``, given together or not at all. Both run in ``onnxruntime`` through
+``permute_topk_weight``, given together or not at all. ``MoeReRoutingWithCapacity``
+(``make_node(..., num_max_tokens_per_rank=C, restore=False)``) is the V2 node on fixed per-rank
+slots of ``C`` rows (docs/spec.md, "Static capacity"): int attribute ``num_max_tokens_per_rank``
+(required) and ``restore`` (0 forward, default; 1 the inverse, fed the transposed counts). All run
+in ``onnxruntime`` through
 ``libmoe_re_routing_onnxruntime.so`` (built by this package) and are the nodes the ATC plugin
 (``framework/onnx_plugin/``) maps to the CANN operators.
 
@@ -34,11 +39,13 @@ from .errors import param_type_error, param_value_error
 
 __all__ = [
     "ATTRIBUTES",
+    "CAPACITY_ATTRIBUTES",
     "DOMAIN",
     "DOMAIN_VERSION",
     "INPUTS",
     "INPUTS_V2",
     "OP_TYPE",
+    "OP_TYPE_CAPACITY",
     "OP_TYPE_V2",
     "OUTPUTS",
     "OUTPUTS_V2",
@@ -63,6 +70,10 @@ OP_TYPE_V2 = "MoeReRoutingV2"  # the same attributes; the weight pair is optiona
 INPUTS_V2 = (*INPUTS, "expert_topk_weight")
 OUTPUTS_V2 = (*OUTPUTS, "permute_topk_weight")
 ATTRIBUTES = {"expert_token_num_type": 1, "idx_type": 0}  # name -> default
+# MoeReRoutingWithCapacity: V2's inputs, outputs and ATTRIBUTES, plus these two (name -> default;
+# num_max_tokens_per_rank has none: the node must carry it).
+OP_TYPE_CAPACITY = "MoeReRoutingWithCapacity"
+CAPACITY_ATTRIBUTES: dict[str, Optional[int]] = {"num_max_tokens_per_rank": None, "restore": 0}
 
 DEFAULT_ONNX_OPSET = 17
 _ONNX_DEFAULT_DOMAIN_ALIAS = "ai.onnx"
@@ -90,9 +101,12 @@ def make_node(
     *,
     name: Optional[str] = None,
     v2: bool = False,
+    num_max_tokens_per_rank: Optional[int] = None,
+    restore: bool = False,
     **attrs: int,
 ) -> Any:
-    """An ``onnx.NodeProto`` of the MoeReRouting node, or with ``v2=True`` of MoeReRoutingV2.
+    """An ``onnx.NodeProto`` of the MoeReRouting node, or with ``v2=True`` of MoeReRoutingV2, or
+    with ``num_max_tokens_per_rank`` of MoeReRoutingWithCapacity (V2's inputs and outputs).
 
     Args:
         inputs: value names: tokens, expert_token_num_per_rank[, per_token_scales] (MoeReRouting:
@@ -103,17 +117,40 @@ def make_node(
             expert_topk_weight is given.
         name: the node name (optional).
         v2: build a ``MoeReRoutingV2`` node.
+        num_max_tokens_per_rank: C (an int): build a ``MoeReRoutingWithCapacity`` node with this
+            attribute (``v2`` is then implied): tokens ``[N*C, H]``, rank r's tokens at rows
+            ``r*C ..``; the outputs have ``N*C`` rows.
+        restore: (with ``num_max_tokens_per_rank``) the attribute ``restore = 1``: the inverse,
+            whose counts input is the forward's counts transposed (``[E, N]``).
         attrs: ``expert_token_num_type`` / ``idx_type`` (ints); absent ones take the defaults.
 
     Raises:
         MoeReRoutingTypeError / MoeReRoutingValueError: unknown attribute, non-int value, wrong
         number of inputs or outputs, a V2 weight input without the weight output or the other way
-        round (the value ranges are checked by the operator at run time).
+        round, ``restore`` without ``num_max_tokens_per_rank`` (the value ranges are checked by
+        the operator at run time).
     """
     from onnx import helper
 
     if not isinstance(v2, bool):
         raise param_type_error(f"make_node: v2 must be a bool, got {type(v2).__name__}")
+    if not isinstance(restore, bool):
+        raise param_type_error(f"make_node: restore must be a bool, got {type(restore).__name__}")
+    capacity = num_max_tokens_per_rank is not None
+    if capacity and (
+        isinstance(num_max_tokens_per_rank, bool)
+        or not isinstance(num_max_tokens_per_rank, (int, np.integer))
+    ):
+        raise param_type_error(
+            f"make_node: num_max_tokens_per_rank must be an int, got {type(num_max_tokens_per_rank).__name__}"
+        )
+    if restore and not capacity:
+        raise param_value_error(
+            "make_node: restore=True is an attribute of MoeReRoutingWithCapacity: give "
+            "num_max_tokens_per_rank too (without capacity the restore is the same node fed the "
+            "transposed counts)"
+        )
+    v2 = v2 or capacity
     for key, value in attrs.items():
         if key not in ATTRIBUTES:
             raise param_type_error(
@@ -122,6 +159,8 @@ def make_node(
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise param_type_error(f"make_node: attribute {key} must be an int, got {type(value).__name__}")
     op_type, input_spec = (OP_TYPE_V2, INPUTS_V2) if v2 else (OP_TYPE, INPUTS)
+    if capacity:
+        op_type = OP_TYPE_CAPACITY
     names = ["" if v is None else str(v) for v in inputs]
     if not 2 <= len(names) <= len(input_spec) or not names[0] or not names[1]:
         optional = ", ".join(input_spec[2:])
@@ -151,6 +190,13 @@ def make_node(
         names.pop()
     node = helper.make_node(op_type, names, outs, name=name, domain=DOMAIN)
     node.attribute.extend(helper.make_attribute(k, int(v)) for k, v in attrs.items())
+    if num_max_tokens_per_rank is not None:
+        node.attribute.extend(
+            [
+                helper.make_attribute("num_max_tokens_per_rank", int(num_max_tokens_per_rank)),
+                helper.make_attribute("restore", int(restore)),
+            ]
+        )
     return node
 
 
