@@ -20,6 +20,11 @@ the ``G = R * E`` global experts lives on rank ``g // E`` as local expert ``g % 
              (a scatter with ``permute_token_idx``) is kept only as an asserted cross-check;
 6. combine   Alltoallv back to the source ranks, then the sum of each token's k weighted rows.
 
+With ``--static`` every shape is fixed (a captured graph's needs): each rank sends each peer a slot
+of ``C`` rows (``--capacity``, default ``T * min(k, E)``), slots and counts travel with fixed-size
+Alltoall, MoeReRoutingWithCapacity re-routes the ``[R*C, H]`` slots, and its restore puts the
+results back into per-source slots for the fixed-size return (``moe_layer_static``).
+
 Every rank checks its output against a dense single-process MoE computed from the same seeds,
 prints one line (timings per stage), and rank 0 prints ``verified`` when all ranks agree.
 Any error on any rank prints ``rank <r>: error: ...`` and aborts the whole job (MPI Abort), so
