@@ -20,6 +20,11 @@ the ``G = R * E`` global experts lives on rank ``g // E`` as local expert ``g % 
              (a scatter with ``permute_token_idx``) is kept only as an asserted cross-check;
 6. combine   Alltoallv back to the source ranks, then the sum of each token's k weighted rows.
 
+With ``--static`` every shape is fixed (a captured graph's needs): each rank sends each peer a slot
+of ``C`` rows (``--capacity``, default ``T * min(k, E)``), slots and counts travel with fixed-size
+Alltoall, MoeReRoutingWithCapacity re-routes the ``[R*C, H]`` slots, and its restore puts the
+results back into per-source slots for the fixed-size return (``moe_layer_static``).
+
 Every rank checks its output against a dense single-process MoE computed from the same seeds,
 prints one line (timings per stage), and rank 0 prints ``verified`` when all ranks agree.
 Any error on any rank prints ``rank <r>: error: ...`` and aborts the whole job (MPI Abort), so
@@ -51,7 +56,15 @@ class Config(NamedTuple):
     top_k: int
     dtype: str  # "int8" (with float32 per-token scales) or "bf16"
     seed: int
-    corrupt_rank: int  # -1: none; else that rank adds 1 to its counts[0, 0] before re-routing
+    corrupt_rank: int  # -1: none; else that rank corrupts its received counts before re-routing
+    static: bool = False  # fixed-size slots of `capacity` rows per peer (MoeReRoutingWithCapacity)
+    capacity: int = 0  # C of the static mode; 0: default_capacity(cfg)
+
+
+def default_capacity(cfg: Config) -> int:
+    """The most rows one rank can send to one peer: a token's top-k experts are distinct and a peer
+    owns E of them, so a token sends at most ``min(k, E)`` rows to one peer: ``C = T * min(k, E)``."""
+    return cfg.tokens_per_rank * min(cfg.top_k, cfg.local_experts)
 
 
 class Weights(NamedTuple):
@@ -169,26 +182,66 @@ class Timer:
         self._t = now
 
 
+class SendPlan(NamedTuple):
+    order: np.ndarray  # [T*k]: the (token, slot) rows, flattened, in send order
+    token: np.ndarray  # [T*k]: the token of each row in send order
+    counts: np.ndarray  # [R, E] int32: rows for (destination rank, local expert)
+
+
+def send_plan(cfg: Config, r: Routed, ranks: int) -> SendPlan:
+    """One row per (token, slot), sorted by global expert = by (destination rank, local expert):
+    rank-major on the receiving side, expert order inside each source block, token order inside a
+    cell."""
+    flat_expert = r.experts.reshape(-1)
+    order = np.argsort(flat_expert, kind="stable")
+    token = np.repeat(np.arange(cfg.tokens_per_rank), cfg.top_k)[order]
+    counts = np.bincount(flat_expert, minlength=ranks * cfg.local_experts).reshape(ranks, cfg.local_experts)
+    return SendPlan(order, token, counts.astype(np.int32))
+
+
+def run_experts(
+    cfg: Config, w: Weights, rank: int, deq: np.ndarray, expert_token_num: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """Expert-major rows ``deq [n, H]`` -> weighted expert outputs ``[n, H]`` float64.
+
+    Local expert j owns rows ``[bounds[j], bounds[j+1])``, ``bounds`` the running sum of
+    ``expert_token_num``; each output row is multiplied by its weight here, on the expert's rank
+    (``permute_topk_weight``). Rows past the last expert's (the static mode's empty tail) are zero."""
+    bounds = np.concatenate(([0], np.cumsum(expert_token_num.astype(np.int64))))
+    out = np.zeros((len(deq), cfg.hidden))
+    for j in range(cfg.local_experts):
+        lo, hi = bounds[j], bounds[j + 1]
+        out[lo:hi] = weight_rows(deq[lo:hi] @ w.experts[rank * cfg.local_experts + j], weights[lo:hi])
+    return out
+
+
+def sum_slots(cfg: Config, plan: SendPlan, back: np.ndarray) -> np.ndarray:
+    """The returned rows ``[T*k, H]`` in send order -> ``y [T, H]``: un-sort to (token, slot), then
+    sum each token's k rows (already weighted) slot by slot, in the order the dense reference sums."""
+    per_slot = np.empty_like(back)
+    per_slot[plan.order] = back  # back to (token, slot) order
+    out = np.zeros((cfg.tokens_per_rank, cfg.hidden))
+    for rows in per_slot.reshape(cfg.tokens_per_rank, cfg.top_k, cfg.hidden).transpose(1, 0, 2):
+        out += rows
+    return out
+
+
 def moe_layer(comm: MPI.Comm, cfg: Config, w: Weights, timer: Timer) -> np.ndarray:
-    """This rank's output ``[T, H]`` float64 of the expert-parallel MoE layer."""
-    rank, ranks, e_local = comm.rank, comm.size, cfg.local_experts
+    """This rank's output ``[T, H]`` float64 of the expert-parallel MoE layer (Alltoallv)."""
+    rank, ranks = comm.rank, comm.size
     x = make_tokens(cfg, rank)
     q, s = quantise(x, cfg.dtype)
     r = route(x, w, cfg.top_k)
     timer.lap("route")
 
-    # dispatch: one row per (token, slot), sorted by (destination rank, local expert) - rank-major
-    # on the receiving side, expert order inside each source block, token order inside a cell.
-    flat_expert = r.experts.reshape(-1)
-    flat_token = np.repeat(np.arange(cfg.tokens_per_rank), cfg.top_k)
-    order = np.argsort(flat_expert, kind="stable")
-    send_counts = np.bincount(flat_expert, minlength=ranks * e_local).reshape(ranks, e_local)
-    send_counts = send_counts.astype(np.int32)
+    # dispatch: the rows in send order (send_plan), counts first, then rows of variable size
+    plan = send_plan(cfg, r, ranks)
+    order, send_counts = plan.order, plan.counts
     recv_counts = np.empty_like(send_counts)  # [R, E]: row r = what rank r sends to this rank
     comm.Alltoall(send_counts, recv_counts)
     send_rows, recv_rows = send_counts.sum(axis=1), recv_counts.sum(axis=1)
-    tokens = alltoallv_rows(comm, q[flat_token[order]], send_rows, recv_rows)
-    scales = None if s is None else alltoallv_rows(comm, s[flat_token[order]], send_rows, recv_rows)
+    tokens = alltoallv_rows(comm, q[plan.token], send_rows, recv_rows)
+    scales = None if s is None else alltoallv_rows(comm, s[plan.token], send_rows, recv_rows)
     # each row's routing weight travels with it: [T*k, 1] float32 -> [A, 1] (V2's official shape)
     weights = alltoallv_rows(comm, r.weights.reshape(-1, 1)[order], send_rows, recv_rows)
     timer.lap("dispatch")
@@ -207,11 +260,7 @@ def moe_layer(comm: MPI.Comm, cfg: Config, w: Weights, timer: Timer) -> np.ndarr
     permute_weights = routed.permute_topk_weight
     if permute_weights is None:  # never: with expert_topk_weight, V2 returns the permuted weights
         raise RuntimeError("moe_re_routing returned no permute_topk_weight")
-    bounds = np.concatenate(([0], np.cumsum(routed.expert_token_num.astype(np.int64))))
-    expert_out = np.empty((len(deq), cfg.hidden))
-    for j in range(e_local):
-        lo, hi = bounds[j], bounds[j + 1]
-        expert_out[lo:hi] = weight_rows(deq[lo:hi] @ w.experts[rank * e_local + j], permute_weights[lo:hi])
+    expert_out = run_experts(cfg, w, rank, deq, routed.expert_token_num, permute_weights)
     timer.lap("experts")
 
     # restore: the operator with the counts transposed puts the rows back in the received
@@ -234,11 +283,123 @@ def moe_layer(comm: MPI.Comm, cfg: Config, w: Weights, timer: Timer) -> np.ndarr
     # combine: back to the source ranks (the reverse Alltoallv), then the sum over the k slots
     # (the rows are already weighted)
     back = alltoallv_rows(comm, restored, recv_rows, send_rows)
-    per_slot = np.empty_like(back)
-    per_slot[order] = back  # back to (token, slot) order
-    out = np.zeros((cfg.tokens_per_rank, cfg.hidden))
-    for rows in per_slot.reshape(cfg.tokens_per_rank, cfg.top_k, cfg.hidden).transpose(1, 0, 2):
-        out += rows  # slot by slot, in the order the dense reference sums
+    out = sum_slots(cfg, plan, back)
+    timer.lap("combine")
+    return out
+
+
+# ---- the static layer (--static): fixed-size slots, MoeReRoutingWithCapacity ---------------------
+
+
+def alltoall_slots(comm: MPI.Comm, send: np.ndarray) -> np.ndarray:
+    """Fixed-size Alltoall of slots, as bytes: ``send [R*C, ...]`` -> ``[R*C, ...]``; slot ``d`` of
+    ``send`` goes to rank ``d``, slot ``r`` of the result came from rank ``r``. Every size comes
+    from the shape alone, never from a count."""
+    send = np.ascontiguousarray(send)
+    recv = np.empty_like(send)
+    comm.Alltoall([send.view(np.uint8).reshape(-1), MPI.BYTE], [recv.view(np.uint8).reshape(-1), MPI.BYTE])
+    return recv
+
+
+def fill_slots(rows: np.ndarray, slot_row: np.ndarray, n: int, fill: float) -> np.ndarray:
+    """``rows [m, ...]`` placed at rows ``slot_row`` of a new ``[n, ...]`` array; every other row
+    holds ``fill`` (NaN where the dtype has one), which the operator must never read."""
+    out = np.full((n, *rows.shape[1:]), fill, dtype=rows.dtype)
+    out[slot_row] = rows
+    return out
+
+
+def moe_layer_static(comm: MPI.Comm, cfg: Config, w: Weights, timer: Timer) -> np.ndarray:
+    """This rank's output ``[T, H]`` float64 of the layer with static shapes (``--static``).
+
+    Every rank sends every peer a slot of ``C`` rows (its rows for that peer first, in expert
+    order, then an unused tail), so both AlltoAlls are fixed-size and nothing on the receiving side
+    waits for the counts on the host: MoeReRoutingWithCapacity re-routes the ``[R*C, H]`` slots as
+    they arrive, and its restore puts the weighted results back into per-source slots of ``C``
+    rows for the fixed-size return."""
+    rank, ranks = comm.rank, comm.size
+    cap = cfg.capacity or default_capacity(cfg)
+    x = make_tokens(cfg, rank)
+    q, s = quantise(x, cfg.dtype)
+    r = route(x, w, cfg.top_k)
+    timer.lap("route")
+
+    # pack: the rows for peer d (send order, as the dynamic layer) at rows d*C .. of the send slots
+    plan = send_plan(cfg, r, ranks)
+    send_rows = plan.counts.sum(axis=1)
+    if send_rows.max(initial=0) > cap:
+        d = int(np.argmax(send_rows))
+        raise ValueError(
+            f"rank {rank} routes {int(send_rows[d])} rows to rank {d}, more than the capacity "
+            f"C = {cap} rows per peer (--capacity; default tokens * min(top-k, experts) = "
+            f"{default_capacity(cfg)})"
+        )
+    dest = np.repeat(np.arange(ranks), send_rows)  # destination of each row in send order
+    first = np.concatenate(([0], np.cumsum(send_rows)[:-1]))
+    slot_row = dest * cap + np.arange(len(dest)) - first[dest]  # its row in the send slots
+    n = ranks * cap
+    # the unused tail rows hold poison (NaN tokens/scales/weights, int8 -128 with NaN scales): a
+    # row the operator read from a tail would make the output differ from the dense MoE
+    tokens_fill = -128 if cfg.dtype == "int8" else np.nan
+    send_tokens = fill_slots(q[plan.token], slot_row, n, tokens_fill)
+    send_scales = None if s is None else fill_slots(s[plan.token], slot_row, n, np.nan)
+    send_weights = fill_slots(r.weights.reshape(-1, 1)[plan.order], slot_row, n, np.nan)
+
+    # dispatch: fixed-size Alltoalls of the slots, then of the counts. The receive buffers are
+    # [R*C, ...] whatever the counts are: the data exchange is posted without them (on a device,
+    # all of this is one stream with no host synchronisation; here the counts simply come second).
+    tokens = alltoall_slots(comm, send_tokens)
+    scales = None if send_scales is None else alltoall_slots(comm, send_scales)
+    weights = alltoall_slots(comm, send_weights)
+    recv_counts = np.empty_like(plan.counts)  # [R, E]: row r = what rank r put in its slot here
+    comm.Alltoall(plan.counts, recv_counts)
+    timer.lap("dispatch")
+
+    if rank == cfg.corrupt_rank:
+        recv_counts[0, 0] = cap + 1  # rank 0's slot claims more rows than the capacity
+    # re-route (MoeReRoutingWithCapacity): the T received rows expert-major first, then zeros
+    routed = mrr.moe_re_routing(tokens, recv_counts, scales, expert_topk_weight=weights,
+                                expert_token_num_type=1, idx_type=0, num_max_tokens_per_rank=cap)
+    timer.lap("re-route")
+
+    # experts: on the first T rows (split per expert by expert_token_num, read after the exchange)
+    permute_weights = routed.permute_topk_weight
+    if permute_weights is None:  # never: with expert_topk_weight, the operator returns them
+        raise RuntimeError("moe_re_routing returned no permute_topk_weight")
+    t = int(routed.expert_token_num.sum())
+    deq = dequantise(routed.permute_tokens[:t],
+                     None if scales is None else routed.permute_per_token_scales[:t])
+    expert_out = np.zeros((n, cfg.hidden))  # [R*C, H]: a static shape again, zeros after row T
+    expert_out[:t] = run_experts(cfg, w, rank, deq, routed.expert_token_num, permute_weights[:t])
+    timer.lap("experts")
+
+    # restore with capacity: every source rank's weighted rows back into its slot of C rows, in
+    # the order it sent them, zeros in the tail (float64 rows as their bytes, as in the dynamic layer)
+    restored = mrr.restore(expert_out.view(np.int32), recv_counts,
+                           num_max_tokens_per_rank=cap).tokens.view(np.float64)
+    timer.lap("restore")
+
+    # cross-check (asserted, not part of the data path): the layout the spec promises
+    idx = routed.permute_token_idx  # gather: permute_tokens[:T] == tokens[idx[:T]], -1 after
+    gather = idx[:t]
+    recv_rows = recv_counts.sum(axis=1)
+    used = (np.arange(n) % cap) < np.repeat(recv_rows, cap)  # the received rows holding a token
+    if not (np.array_equal(np.sort(gather), np.flatnonzero(used)) and np.all(idx[t:] == -1)):
+        raise RuntimeError("permute_token_idx is not the received slots' rows, then -1")
+    by_index = np.zeros_like(expert_out)
+    by_index[gather] = expert_out[:t]
+    if not np.array_equal(restored, by_index):
+        raise RuntimeError("restore() with capacity disagrees with the scatter by permute_token_idx")
+    if not np.array_equal(permute_weights[:t], weights[gather]) or np.any(permute_weights[t:] != 0):
+        raise RuntimeError("permute_topk_weight is not expert_topk_weight[permute_token_idx], then zeros")
+    if np.any(routed.permute_tokens[t:] != 0):
+        raise RuntimeError("permute_tokens is not zero after the T tokens")
+    timer.lap("cross-check")
+
+    # combine: the fixed-size return Alltoall of the slots, this rank's rows out of each, then the
+    # sum over the k slots
+    back = alltoall_slots(comm, restored)
+    out = sum_slots(cfg, plan, back[slot_row])
     timer.lap("combine")
     return out
 
@@ -254,8 +415,20 @@ def parse_args(argv: list[str]) -> Config:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--corrupt-rank", type=int, default=-1,
                    help="this rank corrupts its counts before re-routing (shows the abort path)")
+    p.add_argument("--static", action="store_true",
+                   help="static shapes: fixed-size Alltoall of slots of C rows per peer and of the "
+                        "counts, MoeReRoutingWithCapacity and its restore")
+    p.add_argument("--capacity", type=int, default=None,
+                   help="C, rows per peer slot with --static (default tokens * min(top-k, experts), "
+                        "the most one rank can route to one peer); a rank routing more to one peer "
+                        "is an error")
     a = p.parse_args(argv)
-    return Config(a.tokens, a.hidden, a.experts, a.top_k, a.dtype, a.seed, a.corrupt_rank)
+    if a.capacity is not None and not a.static:
+        p.error("--capacity needs --static")
+    if a.capacity is not None and a.capacity < 1:
+        p.error(f"--capacity must be >= 1, got {a.capacity}")
+    return Config(a.tokens, a.hidden, a.experts, a.top_k, a.dtype, a.seed, a.corrupt_rank,
+                  a.static, a.capacity or 0)
 
 
 def main(argv: list[str]) -> int:
@@ -267,7 +440,7 @@ def main(argv: list[str]) -> int:
         w = make_weights(cfg, comm.size)
         comm.Barrier()
         timer = Timer()
-        out = moe_layer(comm, cfg, w, timer)
+        out = (moe_layer_static if cfg.static else moe_layer)(comm, cfg, w, timer)
         total = sum(timer.stages.values())
         expected = dense_moe(cfg, comm.rank, comm.size, w)
         err = float(np.max(np.abs(out - expected))) if out.size else 0.0
@@ -286,8 +459,9 @@ def main(argv: list[str]) -> int:
         return 1
     stages = " ".join(f"{k} {v * 1e3:.2f} ms" for k, v in timer.stages.items())
     share = timer.stages["re-route"] / total if total > 0 else 0.0
+    mode = f", static slots of {cfg.capacity or default_capacity(cfg)} rows" if cfg.static else ""
     line = (f"rank {comm.rank}/{comm.size}: {cfg.tokens_per_rank} tokens x {cfg.hidden} {cfg.dtype}, "
-            f"{cfg.local_experts} local experts, top-{cfg.top_k}: max |err| {err:.2e} "
+            f"{cfg.local_experts} local experts, top-{cfg.top_k}{mode}: max |err| {err:.2e} "
             f"{'ok' if ok else 'MISMATCH'} | {stages} | re-route share {share:.1%}")
     lines = comm.gather(line, root=0)
     all_ok = comm.allreduce(bool(ok), op=MPI.LAND)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the expert-parallel MoE layer (moe_layer.py) on RANKS processes of this machine with mpirun.
 #   bash examples/expert_parallel/run.sh [RANKS] [moe_layer.py options...]     (RANKS default 4)
+#   e.g. run.sh 2 --static   (fixed-size slots and MoeReRoutingWithCapacity; README.md)
 # Needs Open MPI (mpirun) and mpi4py, and the moe_re_routing package installed in $PYTHON
 # (default python3). Prints one line per rank and `verified`; exits non-zero on any failure.
 # TIMEOUT (seconds, default 600) bounds the whole job, so nothing can hang forever.
