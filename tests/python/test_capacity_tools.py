@@ -24,7 +24,8 @@ def test_decode_suite_has_a_capacity_row_for_every_decode_row():
     for a in bench.DECODE_TOKENS:
         for n, e in bench.DECODE_COUNTS:
             row = caps[(a, n, e)]
-            assert row["capacity"] == a and row["H"] == bench.DECODE_HIDDEN and row["name"] == f"cap{a}_{n}x{e}"
+            assert row["capacity"] == a and row["H"] == bench.DECODE_HIDDEN
+            assert row["name"] == f"cap{a}_{n}x{e}"
 
 
 def test_numpy_equivalent_with_capacity_is_the_reference():
