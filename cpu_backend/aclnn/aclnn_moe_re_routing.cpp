@@ -424,6 +424,21 @@ aclnnStatus Prepare(TensorArgs &args, const Attributes &attrs, uint64_t *workspa
     return kSuccess;
 }
 
+// Phase 1 of an entry point: the nine tensors in emulator::Slot order (null for an absent one);
+// nothing escapes a C API (bad_alloc becomes ACLNN_ERR_INNER naming `api`).
+aclnnStatus PrepareEntry(const char *api, const aclTensor *const (&tensors)[aclOpExecutor::kTensorCount],
+                         const Attributes &attrs, uint64_t *workspaceSize, aclOpExecutor **executor)
+{
+    acl_cpu::ClearRecentError();
+    try {
+        TensorArgs args;
+        NameArgs(tensors, args);
+        return Prepare(args, attrs, workspaceSize, executor);
+    } catch (const std::exception &e) {
+        return Fail(kErrInner, std::string(api) + ": " + e.what());
+    }
+}
+
 // ---- phase 2 ---------------------------------------------------------------------------------
 Result RunNative(const aclOpExecutor &ex)
 {
@@ -534,17 +549,11 @@ aclnnStatus aclnnMoeReRoutingGetWorkspaceSize(const aclTensor *tokens, const acl
                                               const aclTensor *permuteTokenIdxOut, const aclTensor *expertTokenNumOut,
                                               uint64_t *workspaceSize, aclOpExecutor **executor)
 {
-    acl_cpu::ClearRecentError();
-    try {
-        moe_re_routing::TensorArgs args;
-        moe_re_routing::NameArgs({tokens, expertTokenNumPerRank, perTokenScalesOptional, nullptr, permuteTokensOut,
-                                  permutePerTokenScalesOut, permuteTokenIdxOut, expertTokenNumOut, nullptr},
-                                 args);
-        return moe_re_routing::Prepare(args, {expertTokenNumType, idxType}, workspaceSize, executor);
-    } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
-        return moe_re_routing::Fail(moe_re_routing::kErrInner,
-                                    std::string("aclnnMoeReRoutingGetWorkspaceSize: ") + e.what());
-    }
+    return moe_re_routing::PrepareEntry(
+        "aclnnMoeReRoutingGetWorkspaceSize",
+        {tokens, expertTokenNumPerRank, perTokenScalesOptional, nullptr, permuteTokensOut, permutePerTokenScalesOut,
+         permuteTokenIdxOut, expertTokenNumOut, nullptr},
+        {expertTokenNumType, idxType}, workspaceSize, executor);
 }
 
 aclnnStatus aclnnMoeReRouting(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor, aclrtStream stream)
@@ -560,18 +569,11 @@ aclnnStatus aclnnMoeReRoutingV2GetWorkspaceSize(
     const aclTensor *expertTokenNumOut, const aclTensor *permuteTopkWeightOutOptional, uint64_t *workspaceSize,
     aclOpExecutor **executor)
 {
-    acl_cpu::ClearRecentError();
-    try {
-        moe_re_routing::TensorArgs args;
-        moe_re_routing::NameArgs({tokens, expertTokenNumPerRank, perTokenScalesOptional, expertTopkWeightOptional,
-                                  permuteTokensOut, permutePerTokenScalesOut, permuteTokenIdxOut, expertTokenNumOut,
-                                  permuteTopkWeightOutOptional},
-                                 args);
-        return moe_re_routing::Prepare(args, {expertTokenNumTypeOptional, idxTypeOptional}, workspaceSize, executor);
-    } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
-        return moe_re_routing::Fail(moe_re_routing::kErrInner,
-                                    std::string("aclnnMoeReRoutingV2GetWorkspaceSize: ") + e.what());
-    }
+    return moe_re_routing::PrepareEntry(
+        "aclnnMoeReRoutingV2GetWorkspaceSize",
+        {tokens, expertTokenNumPerRank, perTokenScalesOptional, expertTopkWeightOptional, permuteTokensOut,
+         permutePerTokenScalesOut, permuteTokenIdxOut, expertTokenNumOut, permuteTopkWeightOutOptional},
+        {expertTokenNumTypeOptional, idxTypeOptional}, workspaceSize, executor);
 }
 
 aclnnStatus aclnnMoeReRoutingV2(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor, aclrtStream stream)
@@ -587,20 +589,12 @@ aclnnStatus aclnnMoeReRoutingWithCapacityGetWorkspaceSize(
     const aclTensor *permutePerTokenScalesOut, const aclTensor *permuteTokenIdxOut, const aclTensor *expertTokenNumOut,
     const aclTensor *permuteTopkWeightOutOptional, uint64_t *workspaceSize, aclOpExecutor **executor)
 {
-    acl_cpu::ClearRecentError();
-    try {
-        moe_re_routing::TensorArgs args;
-        moe_re_routing::NameArgs({tokens, expertTokenNumPerRank, perTokenScalesOptional, expertTopkWeightOptional,
-                                  permuteTokensOut, permutePerTokenScalesOut, permuteTokenIdxOut, expertTokenNumOut,
-                                  permuteTopkWeightOutOptional},
-                                 args);
-        return moe_re_routing::Prepare(
-            args, {expertTokenNumTypeOptional, idxTypeOptional, true, numMaxTokensPerRank, restoreOptional},
-            workspaceSize, executor);
-    } catch (const std::exception &e) {  // bad_alloc: nothing escapes a C API
-        return moe_re_routing::Fail(moe_re_routing::kErrInner,
-                                    std::string("aclnnMoeReRoutingWithCapacityGetWorkspaceSize: ") + e.what());
-    }
+    return moe_re_routing::PrepareEntry(
+        "aclnnMoeReRoutingWithCapacityGetWorkspaceSize",
+        {tokens, expertTokenNumPerRank, perTokenScalesOptional, expertTopkWeightOptional, permuteTokensOut,
+         permutePerTokenScalesOut, permuteTokenIdxOut, expertTokenNumOut, permuteTopkWeightOutOptional},
+        {expertTokenNumTypeOptional, idxTypeOptional, true, numMaxTokensPerRank, restoreOptional}, workspaceSize,
+        executor);
 }
 
 aclnnStatus aclnnMoeReRoutingWithCapacity(void *workspace, uint64_t workspaceSize, aclOpExecutor *executor,
