@@ -58,37 +58,46 @@ Result LoadCounts(const Problem &p, const void *raw, Scratch *s)
     const int64_t e = p.expertNum;
     s->counts.resize(static_cast<size_t>(n * e));
     s->rowBase.resize(static_cast<size_t>(n));
-    s->rowTotal.assign(static_cast<size_t>(n), 0);
+    s->rowTotal.resize(static_cast<size_t>(n));
     s->columnTotal.assign(static_cast<size_t>(e), 0);
     s->columnBase.resize(static_cast<size_t>(e + 1));
-    // Each value is at most the rows its slot (or A) still has, checked as it is read, so no sum
-    // overflows: A < 2^31.
-    const int64_t rowLimit = p.srcSlotRows > 0 ? p.srcSlotRows : p.tokenNum;
-    const int64_t columnLimit = p.dstSlotRows > 0 ? p.dstSlotRows : p.tokenNum;
+    int64_t *cells = s->counts.data();
+    int64_t *columns = s->columnTotal.data();
+    // Each value is at most the rows left of A, checked as it is read, so no sum overflows (A < 2^31);
+    // with slots every slot within C implies that bound too, and the slots are checked after.
     int64_t total = 0;
     for (int64_t r = 0; r < n; ++r) {
-        s->rowBase[r] = p.srcSlotRows > 0 ? r * p.srcSlotRows : total;
+        const int64_t rowStart = total;
         for (int64_t x = 0; x < e; ++x) {
             const int64_t v = static_cast<int64_t>(Load<CountT>(raw, r * e + x));
-            const bool over = v > rowLimit - s->rowTotal[r] || v > columnLimit - s->columnTotal[x] ||
-                              v > p.tokenNum - total;
-            if (v < 0 || over) {
+            if (v < 0 || v > p.tokenNum - total) {
                 const std::string cell = "cell [" + std::to_string(r) + ", " + std::to_string(x) + "] is " +
                                          std::to_string(v);
-                if (v < 0) {
-                    return Result{kErrParamInvalid, Changed(p) + cell + " (negative); nothing was written"};
-                }
-                const std::string limit = Slotted(p) ? "a rank's slot of num_max_tokens_per_rank = " +
-                                                           std::to_string(std::max(p.srcSlotRows, p.dstSlotRows)) +
-                                                           " rows"
-                                                     : "the " + std::to_string(p.tokenNum) + " rows of tokens";
                 return Result{kErrParamInvalid,
-                              Changed(p) + cell + " and the counts now hold more than " + limit + "; nothing was written"};
+                              Changed(p) + cell +
+                                  (v < 0 ? " (negative)" : " and the counts now sum to more than " + std::to_string(p.tokenNum)) +
+                                  "; nothing was written"};
             }
             total += v;
-            s->counts[r * e + x] = v;
-            s->rowTotal[r] += v;
-            s->columnTotal[x] += v;
+            cells[r * e + x] = v;
+            columns[x] += v;
+        }
+        s->rowTotal[r] = total - rowStart;
+        s->rowBase[r] = p.srcSlotRows > 0 ? r * p.srcSlotRows : rowStart;
+        if (p.srcSlotRows > 0 && total - rowStart > p.srcSlotRows) {
+            return Result{kErrParamInvalid, Changed(p) + "rank " + std::to_string(r) + " now holds " +
+                                                std::to_string(total - rowStart) +
+                                                " tokens, more than num_max_tokens_per_rank = " +
+                                                std::to_string(p.srcSlotRows) + "; nothing was written"};
+        }
+    }
+    for (int64_t x = 0; p.dstSlotRows > 0 && x < e; ++x) {
+        if (columns[x] > p.dstSlotRows) {
+            return Result{kErrParamInvalid, Changed(p) + "rank " + std::to_string(x) +
+                                                " (a column of the restore's counts.T) now holds " +
+                                                std::to_string(columns[x]) +
+                                                " tokens, more than num_max_tokens_per_rank = " +
+                                                std::to_string(p.dstSlotRows) + "; nothing was written"};
         }
     }
     if (!Slotted(p) && total != p.tokenNum) {
@@ -99,7 +108,7 @@ Result LoadCounts(const Problem &p, const void *raw, Scratch *s)
     int64_t base = 0;
     for (int64_t x = 0; x <= e; ++x) {
         s->columnBase[x] = p.dstSlotRows > 0 ? x * p.dstSlotRows : base;
-        base += x < e ? s->columnTotal[x] : 0;
+        base += x < e ? columns[x] : 0;
     }
     return Result{};
 }

@@ -1130,3 +1130,48 @@ TEST(CapacityKernelVsReference, runs_on_ascend950_platform)
     }
     ASSERT_TRUE(ascendc_cpu::SelectSoc(saved.c_str()));
 }
+
+TEST(CapacityNativeVsReference, slots_over_capacity_since_the_checks_are_refused_before_any_write)
+{
+    // The native engine reads the counts again at run time: a slot (a row; for the restore a column)
+    // now over C, or a negative cell, fails with kErrParamInvalid naming num_max_tokens_per_rank or
+    // the cell, and no output byte is written.
+    std::mt19937_64 rng(77);
+    for (bool restore : {false, true}) {
+        const CapCase c{6, restore, 4, 3, 24, 4, 4, 1, 1, true, Platform{4, kA2.ubBytes}};
+        const auto tokens = RandomBytes(rng, c.Rows() * c.rowBytes);
+        const auto scales = RandomBytes(rng, c.Rows() * 4);
+        const auto weights = RandomBytes(rng, c.Rows() * 4);
+        auto honest = CapacityCounts(rng, c, Fill::kRandom, 0.0);
+        ASSERT_TRUE(CheckCountValues(CapacityProblem(c), honest.data()).ok());
+        for (int lie = 0; lie < 2; ++lie) {
+            auto counts = honest;
+            // Cell [1, 1]: +C+1 puts its slot (row 1, or column 1 for the restore) over capacity.
+            const int64_t v = CountAt(counts, c.countBytes, 1 * c.E + 1);
+            moe_re_routing_test::StoreCount(counts.data(), c.countBytes, 1 * c.E + 1, lie == 0 ? v + c.C + 1 : -1);
+            std::vector<uint8_t> outTokens(tokens.size(), 0xA5), outScales(c.Rows() * 4, 0x5A);
+            std::vector<uint8_t> outIdx(c.Rows() * 4, 0x5A), outWeights(c.Rows() * 4, 0x5A), experts(c.E * 4, 0xEE);
+            native::Buffers b;
+            b.tokens = tokens.data();
+            b.counts = counts.data();
+            b.scales = scales.data();
+            b.weights = weights.data();
+            b.permuteTokens = outTokens.data();
+            b.permuteScales = outScales.data();
+            b.permuteTokenIdx = outIdx.data();
+            b.expertTokenNum = experts.data();
+            b.permuteWeights = outWeights.data();
+            const Result r = native::Run(CapacityProblem(c), b);
+            EXPECT_EQ(r.status, kErrParamInvalid) << Describe(c) << " lie " << lie;
+            EXPECT_NE(r.message.find("changed after aclnnMoeReRoutingWithCapacityGetWorkspaceSize"), std::string::npos)
+                << r.message;
+            EXPECT_NE(r.message.find(lie == 0 ? "num_max_tokens_per_rank = 6" : "(negative)"), std::string::npos)
+                << r.message;
+            EXPECT_TRUE(std::all_of(outTokens.begin(), outTokens.end(), [](uint8_t x) { return x == 0xA5; }));
+            for (const auto *out : {&outScales, &outIdx, &outWeights}) {
+                EXPECT_TRUE(std::all_of(out->begin(), out->end(), [](uint8_t x) { return x == 0x5A; }));
+            }
+            EXPECT_TRUE(std::all_of(experts.begin(), experts.end(), [](uint8_t x) { return x == 0xEE; }));
+        }
+    }
+}
