@@ -6,7 +6,10 @@
  * Scenario: after the AlltoAll this device holds A = 7 int8 tokens (H = 4) from N = 2 ranks for
  * its E = 3 local experts, rank-major, each with a float per-token scale. The example reorders
  * them expert-major in all four modes (count/cumsum x gather/scatter), checks every output
- * against the operator's definition, prints them, and shows two rejected calls.
+ * against the operator's definition, prints them, and shows two rejected calls. Then the same
+ * tokens with static shapes (MoeReRoutingWithCapacity, as a captured graph would run them): each
+ * rank's tokens in a slot of C = 4 rows, re-routed into 8 rows (zeros and index -1 after the 7
+ * tokens), and restored into their slots.
  */
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +19,7 @@
 #include "../tests/common/moe_re_routing_reference.h"
 #include "acl/acl.h"
 #include "aclnn_moe_re_routing.h"
+#include "aclnn_moe_re_routing_with_capacity.h"
 
 #define CHECK_RET(cond, ...)            \
     do {                                \
@@ -184,6 +188,84 @@ bool RunMode(aclrtStream stream, const std::vector<int8_t> &tokens, const std::v
     return same;
 }
 
+// Static shapes: rank r's tokens in rows r*C .. of a [N*C, H] buffer (the slot tails hold garbage),
+// MoeReRoutingWithCapacity into [N*C] rows, then its restore (counts transposed) back into the slots.
+constexpr int64_t kCapacity = 4;
+constexpr int64_t kSlotRows = kRanks * kCapacity;
+
+bool RunStaticShapes(aclrtStream stream, const std::vector<int8_t> &tokens)
+{
+    // The slotted input: rank 0's 3 tokens at rows 0..2, rank 1's 4 at rows 4..7; row 3 is garbage.
+    std::vector<int8_t> slots(kSlotRows * kHidden, -99);
+    std::memcpy(slots.data(), tokens.data(), 3 * kHidden);
+    std::memcpy(slots.data() + kCapacity * kHidden, tokens.data() + 3 * kHidden, 4 * kHidden);
+    int32_t countsT[kExperts][kRanks];
+    for (int64_t r = 0; r < kRanks; ++r) {
+        for (int64_t e = 0; e < kExperts; ++e) {
+            countsT[e][r] = kCounts[r][e];
+        }
+    }
+    std::vector<int8_t> permuted(slots.size()), restored(slots.size());
+    std::vector<int32_t> idx(kSlotRows), restoreIdx(kSlotRows);
+    for (const bool restore : {false, true}) {
+        DeviceTensor x, counts, outTokens, outScales, outIdx, outExpert;
+        const int64_t countRows = restore ? kExperts : kRanks;
+        const int64_t countCols = restore ? kRanks : kExperts;
+        bool ok = x.Create(restore ? permuted.data() : slots.data(), slots.size(), {kSlotRows, kHidden}, ACL_INT8) &&
+                  counts.Create(restore ? &countsT[0][0] : &kCounts[0][0], sizeof kCounts, {countRows, countCols},
+                                ACL_INT32) &&
+                  outTokens.Create(nullptr, slots.size(), {kSlotRows, kHidden}, ACL_INT8) &&
+                  outScales.Create(nullptr, kSlotRows * sizeof(float), {kSlotRows}, ACL_FLOAT) &&
+                  outIdx.Create(nullptr, kSlotRows * sizeof(int32_t), {kSlotRows}, ACL_INT32) &&
+                  outExpert.Create(nullptr, countCols * sizeof(int32_t), {countCols}, ACL_INT32);
+        CHECK_RET(ok, "creating the tensors failed\n");
+        uint64_t workspaceSize = 0;
+        aclOpExecutor *executor = nullptr;
+        aclnnStatus status = aclnnMoeReRoutingWithCapacityGetWorkspaceSize(
+            x.tensor, counts.tensor, nullptr, nullptr, kCapacity, 1, 0, restore, outTokens.tensor, outScales.tensor,
+            outIdx.tensor, outExpert.tensor, nullptr, &workspaceSize, &executor);
+        CHECK_RET(status == kAclnnSuccess, "aclnnMoeReRoutingWithCapacityGetWorkspaceSize failed: %d %s\n", status,
+                  LastError());
+        void *workspace = nullptr;
+        if (workspaceSize > 0) {
+            CHECK_RET(aclrtMalloc(&workspace, workspaceSize, ACL_MEM_MALLOC_HUGE_FIRST) == ACL_SUCCESS,
+                      "workspace allocation failed\n");
+        }
+        status = aclnnMoeReRoutingWithCapacity(workspace, workspaceSize, executor, stream);
+        CHECK_RET(status == kAclnnSuccess, "aclnnMoeReRoutingWithCapacity failed: %d %s\n", status, LastError());
+        CHECK_RET(aclrtSynchronizeStream(stream) == ACL_SUCCESS, "aclrtSynchronizeStream failed: %s\n",
+                  LastError());
+        if (workspace != nullptr) {
+            aclrtFree(workspace);
+        }
+        ok = outTokens.CopyToHost(restore ? restored.data() : permuted.data()) &&
+             outIdx.CopyToHost(restore ? restoreIdx.data() : idx.data());
+        CHECK_RET(ok, "copying the outputs back failed\n");
+    }
+    std::printf("static shapes: num_max_tokens_per_rank=%lld, %lld slotted rows; slots[:, 0] = [0, 10, 20, -99, 30, "
+                "40, 50, 60]\n",
+                static_cast<long long>(kCapacity), static_cast<long long>(kSlotRows));
+    PrintList("permute_tokens[:, 0]", permuted, kHidden);
+    PrintList("permute_token_idx", idx);
+    PrintList("restored[:, 0]", restored, kHidden);
+    // The definition: the packed result first, then zeros / -1; the restore gives the slots back with
+    // zeros where the garbage was.
+    moe_re_routing_test::Problem p;
+    p.A = kSlotRows;
+    p.N = kRanks;
+    p.E = kExperts;
+    p.rowBytes = kHidden;
+    p.C = kCapacity;
+    const moe_re_routing_test::Outputs want = moe_re_routing_test::Reference(
+        p, reinterpret_cast<const uint8_t *>(slots.data()), reinterpret_cast<const uint8_t *>(kCounts), nullptr);
+    std::vector<int8_t> back = slots;
+    std::memset(back.data() + 3 * kHidden, 0, kHidden);
+    const bool same = std::memcmp(permuted.data(), want.tokens.data(), want.tokens.size()) == 0 &&
+                      idx == want.Index() && restored == back;
+    std::printf("  check: %s\n", same ? "OK" : "MISMATCH");
+    return same;
+}
+
 // Two calls the operator must reject, with the status and the message an application would log.
 bool ShowRejectedCalls(const std::vector<int8_t> &tokens)
 {
@@ -231,7 +313,8 @@ bool RunExample(aclrtStream stream)
             ok = RunMode(stream, tokens, scales, countType, idxType) && ok;
         }
     }
-    return ShowRejectedCalls(tokens) && ok;
+    ok = ShowRejectedCalls(tokens) && ok;
+    return RunStaticShapes(stream, tokens) && ok;
 }
 
 }  // namespace
