@@ -377,25 +377,28 @@ Result CheckCountValues(const Problem &problem, const void *counts)
     std::vector<int64_t> slotSums(slotRows > 0 ? static_cast<size_t>(problem.srcSlotRows > 0 ? n : e) : 0, 0);
     int64_t sum = 0;
     bool overflow = false;
-    for (int64_t i = 0; i < n * e; ++i) {
-        // memcpy: the counts may sit at any address (the aclnn API takes any).
-        int64_t v;
-        if (problem.countBytes == 8) {
-            std::memcpy(&v, static_cast<const uint8_t *>(counts) + i * 8, 8);
-        } else {
-            int32_t v32;
-            std::memcpy(&v32, static_cast<const uint8_t *>(counts) + i * 4, 4);
-            v = v32;
-        }
-        if (v < 0) {
-            return Invalid("expert_token_num_per_rank[" + std::to_string(i / e) + ", " + std::to_string(i % e) +
-                           "] is " + std::to_string(v) + " but counts must be >= 0");
-        }
-        overflow = overflow || __builtin_add_overflow(sum, v, &sum);
-        if (!slotSums.empty()) {
-            int64_t &slot = slotSums[static_cast<size_t>(problem.srcSlotRows > 0 ? i / e : i % e)];
-            if (__builtin_add_overflow(slot, v, &slot)) {
-                slot = INT64_MAX;  // saturates: reported as over the capacity all the same
+    for (int64_t r = 0; r < n; ++r) {
+        for (int64_t x = 0; x < e; ++x) {
+            // memcpy: the counts may sit at any address (the aclnn API takes any).
+            const int64_t i = r * e + x;
+            int64_t v;
+            if (problem.countBytes == 8) {
+                std::memcpy(&v, static_cast<const uint8_t *>(counts) + i * 8, 8);
+            } else {
+                int32_t v32;
+                std::memcpy(&v32, static_cast<const uint8_t *>(counts) + i * 4, 4);
+                v = v32;
+            }
+            if (v < 0) {
+                return Invalid("expert_token_num_per_rank[" + std::to_string(r) + ", " + std::to_string(x) + "] is " +
+                               std::to_string(v) + " but counts must be >= 0");
+            }
+            overflow = overflow || __builtin_add_overflow(sum, v, &sum);
+            if (!slotSums.empty()) {
+                int64_t &slot = slotSums[static_cast<size_t>(problem.srcSlotRows > 0 ? r : x)];
+                if (__builtin_add_overflow(slot, v, &slot)) {
+                    slot = INT64_MAX;  // saturates: reported as over the capacity all the same
+                }
             }
         }
     }

@@ -210,16 +210,19 @@ void MoveRows(const Problem &p, const Buffers &b, const Scratch &s, int64_t begi
         cursor[r] = at;
     }
     const bool gather = p.idxType == 0;
-    for (; expert < e && s.columnBase[expert] < end; ++expert) {
+    // A packed destination holds tokens only up to T (columnBase[e]); with slots past it (the forward
+    // of MoeReRoutingWithCapacity) the walk stops there instead of visiting every empty cell left.
+    const int64_t walkEnd = p.dstSlotRows > 0 ? end : std::min(end, s.columnBase[e]);
+    for (; expert < e && s.columnBase[expert] < walkEnd; ++expert) {
         int64_t dst = s.columnBase[expert];
-        for (int64_t r = 0; r < n && dst < end; ++r) {
+        for (int64_t r = 0; r < n && dst < walkEnd; ++r) {
             const int64_t count = s.counts[r * e + expert];
             int64_t src = cursor[r];
             cursor[r] += count;
             const int64_t cellEnd = dst + count;
-            // The overlap of the cell [dst, cellEnd) with [begin, end).
+            // The overlap of the cell [dst, cellEnd) with [begin, walkEnd).
             const int64_t from = std::max(dst, begin);
-            const int64_t to = std::min(cellEnd, end);
+            const int64_t to = std::min(cellEnd, walkEnd);
             if (from < to) {
                 src += from - dst;
                 const int64_t rows = to - from;
