@@ -454,6 +454,9 @@ private:
     {
         const int64_t E = t_->expertNum;
         int64_t dst = firstBase_;
+        // The forward with source slots: no token lands past T, so the walk ends there rather than
+        // visiting every empty cell left (O(N*E) scalar reads on the core holding T).
+        const int64_t walkEnd = srcSlot_ > 0 && total_ < rowEnd_ ? total_ : rowEnd_;
         for (int64_t expert = firstExpert_; expert < E; ++expert) {
             const int64_t strip = expert / kLanes;
             const int64_t lane = expert % kLanes;
@@ -494,7 +497,7 @@ private:
                         continue;
                     }
                     dst += count;
-                    if (dst >= rowEnd_) {
+                    if (dst >= walkEnd) {
                         return;
                     }
                 }
