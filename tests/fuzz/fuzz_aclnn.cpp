@@ -354,7 +354,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             case 9:
                 if (cap.rows > 0 && fdp.ConsumeBool()) {
-                    cap.rows = fdp.ConsumeBool() ? Interesting(fdp) : cap.rows + fdp.ConsumeIntegralInRange<int64_t>(-2, 2);
+                    // Any value, or a step next to it (saturating: the value may already be extreme).
+                    const int64_t step = fdp.ConsumeIntegralInRange<int64_t>(-2, 2);
+                    if (fdp.ConsumeBool()) {
+                        cap.rows = Interesting(fdp);
+                    } else if (__builtin_add_overflow(cap.rows, step, &cap.rows)) {
+                        cap.rows = std::numeric_limits<int64_t>::max();
+                    }
                 } else {
                     (fdp.ConsumeBool() ? type : idx) = Interesting(fdp);
                 }
