@@ -188,7 +188,7 @@ def _verify_case(rng: np.random.Generator, i: int, max_rows: int, dtypes: list) 
         sdt = numpy_dtype_for("FLOAT8_E8M0")
         scales = random_bytes(rng, (a,), sdt)
         scales_dtype = "float8_e8m0" if sdt == np.dtype(np.uint8) else None
-    return dict(
+    case = dict(
         tokens=tokens,
         counts=counts,
         scales=scales,
@@ -196,15 +196,48 @@ def _verify_case(rng: np.random.Generator, i: int, max_rows: int, dtypes: list) 
         scales_dtype=scales_dtype,
         ttype=int(rng.integers(2)),
         itype=int(rng.integers(2)),
+        capacity=0,
+        restore=False,
         desc=f"{acl} A={a} H={h} N={n} E={e} "
         f"counts={np.dtype(cdt).name} scales={['none', '[A]', '[A,S]', 'e8m0'][kind]}",
     )
+    if i >= len(specials) and i % 4 == 3:
+        _slotted_case(case, i)
+    return case
+
+
+def _slotted_case(case: dict[str, Any], i: int) -> None:
+    """Turns a case into a static-capacity one (every 4th; every 8th a restore): the same tokens in
+    slots of C rows (C from the fullest slot, up to 2 more), the slot tails filled with 0x5A bytes
+    that must not leak into the outputs."""
+    restore = i % 8 == 7
+    counts = case["counts"].astype(np.int64)
+    per_slot = counts.sum(axis=0 if restore else 1)
+    cap = max(1, int(per_slot.max())) + i % 3
+    rows = len(per_slot) * cap
+
+    def slots(x: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        if x is None:
+            return None
+        out = np.empty((rows, *x.shape[1:]), x.dtype)
+        out.view(np.uint8)[...] = 0x5A
+        if restore:  # the packed tokens first, the rest of the N*C rows unused
+            out[: len(x)] = x
+        else:  # rank r's tokens at rows r*C ..
+            start = 0
+            for r, k in enumerate(per_slot):
+                out[r * cap : r * cap + int(k)] = x[start : start + int(k)]
+                start += int(k)
+        return out
+
+    case.update(tokens=slots(case["tokens"]), scales=slots(case["scales"]), capacity=cap, restore=restore)
+    case["desc"] += f" capacity={cap}{' restore' if restore else ''}"
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from . import moe_re_routing
-    from .reference import moe_re_routing_reference
-    from .workload import mismatched_outputs, token_dtypes
+    from . import moe_re_routing, restore
+    from .reference import capacity_reference, moe_re_routing_reference
+    from .workload import bytes_mismatch, mismatched_outputs, token_dtypes
 
     _set_engine(args.engine)
     rng = np.random.default_rng(args.seed)
@@ -214,17 +247,38 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for i in range(args.cases):
         c = _verify_case(rng, i, args.max_rows, dtypes)
         try:
-            res = moe_re_routing(
-                c["tokens"],
-                c["counts"],
-                c["scales"],
-                expert_token_num_type=c["ttype"],
-                idx_type=c["itype"],
-                tokens_dtype=c["tokens_dtype"],
-                scales_dtype=c["scales_dtype"],
-            )
-            ref = moe_re_routing_reference(c["tokens"], c["counts"], c["scales"], c["ttype"], c["itype"])
-            bad = mismatched_outputs(res, ref)
+            if c["restore"]:  # restore() takes the forward's counts: the case's are their transpose
+                back = restore(
+                    c["tokens"],
+                    np.ascontiguousarray(c["counts"].T),
+                    c["scales"],
+                    num_max_tokens_per_rank=c["capacity"],
+                    tokens_dtype=c["tokens_dtype"],
+                    scales_dtype=c["scales_dtype"],
+                )
+                ref = capacity_reference(c["tokens"], c["counts"], c["capacity"], c["scales"], restore=True)
+                pairs = [("tokens", back.tokens, ref.permute_tokens)]
+                if c["scales"] is not None:
+                    pairs.append(("per_token_scales", back.per_token_scales, ref.permute_per_token_scales))
+                bad = [name for name, x, y in pairs if x is None or bytes_mismatch(x, y) is not None]
+            else:
+                res = moe_re_routing(
+                    c["tokens"],
+                    c["counts"],
+                    c["scales"],
+                    expert_token_num_type=c["ttype"],
+                    idx_type=c["itype"],
+                    num_max_tokens_per_rank=c["capacity"] or None,
+                    tokens_dtype=c["tokens_dtype"],
+                    scales_dtype=c["scales_dtype"],
+                )
+                if c["capacity"]:
+                    ref = capacity_reference(
+                        c["tokens"], c["counts"], c["capacity"], c["scales"], c["ttype"], c["itype"]
+                    )
+                else:
+                    ref = moe_re_routing_reference(c["tokens"], c["counts"], c["scales"], c["ttype"], c["itype"])
+                bad = mismatched_outputs(res, ref)
         except Exception as exc:
             bad = [f"{type(exc).__name__}: {exc}"]
         if bad:
