@@ -257,7 +257,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
                     scales_dtype=c["scales_dtype"],
                 )
                 ref = capacity_reference(c["tokens"], c["counts"], c["capacity"], c["scales"], restore=True)
-                pairs = [("tokens", back.tokens, ref.permute_tokens)]
+                pairs: list[tuple[str, Optional[np.ndarray], np.ndarray]] = [
+                    ("tokens", back.tokens, ref.permute_tokens)
+                ]
                 if c["scales"] is not None:
                     pairs.append(("per_token_scales", back.per_token_scales, ref.permute_per_token_scales))
                 bad = [name for name, x, y in pairs if x is None or bytes_mismatch(x, y) is not None]
@@ -277,7 +279,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
                         c["tokens"], c["counts"], c["capacity"], c["scales"], c["ttype"], c["itype"]
                     )
                 else:
-                    ref = moe_re_routing_reference(c["tokens"], c["counts"], c["scales"], c["ttype"], c["itype"])
+                    ref = moe_re_routing_reference(
+                        c["tokens"], c["counts"], c["scales"], c["ttype"], c["itype"]
+                    )
                 bad = mismatched_outputs(res, ref)
         except Exception as exc:
             bad = [f"{type(exc).__name__}: {exc}"]
