@@ -103,3 +103,14 @@ def require_integration_status(integration: str) -> None:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20240611)
+
+
+@pytest.fixture(params=["pynative", "graph"])
+def mode(request):
+    """Runs a MindSpore test in PyNative and in GRAPH mode (restoring PyNative afterwards). MindSpore
+    is imported only by the tests that use this fixture."""
+    import mindspore as ms
+
+    ms.set_context(mode=ms.GRAPH_MODE if request.param == "graph" else ms.PYNATIVE_MODE)
+    yield request.param
+    ms.set_context(mode=ms.PYNATIVE_MODE)

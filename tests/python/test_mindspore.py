@@ -38,14 +38,6 @@ TOKEN_TYPES = [
 ]
 
 
-@pytest.fixture(params=["pynative", "graph"])
-def mode(request):
-    """Runs the test in PyNative and in GRAPH mode (restoring PyNative afterwards)."""
-    ms.set_context(mode=ms.GRAPH_MODE if request.param == "graph" else ms.PYNATIVE_MODE)
-    yield request.param
-    ms.set_context(mode=ms.PYNATIVE_MODE)
-
-
 class FunctionNet(ms.nn.Cell):
     """moe_re_routing() called inside construct (compiled in GRAPH mode)."""
 

@@ -30,14 +30,6 @@ from moe_re_routing.errors import MoeReRoutingTypeError  # noqa: E402
 ms.set_device("CPU")
 
 
-@pytest.fixture(params=["pynative", "graph"])
-def mode(request):
-    """Runs the test in PyNative and in GRAPH mode (restoring PyNative afterwards)."""
-    ms.set_context(mode=ms.GRAPH_MODE if request.param == "graph" else ms.PYNATIVE_MODE)
-    yield request.param
-    ms.set_context(mode=ms.PYNATIVE_MODE)
-
-
 def forward_reference(x, counts, c, scales=None, ett=1, idx=0):
     return capacity_reference(x, counts, c, scales, ett, idx)
 
