@@ -49,6 +49,10 @@ enum CannIndex : size_t {
     kAttrExpertTokenNumType = 0,
     kAttrIdxType = 1,
 };
+// Which of the three operators an OpDef or a tiling is for: the tensors (V2 and WithCapacity have
+// the weight pair) and the attributes differ.
+enum class CannOp { kV1, kV2, kWithCapacity };
+
 // MoeReRoutingWithCapacity's attributes, in OpDef order.
 enum CannCapacityAttrIndex : size_t {
     kCapAttrNumMaxTokensPerRank = 0,

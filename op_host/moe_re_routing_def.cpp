@@ -18,8 +18,7 @@
 namespace ops {
 namespace {
 
-// Which OpDef Define builds.
-enum class OpKind { kV1, kV2, kWithCapacity };
+using OpKind = moe_re_routing::CannOp;
 
 // Inputs and outputs of `def` (an OpDef or an OpAICoreConfig), column i of every list being one
 // combination. permute_token_idx is INT32 and every format ND in every column. With `v2`,

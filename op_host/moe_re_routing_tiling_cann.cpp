@@ -113,9 +113,7 @@ ge::graphStatus TilingParseMoeReRouting(gert::TilingParseContext *context)
 
 namespace {
 
-// Which operator a tiling is for: the tensors (V2 and WithCapacity have the weight pair) and the
-// attributes differ.
-enum class OpKind { kV1, kV2, kWithCapacity };
+using OpKind = moe_re_routing::CannOp;
 
 // The attributes of `kind` into `args`. WithCapacity's num_max_tokens_per_rank is required: without
 // it the context is broken, and C stays 0, which CheckArgs rejects.
