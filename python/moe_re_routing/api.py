@@ -513,6 +513,28 @@ def _fast_host(
     return _result(outputs, None if w is None else outputs[4])
 
 
+# The allocating capacity call's plan by the four inputs' signature (weights may be absent): the
+# outputs to allocate and the desc of the nine tensors of MoeReRoutingCpuRunHostWithCapacity.
+_AllocPlan = tuple[list[tuple[tuple[int, ...], np.dtype]], Optional[tuple[Any, int]]]
+_capacity_plans: dict[_Signature, _AllocPlan] = {}
+
+
+def _capacity_alloc_plan(
+    inputs: tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Optional[np.ndarray]],
+) -> _AllocPlan:
+    key = _signature(inputs)
+    plan = _capacity_plans.get(key)
+    if plan is None:
+        weights = inputs[3] is not None
+        specs, _ = _alloc_plan(inputs if weights else inputs[:3])
+        outs = tuple((dtype, shape) for shape, dtype in specs)
+        plan = (specs, _fast_desc(key + outs[:4] + (outs[4] if weights else None,)))
+        if len(_capacity_plans) >= _DESC_CACHE_SIZE:
+            _capacity_plans.clear()
+        _capacity_plans[key] = plan
+    return plan
+
+
 def _fast_host_capacity(
     t: object,
     c: object,
@@ -531,16 +553,16 @@ def _fast_host_capacity(
     inputs = (t, c, s, w)
     n = 4 if w is None else 5
     if out is None:
-        specs, _ = _alloc_plan(inputs if w is not None else inputs[:3])
+        specs, desc = _capacity_alloc_plan(inputs)
         outputs = [np.empty(shape, dtype=dtype) for shape, dtype in specs]
     elif isinstance(out, (tuple, list)) and len(out) == n and all(type(o) is np.ndarray for o in out):
         outputs = list(out)
+        desc = _fast_desc(_signature((*inputs, *outputs[:4], outputs[4] if w is not None else None)))
     else:
         return None
-    slots = (*inputs, *outputs[:4], outputs[4] if w is not None else None)
-    desc = _fast_desc(_signature(slots))
     if desc is None:
         return None
+    slots = (*inputs, *outputs[:4], outputs[4] if w is not None else None)
     try:
         views = [_NULL if x is None else _buffer(_CHAR_ARRAY, x, False) for x in inputs]
         views += [_NULL if o is None else _buffer(_CHAR_ARRAY, o, True) for o in slots[4:]]
