@@ -175,3 +175,70 @@ def test_arbitrary_arrays_succeed_correctly_or_raise_the_documented_errors(
         assert exc.message  # names what is wrong
         return
     assert_result_equal(res, moe_re_routing_reference(tokens, counts, scales))
+
+
+@st.composite
+def slotted_problems(draw: Any) -> dict[str, Any]:
+    """A valid static-capacity problem: counts [N, E] >= 0 with every row sum (every column sum for
+    the restore) at most C, tokens of N*C (E*C) rows whose unused rows hold random bytes."""
+    n = draw(st.integers(1, 6))
+    e = draw(st.integers(1, 6))
+    restore = draw(st.booleans())
+    cap = draw(st.integers(1, 12))
+    cdt = draw(st.sampled_from(COUNT_DTYPES))
+    cells = np.array(draw(st.lists(st.integers(0, 4), min_size=n * e, max_size=n * e)), dtype=np.int64)
+    counts = cells.reshape(n, e)
+    # Trim each slot to C: scale its cells down in order until the slot fits.
+    slots = counts.T if restore else counts
+    for row in slots:
+        while row.sum() > cap:
+            row[int(np.argmax(row))] -= 1
+    counts = counts.astype(cdt)
+    rows = (e if restore else n) * cap
+    h = draw(st.integers(1, 24))
+    tdt = np.dtype(draw(st.sampled_from(TOKEN_DTYPES)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    tokens = rng.integers(0, 256, size=rows * h * tdt.itemsize, dtype=np.uint8).view(tdt).reshape(rows, h)
+    scales = rng.random(rows, dtype=np.float32) if draw(st.booleans()) else None
+    return {
+        "tokens": tokens,
+        "counts": counts,
+        "scales": scales,
+        "cap": cap,
+        "restore": restore,
+        "ttype": draw(st.integers(0, 1)),
+        "itype": draw(st.integers(0, 1)),
+    }
+
+
+@SETTINGS
+@given(slotted_problems())
+def test_any_slotted_problem_equals_the_reference_and_round_trips(p: dict[str, Any]) -> None:
+    """Static capacity: the forward (or, with restore, the restore through ``restore()``) equals
+    ``capacity_reference`` byte for byte; a forward followed by its restore gives every slot back
+    with zeros past its tokens."""
+    from moe_re_routing.reference import capacity_reference
+
+    tokens, counts, scales, cap = p["tokens"], p["counts"], p["scales"], p["cap"]
+    if p["restore"]:
+        back = mrr.restore(tokens, np.ascontiguousarray(counts.T), scales, num_max_tokens_per_rank=cap)
+        want = capacity_reference(tokens, counts, cap, scales, restore=True)
+        assert back.tokens.tobytes() == want.permute_tokens.tobytes()
+        if scales is not None:
+            assert back.per_token_scales is not None
+            assert back.per_token_scales.tobytes() == want.permute_per_token_scales.tobytes()
+        return
+    res = mrr.moe_re_routing(
+        tokens,
+        counts,
+        scales,
+        expert_token_num_type=p["ttype"],
+        idx_type=p["itype"],
+        num_max_tokens_per_rank=cap,
+    )
+    assert_result_equal(res, capacity_reference(tokens, counts, cap, scales, p["ttype"], p["itype"]))
+    back = mrr.restore(res.permute_tokens, counts, num_max_tokens_per_rank=cap).tokens
+    held = counts.astype(np.int64).sum(axis=1)
+    for r, k in enumerate(held):
+        assert back[r * cap : r * cap + k].tobytes() == tokens[r * cap : r * cap + k].tobytes()
+        assert not back[r * cap + k : (r + 1) * cap].view(np.uint8).any()
