@@ -312,6 +312,7 @@ private:
     {
         const int64_t E = t_->expertNum;
         int64_t base = 0;
+        int64_t filledEnd = 0;  // one past the last column holding a token
         firstExpert_ = E;
         endExpert_ = E;
         for (int64_t strip = 0; strip < strips_; ++strip) {
@@ -345,6 +346,7 @@ private:
                 if (dstSlot_ > 0) {
                     FillDestinationGap(columnBase + filled, columnBase + dstSlot_);  // the slot's tail
                 }
+                filledEnd = total > 0 ? expert + 1 : filledEnd;
                 base = Saturate(base + total);
                 if (isLastCore_) {
                     StageExpertValue(expert, t_->expertTokenNumType == 1 ? total : base);
@@ -358,6 +360,11 @@ private:
             }
         }
         total_ = base;
+        // The forward with source slots: the slab walk needs no column after the last one holding a
+        // token (the later ones start at T and are empty), however far this core's rows reach past T.
+        if (srcSlot_ > 0 && filledEnd < endExpert_) {
+            endExpert_ = filledEnd;
+        }
     }
 
     // ---- pass 2: rank cursors ---------------------------------------------------------------------
