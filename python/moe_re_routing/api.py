@@ -445,17 +445,21 @@ def _fast_desc(signature: _Signature) -> Optional[tuple[Any, int]]:
 
 # The allocating call's plan by the inputs' signature: the outputs to allocate (op_host's inference)
 # and the desc of inputs and outputs together, so that such a call makes one dictionary lookup.
-_alloc_plans: dict[_Signature, tuple[list[tuple[tuple[int, ...], np.dtype]], Optional[tuple[Any, int]]]] = {}
+# Four inputs with no weights (MoeReRoutingWithCapacity without them) are the nine-tensor layout
+# with the weight pair absent: the desc ends with the absent permute_topk_weight.
+_AllocPlan = tuple[list[tuple[tuple[int, ...], np.dtype]], Optional[tuple[Any, int]]]
+_alloc_plans: dict[_Signature, _AllocPlan] = {}
 
 
-def _alloc_plan(
-    inputs: Sequence[Optional[np.ndarray]],
-) -> tuple[list[tuple[tuple[int, ...], np.dtype]], Optional[tuple[Any, int]]]:
+def _alloc_plan(inputs: Sequence[Optional[np.ndarray]]) -> _AllocPlan:
     key = _signature(inputs)
     plan = _alloc_plans.get(key)
     if plan is None:
         specs = _infer_outputs(inputs)
-        plan = (specs, _fast_desc(key + tuple((dtype, shape) for shape, dtype in specs)))
+        outs: _Signature = tuple((dtype, shape) for shape, dtype in specs)
+        if len(inputs) == 4 and inputs[3] is None:
+            outs += (None,)
+        plan = (specs, _fast_desc(key + outs))
         if len(_alloc_plans) >= _DESC_CACHE_SIZE:
             _alloc_plans.clear()
         _alloc_plans[key] = plan
@@ -477,17 +481,22 @@ def _fast_host(
     path. A non-zero status raises its error (the C checks wrote nothing)."""
     if _run_host is None or type(ttype) is not int or type(itype) is not int:
         return None
-    if capacity is not None:
-        return _fast_host_capacity(t, c, s, w, ttype, itype, out, capacity)
     if type(t) is not np.ndarray or type(c) is not np.ndarray or t.ndim != 2:
         return None
     if (s is not None and type(s) is not np.ndarray) or (w is not None and type(w) is not np.ndarray):
         return None
-    # MoeReRoutingV2's order with weights: the four inputs, then the five outputs.
-    run = _run_host if w is None else _run_host_v2
+    # MoeReRouting takes seven tensors; V2 and WithCapacity the nine of V2's order (the four inputs,
+    # then the five outputs), the weight pair absent (None) when not given.
+    nine = w is not None or capacity is not None
+    if capacity is not None:
+        run = _run_host_capacity
+        attrs: tuple[int, ...] = (capacity[0], ttype, itype, int(capacity[1]))
+    else:
+        run = _run_host_v2 if w is not None else _run_host
+        attrs = (ttype, itype)
     if run is None:
         return None
-    inputs = (t, c, s) if w is None else (t, c, s, w)
+    inputs = (t, c, s, w) if nine else (t, c, s)
     if out is None:
         specs, desc = _alloc_plan(inputs)
         outputs = [np.empty(shape, dtype=dtype) for shape, dtype in specs]
@@ -497,7 +506,7 @@ def _fast_host(
         and all(type(o) is np.ndarray for o in out)
     ):
         outputs = list(out)
-        desc = _fast_desc(_signature((*inputs, *outputs)))
+        desc = _fast_desc(_signature((*inputs, *outputs, *((None,) if nine and w is None else ()))))
     else:
         return None
     if desc is None:
@@ -505,68 +514,9 @@ def _fast_host(
     try:
         views = [_NULL if x is None else _buffer(_CHAR_ARRAY, x, False) for x in inputs]
         views += [_buffer(_CHAR_ARRAY, o, True) for o in outputs]
-        st = run(desc[0], desc[1], *views, ttype, itype)
-    except (TypeError, ValueError, OverflowError):  # not C-contiguous, read-only, an int out of range
-        return None
-    if st != 0:
-        raise last_error(st, "moe_re_routing")
-    return _result(outputs, None if w is None else outputs[4])
-
-
-# The allocating capacity call's plan by the four inputs' signature (weights may be absent): the
-# outputs to allocate and the desc of the nine tensors of MoeReRoutingCpuRunHostWithCapacity.
-_AllocPlan = tuple[list[tuple[tuple[int, ...], np.dtype]], Optional[tuple[Any, int]]]
-_capacity_plans: dict[_Signature, _AllocPlan] = {}
-
-
-def _capacity_alloc_plan(
-    inputs: tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Optional[np.ndarray]],
-) -> _AllocPlan:
-    key = _signature(inputs)
-    plan = _capacity_plans.get(key)
-    if plan is None:
-        weights = inputs[3] is not None
-        specs, _ = _alloc_plan(inputs if weights else inputs[:3])
-        outs = tuple((dtype, shape) for shape, dtype in specs)
-        plan = (specs, _fast_desc(key + outs[:4] + (outs[4] if weights else None,)))
-        if len(_capacity_plans) >= _DESC_CACHE_SIZE:
-            _capacity_plans.clear()
-        _capacity_plans[key] = plan
-    return plan
-
-
-def _fast_host_capacity(
-    t: object,
-    c: object,
-    s: object,
-    w: object,
-    ttype: int,
-    itype: int,
-    out: object,
-    capacity: tuple[int, bool],
-) -> Optional[MoeReRoutingResult]:
-    """:func:`_fast_host` for MoeReRoutingWithCapacity: always the nine tensors of V2's order."""
-    if _run_host_capacity is None or type(t) is not np.ndarray or type(c) is not np.ndarray or t.ndim != 2:
-        return None
-    if (s is not None and type(s) is not np.ndarray) or (w is not None and type(w) is not np.ndarray):
-        return None
-    inputs = (t, c, s, w)
-    n = 4 if w is None else 5
-    if out is None:
-        specs, desc = _capacity_alloc_plan(inputs)
-        outputs = [np.empty(shape, dtype=dtype) for shape, dtype in specs]
-    elif isinstance(out, (tuple, list)) and len(out) == n and all(type(o) is np.ndarray for o in out):
-        outputs = list(out)
-        desc = _fast_desc(_signature((*inputs, *outputs[:4], outputs[4] if w is not None else None)))
-    else:
-        return None
-    if desc is None:
-        return None
-    slots = (*inputs, *outputs[:4], outputs[4] if w is not None else None)
-    try:
-        views = [_NULL if x is None else _buffer(_CHAR_ARRAY, x, False) for x in inputs]
-        views += [_NULL if o is None else _buffer(_CHAR_ARRAY, o, True) for o in slots[4:]]
-        st = _run_host_capacity(desc[0], desc[1], *views, capacity[0], ttype, itype, int(capacity[1]))
+        if nine and w is None:
+            views.append(_NULL)  # the absent permute_topk_weight
+        st = run(desc[0], desc[1], *views, *attrs)
     except (TypeError, ValueError, OverflowError):  # not C-contiguous, read-only, an int out of range
         return None
     if st != 0:
