@@ -638,6 +638,78 @@ TEST(KernelVsReference, runs_on_ascend950_platform)
 
 namespace {
 
+// What a launch of an entry with V2's nine tensors wrote (weights empty when the problem has none).
+struct NineOutputs {
+    std::vector<uint8_t> tokens, scales, weights;
+    std::vector<int32_t> idx;
+    std::vector<int64_t> experts;
+    bool operator==(const NineOutputs &o) const
+    {
+        return tokens == o.tokens && scales == o.scales && weights == o.weights && idx == o.idx &&
+               experts == o.experts;
+    }
+};
+
+using NineTensorEntry = void (*)(GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR,
+                                 GM_ADDR, GM_ADDR);
+
+// Launches `entry` (MoeReRoutingV2's or MoeReRoutingWithCapacity's) on the emulator for `p` tiled
+// for `platform`. The outputs are poisoned first, so every row the kernel must write is checked;
+// empty scales are absent, and the weight pair is passed when `p` has weights.
+NineOutputs LaunchNineTensorEntry(NineTensorEntry entry, const Problem &p, const Platform &platform,
+                                  const std::vector<uint8_t> &tokens, const std::vector<uint8_t> &counts,
+                                  const std::vector<uint8_t> &scales, const std::vector<uint8_t> &weights,
+                                  ascendc_cpu::LaunchResult *trace = nullptr)
+{
+    MoeReRoutingTilingData tiling{};
+    MoeReRoutingTilingReport report;
+    const Result r = ComputeTiling(p, platform, &tiling, &report);
+    if (!r.ok()) {
+        ADD_FAILURE() << "tiling: " << r.message;
+        return {};
+    }
+    const int64_t A = p.tokenNum;
+    const bool withWeights = p.weightRowBytes > 0;
+    Gm gTokens(tokens.size()), gCounts(counts.size()), gScales(scales.size()), gWeights(weights.size()),
+        gOutTokens(tokens.size()), gOutScales(A * p.outScaleRowBytes), gIdx(A * 4),
+        gExperts(p.expertNum * p.countBytes), gOutWeights(A * 4), gTiling(sizeof(tiling));
+    auto copyIn = [](uint8_t *dst, const std::vector<uint8_t> &src) {
+        if (!src.empty()) std::memcpy(dst, src.data(), src.size());
+    };
+    copyIn(gTokens.ptr, tokens);
+    copyIn(gCounts.ptr, counts);
+    copyIn(gScales.ptr, scales);
+    copyIn(gWeights.ptr, weights);
+    std::memset(gOutTokens.ptr, 0xA5, gOutTokens.size);
+    std::memset(gOutScales.ptr, 0x5A, gOutScales.size);
+    std::memset(gIdx.ptr, 0xF9, gIdx.size);
+    std::memset(gOutWeights.ptr, 0x5A, gOutWeights.size);
+    std::memcpy(gTiling.ptr, &tiling, sizeof(tiling));
+    ascendc_cpu::LaunchConfig cfg;
+    cfg.blockDim = tiling.usedCoreNum;
+    cfg.ubBytes = platform.ubBytes;
+    cfg.tilingKey = report.tilingKey;
+    cfg.collectTrace = trace != nullptr;
+    ascendc_cpu::LaunchResult local;
+    uint8_t *scalesArg = p.scaleRowBytes ? gScales.ptr : nullptr;
+    ascendc_cpu::Launch(
+        cfg,
+        [&] {
+            entry(gTokens.ptr, gCounts.ptr, scalesArg, withWeights ? gWeights.ptr : nullptr, gOutTokens.ptr,
+                  gOutScales.ptr, gIdx.ptr, gExperts.ptr, withWeights ? gOutWeights.ptr : nullptr, nullptr,
+                  gTiling.ptr);
+        },
+        trace != nullptr ? trace : &local);
+    NineOutputs o;
+    o.tokens.assign(gOutTokens.ptr, gOutTokens.ptr + gOutTokens.size);
+    o.scales.assign(gOutScales.ptr, gOutScales.ptr + gOutScales.size);
+    if (withWeights) o.weights.assign(gOutWeights.ptr, gOutWeights.ptr + gOutWeights.size);
+    o.idx.assign(reinterpret_cast<const int32_t *>(gIdx.ptr), reinterpret_cast<const int32_t *>(gIdx.ptr) + A);
+    const std::vector<uint8_t> experts(gExperts.ptr, gExperts.ptr + gExperts.size);
+    for (int64_t e = 0; e < p.expertNum; ++e) o.experts.push_back(CountAt(experts, p.countBytes, e));
+    return o;
+}
+
 // MoeReRoutingV2: the kernel's V2 entry and the native implementation with a weight column
 // ([A] float32, 4 bytes a row), against the reference: every V1 output as without weights, and the
 // weights moved exactly as a 4-byte scale column would be.
@@ -657,42 +729,11 @@ void CompareV2WithReference(const Case &c, std::mt19937_64 &rng, const std::stri
     asScales.scaleRowBytes = 4;
     const std::vector<uint8_t> wantWeights = Reference(asScales, tokens, counts, weights).scales;
 
-    const int64_t outScaleRow = c.scaleRowBytes ? c.scaleRowBytes : 4;
-    Gm gTokens(tokens.size()), gCounts(counts.size()), gScales(scales.size()), gWeights(weights.size()),
-        gOutTokens(tokens.size()), gOutScales(c.A * outScaleRow), gIdx(c.A * 4), gExperts(c.E * c.countBytes),
-        gOutWeights(c.A * 4), gTiling(sizeof(tiling));
-    auto copyIn = [](uint8_t *dst, const std::vector<uint8_t> &src) {
-        if (!src.empty()) std::memcpy(dst, src.data(), src.size());
-    };
-    copyIn(gTokens.ptr, tokens);
-    copyIn(gCounts.ptr, counts);
-    copyIn(gScales.ptr, scales);
-    copyIn(gWeights.ptr, weights);
-    std::memset(gOutScales.ptr, 0x5A, gOutScales.size);
-    std::memset(gOutWeights.ptr, 0x5A, gOutWeights.size);
-    std::memcpy(gTiling.ptr, &tiling, sizeof(tiling));
-    ascendc_cpu::LaunchConfig cfg;
-    cfg.blockDim = tiling.usedCoreNum;
-    cfg.ubBytes = c.platform.ubBytes;
-    cfg.tilingKey = report.tilingKey;
-    ascendc_cpu::LaunchResult result;
-    uint8_t *scalesArg = c.scaleRowBytes ? gScales.ptr : nullptr;
-    ascendc_cpu::Launch(
-        cfg,
-        [&] {
-            MoeReRoutingV2KernelEntry(gTokens.ptr, gCounts.ptr, scalesArg, gWeights.ptr, gOutTokens.ptr,
-                                      gOutScales.ptr, gIdx.ptr, gExperts.ptr, gOutWeights.ptr, nullptr, gTiling.ptr);
-        },
-        &result);
-    Outputs got;
-    got.tokens.assign(gOutTokens.ptr, gOutTokens.ptr + tokens.size());
-    got.scales.assign(gOutScales.ptr, gOutScales.ptr + gOutScales.size);
-    got.idx.assign(reinterpret_cast<const int32_t *>(gIdx.ptr), reinterpret_cast<const int32_t *>(gIdx.ptr) + c.A);
-    const std::vector<uint8_t> experts(gExperts.ptr, gExperts.ptr + gExperts.size);
-    for (int64_t e = 0; e < c.E; ++e) got.experts.push_back(CountAt(experts, c.countBytes, e));
+    const NineOutputs k =
+        LaunchNineTensorEntry(MoeReRoutingV2KernelEntry, p, c.platform, tokens, counts, scales, weights);
+    const Outputs got{k.tokens, k.scales, k.idx, k.experts};
     EXPECT_TRUE(Same(got, want)) << "V2 kernel vs reference, " << label << ": " << Differences(got, want);
-    EXPECT_TRUE(std::vector<uint8_t>(gOutWeights.ptr, gOutWeights.ptr + gOutWeights.size) == wantWeights)
-        << "V2 kernel weights, " << label;
+    EXPECT_TRUE(k.weights == wantWeights) << "V2 kernel weights, " << label;
 
     // The native implementation on the same inputs.
     std::vector<uint8_t> nWeights;
@@ -785,16 +826,7 @@ Problem CapacityProblem(const CapCase &c)
     return p;
 }
 
-struct CapOutputs {
-    std::vector<uint8_t> tokens, scales, weights;
-    std::vector<int32_t> idx;
-    std::vector<int64_t> experts;
-    bool operator==(const CapOutputs &o) const
-    {
-        return tokens == o.tokens && scales == o.scales && weights == o.weights && idx == o.idx &&
-               experts == o.experts;
-    }
-};
+using CapOutputs = NineOutputs;
 
 std::string CapDifferences(const CapOutputs &got, const CapOutputs &want)
 {
@@ -831,54 +863,8 @@ CapOutputs RunCapacityKernel(const CapCase &c, const std::vector<uint8_t> &token
                              const std::vector<uint8_t> &scales, const std::vector<uint8_t> &weights,
                              ascendc_cpu::LaunchResult *trace = nullptr)
 {
-    const Problem p = CapacityProblem(c);
-    MoeReRoutingTilingData tiling{};
-    MoeReRoutingTilingReport report;
-    const Result r = ComputeTiling(p, c.platform, &tiling, &report);
-    if (!r.ok()) {
-        ADD_FAILURE() << "tiling: " << r.message;
-        return {};
-    }
-    const int64_t A = c.Rows();
-    const int64_t outScaleRow = c.scaleRowBytes ? c.scaleRowBytes : 4;
-    Gm gTokens(tokens.size()), gCounts(counts.size()), gScales(scales.size()), gWeights(weights.size()),
-        gOutTokens(tokens.size()), gOutScales(A * outScaleRow), gIdx(A * 4), gExperts(c.E * c.countBytes),
-        gOutWeights(A * 4), gTiling(sizeof(tiling));
-    auto copyIn = [](uint8_t *dst, const std::vector<uint8_t> &src) {
-        if (!src.empty()) std::memcpy(dst, src.data(), src.size());
-    };
-    copyIn(gTokens.ptr, tokens);
-    copyIn(gCounts.ptr, counts);
-    copyIn(gScales.ptr, scales);
-    copyIn(gWeights.ptr, weights);
-    std::memset(gOutTokens.ptr, 0xA5, gOutTokens.size);
-    std::memset(gOutScales.ptr, 0x5A, gOutScales.size);
-    std::memset(gIdx.ptr, 0xF9, gIdx.size);
-    std::memset(gOutWeights.ptr, 0x5A, gOutWeights.size);
-    std::memcpy(gTiling.ptr, &tiling, sizeof(tiling));
-    ascendc_cpu::LaunchConfig cfg;
-    cfg.blockDim = tiling.usedCoreNum;
-    cfg.ubBytes = c.platform.ubBytes;
-    cfg.tilingKey = report.tilingKey;
-    cfg.collectTrace = trace != nullptr;
-    ascendc_cpu::LaunchResult local;
-    uint8_t *scalesArg = c.scaleRowBytes ? gScales.ptr : nullptr;
-    ascendc_cpu::Launch(
-        cfg,
-        [&] {
-            MoeReRoutingCapacityKernelEntry(gTokens.ptr, gCounts.ptr, scalesArg, c.weights ? gWeights.ptr : nullptr,
-                                            gOutTokens.ptr, gOutScales.ptr, gIdx.ptr, gExperts.ptr,
-                                            c.weights ? gOutWeights.ptr : nullptr, nullptr, gTiling.ptr);
-        },
-        trace != nullptr ? trace : &local);
-    CapOutputs o;
-    o.tokens.assign(gOutTokens.ptr, gOutTokens.ptr + gOutTokens.size);
-    o.scales.assign(gOutScales.ptr, gOutScales.ptr + gOutScales.size);
-    if (c.weights) o.weights.assign(gOutWeights.ptr, gOutWeights.ptr + gOutWeights.size);
-    o.idx.assign(reinterpret_cast<const int32_t *>(gIdx.ptr), reinterpret_cast<const int32_t *>(gIdx.ptr) + A);
-    const std::vector<uint8_t> experts(gExperts.ptr, gExperts.ptr + gExperts.size);
-    for (int64_t e = 0; e < c.E; ++e) o.experts.push_back(CountAt(experts, c.countBytes, e));
-    return o;
+    return LaunchNineTensorEntry(MoeReRoutingCapacityKernelEntry, CapacityProblem(c), c.platform, tokens, counts,
+                                 scales, weights, trace);
 }
 
 CapOutputs RunCapacityNative(const CapCase &c, const std::vector<uint8_t> &tokens, const std::vector<uint8_t> &counts,
