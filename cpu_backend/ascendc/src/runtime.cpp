@@ -61,6 +61,20 @@ const SocPlatform *SocFromEnvironment()
     return &kDefaultSoc;
 }
 
+// ASCENDC_CPU_MODE (checked|fast) chose between the checked emulator and a fast one until the native
+// engine took the fast path (issue 20); nothing reads it now. A setting left in an environment is
+// reported once, so nobody takes a checked run for the fast one or the other way round.
+void WarnAboutRetiredModeVariable()
+{
+    const char *value = std::getenv("ASCENDC_CPU_MODE");
+    if (value != nullptr && *value != '\0') {
+        std::fprintf(stderr,
+                     "ascendc_cpu: warning: ASCENDC_CPU_MODE=%s is no longer read: the emulator has one mode, "
+                     "every rule on (the fast path is moe-re-routing's native engine)\n",
+                     value);
+    }
+}
+
 uint32_t ThreadsFromEnvironment()
 {
     const char *value = std::getenv("ASCENDC_CPU_THREADS");
@@ -486,6 +500,8 @@ void Launch(const LaunchConfig &config, const std::function<void()> &body, Launc
     if (config.blockDim == 0) {
         detail::Violation("launch", "Launch with blockDim 0 (must be >= 1)");
     }
+    static std::once_flag retiredModeWarning;
+    std::call_once(retiredModeWarning, WarnAboutRetiredModeVariable);
     auto job = std::make_shared<Job>();
     job->config = config;
     job->body = &body;

@@ -4,6 +4,7 @@
 //    between them ("PIPE_V order"); on, or on dav-3510, the same kernel passes.
 //  - ASCENDC_CPU_SOC=<name> (SelectSoc): the SoC every default launch (LaunchConfig, ICPU_RUN_KF)
 //    runs on, with its usable UB and its architecture's rules.
+// And one retired variable: ASCENDC_CPU_MODE is not read; a launch that finds it set says so once.
 // The broken cases are death tests: the child process must abort with the rule's text. The
 // environment cases set the variable before the child starts, so the child reads it as a fresh
 // process does.
@@ -392,6 +393,32 @@ TEST(SocSelection, SelectSocChangesDefaultLaunchesOnly)
     EXPECT_EQ(onA3.ubBytes, 188416u);
     EXPECT_EQ(onA3.arch, ascendc_cpu::Arch::kDavC220);
     ASSERT_TRUE(ascendc_cpu::SelectSoc(saved.c_str()));
+}
+
+// In a fresh child: two launches with stderr captured; the exit code is how many times the retired
+// ASCENDC_CPU_MODE warning was printed.
+[[noreturn]] void LaunchTwiceAndExitWithWarningCount()
+{
+    ::testing::internal::CaptureStderr();
+    ascendc_cpu::LaunchConfig config;
+    config.blockDim = 1;
+    ascendc_cpu::Launch(config, [] {}, nullptr);
+    ascendc_cpu::Launch(config, [] {}, nullptr);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    int count = 0;
+    for (size_t at = err.find("ASCENDC_CPU_MODE="); at != std::string::npos; at = err.find("ASCENDC_CPU_MODE=", at + 1)) {
+        ++count;
+    }
+    std::exit(count);
+}
+
+TEST(RetiredModeVariable, IsReportedOnceWhenSetAndNeverWhenUnset)
+{
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    ASSERT_EQ(setenv("ASCENDC_CPU_MODE", "fast", 1), 0);
+    EXPECT_EXIT(LaunchTwiceAndExitWithWarningCount(), ::testing::ExitedWithCode(1), "");
+    ASSERT_EQ(unsetenv("ASCENDC_CPU_MODE"), 0);
+    EXPECT_EXIT(LaunchTwiceAndExitWithWarningCount(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
