@@ -521,7 +521,7 @@ def _package_version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .timemodel_cli import FILLS_HELP
+    from .timemodel_cli import CAPACITY_HELP, FILLS_HELP
     from .workload import FILLS
 
     p = _Parser(
@@ -568,7 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--capacity",
         type=_NONNEG,
         default=0,
-        help="num_max_tokens_per_rank C: static capacity, tokens in N slots of C rows (default 0: packed)",
+        help=CAPACITY_HELP,
     )
     pl.add_argument(
         "--soc",

@@ -19,6 +19,8 @@ FILLS_HELP = (
     "public (every cell A // (N*E), the last cell the remainder; all rows in one cell when A < N*E; "
     "the fill of the official traces and of `model`), random (multinomial)"
 )
+#: The help of ``--capacity`` (plan and profile).
+CAPACITY_HELP = "num_max_tokens_per_rank C: static capacity, tokens in N slots of C rows (default 0: packed)"
 
 
 def cmd_model(args: argparse.Namespace) -> int:
@@ -107,7 +109,7 @@ def add_parsers(sub: Any) -> None:
         "--capacity",
         type=int,
         default=0,
-        help="num_max_tokens_per_rank C: static capacity, tokens in N slots of C rows (default 0: packed)",
+        help=CAPACITY_HELP,
     )
     p.add_argument("--soc", default="Ascend910B", help="SoC the times are modelled for (only Ascend910B)")
     p.add_argument("--output", required=True, help="directory that receives OPPROF_<timestamp>_<id>/")
